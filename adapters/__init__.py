@@ -1,0 +1,1 @@
+"""Platform adapters: one ``CartPlatform`` API over Shopify, BigCommerce and Elastic Path."""

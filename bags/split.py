@@ -1,0 +1,121 @@
+"""Validate requested lines against the catalog and split them into one bag per merchant.
+
+Everything that can be known before any platform call is checked here, and every problem is
+reported at once (not just the first), so the caller can fix its request in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bags.models import Bag, CatalogSku, Merchant, OrderSku
+from errors import FieldProblem, InvalidRequest, InvalidSkus, SkuProblem
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    sku_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_skus: int
+    max_bags: int
+    max_quantity: int
+
+
+def merge_duplicates(lines: Sequence[RequestedLine]) -> list[tuple[int, RequestedLine]]:
+    """Merge lines with the same sku_id (quantities add), keeping first-seen order.
+
+    Returns (index of the first occurrence in the request, merged line) pairs, so problems
+    can name the field the caller sent.
+    """
+    merged: dict[str, tuple[int, int]] = {}
+    for index, line in enumerate(lines):
+        first, qty = merged.get(line.sku_id, (index, 0))
+        merged[line.sku_id] = (first, qty + line.quantity)
+    return [(i, RequestedLine(sku, q)) for sku, (i, q) in merged.items()]
+
+
+def check_catalog(
+    lines: Sequence[tuple[int, RequestedLine]],
+    catalog: Mapping[str, CatalogSku],
+    currency: str,
+) -> None:
+    """Raise InvalidSkus listing every unknown, unavailable or wrong-currency SKU."""
+    problems: list[SkuProblem] = []
+    for index, line in lines:
+        where = f"skus[{index}].sku_id"
+        sku = catalog.get(line.sku_id)
+        if sku is None:
+            problems.append(SkuProblem(line.sku_id, "UNKNOWN", "unknown sku_id", where))
+        elif not sku.available:
+            problems.append(SkuProblem(line.sku_id, "UNAVAILABLE", "sku is not available", where))
+        elif sku.currency != currency:
+            problems.append(
+                SkuProblem(
+                    line.sku_id,
+                    "CURRENCY_MISMATCH",
+                    f"sku is priced in {sku.currency}, the cart is in {currency}",
+                    where,
+                )
+            )
+    if problems:
+        raise InvalidSkus(problems)
+
+
+def split_into_bags(
+    lines: Sequence[RequestedLine],
+    catalog: Mapping[str, CatalogSku],
+    merchants: Mapping[str, Merchant],
+    currency: str,
+    limits: Limits,
+    new_id: Callable[[str], str],
+) -> list[Bag]:
+    """One PENDING bag per merchant, in first-seen order, lines priced from the catalog."""
+    if len(lines) > limits.max_skus:
+        raise InvalidRequest(
+            [FieldProblem("skus", f"at most {limits.max_skus} lines per cart, got {len(lines)}")]
+        )
+    merged = merge_duplicates(lines)
+    over = [
+        FieldProblem(f"skus[{i}].quantity", f"total quantity must be at most {limits.max_quantity}")
+        for i, line in merged
+        if line.quantity > limits.max_quantity
+    ]
+    if over:
+        raise InvalidRequest(over)
+    check_catalog(merged, catalog, currency)
+
+    bags: dict[str, Bag] = {}
+    for _, line in merged:
+        sku = catalog[line.sku_id]
+        bag = bags.get(sku.merchant_id)
+        if bag is None:
+            merchant = merchants[sku.merchant_id]
+            bag = Bag(
+                id=new_id("bag"),
+                merchant_id=merchant.id,
+                merchant_name=merchant.name,
+                platform=merchant.platform,
+                currency=currency,
+            )
+            bags[sku.merchant_id] = bag
+        bag.skus.append(
+            OrderSku(
+                id=new_id("osk"),
+                sku_id=sku.sku_id,
+                name=sku.name,
+                quantity=line.quantity,
+                price=sku.price,
+                line_price=sku.price * line.quantity,
+                platform_ref=dict(sku.platform_ref),
+            )
+        )
+    if len(bags) > limits.max_bags:
+        raise InvalidRequest(
+            [FieldProblem("skus", f"at most {limits.max_bags} merchants per cart, got {len(bags)}")]
+        )
+    return list(bags.values())

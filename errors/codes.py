@@ -1,0 +1,260 @@
+"""Stable error codes, the normalized platform-failure vocabulary, and the exception classes.
+
+The ``ErrorCode`` table is the single source for the README's and the OpenAPI document's
+error-code table: ``error`` strings and numeric ``code``s never change once published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import Any
+
+
+class ErrorCode(Enum):
+    """(error, code, status, description): the published error table."""
+
+    INVALID_REQUEST = ("invalid_request", 1001, 400, "A field is missing or invalid; data.fields lists each.")
+    MALFORMED_JSON = ("malformed_json", 1002, 400, "The body is not a JSON object.")
+    UNAUTHORIZED = ("unauthorized", 1003, 401, "Missing or wrong Bearer key.")
+    PAYLOAD_TOO_LARGE = ("payload_too_large", 1004, 413, "The body exceeds the size limit.")
+    UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", 1005, 415, "The body is not application/json.")
+    NOT_FOUND = ("not_found", 1404, 404, "No such route.")
+    METHOD_NOT_ALLOWED = ("method_not_allowed", 1405, 405, "The route does not take this method.")
+    INTERNAL_ERROR = ("internal_error", 1500, 500, "Unexpected failure; data.request_id identifies it.")
+    INVALID_SKUS = ("invalid_skus", 2001, 400, "Unknown or unavailable SKUs, or a currency mismatch; data.skus lists each.")
+    CART_NOT_FOUND = ("cart_not_found", 2404, 404, "No such cart for this app.")
+    MERCHANT_NOT_FOUND = ("merchant_not_found", 2405, 404, "No such merchant.")
+    DUPLICATE_CART = ("duplicate_cart", 2409, 409, "That external cart is already referenced.")
+    CART_BUSY = ("cart_busy", 2410, 409, "Another change to this cart is under way; retry shortly.")
+    CART_EXPIRED = ("cart_expired", 2411, 409, "The cart has expired and cannot change.")
+    EXTERNAL_CART_CREATION_FAILURE = (
+        "external_cart_creation_failure",
+        2503,
+        502,
+        "The merchant's platform did not create the external cart (422 rejected, 502 failed, 503 throttled).",
+    )
+
+    def __init__(self, error: str, code: int, status: int, description: str) -> None:
+        self.error = error
+        self.code = code
+        self.status = status
+        self.description = description
+
+
+class Cause(StrEnum):
+    """Why a platform call failed, in one vocabulary across platforms."""
+
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    SKU_NOT_FOUND_ON_PLATFORM = "SKU_NOT_FOUND_ON_PLATFORM"
+    CART_NOT_FOUND_ON_PLATFORM = "CART_NOT_FOUND_ON_PLATFORM"
+    PLATFORM_REJECTED = "PLATFORM_REJECTED"
+    PLATFORM_CONFLICT = "PLATFORM_CONFLICT"
+    PLATFORM_ERROR = "PLATFORM_ERROR"
+    PLATFORM_TIMEOUT = "PLATFORM_TIMEOUT"
+    RATE_LIMITED = "RATE_LIMITED"
+    PLATFORM_UNAVAILABLE = "PLATFORM_UNAVAILABLE"
+    AUTH_FAILED = "AUTH_FAILED"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class SkuProblem:
+    sku_id: str
+    reason: str  # UNKNOWN | UNAVAILABLE | CURRENCY_MISMATCH
+    message: str
+    field: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"sku_id": self.sku_id, "reason": self.reason, "message": self.message}
+
+
+class MulticartError(Exception):
+    """Base of every error multicart raises on purpose."""
+
+    kind: ErrorCode = ErrorCode.INTERNAL_ERROR
+    retryable: bool = False
+
+    def __init__(self, message: str, *, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data: dict[str, Any] = data or {}
+
+    @property
+    def status(self) -> int:
+        return self.kind.status
+
+    def envelope(self) -> dict[str, Any]:
+        """The body of design §3.2."""
+        return {
+            "message": self.message,
+            "error": self.kind.error,
+            "code": self.kind.code,
+            "data": self.data,
+        }
+
+
+class ApiError(MulticartError):
+    """An error answered to the caller as it is."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ErrorCode | None = None,
+        data: dict[str, Any] | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, data=data)
+        if kind is not None:
+            self.kind = kind
+        self._status = status
+        self.headers: dict[str, str] = headers or {}
+
+    @property
+    def status(self) -> int:
+        return self._status if self._status is not None else self.kind.status
+
+
+class InvalidRequest(ApiError):
+    kind = ErrorCode.INVALID_REQUEST
+
+    def __init__(self, problems: list[FieldProblem], message: str | None = None) -> None:
+        self.problems = problems
+        text = message or "Invalid request: " + "; ".join(
+            f"{p.field}: {p.message}" for p in problems[:5]
+        )
+        super().__init__(text, data={"fields": [p.as_dict() for p in problems]})
+
+
+class MalformedJson(ApiError):
+    kind = ErrorCode.MALFORMED_JSON
+
+
+class InvalidSkus(ApiError):
+    kind = ErrorCode.INVALID_SKUS
+
+    def __init__(self, problems: list[SkuProblem]) -> None:
+        ids = ", ".join(p.sku_id for p in problems)
+        super().__init__(
+            f"These SKUs cannot be added: {ids}",
+            data={
+                "skus": [p.as_dict() for p in problems],
+                "fields": [{"field": p.field, "message": p.message} for p in problems],
+            },
+        )
+
+
+class Unauthorized(ApiError):
+    kind = ErrorCode.UNAUTHORIZED
+
+
+class NotFound(ApiError):
+    kind = ErrorCode.NOT_FOUND
+
+
+class Conflict(ApiError):
+    kind = ErrorCode.CART_BUSY
+
+
+class PayloadTooLarge(ApiError):
+    kind = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(ApiError):
+    kind = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
+class InternalError(ApiError):
+    kind = ErrorCode.INTERNAL_ERROR
+
+
+class ExternalCartCreationFailure(ApiError):
+    """The 2503 answer of design §3.5: a single-bag cart whose external cart was not created."""
+
+    kind = ErrorCode.EXTERNAL_CART_CREATION_FAILURE
+
+
+class PlatformError(MulticartError):
+    """A failed platform call, translated once at the adapter boundary.
+
+    ``may_have_applied`` is True when the request reached the platform and its outcome is
+    unknown (5xx answer, read timeout, connection closed after sending): a create or an add
+    must not be blindly repeated then.
+    """
+
+    cause: Cause = Cause.PLATFORM_ERROR
+    may_have_applied: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform: str,
+        cause: Cause | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        may_have_applied: bool | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, data=data)
+        self.platform = platform
+        if cause is not None:
+            self.cause = cause
+        if may_have_applied is not None:
+            self.may_have_applied = may_have_applied
+        self.platform_status = status
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.platform}, {self.cause}, status={self.platform_status},"
+            f" message={self.message!r})"
+        )
+
+
+class PlatformRejected(PlatformError):
+    cause = Cause.PLATFORM_REJECTED
+
+
+class PlatformAuthFailed(PlatformError):
+    cause = Cause.AUTH_FAILED
+
+
+class PlatformNotFound(PlatformError):
+    cause = Cause.CART_NOT_FOUND_ON_PLATFORM
+
+
+class PlatformConflict(PlatformError):
+    cause = Cause.PLATFORM_CONFLICT
+
+
+class PlatformRateLimited(PlatformError):
+    cause = Cause.RATE_LIMITED
+    retryable = True
+
+
+class PlatformUnavailable(PlatformError):
+    cause = Cause.PLATFORM_UNAVAILABLE
+    retryable = True
+
+
+class PlatformServerError(PlatformError):
+    cause = Cause.PLATFORM_ERROR
+    retryable = True
+    may_have_applied = True
+
+
+class PlatformTimeout(PlatformError):
+    cause = Cause.PLATFORM_TIMEOUT
+    retryable = True
+    may_have_applied = True
