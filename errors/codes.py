@@ -14,15 +14,36 @@ from typing import Any
 class ErrorCode(Enum):
     """(error, code, status, description): the published error table."""
 
-    INVALID_REQUEST = ("invalid_request", 1001, 400, "A field is missing or invalid; data.fields lists each.")
+    INVALID_REQUEST = (
+        "invalid_request",
+        1001,
+        400,
+        "A field is missing or invalid; data.fields lists each.",
+    )
     MALFORMED_JSON = ("malformed_json", 1002, 400, "The body is not a JSON object.")
     UNAUTHORIZED = ("unauthorized", 1003, 401, "Missing or wrong Bearer key.")
     PAYLOAD_TOO_LARGE = ("payload_too_large", 1004, 413, "The body exceeds the size limit.")
-    UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", 1005, 415, "The body is not application/json.")
+    UNSUPPORTED_MEDIA_TYPE = (
+        "unsupported_media_type",
+        1005,
+        415,
+        "The body is not application/json.",
+    )
     NOT_FOUND = ("not_found", 1404, 404, "No such route.")
     METHOD_NOT_ALLOWED = ("method_not_allowed", 1405, 405, "The route does not take this method.")
-    INTERNAL_ERROR = ("internal_error", 1500, 500, "Unexpected failure; data.request_id identifies it.")
-    INVALID_SKUS = ("invalid_skus", 2001, 400, "Unknown or unavailable SKUs, or a currency mismatch; data.skus lists each.")
+    INTERNAL_ERROR = (
+        "internal_error",
+        1500,
+        500,
+        "Unexpected failure; data.request_id identifies it.",
+    )
+    NOT_READY = ("not_ready", 1503, 503, "The service cannot reach its database.")
+    INVALID_SKUS = (
+        "invalid_skus",
+        2001,
+        400,
+        "Unknown or unavailable SKUs, or a currency mismatch; data.skus lists each.",
+    )
     CART_NOT_FOUND = ("cart_not_found", 2404, 404, "No such cart for this app.")
     MERCHANT_NOT_FOUND = ("merchant_not_found", 2405, 404, "No such merchant.")
     DUPLICATE_CART = ("duplicate_cart", 2409, 409, "That external cart is already referenced.")
@@ -32,7 +53,7 @@ class ErrorCode(Enum):
         "external_cart_creation_failure",
         2503,
         502,
-        "The merchant's platform did not create the external cart (422 rejected, 502 failed, 503 throttled).",
+        "The platform did not create the external cart (422 rejected, 502 failed, 503 throttled).",
     )
 
     def __init__(self, error: str, code: int, status: int, description: str) -> None:

@@ -1,0 +1,54 @@
+# multicart: `make demo` and `make test` set themselves up on a machine with Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+SANDBOX_PORT ?= 8090
+
+.PHONY: help setup lint types test test-fast demo serve sandbox bench clean
+
+help:
+	@echo "make demo     start sandbox + orchestrator on SQLite, show the outcomes, stop"
+	@echo "make test     lint (ruff, import-linter), types (mypy) and the whole test suite"
+	@echo "make serve    run the API (multicart serve --migrate) with MULTICART_* settings"
+	@echo "make sandbox  run the platform simulators on 127.0.0.1:$(SANDBOX_PORT)"
+	@echo "make bench    the benchmark (see BENCHMARKS.md)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "multicart needs Python 3.11+ (set PYTHON=python3.x)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+types: setup
+	$(BIN)/mypy
+
+test: lint types
+	$(BIN)/pytest -q
+
+test-fast: setup
+	$(BIN)/pytest -q -x -m "not e2e"
+
+demo: setup
+	$(BIN)/python examples/demo.py
+
+serve: setup
+	$(BIN)/multicart serve --migrate
+
+sandbox: setup
+	$(BIN)/multicart sandbox --host 127.0.0.1 --port $(SANDBOX_PORT)
+
+bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .bench

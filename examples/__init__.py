@@ -1,0 +1,1 @@
+"""Runnable client examples of multicart; the tests run them too."""

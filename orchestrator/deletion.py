@@ -1,0 +1,175 @@
+"""Deleting external carts so that none is ever orphaned or forgotten.
+
+A delete is written to the ``external_deletes`` outbox in the same transaction that marks the
+bags DELETED, then tried at once within the request's deadline; whatever fails stays in the
+outbox, and ``ExternalDeleter.run`` retries it in the background with backoff until it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from bags.models import Bag, Cart
+from bags.status import BagStatus, CartStatus
+from config import Settings
+from errors import Conflict as ConflictError
+from errors import ErrorCode, MulticartError, PlatformError, PlatformNotFound
+from orchestrator.secrets import CredentialBox, new_id
+from orchestrator.store import PendingExternalDelete, Store
+
+if TYPE_CHECKING:
+    from orchestrator.carts import PlatformDirectory
+
+log = structlog.get_logger("multicart.deletion")
+
+_MAX_BACKOFF_S = 300.0
+
+
+class ExternalDeleter:
+    def __init__(
+        self,
+        store: Store,
+        platforms: PlatformDirectory,
+        box: CredentialBox,
+        settings: Settings,
+    ) -> None:
+        self._store = store
+        self._platforms = platforms
+        self._box = box
+        self._settings = settings
+        self._wake = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def cart_lease(self, cart_id: str, owner: str) -> AsyncIterator[None]:
+        """Serialize changes of one cart across tasks and processes."""
+        ttl = self._settings.request_deadline_s * 2 + 5
+        if not await self._store.acquire_cart_lease(cart_id, owner, ttl):
+            raise ConflictError(
+                "Another change to this cart is under way; retry shortly.",
+                kind=ErrorCode.CART_BUSY,
+                headers={"Retry-After": "1"},
+            )
+        try:
+            yield
+        finally:
+            await self._store.release_cart_lease(cart_id, owner)
+
+    def _entries(self, cart_id: str, bags: Sequence[Bag]) -> list[PendingExternalDelete]:
+        return [
+            PendingExternalDelete(
+                id=new_id("xdel"),
+                cart_id=cart_id,
+                bag_id=bag.id,
+                merchant_id=bag.merchant_id,
+                platform=bag.platform,
+                external_id=bag.external_id,
+            )
+            for bag in bags
+            if bag.external_id
+        ]
+
+    async def delete_cart(self, cart: Cart, now: datetime, deadline: float) -> None:
+        """Mark the cart and its bags DELETED with the outbox in one transaction, then try."""
+        with_external = [b for b in cart.bags if b.external_id and b.status != BagStatus.DELETED]
+        entries = self._entries(cart.id, with_external)
+        for bag in cart.bags:
+            if bag.status != BagStatus.DELETED:
+                bag.move_to(BagStatus.DELETED)
+        cart.status = CartStatus.DELETED
+        cart.date_last_modified = now
+        await self._store.save_cart(cart, outbox=entries)
+        await self._attempt_all(entries, deadline)
+
+    async def delete_now(self, cart_id: str, bags: Sequence[Bag], deadline: float) -> None:
+        """Record, then try, the deletion of external carts whose bags are no longer kept."""
+        entries = self._entries(cart_id, bags)
+        await self._store.enqueue_external_deletes(entries)
+        await self._attempt_all(entries, deadline)
+
+    async def _attempt_all(self, entries: Sequence[PendingExternalDelete], deadline: float) -> None:
+        if not entries:
+            return
+        merchants = await self._store.get_merchants({e.merchant_id for e in entries})
+        await asyncio.gather(*(self._attempt(e, merchants, deadline) for e in entries))
+
+    async def _attempt(
+        self,
+        entry: PendingExternalDelete,
+        merchants: dict[str, tuple[Any, bytes]],
+        deadline: float,
+    ) -> bool:
+        bound = structlog.contextvars.bound_contextvars(
+            cart_id=entry.cart_id,
+            bag_id=entry.bag_id,
+            merchant_id=entry.merchant_id,
+            platform=str(entry.platform),
+        )
+        with bound:
+            row = merchants.get(entry.merchant_id)
+            error: str
+            if row is None:
+                error = "merchant no longer exists"
+            else:
+                merchant, ciphertext = row
+                try:
+                    adapter = self._platforms.for_merchant(
+                        merchant.id, merchant.platform, self._box.open(ciphertext)
+                    )
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError
+                    async with asyncio.timeout(remaining):
+                        await adapter.delete_cart(entry.external_id, deadline=deadline)
+                except PlatformNotFound:
+                    pass  # already gone: that is what we wanted
+                except (PlatformError, MulticartError, TimeoutError, ValueError) as exc:
+                    error = f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
+                else:
+                    await self._store.finish_external_delete(entry.id)
+                    log.info("external_cart_deleted", external_id=entry.external_id)
+                    return True
+            backoff = min(
+                self._settings.external_delete_retry_s * (2 ** min(entry.attempts, 8)),
+                _MAX_BACKOFF_S,
+            )
+            next_at = datetime.now(UTC) + timedelta(seconds=backoff)
+            await self._store.postpone_external_delete(entry.id, next_at, error[:500])
+            log.warning(
+                "external_delete_postponed",
+                external_id=entry.external_id,
+                error=error,
+                attempts=entry.attempts + 1,
+                retry_in_s=backoff,
+            )
+            return False
+
+    async def run_once(self, now: datetime, limit: int = 50) -> int:
+        """Retry the deletes that are due; returns how many succeeded."""
+        due = await self._store.due_external_deletes(now, limit=limit)
+        if not due:
+            return 0
+        deadline = time.monotonic() + self._settings.request_deadline_s
+        merchants = await self._store.get_merchants({e.merchant_id for e in due})
+        results = await asyncio.gather(*(self._attempt(e, merchants, deadline) for e in due))
+        return sum(results)
+
+    async def run(self) -> None:
+        """The background loop: every ``external_delete_retry_s``, retry what is due."""
+        while True:
+            try:
+                await self.run_once(datetime.now(UTC))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the loop alive; the next round tries again
+                log.exception("external_delete_round_failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.external_delete_retry_s):
+                    await self._wake.wait()
+            self._wake.clear()

@@ -1,0 +1,256 @@
+"""Request and response models of the HTTP API (v1).
+
+The handlers validate with these models and the OpenAPI document is generated from them, so
+the document cannot drift from what the code accepts and returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+
+from bags.models import Bag, Cart, CatalogSku, OrderError, OrderSku
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+PlatformName = Literal["SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SkuLineIn(Strict):
+    sku_id: Id
+    quantity: Annotated[StrictInt, Field(ge=1, description="1..max_quantity")]
+
+
+class CreateCartIn(Strict):
+    skus: list[SkuLineIn] = Field(default_factory=list, description="May be empty or absent.")
+    currency: Currency | None = Field(default=None, description="Defaults to the service's.")
+    customer_id: Id | None = None
+    name: ShortText | None = None
+    app_order_id: Id | None = None
+    metadata: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=64)],
+        Annotated[str, StringConstraints(max_length=500)],
+    ] = Field(default_factory=dict, description="String map, bounded.")
+    atomicity: Literal["partial", "all_or_nothing"] = "partial"
+
+
+class OrderSkuOut(BaseModel):
+    id: str
+    sku_id: str
+    external_id: str | None
+    name: str
+    quantity: int
+    price: int
+    line_price: int
+    available: bool
+
+    @classmethod
+    def of(cls, s: OrderSku) -> OrderSkuOut:
+        return cls(
+            id=s.id,
+            sku_id=s.sku_id,
+            external_id=s.external_id,
+            name=s.name,
+            quantity=s.quantity,
+            price=s.price,
+            line_price=s.line_price,
+            available=s.available,
+        )
+
+
+class BagOut(BaseModel):
+    id: str
+    merchant_id: str
+    merchant_name: str
+    platform: PlatformName
+    status: Literal["PENDING", "IN_PROGRESS", "FAILED", "DELETED"]
+    external_id: str | None
+    checkout_url: str | None
+    currency: str
+    sub_total: int
+    skus: list[OrderSkuOut]
+
+    @classmethod
+    def of(cls, b: Bag) -> BagOut:
+        return cls(
+            id=b.id,
+            merchant_id=b.merchant_id,
+            merchant_name=b.merchant_name,
+            platform=b.platform.value,
+            status=b.status.value,
+            external_id=b.external_id,
+            checkout_url=b.checkout_url,
+            currency=b.currency,
+            sub_total=b.sub_total,
+            skus=[OrderSkuOut.of(s) for s in b.skus],
+        )
+
+
+class OrderErrorOut(BaseModel):
+    id: str
+    order_id: str
+    bag_id: str | None
+    entity_id: str
+    entity_type: str
+    type: str
+    message: str
+    date_created: datetime
+    platform: PlatformName | None
+    cause: str
+    retryable: bool
+
+    @classmethod
+    def of(cls, e: OrderError) -> OrderErrorOut:
+        return cls(
+            id=e.id,
+            order_id=e.order_id,
+            bag_id=e.bag_id,
+            entity_id=e.entity_id,
+            entity_type=e.entity_type,
+            type=e.type,
+            message=e.message,
+            date_created=e.date_created,
+            platform=e.platform.value if e.platform else None,
+            cause=e.cause,
+            retryable=e.retryable,
+        )
+
+
+class CartOut(BaseModel):
+    id: str
+    app_id: str
+    customer_id: str | None
+    name: str | None
+    status: Literal["IN_PROGRESS", "EXPIRED", "DELETED"]
+    currency: str
+    sub_total: int
+    app_order_id: str | None
+    metadata: dict[str, str]
+    bags: list[BagOut]
+    errors: list[OrderErrorOut]
+    date_created: datetime
+    date_last_modified: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, c: Cart) -> CartOut:
+        return cls(
+            id=c.id,
+            app_id=c.app_id,
+            customer_id=c.customer_id,
+            name=c.name,
+            status=c.status.value,
+            currency=c.currency,
+            sub_total=c.sub_total,
+            app_order_id=c.app_order_id,
+            metadata=c.metadata,
+            bags=[BagOut.of(b) for b in c.bags],
+            errors=[OrderErrorOut.of(e) for e in c.errors],
+            date_created=c.date_created,
+            date_last_modified=c.date_last_modified,
+            expires_at=c.expires_at,
+        )
+
+
+class CartPageOut(BaseModel):
+    data: list[CartOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class ErrorOut(BaseModel):
+    message: str
+    error: str
+    code: int
+    data: dict[str, Any]
+
+
+class AppIn(Strict):
+    name: ShortText
+
+
+class AppOut(BaseModel):
+    id: str
+    name: str
+    api_key: str = Field(description="Shown this once; only its hash is stored.")
+
+
+class MerchantIn(Strict):
+    name: ShortText
+    platform: PlatformName
+    connection: dict[str, Any] = Field(
+        description="Per platform: BIGCOMMERCE {api_url, access_token}; "
+        "SHOPIFY {shop_url, storefront_token, api_version}; "
+        "ELASTIC_PATH {api_url, client_id, client_secret}. Encrypted at rest, never returned."
+    )
+
+
+class MerchantOut(BaseModel):
+    id: str
+    name: str
+    platform: PlatformName
+
+
+class MerchantListOut(BaseModel):
+    data: list[MerchantOut]
+
+
+class SkuIn(Strict):
+    sku_id: Id
+    merchant_id: Id
+    name: ShortText
+    price: Annotated[StrictInt, Field(ge=0, description="Integer minor units.")]
+    currency: Currency
+    available: StrictBool = True
+    platform_ref: dict[str, Any] = Field(
+        description='BIGCOMMERCE {"product_id": int, "variant_id": int?}; '
+        'SHOPIFY {"variant_id": "gid://shopify/ProductVariant/..."}; '
+        'ELASTIC_PATH {"product_id": "<uuid>"} or {"sku": "..."}'
+    )
+
+    def to_domain(self) -> CatalogSku:
+        return CatalogSku(
+            sku_id=self.sku_id,
+            merchant_id=self.merchant_id,
+            name=self.name,
+            price=self.price,
+            currency=self.currency,
+            available=self.available,
+            platform_ref=self.platform_ref,
+        )
+
+
+class SkuOut(SkuIn):
+    model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def of(cls, s: CatalogSku) -> SkuOut:
+        return cls(
+            sku_id=s.sku_id,
+            merchant_id=s.merchant_id,
+            name=s.name,
+            price=s.price,
+            currency=s.currency,
+            available=s.available,
+            platform_ref=dict(s.platform_ref),
+        )
+
+
+class SkuListOut(BaseModel):
+    data: list[SkuOut]
+
+
+class UpsertOut(BaseModel):
+    upserted: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]

@@ -1,0 +1,113 @@
+"""In-process API fixtures: the real aiohttp app on a real socket, a real database, a fake platform.
+
+The app runs on both engines (``migrated_database_url`` is parametrized by tests/conftest.py);
+the platform side is ``adapters.fake.FakeRegistry`` so these tests isolate the HTTP contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+
+from adapters.fake import FakeRegistry
+from config import Settings
+from orchestrator.app import create_app
+from orchestrator.keys import STORE
+from orchestrator.store import Store
+
+ADMIN = {"Authorization": "Bearer admin-token"}
+
+
+@dataclass
+class Api:
+    client: TestClient  # type: ignore[type-arg]
+    platforms: FakeRegistry
+    key: str
+    skus: dict[str, str]  # name -> sku_id
+    merchants: list[str]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    @property
+    def store(self) -> Store:
+        return self.client.server.app[STORE]
+
+    async def post_cart(self, body: Any, **kw: Any) -> Any:
+        return await self.client.post("/v1/carts", json=body, headers=self.auth, **kw)
+
+    async def new_key(self, name: str = "other") -> str:
+        response = await self.client.post("/v1/admin/apps", json={"name": name}, headers=ADMIN)
+        assert response.status == 201
+        return str((await response.json())["api_key"])
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "admin_token": "admin-token",
+        "encryption_key": Fernet.generate_key().decode(),
+        "max_skus": 5,
+        "max_bags": 2,
+        "max_quantity": 10,
+        "max_body_bytes": 4096,
+        "create_deadline_s": 2.0,
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def seed(client: TestClient) -> tuple[str, dict[str, str], list[str]]:  # type: ignore[type-arg]
+    merchants = []
+    for name in ("Outdoors", "Kitchen", "Books"):
+        response = await client.post(
+            "/v1/admin/merchants",
+            headers=ADMIN,
+            json={
+                "name": name,
+                "platform": "BIGCOMMERCE",
+                "connection": {"api_url": f"https://fake.test/stores/{name}/v3",
+                               "access_token": f"secret-token-{name}"},
+            },
+        )
+        assert response.status == 201, await response.text()
+        merchants.append((await response.json())["id"])
+    catalog = [
+        ("tent", 0, 12999, "USD", True, {"product_id": 1}),
+        ("lamp", 0, 2999, "USD", True, {"product_id": 2, "variant_id": 7}),
+        ("pan", 1, 4550, "USD", True, {"product_id": 3}),
+        ("book", 2, 1999, "USD", True, {"product_id": 4}),
+        ("gone", 1, 100, "USD", False, {"product_id": 5}),
+        ("euro", 1, 100, "EUR", True, {"product_id": 6}),
+    ]
+    body = [
+        {"sku_id": f"sku-{n}", "merchant_id": merchants[m], "name": n.title(), "price": p,
+         "currency": c, "available": a, "platform_ref": ref}
+        for n, m, p, c, a, ref in catalog
+    ]
+    response = await client.put("/v1/admin/skus", json=body, headers=ADMIN)
+    assert response.status == 200, await response.text()
+    assert (await response.json()) == {"upserted": len(body)}
+    response = await client.post("/v1/admin/apps", json={"name": "shop"}, headers=ADMIN)
+    key = (await response.json())["api_key"]
+    return key, {n: f"sku-{n}" for n, *_ in catalog}, merchants
+
+
+@pytest.fixture
+async def api(migrated_database_url: str) -> AsyncIterator[Api]:
+    platforms = FakeRegistry()
+    app = create_app(test_settings(migrated_database_url), platforms=platforms, run_worker=False)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        key, skus, merchants = await seed(client)
+        yield Api(client, platforms, key, skus, merchants)
+    finally:
+        await client.close()

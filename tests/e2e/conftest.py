@@ -1,0 +1,96 @@
+"""End-to-end fixtures: the sandbox and `multicart serve` as real processes over real HTTP.
+
+One sandbox and one orchestrator (SQLite file) per test session; each test resets the
+sandbox and registers a fresh app, so no test depends on another's state or order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from examples.client import Multicart, Sandbox, register_sandbox
+from examples.launch import (
+    Process,
+    migrate,
+    orchestrator_env,
+    start_orchestrator,
+    start_sandbox,
+)
+
+CREATE_DEADLINE_S = 3.0
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Stack:
+    sandbox_proc: Process
+    api_proc: Process
+    admin: Multicart
+    sandbox: Sandbox
+    stores: dict[str, Any]
+
+    def new_app(self, name: str = "shop") -> Multicart:
+        return self.admin.as_app(self.admin.create_app(name)["api_key"])
+
+    def store_names(self) -> list[str]:
+        return list(self.stores)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("e2e")
+    sandbox_proc = start_sandbox(workdir)
+    env = orchestrator_env(
+        f"sqlite+aiosqlite:///{workdir / 'e2e.db'}",
+        create_deadline_s=str(CREATE_DEADLINE_S),
+        request_deadline_s="3",
+        platform_attempt_timeout_s="2",
+        platform_retry_after_cap_s="2",
+        external_delete_retry_s="0.2",
+        circuit_failure_threshold="1000",
+    )
+    try:
+        migrate(env)
+        api_proc = start_orchestrator(workdir, env)
+    except BaseException:
+        sandbox_proc.stop()
+        raise
+    try:
+        admin = Multicart(api_proc.url, admin_token=env["MULTICART_ADMIN_TOKEN"])
+        sandbox = Sandbox(sandbox_proc.url)
+        stores = register_sandbox(admin, sandbox)
+        yield Stack(sandbox_proc, api_proc, admin, sandbox, stores)
+    finally:
+        api_proc.stop()
+        sandbox_proc.stop()
+
+
+@pytest.fixture
+def e2e(stack: Stack) -> Iterator[Stack]:
+    stack.sandbox.reset()
+    yield stack
+    stack.sandbox.clear_faults()
+
+
+def wait_until(
+    predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05
+) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes (bounded; no blind sleeps)."""
+    ends = time.monotonic() + timeout
+    while time.monotonic() < ends:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
