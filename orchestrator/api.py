@@ -35,7 +35,15 @@ from orchestrator.schemas import (
     UpsertOut,
 )
 from orchestrator.secrets import hash_api_key, new_api_key, new_id, tokens_equal
-from orchestrator.web import bearer_token, json_response, read_json, read_model, validation_problems
+from orchestrator.web import (
+    APP_ID,
+    REQUEST_ID,
+    bearer_token,
+    json_response,
+    read_json,
+    read_model,
+    validation_problems,
+)
 
 MAX_SKUS_PER_UPSERT = 1000
 _SKU_LIST = TypeAdapter(list[SkuIn])
@@ -94,12 +102,12 @@ async def create_cart(request: web.Request) -> web.Response:
         all_or_nothing=body.atomicity == "all_or_nothing",
     )
     service: CartService = request.app[SERVICE]
-    cart = await service.create(request["app_id"], command)
+    cart = await service.create(request[APP_ID], command)
     return json_response(CartOut.of(cart), status=201)
 
 
 async def get_cart(request: web.Request) -> web.Response:
-    cart = await request.app[SERVICE].get(request["app_id"], request.match_info["cart_id"])
+    cart = await request.app[SERVICE].get(request[APP_ID], request.match_info["cart_id"])
     return json_response(CartOut.of(cart))
 
 
@@ -123,7 +131,7 @@ async def list_carts(request: web.Request) -> web.Response:
             choices = ", ".join(s.value for s in CartStatus)
             raise InvalidRequest([FieldProblem("status", f"must be one of {choices}")]) from exc
     carts, cursor = await request.app[SERVICE].list(
-        request["app_id"],
+        request[APP_ID],
         customer_id=request.query.get("customer_id") or None,
         status=status,
         limit=limit,
@@ -134,7 +142,7 @@ async def list_carts(request: web.Request) -> web.Response:
 
 async def delete_cart(request: web.Request) -> web.Response:
     await request.app[SERVICE].delete(
-        request["app_id"], request.match_info["cart_id"], request["request_id"]
+        request[APP_ID], request.match_info["cart_id"], request[REQUEST_ID]
     )
     return web.Response(status=204)
 

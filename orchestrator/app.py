@@ -10,20 +10,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 from aiohttp import web
 
 from config import Settings
 from orchestrator.api import ROUTES, authenticate_admin, authenticate_app
-from orchestrator.carts import CartService
+from orchestrator.carts import CartService, PlatformDirectory
 from orchestrator.deletion import ExternalDeleter
 from orchestrator.keys import BOX, KEYS_CACHE, PLATFORMS, SERVICE, SETTINGS, STORE
 from orchestrator.openapi import build_openapi
 from orchestrator.routes import Handler, Route
 from orchestrator.secrets import CredentialBox
 from orchestrator.store import Store
-from orchestrator.web import MAX_BODY, envelope_middleware, json_response
+from orchestrator.web import APP_ID, MAX_BODY, envelope_middleware, json_response
 
 DELETER = web.AppKey("deleter", ExternalDeleter)
 
@@ -44,7 +43,7 @@ def _guarded(route: Route) -> Handler:
         if route.auth == "admin":
             authenticate_admin(request)
         else:
-            request["app_id"] = await authenticate_app(request)
+            request[APP_ID] = await authenticate_app(request)
         return await handler(request)
 
     guarded.__name__ = handler.__name__
@@ -52,7 +51,7 @@ def _guarded(route: Route) -> Handler:
 
 
 def create_app(
-    settings: Settings, *, platforms: Any | None = None, run_worker: bool = True
+    settings: Settings, *, platforms: PlatformDirectory | None = None, run_worker: bool = True
 ) -> web.Application:
     """The aiohttp application. ``platforms`` replaces the adapter registry (tests pass a fake)."""
     app = web.Application(
@@ -73,11 +72,13 @@ def create_app(
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         store = Store.from_url(settings.database_url)
-        registry = platforms
-        if registry is None:
+        registry: PlatformDirectory
+        if platforms is None:
             from adapters.registry import AdapterRegistry
 
             registry = AdapterRegistry(settings)
+        else:
+            registry = platforms
         deleter = ExternalDeleter(store, registry, app[BOX], settings)
         app[STORE] = store
         app[PLATFORMS] = registry

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
+from pydantic import BaseModel
 
 from adapters.base import CartPlatform, LineRequest
 from bags.models import Bag, Cart, Merchant
@@ -30,11 +31,17 @@ log = structlog.get_logger("multicart.carts")
 
 
 class PlatformDirectory(Protocol):
-    """What the service needs of the adapter registry."""
+    """What the orchestrator needs of the adapter registry (``adapters.registry``)."""
 
     def for_merchant(
         self, merchant_id: str, platform: Platform, connection: dict[str, Any]
     ) -> CartPlatform: ...
+
+    def parse_connection(self, platform: Platform, raw: dict[str, Any]) -> BaseModel: ...
+
+    def supported_platforms(self) -> frozenset[Platform]: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass
@@ -163,8 +170,9 @@ class CartService:
     async def delete(self, app_id: str, cart_id: str, request_id: str) -> None:
         """Delete the cart and its external carts; failed external deletes retry in background."""
         deadline = time.monotonic() + self._settings.request_deadline_s
+        await self.get(app_id, cart_id)  # 404 before anything else, for unknown and foreign ids
         async with self._deleter.cart_lease(cart_id, request_id):
-            cart = await self.get(app_id, cart_id)
+            cart = await self.get(app_id, cart_id)  # re-read under the lease: the latest version
             await self._deleter.delete_cart(cart, self._clock(), deadline)
 
 

@@ -11,7 +11,7 @@ from config import Settings, configure_logging
 
 def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings(**overrides)
     configure_logging(settings.log_format, settings.log_level)
     if args.migrate:
         from orchestrator.db import upgrade_sync
@@ -39,8 +39,7 @@ async def _run_server(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-    port = sockets[0].getsockname()[1] if sockets else settings.port
+    port = runner.addresses[0][1] if runner.addresses else settings.port
     print(f"multicart listening on http://{settings.host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

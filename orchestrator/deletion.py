@@ -62,6 +62,9 @@ class ExternalDeleter:
             await self._store.release_cart_lease(cart_id, owner)
 
     def _entries(self, cart_id: str, bags: Sequence[Bag]) -> list[PendingExternalDelete]:
+        # Due only once this request's own attempt has had its chance, so the background
+        # worker does not race the request for the same delete.
+        due = datetime.now(UTC) + timedelta(seconds=self._settings.request_deadline_s + 1)
         return [
             PendingExternalDelete(
                 id=new_id("xdel"),
@@ -69,7 +72,8 @@ class ExternalDeleter:
                 bag_id=bag.id,
                 merchant_id=bag.merchant_id,
                 platform=bag.platform,
-                external_id=bag.external_id,
+                external_id=bag.external_id or "",
+                next_attempt_at=due,
             )
             for bag in bags
             if bag.external_id

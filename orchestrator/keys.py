@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from config import Settings
-from orchestrator.carts import CartService
+from orchestrator.carts import CartService, PlatformDirectory
 from orchestrator.secrets import CredentialBox
 from orchestrator.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 SERVICE = web.AppKey("service", CartService)
-PLATFORMS = web.AppKey("platforms", Any)  # adapters.registry.AdapterRegistry, or a fake in tests
+PLATFORMS = web.AppKey("platforms", PlatformDirectory)  # AdapterRegistry, or a fake in tests
 BOX = web.AppKey("credential_box", CredentialBox)
 KEYS_CACHE = web.AppKey("api_key_cache", dict[str, str])

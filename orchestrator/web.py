@@ -35,7 +35,8 @@ log = structlog.get_logger("multicart.http")
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-REQUEST_ID = web.AppKey("request_id_header", str)
+REQUEST_ID = web.RequestKey("request_id", str)
+APP_ID = web.RequestKey("app_id", str)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _HTTP_KINDS = {
     404: ErrorCode.NOT_FOUND,
@@ -131,7 +132,7 @@ def bearer_token(request: web.Request) -> str:
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     given = request.headers.get("X-Request-ID", "")
     request_id = given if _SAFE_REQUEST_ID.match(given) else new_id("req")
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
-from adapters.fake import FakeRegistry
+from adapters.fake import FakeRegistry, ref_key
 from config import Settings
 from orchestrator.app import create_app
 from orchestrator.keys import STORE
@@ -64,6 +64,17 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+CATALOG = [
+    ("tent", 0, 12999, "USD", True, {"product_id": 1}),
+    ("lamp", 0, 2999, "USD", True, {"product_id": 2, "variant_id": 7}),
+    ("pan", 1, 4550, "USD", True, {"product_id": 3}),
+    ("book", 2, 1999, "USD", True, {"product_id": 4}),
+    ("gone", 1, 100, "USD", False, {"product_id": 5}),
+    ("euro", 1, 100, "EUR", True, {"product_id": 6}),
+]
+PRICES = {ref_key(ref): price for _, _, price, _, _, ref in CATALOG}
+
+
 async def seed(client: TestClient) -> tuple[str, dict[str, str], list[str]]:  # type: ignore[type-arg]
     merchants = []
     for name in ("Outdoors", "Kitchen", "Books"):
@@ -73,23 +84,25 @@ async def seed(client: TestClient) -> tuple[str, dict[str, str], list[str]]:  # 
             json={
                 "name": name,
                 "platform": "BIGCOMMERCE",
-                "connection": {"api_url": f"https://fake.test/stores/{name}/v3",
-                               "access_token": f"secret-token-{name}"},
+                "connection": {
+                    "api_url": f"https://fake.test/stores/{name}/v3",
+                    "access_token": f"secret-token-{name}",
+                },
             },
         )
         assert response.status == 201, await response.text()
         merchants.append((await response.json())["id"])
-    catalog = [
-        ("tent", 0, 12999, "USD", True, {"product_id": 1}),
-        ("lamp", 0, 2999, "USD", True, {"product_id": 2, "variant_id": 7}),
-        ("pan", 1, 4550, "USD", True, {"product_id": 3}),
-        ("book", 2, 1999, "USD", True, {"product_id": 4}),
-        ("gone", 1, 100, "USD", False, {"product_id": 5}),
-        ("euro", 1, 100, "EUR", True, {"product_id": 6}),
-    ]
+    catalog = CATALOG
     body = [
-        {"sku_id": f"sku-{n}", "merchant_id": merchants[m], "name": n.title(), "price": p,
-         "currency": c, "available": a, "platform_ref": ref}
+        {
+            "sku_id": f"sku-{n}",
+            "merchant_id": merchants[m],
+            "name": n.title(),
+            "price": p,
+            "currency": c,
+            "available": a,
+            "platform_ref": ref,
+        }
         for n, m, p, c, a, ref in catalog
     ]
     response = await client.put("/v1/admin/skus", json=body, headers=ADMIN)
@@ -102,7 +115,7 @@ async def seed(client: TestClient) -> tuple[str, dict[str, str], list[str]]:  # 
 
 @pytest.fixture
 async def api(migrated_database_url: str) -> AsyncIterator[Api]:
-    platforms = FakeRegistry()
+    platforms = FakeRegistry(prices=PRICES)
     app = create_app(test_settings(migrated_database_url), platforms=platforms, run_worker=False)
     client = TestClient(TestServer(app))
     await client.start_server()

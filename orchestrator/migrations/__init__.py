@@ -1,0 +1,1 @@
+"""Alembic migrations of the multicart schema (run them with ``orchestrator.db.upgrade``)."""

@@ -1,0 +1,144 @@
+"""The cart API's contract in-process, on both engines, with a fake platform (design §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from errors import Cause, PlatformRejected, PlatformServerError
+from tests.api.conftest import ADMIN, Api
+
+
+def lines(api: Api, *names: str, qty: int = 1) -> dict[str, Any]:
+    return {"skus": [{"sku_id": api.skus[n], "quantity": qty} for n in names]}
+
+
+async def test_create_multi_bag_cart_and_read_it_back(api: Api) -> None:
+    response = await api.post_cart(
+        {**lines(api, "tent", "pan", "lamp"), "customer_id": "c-1", "metadata": {"k": "v"}}
+    )
+    assert response.status == 201, await response.text()
+    cart = await response.json()
+    assert [b["merchant_name"] for b in cart["bags"]] == ["Outdoors", "Kitchen"]
+    assert [[s["sku_id"] for s in b["skus"]] for b in cart["bags"]] == [
+        ["sku-tent", "sku-lamp"],
+        ["sku-pan"],
+    ]
+    assert all(b["status"] == "IN_PROGRESS" and b["external_id"] for b in cart["bags"])
+    assert cart["sub_total"] == 12999 + 2999 + 4550
+    assert (cart["currency"], cart["customer_id"], cart["metadata"]) == ("USD", "c-1", {"k": "v"})
+    assert cart["date_created"].endswith("Z") or cart["date_created"].endswith("+00:00")
+    again = await api.client.get(f"/v1/carts/{cart['id']}", headers=api.auth)
+    assert again.status == 200 and await again.json() == cart
+
+
+async def test_empty_cart_has_no_bags_and_calls_no_platform(api: Api) -> None:
+    response = await api.client.post("/v1/carts", headers=api.auth)
+    assert response.status == 201
+    assert (await response.json())["bags"] == []
+    assert all(not p.calls for p in api.platforms.platforms.values())
+
+
+async def test_single_bag_failure_keeps_no_cart(api: Api) -> None:
+    outdoors = api.platforms.for_merchant(api.merchants[0], "BIGCOMMERCE", {})
+    outdoors.fail_next(  # type: ignore[attr-defined]
+        "create_cart", PlatformServerError("down", platform="BIGCOMMERCE", status=500)
+    )
+    response = await api.post_cart(lines(api, "tent", "lamp"))
+    assert response.status == 502
+    body = await response.json()
+    assert (body["code"], body["data"]["cause"]) == (2503, "PLATFORM_ERROR")
+    assert {s["sku_id"] for s in body["data"]["skus"]} == {"sku-tent", "sku-lamp"}
+    assert await api.store.count_carts() == 0
+
+
+async def test_multi_bag_failure_is_in_the_errors_array(api: Api) -> None:
+    kitchen = api.platforms.for_merchant(api.merchants[1], "BIGCOMMERCE", {})
+    kitchen.fail_next(  # type: ignore[attr-defined]
+        "create_cart",
+        PlatformRejected("Pan is out of stock", platform="BIGCOMMERCE", cause=Cause.OUT_OF_STOCK),
+    )
+    response = await api.post_cart(lines(api, "tent", "pan"))
+    assert response.status == 201
+    cart = await response.json()
+    assert [b["status"] for b in cart["bags"]] == ["IN_PROGRESS", "FAILED"]
+    [error] = cart["errors"]
+    assert (error["entity_id"], error["bag_id"], error["type"], error["cause"]) == (
+        "sku-pan",
+        cart["bags"][1]["id"],
+        "EXTERNAL_CREATE_CART",
+        "OUT_OF_STOCK",
+    )
+    assert cart["sub_total"] == 12999
+
+
+async def test_all_or_nothing_deletes_what_was_created(api: Api) -> None:
+    kitchen = api.platforms.for_merchant(api.merchants[1], "BIGCOMMERCE", {})
+    kitchen.fail_next(  # type: ignore[attr-defined]
+        "create_cart", PlatformServerError("down", platform="BIGCOMMERCE", status=500)
+    )
+    response = await api.post_cart({**lines(api, "tent", "pan"), "atomicity": "all_or_nothing"})
+    assert response.status == 502
+    outdoors = api.platforms.platforms[api.merchants[0]]
+    assert outdoors.carts == {}  # the created external cart was deleted again
+    assert await api.store.count_carts() == 0
+
+
+async def test_unexpected_failure_is_a_clean_500(api: Api) -> None:
+    outdoors = api.platforms.for_merchant(api.merchants[0], "BIGCOMMERCE", {})
+    outdoors.fail_next("create_cart", RuntimeError("bug with a secret-token-Outdoors"))  # type: ignore[attr-defined]
+    response = await api.post_cart(lines(api, "tent"))
+    assert response.status == 500
+    body = await response.json()
+    assert body["error"] == "internal_error"
+    assert body["data"]["request_id"] == response.headers["X-Request-ID"]
+    assert "Traceback" not in await response.text() and "secret" not in await response.text()
+
+
+async def test_other_apps_cart_is_404_like_an_unknown_one(api: Api) -> None:
+    cart = await (await api.post_cart(lines(api, "tent"))).json()
+    other = {"Authorization": f"Bearer {await api.new_key()}"}
+    for method in ("GET", "DELETE"):
+        response = await api.client.request(method, f"/v1/carts/{cart['id']}", headers=other)
+        assert response.status == 404
+        assert (await response.json())["error"] == "cart_not_found"
+    listing = await (await api.client.get("/v1/carts", headers=other)).json()
+    assert listing == {"data": [], "next_cursor": None}
+
+
+async def test_delete_deletes_external_carts(api: Api) -> None:
+    cart = await (await api.post_cart(lines(api, "tent", "pan"))).json()
+    response = await api.client.delete(f"/v1/carts/{cart['id']}", headers=api.auth)
+    assert response.status == 204
+    for merchant in api.merchants[:2]:
+        assert api.platforms.platforms[merchant].carts == {}
+    assert (await api.client.get(f"/v1/carts/{cart['id']}", headers=api.auth)).status == 404
+
+
+async def test_merchant_credentials_are_never_returned(api: Api) -> None:
+    listing = await api.client.get("/v1/admin/merchants", headers=ADMIN)
+    text = await listing.text()
+    assert "secret-token" not in text and "access_token" not in text
+    one = await api.client.get(f"/v1/admin/merchants/{api.merchants[0]}", headers=ADMIN)
+    assert (await one.json()) == {
+        "id": api.merchants[0],
+        "name": "Outdoors",
+        "platform": "BIGCOMMERCE",
+    }
+    assert (await api.client.get("/v1/admin/merchants/mer_nope", headers=ADMIN)).status == 404
+    skus = await (
+        await api.client.get(f"/v1/admin/skus?merchant_id={api.merchants[1]}", headers=ADMIN)
+    ).json()
+    assert {s["sku_id"] for s in skus["data"]} == {"sku-pan", "sku-gone", "sku-euro"}
+
+
+async def test_health_readiness_and_openapi(api: Api) -> None:
+    from openapi_spec_validator import validate
+
+    assert (await api.client.get("/healthz")).status == 200
+    assert (await api.client.get("/readyz")).status == 200
+    document = await (await api.client.get("/openapi.json")).json()
+    validate(document)
+    assert {"/v1/carts", "/v1/carts/{cart_id}", "/v1/admin/skus"} <= set(document["paths"])
+    create = document["paths"]["/v1/carts"]["post"]
+    assert {"201", "400", "401", "502", "503"} <= set(create["responses"])
+    assert "external_cart_creation_failure (2503)" in create["responses"]["502"]["description"]
