@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-# ISO 4217 minor-unit exponents that are not 2. Everything else has 2 decimals.
-_EXPONENTS: dict[str, int] = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}
+# ISO 4217 currencies whose minor unit is not 1/100. Everything else has 2 decimals.
+# fmt: off
+_ZERO_DECIMALS = frozenset({
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+    "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
+})
+_THREE_DECIMALS = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+# fmt: on
 
 
 def currency_exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency.upper(), 2)
+    code = currency.upper()
+    if code in _ZERO_DECIMALS:
+        return 0
+    return 3 if code in _THREE_DECIMALS else 2
 
 
 def to_minor_units(amount: Decimal | str | int | float, currency: str) -> int:
