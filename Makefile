@@ -38,7 +38,7 @@ test-fast: setup
 	$(BIN)/pytest -q -x -m "not e2e"
 
 demo: setup
-	$(BIN)/python examples/demo.py
+	$(BIN)/python -m examples.demo
 
 serve: setup
 	$(BIN)/multicart serve --migrate

@@ -67,6 +67,12 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox_args(argv: list[str]) -> list[str] | None:
+    """The sandbox's own arguments when the command is `sandbox` (argparse's REMAINDER
+    does not capture leading options such as --port, so they are handed over as they are)."""
+    return argv[1:] if argv and argv[0] == "sandbox" else None
+
+
 def _keygen(_args: argparse.Namespace) -> int:
     from orchestrator.secrets import CredentialBox
 
@@ -96,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser(
         "sandbox",
-        help="serve the platform simulators on loopback (args after -- go to the sandbox)",
+        help="serve the platform simulators on loopback (`multicart sandbox --help` for options)",
         add_help=False,
     )
     sandbox.add_argument("rest", nargs=argparse.REMAINDER)
@@ -108,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    rest = _sandbox_args(argv)
+    if rest is not None:
+        sys.exit(_sandbox(argparse.Namespace(rest=rest)))
     args = build_parser().parse_args(argv)
     sys.exit(args.func(args))
 

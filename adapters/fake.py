@@ -1,0 +1,252 @@
+"""An in-memory ``CartPlatform`` and registry for orchestrator unit tests ("fakes over mocks").
+
+Why it exists: the orchestrator's use cases should be tested against something that behaves like
+a platform (carts with ids, lines that merge, prices, deletes, failures) without HTTP. Failures
+are scripted: ``fail_next(op, exc)``, a set of out-of-stock refs, an optional delay per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from adapters.base import Capabilities, CartPlatform, ExternalCart, ExternalLine, LineRequest
+from adapters.bigcommerce import BigCommerceConnection
+from bags.status import Platform
+from errors import Cause, PlatformNotFound, PlatformRejected
+
+_ids = itertools.count(1)
+
+
+def ref_key(platform_ref: Mapping[str, Any]) -> str:
+    """The price-map key of a platform ref: ``"product_id=1,variant_id=2"`` (keys sorted)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(platform_ref.items()))
+
+
+@dataclass
+class _Line:
+    id: str
+    ref: dict[str, Any]
+    quantity: int
+    unit_price: int
+    name: str
+
+
+@dataclass
+class _Cart:
+    id: str
+    currency: str
+    lines: list[_Line] = field(default_factory=list)
+
+
+class FakePlatform:
+    """One merchant store in memory. ``calls`` records ``(op, args)`` of every call."""
+
+    def __init__(
+        self,
+        prices: Mapping[str, int] | None = None,
+        *,
+        platform: Platform = Platform.BIGCOMMERCE,
+        capabilities: Capabilities | None = None,
+        default_price: int | None = None,
+        out_of_stock: set[str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self.platform = platform
+        self.capabilities = capabilities or Capabilities(
+            can_delete_cart=platform is not Platform.SHOPIFY,
+            caller_chosen_cart_ids=platform is Platform.ELASTIC_PATH,
+        )
+        self.prices = dict(prices or {})
+        self.default_price = default_price
+        self.out_of_stock: set[str] = set(out_of_stock or ())
+        self.delay = delay
+        self.carts: dict[str, _Cart] = {}
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self._failures: dict[str, list[BaseException]] = {}
+
+    def fail_next(self, op: str, exc: BaseException, times: int = 1) -> None:
+        """The next ``times`` calls of ``op`` (e.g. ``"create_cart"``) raise ``exc``."""
+        self._failures.setdefault(op, []).extend([exc] * times)
+
+    async def _enter(self, op: str, *args: Any) -> None:
+        self.calls.append((op, args))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        pending = self._failures.get(op)
+        if pending:
+            raise pending.pop(0)
+
+    def _priced(self, line: LineRequest) -> _Line:
+        key = ref_key(line.platform_ref)
+        data = {"sku_ids": [line.sku_id]} if line.sku_id else None
+        price = self.prices.get(key, self.default_price)
+        if price is None:
+            raise PlatformRejected(
+                f"{self.platform} has no product {key}",
+                platform=self.platform.value,
+                cause=Cause.SKU_NOT_FOUND_ON_PLATFORM,
+                status=404,
+                data=data,
+            )
+        if key in self.out_of_stock:
+            raise PlatformRejected(
+                f"{line.name or key} is out of stock",
+                platform=self.platform.value,
+                cause=Cause.OUT_OF_STOCK,
+                status=422,
+                data=data,
+            )
+        return _Line(f"line-{next(_ids)}", dict(line.platform_ref), line.quantity, price, line.name)
+
+    def _add(self, cart: _Cart, lines: Sequence[LineRequest]) -> None:
+        priced = [self._priced(line) for line in lines]  # all or nothing, like one request
+        for new in priced:
+            held = next((ln for ln in cart.lines if ln.ref == new.ref), None)
+            if held is None:
+                cart.lines.append(new)
+            else:
+                held.quantity += new.quantity
+
+    def _cart(self, external_id: str) -> _Cart:
+        try:
+            return self.carts[external_id]
+        except KeyError:
+            raise PlatformNotFound(
+                f"{self.platform} has no cart {external_id}",
+                platform=self.platform.value,
+                status=404,
+            ) from None
+
+    def snapshot(self, external_id: str) -> ExternalCart:
+        cart = self._cart(external_id)
+        lines = tuple(
+            ExternalLine(
+                ln.id,
+                dict(ln.ref),
+                ln.quantity,
+                ln.unit_price,
+                ln.unit_price * ln.quantity,
+                ln.name,
+            )
+            for ln in cart.lines
+        )
+        return ExternalCart(
+            external_id=cart.id,
+            currency=cart.currency,
+            sub_total=sum(ln.line_price for ln in lines),
+            lines=lines,
+            checkout_url=f"https://fake.example/checkout/{cart.id}",
+        )
+
+    async def create_cart(
+        self,
+        lines: Sequence[LineRequest],
+        *,
+        currency: str,
+        deadline: float,
+        cart_ref: str | None = None,
+    ) -> ExternalCart:
+        await self._enter("create_cart", tuple(lines), currency)
+        cart = _Cart(cart_ref or f"cart-{next(_ids)}", currency)
+        self._add(cart, lines)
+        self.carts[cart.id] = cart
+        return self.snapshot(cart.id)
+
+    async def get_cart(self, external_id: str, *, deadline: float) -> ExternalCart:
+        await self._enter("get_cart", external_id)
+        return self.snapshot(external_id)
+
+    async def add_lines(
+        self, external_id: str, lines: Sequence[LineRequest], *, deadline: float
+    ) -> ExternalCart:
+        await self._enter("add_lines", external_id, tuple(lines))
+        self._add(self._cart(external_id), lines)
+        return self.snapshot(external_id)
+
+    async def update_line(
+        self,
+        external_id: str,
+        line_id: str,
+        quantity: int,
+        *,
+        platform_ref: Mapping[str, Any],
+        deadline: float,
+    ) -> ExternalCart | None:
+        await self._enter("update_line", external_id, line_id, quantity)
+        line = self._line(external_id, line_id)
+        if ref_key(line.ref) in self.out_of_stock:
+            raise PlatformRejected(
+                f"{line.name} is out of stock",
+                platform=self.platform.value,
+                cause=Cause.OUT_OF_STOCK,
+                status=422,
+            )
+        line.quantity = quantity
+        return self.snapshot(external_id)
+
+    async def remove_line(
+        self, external_id: str, line_id: str, *, deadline: float
+    ) -> ExternalCart | None:
+        await self._enter("remove_line", external_id, line_id)
+        cart = self._cart(external_id)
+        cart.lines.remove(self._line(external_id, line_id))
+        if not cart.lines and self.capabilities.can_delete_cart:
+            del self.carts[external_id]  # BigCommerce deletes an emptied cart (its 204)
+            return None
+        return self.snapshot(external_id)
+
+    async def delete_cart(self, external_id: str, *, deadline: float) -> None:
+        await self._enter("delete_cart", external_id)
+        self.carts.pop(external_id, None)
+
+    async def aclose(self) -> None:
+        return None
+
+    def _line(self, external_id: str, line_id: str) -> _Line:
+        for line in self._cart(external_id).lines:
+            if line.id == line_id:
+                return line
+        raise PlatformNotFound(
+            f"no line {line_id} in cart {external_id}", platform=self.platform.value, status=404
+        )
+
+
+class FakeConnection(BaseModel):
+    """Any connection shape, for platforms without a real adapter yet."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class FakeRegistry:
+    """``AdapterRegistry``'s surface, handing out one ``FakePlatform`` per merchant id."""
+
+    def __init__(self, platforms: Mapping[str, FakePlatform] | None = None, **defaults: Any):
+        self.platforms: dict[str, FakePlatform] = dict(platforms or {})
+        self._defaults = defaults  # FakePlatform arguments for merchants not given
+        self.closed = False
+
+    def supported_platforms(self) -> frozenset[Platform]:
+        return frozenset(Platform)
+
+    def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
+        if Platform(platform) is Platform.BIGCOMMERCE:
+            return BigCommerceConnection.model_validate(dict(raw))
+        return FakeConnection.model_validate(dict(raw))
+
+    def for_merchant(
+        self, merchant_id: str, platform: Platform | str, connection: Mapping[str, Any]
+    ) -> CartPlatform:
+        if merchant_id not in self.platforms:
+            self.platforms[merchant_id] = FakePlatform(
+                platform=Platform(platform), **self._defaults
+            )
+        return self.platforms[merchant_id]
+
+    async def aclose(self) -> None:
+        self.closed = True

@@ -1,0 +1,239 @@
+"""Fixtures for adapter tests: fast settings, a registry on the real aiohttp transport, respx,
+a controllable clock for circuit breakers, and loopback TCP servers that misbehave on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import respx
+
+from adapters.bigcommerce import BigCommerceAdapter
+from adapters.registry import AdapterRegistry
+from bags.status import Platform
+from config import Settings
+
+STORE = "https://api.bigcommerce.test/stores/abc123/v3"
+OTHER_STORE = "https://api.bigcommerce.test/stores/zzz999/v3"
+TOKEN = "bc-secret-token-0123456789"
+CART_ID = "bc218c65-7a32-4ab7-8082-68730c074d02"
+ITEM_ID = "6e193ce6-f327-4dcc-b75e-72cf6738525e"
+
+
+def fast_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "platform_connect_timeout_s": 0.5,
+        "platform_attempt_timeout_s": 1.0,
+        "platform_max_attempts": 3,
+        "platform_retry_after_cap_s": 1.0,
+        "platform_concurrency": 8,
+        "circuit_failure_threshold": 3,
+        "circuit_reset_s": 30.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def deadline(seconds: float = 3.0) -> float:
+    return time.monotonic() + seconds
+
+
+class FakeClock:
+    """The circuit breakers' clock, moved by hand: no test sleeps to wait for a state."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def registry(clock: FakeClock) -> AsyncIterator[AdapterRegistry]:
+    reg = AdapterRegistry(fast_settings(), clock=clock)
+    yield reg
+    await reg.aclose()
+
+
+@pytest.fixture
+def bc(registry: AdapterRegistry) -> BigCommerceAdapter:
+    adapter = registry.for_merchant(
+        "mer_1", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": TOKEN}
+    )
+    assert isinstance(adapter, BigCommerceAdapter)
+    return adapter
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    # With the httpx-aiohttp transport respx can only patch httpx itself (design §8).
+    with respx.mock(using="httpx", assert_all_called=False) as router:
+        yield router
+
+
+def bc_item(
+    item_id: str = ITEM_ID,
+    product_id: int = 191,
+    variant_id: int | None = 362,
+    quantity: int = 5,
+    price: float = 27.95,
+    extended: float = 139.75,
+    name: str = "Openhouse No. 3",
+) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "parent_id": None,
+        "variant_id": variant_id,
+        "product_id": product_id,
+        "sku": "OPENHOUSE-3",
+        "name": name,
+        "quantity": quantity,
+        "taxable": True,
+        "discounts": [],
+        "coupons": [],
+        "discount_amount": 0,
+        "coupon_amount": 0,
+        "original_price": price,
+        "list_price": price,
+        "sale_price": price,
+        "extended_list_price": extended,
+        "extended_sale_price": extended,
+        "is_require_shipping": True,
+        "is_mutable": True,
+        "added_by_promotion": False,
+    }
+
+
+def bc_cart(
+    *,
+    cart_id: str = CART_ID,
+    physical: list[dict[str, Any]] | None = None,
+    digital: list[dict[str, Any]] | None = None,
+    amount: float = 139.75,
+    currency: str = "USD",
+    checkout_url: str | None = "https://store.test/cart.php?action=load&id=x&token=t",
+) -> dict[str, Any]:
+    """A ``{data, meta}`` Cart_Full body as README §2.4 shows it."""
+    data: dict[str, Any] = {
+        "id": cart_id,
+        "customer_id": 0,
+        "channel_id": 1,
+        "currency": {"code": currency},
+        "tax_included": False,
+        "base_amount": amount,
+        "discount_amount": 0,
+        "cart_amount": amount,
+        "coupons": [],
+        "discounts": [],
+        "line_items": {
+            "physical_items": [bc_item()] if physical is None else physical,
+            "digital_items": digital or [],
+            "gift_certificates": [],
+            "custom_items": [],
+        },
+        "created_time": "2018-09-17T14:27:39.000Z",
+        "updated_time": "2018-09-17T14:53:40.000Z",
+        "locale": "en-US",
+        "version": 1,
+    }
+    if checkout_url is not None:
+        data["redirect_urls"] = {
+            "cart_url": "https://store.test/cart.php",
+            "checkout_url": checkout_url,
+            "embedded_checkout_url": "https://store.test/embedded",
+        }
+    return {"data": data, "meta": {}}
+
+
+# --- loopback TCP servers that misbehave ---------------------------------------------------------
+
+
+@dataclass
+class TcpServer:
+    url: str
+    requests: list[bytes] = field(default_factory=list)
+    got_request: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter, TcpServer], Awaitable[None]]
+
+
+async def _read_request(reader: asyncio.StreamReader, server: TcpServer) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    body = await reader.readexactly(length) if length else b""
+    server.requests.append(head + body)
+    server.got_request.set()
+    return head + body
+
+
+async def close_after_read(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: TcpServer
+) -> None:
+    """Read the whole request, then close without a byte of answer (it may have applied it)."""
+    await _read_request(reader, server)
+    writer.close()
+
+
+async def hang_after_read(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: TcpServer
+) -> None:
+    await _read_request(reader, server)
+    await asyncio.sleep(3600)
+
+
+@pytest.fixture
+async def tcp_server() -> AsyncIterator[Callable[[Behaviour], Awaitable[TcpServer]]]:
+    servers: list[asyncio.Server] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def start(behaviour: Behaviour) -> TcpServer:
+        state = TcpServer(url="")
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            tasks.add(task)  # type: ignore[arg-type]
+            try:
+                await behaviour(reader, writer, state)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        servers.append(server)
+        state.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        return state
+
+    yield start
+    for task in tasks:
+        task.cancel()
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A loopback port nobody listens on: the connection is refused before any byte is sent."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}"

@@ -1,0 +1,395 @@
+"""Transport-error classification against real loopback servers, and the retry engine."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import httpx
+import pytest
+from httpx_aiohttp import AiohttpTransport
+
+from adapters.base import LineRequest
+from adapters.bigcommerce import BigCommerceAdapter
+from adapters.http import (
+    RetryPolicy,
+    build_client,
+    call_with_retries,
+    error_for_status,
+    request_not_sent,
+    send_once,
+    should_retry,
+)
+from adapters.registry import AdapterRegistry
+from adapters.resilience import CircuitOpen
+from bags.status import Platform
+from errors import (
+    Cause,
+    PlatformAuthFailed,
+    PlatformConflict,
+    PlatformError,
+    PlatformNotFound,
+    PlatformRateLimited,
+    PlatformRejected,
+    PlatformServerError,
+    PlatformTimeout,
+    PlatformUnavailable,
+)
+from tests.adapters.conftest import (
+    Behaviour,
+    TcpServer,
+    close_after_read,
+    deadline,
+    fast_settings,
+    hang_after_read,
+)
+
+POLICY = RetryPolicy(
+    max_attempts=3,
+    connect_timeout_s=0.5,
+    attempt_timeout_s=1.0,
+    retry_after_cap_s=1.0,
+    backoff_base_s=0.01,
+    backoff_max_s=0.02,
+)
+StartServer = Callable[[Behaviour], Awaitable[TcpServer]]
+
+
+class NullLog:
+    def info(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+# --- was it sent? ---------------------------------------------------------------------------------
+
+
+def _from(httpx_exc: Exception, origin: BaseException) -> Exception:
+    httpx_exc.__cause__ = origin
+    return httpx_exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "not_sent"),
+    [
+        # What httpx-aiohttp 0.2.0 raises: the httpx type is ConnectTimeout in all these cases.
+        (_from(httpx.ConnectTimeout("x"), aiohttp.ServerDisconnectedError()), False),
+        (_from(httpx.ConnectTimeout("x"), aiohttp.ClientOSError(104, "reset")), False),
+        (_from(httpx.ConnectTimeout("x"), aiohttp.ConnectionTimeoutError("x")), True),
+        (_from(httpx.ReadTimeout("x"), aiohttp.SocketTimeoutError("x")), False),
+        (_from(httpx.ReadError("x"), aiohttp.ClientPayloadError("x")), False),
+        # Stock httpx / respx: the type alone decides.
+        (httpx.ConnectError("refused"), True),
+        (httpx.ConnectTimeout("x"), True),
+        (httpx.PoolTimeout("x"), True),
+        (httpx.ReadTimeout("x"), False),
+        (httpx.WriteTimeout("x"), False),
+        (httpx.RemoteProtocolError("Server disconnected"), False),
+        (httpx.ReadError("x"), False),
+    ],
+)
+def test_request_not_sent_classifies_by_the_origin_of_the_error(
+    exc: Exception, not_sent: bool
+) -> None:
+    assert request_not_sent(exc) is not_sent
+
+
+async def test_close_after_read_is_ambiguous_never_not_sent(tcp_server: StartServer) -> None:
+    server = await tcp_server(close_after_read)
+    client = build_client(fast_settings())
+    try:
+        # Proof of the transport's quirk this module guards against (design §4).
+        with pytest.raises(httpx.ConnectTimeout) as raw:
+            await client.post(server.url + "/raw", json={"a": 1})
+        assert isinstance(raw.value.__cause__, aiohttp.ServerDisconnectedError)
+
+        with pytest.raises(PlatformTimeout) as info:
+            await send_once(
+                client,
+                "POST",
+                server.url + "/carts",
+                platform="BIGCOMMERCE",
+                op="create_cart",
+                deadline=deadline(),
+                policy=POLICY,
+                json={"a": 1},
+            )
+    finally:
+        await client.aclose()
+    assert info.value.may_have_applied is True
+    assert info.value.cause == Cause.PLATFORM_TIMEOUT
+    assert len(server.requests) == 2  # each POST reached the server once
+    assert b'{"a":1}' in server.requests[-1].replace(b" ", b"")
+
+
+async def test_refused_port_is_not_sent(refused_url: str) -> None:
+    client = build_client(fast_settings())
+    try:
+        with pytest.raises(PlatformUnavailable) as info:
+            await send_once(
+                client,
+                "POST",
+                refused_url + "/carts",
+                platform="BIGCOMMERCE",
+                op="create_cart",
+                deadline=deadline(),
+                policy=POLICY,
+                json={},
+            )
+    finally:
+        await client.aclose()
+    assert info.value.may_have_applied is False
+    assert info.value.cause == Cause.PLATFORM_UNAVAILABLE
+    assert isinstance(info.value.__cause__, httpx.ConnectTimeout)  # what the transport raised
+
+
+async def test_unknown_host_is_not_sent() -> None:
+    client = build_client(fast_settings())
+    try:
+        with pytest.raises(PlatformUnavailable) as info:
+            await send_once(
+                client,
+                "GET",
+                "http://no-such-store.invalid/v3/carts",
+                platform="BIGCOMMERCE",
+                op="get_cart",
+                deadline=deadline(1.0),
+                policy=POLICY,
+            )
+    finally:
+        await client.aclose()
+    assert info.value.may_have_applied is False
+
+
+async def test_a_hanging_answer_times_out_within_the_deadline(tcp_server: StartServer) -> None:
+    server = await tcp_server(hang_after_read)
+    client = build_client(fast_settings())
+    started = time.monotonic()
+    try:
+        with pytest.raises(PlatformTimeout) as info:
+            await send_once(
+                client,
+                "POST",
+                server.url + "/carts",
+                platform="BIGCOMMERCE",
+                op="create_cart",
+                deadline=deadline(0.2),
+                policy=POLICY,
+                json={},
+            )
+    finally:
+        await client.aclose()
+    assert 0.19 <= time.monotonic() - started < 0.3
+    assert info.value.may_have_applied is True
+
+
+def _adapter_for(registry: AdapterRegistry, base: str) -> BigCommerceAdapter:
+    adapter = registry.for_merchant(
+        "mer_tcp", Platform.BIGCOMMERCE, {"api_url": base + "/stores/s/v3", "access_token": "t"}
+    )
+    assert isinstance(adapter, BigCommerceAdapter)
+    return adapter
+
+
+async def test_adapter_does_not_repeat_a_create_the_server_closed_after_reading(
+    tcp_server: StartServer, registry: AdapterRegistry
+) -> None:
+    server = await tcp_server(close_after_read)
+    adapter = _adapter_for(registry, server.url)
+    line = LineRequest(platform_ref={"product_id": 1}, quantity=1)
+    with pytest.raises(PlatformTimeout) as info:
+        await adapter.create_cart([line], currency="USD", deadline=deadline())
+    assert info.value.may_have_applied is True
+    assert len(server.requests) == 1
+
+
+async def test_adapter_retries_a_read_the_server_closed_after_reading(
+    tcp_server: StartServer, registry: AdapterRegistry
+) -> None:
+    server = await tcp_server(close_after_read)
+    with pytest.raises(PlatformTimeout):
+        await _adapter_for(registry, server.url).get_cart("c1", deadline=deadline())
+    # 3 attempts (aiohttp itself also repeats an idempotent request once on a lost connection)
+    assert len(server.requests) >= 3
+
+
+async def test_adapter_retries_a_refused_create(
+    refused_url: str, registry: AdapterRegistry
+) -> None:
+    line = LineRequest(platform_ref={"product_id": 1}, quantity=1)
+    metrics = registry.metrics
+    with pytest.raises(PlatformUnavailable):
+        await _adapter_for(registry, refused_url).create_cart(
+            [line], currency="USD", deadline=deadline()
+        )
+    assert metrics.retries[("BIGCOMMERCE", "create_cart")] == 2
+    assert metrics.calls[("BIGCOMMERCE", "platform_unavailable")] == 3
+
+
+def test_build_client_uses_the_aiohttp_transport_with_explicit_limits() -> None:
+    settings = fast_settings(platform_connect_timeout_s=0.7, platform_attempt_timeout_s=4.0)
+    client = build_client(settings)
+    assert isinstance(client._transport, AiohttpTransport)
+    assert client._transport.limits.max_connections == settings.platform_concurrency
+    assert client.timeout.connect == 0.7
+    assert client.timeout.read == 4.0
+
+
+# --- the retry table ------------------------------------------------------------------------------
+
+P = "BIGCOMMERCE"
+
+
+@pytest.mark.parametrize(
+    ("exc", "idempotent", "expected"),
+    [
+        (PlatformUnavailable("x", platform=P, may_have_applied=False), False, True),
+        (PlatformRateLimited("x", platform=P, status=429, retry_after=1), False, True),
+        (PlatformRejected("x", platform=P, status=422), True, False),
+        (PlatformAuthFailed("x", platform=P, status=401), True, False),
+        (PlatformNotFound("x", platform=P, status=404), True, False),
+        (PlatformConflict("x", platform=P, status=409), True, False),
+        (PlatformServerError("x", platform=P, status=502), False, False),
+        (PlatformServerError("x", platform=P, status=502), True, True),
+        (PlatformServerError("x", platform=P, status=500), False, False),  # generic policy
+        (PlatformServerError("x", platform=P, status=503, retry_after=1), False, True),
+        (PlatformTimeout("x", platform=P), False, False),
+        (PlatformTimeout("x", platform=P), True, True),
+        (CircuitOpen("x", platform=P, retry_after=5, may_have_applied=False), True, False),
+    ],
+)
+def test_should_retry_follows_the_design_table(
+    exc: PlatformError, idempotent: bool, expected: bool
+) -> None:
+    assert should_retry(exc, idempotent=idempotent, policy=POLICY) is expected
+
+
+def test_a_platform_policy_may_retry_500_answers_for_creates() -> None:
+    policy = RetryPolicy(retry_answers_on_create=frozenset({500, 503}))
+    assert should_retry(
+        PlatformServerError("x", platform=P, status=500), idempotent=False, policy=policy
+    )
+    assert not should_retry(
+        PlatformServerError("x", platform=P, status=504), idempotent=False, policy=policy
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (401, PlatformAuthFailed),
+        (404, PlatformNotFound),
+        (409, PlatformConflict),
+        (429, PlatformRateLimited),
+        (500, PlatformServerError),
+        (400, PlatformRejected),
+    ],
+)
+def test_error_for_status_default_mapping(status: int, kind: type[PlatformError]) -> None:
+    exc = error_for_status(status, "msg", platform=P)
+    assert type(exc) is kind and exc.platform_status == status
+
+
+# --- the retry engine -----------------------------------------------------------------------------
+
+
+async def test_each_concurrent_call_gets_its_own_attempts() -> None:
+    attempts: dict[int, list[int]] = {}
+
+    async def run(i: int) -> int:
+        async def attempt(n: int) -> int:
+            attempts.setdefault(i, []).append(n)
+            await asyncio.sleep(0)
+            if n < 3:
+                raise PlatformUnavailable("down", platform=P, may_have_applied=False)
+            return i
+
+        return await call_with_retries(
+            attempt, op="get", idempotent=True, deadline=deadline(), policy=POLICY, log=NullLog()
+        )
+
+    assert await asyncio.gather(*(run(i) for i in range(20))) == list(range(20))
+    assert all(ns == [1, 2, 3] for ns in attempts.values())
+
+
+async def test_cancellation_inside_an_attempt_is_never_retried() -> None:
+    calls = 0
+    entered = asyncio.Event()
+
+    async def attempt(n: int) -> None:
+        nonlocal calls
+        calls += 1
+        entered.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(
+        call_with_retries(
+            attempt, op="get", idempotent=True, deadline=deadline(), policy=POLICY, log=NullLog()
+        )
+    )
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(1):  # a retried cancellation would hang here
+            await task
+    assert calls == 1
+
+
+async def test_a_retry_after_beyond_the_deadline_raises_at_once() -> None:
+    calls = 0
+
+    async def attempt(n: int) -> None:
+        nonlocal calls
+        calls += 1
+        raise PlatformRateLimited("slow down", platform=P, status=429, retry_after=0.5)
+
+    started = time.monotonic()
+    with pytest.raises(PlatformRateLimited):
+        await call_with_retries(
+            attempt,
+            op="get",
+            idempotent=True,
+            deadline=deadline(0.3),
+            policy=POLICY,
+            log=NullLog(),
+        )
+    assert time.monotonic() - started < 0.05
+    assert calls == 1
+
+
+async def test_retry_after_is_capped() -> None:
+    policy = RetryPolicy(max_attempts=2, retry_after_cap_s=0.05)
+    calls = 0
+
+    async def attempt(n: int) -> str:
+        nonlocal calls
+        calls += 1
+        if n == 1:
+            raise PlatformRateLimited("slow down", platform=P, status=429, retry_after=30)
+        return "ok"
+
+    started = time.monotonic()
+    assert (
+        await call_with_retries(
+            attempt, op="get", idempotent=True, deadline=deadline(), policy=policy, log=NullLog()
+        )
+        == "ok"
+    )
+    assert 0.045 <= time.monotonic() - started < 0.3
+    assert calls == 2
+
+
+async def test_errors_outside_the_taxonomy_are_not_retried() -> None:
+    calls = 0
+
+    async def attempt(n: int) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError):
+        await call_with_retries(
+            attempt, op="get", idempotent=True, deadline=deadline(), policy=POLICY, log=NullLog()
+        )
+    assert calls == 1

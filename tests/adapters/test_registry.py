@@ -1,0 +1,65 @@
+"""The registry: supported platforms, connection parsing, one adapter per merchant, clients."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
+from adapters.registry import AdapterRegistry
+from bags.status import Platform
+from tests.adapters.conftest import OTHER_STORE, STORE, TOKEN, fast_settings
+
+CONN = {"api_url": STORE, "access_token": TOKEN}
+
+
+async def test_supported_platforms_and_connection_parsing() -> None:
+    registry = AdapterRegistry(fast_settings())
+    assert registry.supported_platforms() == {Platform.BIGCOMMERCE}
+    parsed = registry.parse_connection(Platform.BIGCOMMERCE, {**CONN, "api_url": STORE + "/"})
+    assert isinstance(parsed, BigCommerceConnection) and parsed.api_url == STORE
+    with pytest.raises(ValidationError):
+        registry.parse_connection(Platform.BIGCOMMERCE, {"api_url": STORE})
+    with pytest.raises(ValueError, match="not supported"):
+        registry.parse_connection(Platform.SHOPIFY, {"shop_url": "x"})
+    await registry.aclose()
+
+
+async def test_adapters_are_cached_per_merchant_and_connection() -> None:
+    registry = AdapterRegistry(fast_settings())
+    first = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
+    assert isinstance(first, BigCommerceAdapter)
+    assert registry.for_merchant("m1", "BIGCOMMERCE", dict(CONN)) is first
+    assert registry.for_merchant("m2", Platform.BIGCOMMERCE, CONN) is not first
+    moved = registry.for_merchant("m1", Platform.BIGCOMMERCE, {**CONN, "api_url": OTHER_STORE})
+    assert moved is not first
+    # one client for the platform, closed by aclose
+    client = registry.client(Platform.BIGCOMMERCE)
+    assert registry.client(Platform.BIGCOMMERCE) is client
+    await registry.aclose()
+    assert client.is_closed
+
+
+async def test_an_injected_client_is_used_and_left_open() -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(204)))
+    registry = AdapterRegistry(fast_settings(), client=client)
+    adapter = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
+    await adapter.delete_cart("c1", deadline=10**9)
+    await registry.aclose()
+    assert not client.is_closed
+    await client.aclose()
+
+
+async def test_an_injected_transport_is_used() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    registry = AdapterRegistry(fast_settings(), transport=httpx.MockTransport(handler))
+    adapter = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
+    await adapter.delete_cart("c1", deadline=10**9)
+    await registry.aclose()
+    assert [(r.method, r.url.path) for r in seen] == [("DELETE", "/stores/abc123/v3/carts/c1")]

@@ -1,0 +1,144 @@
+"""Circuit breakers per store, bulkheads per platform, and the call counters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+import respx
+
+from adapters.bigcommerce import BigCommerceAdapter
+from adapters.registry import AdapterRegistry
+from adapters.resilience import Bulkheads, CircuitBreakers, CircuitOpen, CircuitState
+from bags.status import Platform
+from errors import Cause, PlatformRejected, PlatformServerError, PlatformTimeout
+from tests.adapters.conftest import CART_ID, OTHER_STORE, STORE, FakeClock, bc_cart, deadline
+
+P = "BIGCOMMERCE"
+
+
+def fail(breakers: CircuitBreakers, key: str, exc: Exception) -> None:
+    with pytest.raises(type(exc)), breakers.guard(key, P):
+        raise exc
+
+
+def test_breaker_opens_after_consecutive_transient_failures(clock: FakeClock) -> None:
+    breakers = CircuitBreakers(failure_threshold=3, reset_s=10, clock=clock)
+    for _ in range(2):
+        fail(breakers, "a", PlatformServerError("500", platform=P, status=500))
+    assert breakers.state("a") is CircuitState.CLOSED
+    fail(breakers, "a", PlatformTimeout("slow", platform=P))
+    assert breakers.states() == {"a": "open"}
+
+    clock.advance(4)
+    with pytest.raises(CircuitOpen) as info, breakers.guard("a", P):
+        pytest.fail("an open circuit must not let the call run")
+    assert info.value.cause == Cause.PLATFORM_UNAVAILABLE
+    assert info.value.retry_after == pytest.approx(6)
+    assert info.value.may_have_applied is False
+    assert "circuit is open" in info.value.message
+
+
+def test_rejections_do_not_count_and_a_success_resets(clock: FakeClock) -> None:
+    breakers = CircuitBreakers(failure_threshold=2, reset_s=10, clock=clock)
+    fail(breakers, "a", PlatformServerError("500", platform=P, status=500))
+    fail(breakers, "a", PlatformRejected("stock", platform=P, status=422))  # the store answered
+    fail(breakers, "a", PlatformServerError("500", platform=P, status=500))
+    assert breakers.state("a") is CircuitState.CLOSED
+
+
+def test_half_open_lets_one_trial_through_then_closes_or_reopens(clock: FakeClock) -> None:
+    breakers = CircuitBreakers(failure_threshold=1, reset_s=10, clock=clock)
+    fail(breakers, "a", PlatformServerError("500", platform=P, status=500))
+    clock.advance(10)
+    assert breakers.state("a") is CircuitState.HALF_OPEN
+
+    fail(breakers, "a", PlatformServerError("500", platform=P, status=500))  # the trial fails
+    assert breakers.state("a") is CircuitState.OPEN
+    clock.advance(10)
+    trial = breakers.guard("a", P)
+    trial.__enter__()  # the trial call is under way
+    with pytest.raises(CircuitOpen, match="trial"), breakers.guard("a", P):
+        pass  # a second call while the trial runs fails fast
+    trial.__exit__(None, None, None)
+    assert breakers.state("a") is CircuitState.CLOSED
+
+
+def test_a_cancelled_trial_frees_the_half_open_slot(clock: FakeClock) -> None:
+    breakers = CircuitBreakers(failure_threshold=1, reset_s=10, clock=clock)
+    fail(breakers, "a", PlatformServerError("500", platform=P, status=500))
+    clock.advance(10)
+    with pytest.raises(asyncio.CancelledError), breakers.guard("a", P):
+        raise asyncio.CancelledError
+    with breakers.guard("a", P):
+        pass
+    assert breakers.state("a") is CircuitState.CLOSED
+
+
+async def test_adapter_fails_fast_per_store_and_half_opens_after_the_reset(
+    registry: AdapterRegistry, clock: FakeClock
+) -> None:
+    store = registry.for_merchant(
+        "m1", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": "t"}
+    )
+    other = registry.for_merchant(
+        "m2", Platform.BIGCOMMERCE, {"api_url": OTHER_STORE, "access_token": "t"}
+    )
+    assert isinstance(store, BigCommerceAdapter) and isinstance(other, BigCommerceAdapter)
+    with respx.mock(using="httpx") as mock:
+        dead = mock.get(f"{STORE}/carts/{CART_ID}").mock(return_value=httpx.Response(500))
+        alive = mock.get(f"{OTHER_STORE}/carts/{CART_ID}").mock(
+            return_value=httpx.Response(200, json=bc_cart())
+        )
+        with pytest.raises(PlatformServerError):  # 3 attempts = threshold 3
+            await store.get_cart(CART_ID, deadline=deadline())
+        assert dead.call_count == 3
+        assert registry.circuit_states()[STORE] == "open"
+
+        started = time.monotonic()
+        with pytest.raises(CircuitOpen):
+            await store.get_cart(CART_ID, deadline=deadline())
+        assert time.monotonic() - started < 0.05
+        assert dead.call_count == 3  # no request was sent
+
+        assert (await other.get_cart(CART_ID, deadline=deadline())).external_id == CART_ID
+        assert alive.call_count == 1
+
+        clock.advance(30)
+        assert registry.circuit_states()[STORE] == "half_open"
+        dead.mock(return_value=httpx.Response(200, json=bc_cart()))
+        assert (await store.get_cart(CART_ID, deadline=deadline())).external_id == CART_ID
+        assert registry.circuit_states()[STORE] == "closed"
+
+    snapshot = registry.metrics.snapshot()
+    calls = {(c["platform"], c["outcome"]): c["count"] for c in snapshot["platform_calls"]}
+    assert calls == {(P, "platform_error"): 3, (P, "circuit_open"): 1, (P, "ok"): 2}
+    assert snapshot["platform_retries"] == [{"platform": P, "op": "get_cart", "count": 2}]
+
+
+async def test_waiting_for_a_bulkhead_slot_counts_against_the_deadline() -> None:
+    bulkheads = Bulkheads(limit=1)
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with bulkheads.slot(P, deadline()):
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await held.wait()
+    assert bulkheads.in_use() == {P: 1}
+    started = time.monotonic()
+    with pytest.raises(Exception) as info:
+        async with bulkheads.slot(P, deadline(0.05)):
+            pytest.fail("no slot was free")
+    assert 0.04 <= time.monotonic() - started < 0.15
+    assert info.value.may_have_applied is False  # type: ignore[attr-defined]
+    async with bulkheads.slot("SHOPIFY", deadline(0.05)):  # other platforms are not affected
+        pass
+    release.set()
+    await holder
+    assert bulkheads.in_use() == {P: 0, "SHOPIFY": 0}
