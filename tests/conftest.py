@@ -86,7 +86,7 @@ def db_engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _new_database(db_engine: str, directory: Path) -> tuple[str, str | None]:
+def new_database(db_engine: str, directory: Path) -> tuple[str, str | None]:
     """(url, PostgreSQL database name or None) of a brand-new empty database."""
     if db_engine == "sqlite":
         return f"sqlite+aiosqlite:///{directory / 'multicart.db'}", None
@@ -96,28 +96,28 @@ def _new_database(db_engine: str, directory: Path) -> tuple[str, str | None]:
     return url.render_as_string(hide_password=False), name
 
 
-def _drop_database(name: str | None) -> None:
+def drop_database(name: str | None) -> None:
     if name is not None:
         run_in_thread(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
 def database_url(db_engine: str, tmp_path: Path) -> Iterator[str]:
-    url, name = _new_database(db_engine, tmp_path)
+    url, name = new_database(db_engine, tmp_path)
     try:
         yield url
     finally:
-        _drop_database(name)
+        drop_database(name)
 
 
 @pytest.fixture(scope="session")
 def _session_database(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url, name = _new_database(db_engine, tmp_path_factory.mktemp(f"db-{db_engine}"))
+    url, name = new_database(db_engine, tmp_path_factory.mktemp(f"db-{db_engine}"))
     try:
         upgrade_sync(url)
         yield url
     finally:
-        _drop_database(name)
+        drop_database(name)
 
 
 async def _empty_all_tables(url: str) -> None:

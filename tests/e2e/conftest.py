@@ -1,7 +1,8 @@
 """End-to-end fixtures: the sandbox and `multicart serve` as real processes over real HTTP.
 
-One sandbox and one orchestrator (SQLite file) per test session; each test resets the
-sandbox and registers a fresh app, so no test depends on another's state or order.
+One sandbox and one orchestrator per engine per session (a SQLite file, and a fresh
+PostgreSQL database when MULTICART_TEST_DATABASE_URL is set); each test resets the sandbox
+and registers a fresh app, so no test depends on another's state or order.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from examples.launch import (
     start_orchestrator,
     start_sandbox,
 )
+from tests.conftest import drop_database, new_database
 
 CREATE_DEADLINE_S = 3.0
 
@@ -44,11 +46,12 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("e2e")
+def stack(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp(f"e2e-{db_engine}")
+    database_url, pg_name = new_database(db_engine, workdir)
     sandbox_proc = start_sandbox(workdir)
     env = orchestrator_env(
-        f"sqlite+aiosqlite:///{workdir / 'e2e.db'}",
+        database_url,
         create_deadline_s=str(CREATE_DEADLINE_S),
         request_deadline_s="3",
         platform_attempt_timeout_s="2",
@@ -61,6 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         api_proc = start_orchestrator(workdir, env)
     except BaseException:
         sandbox_proc.stop()
+        drop_database(pg_name)
         raise
     try:
         admin = Multicart(api_proc.url, admin_token=env["MULTICART_ADMIN_TOKEN"])
@@ -70,6 +74,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         api_proc.stop()
         sandbox_proc.stop()
+        drop_database(pg_name)
 
 
 @pytest.fixture
