@@ -1,0 +1,6 @@
+"""Loopback simulators of the commerce platforms, with fault injection and inspection (design §5).
+
+Written from the platforms' documentation, never from our adapters (import-linter holds it), so
+an adapter's wrong assumption shows up as a failing test. ``python -m sandbox`` runs it;
+``sandbox.app.build_app`` mounts it in-process.
+"""

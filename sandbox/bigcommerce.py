@@ -1,0 +1,335 @@
+"""The BigCommerce Carts v3 simulator (server-to-server REST Management API).
+
+Why this module exists: adapters must meet BigCommerce's real contract on loopback, written from
+the docs and not from our adapter: https://developer.bigcommerce.com/docs/rest-management/carts
+(OpenAPI ``bigcommerce/docs:reference/carts.v3.yml``) and platforms README §2.
+
+Routes under ``/bigcommerce/stores/{store_hash}/v3`` (so a store's ``api_url`` is that path):
+``POST /carts``, ``GET|PUT|DELETE /carts/{id}``, ``POST /carts/{id}/items``,
+``PUT|DELETE /carts/{id}/items/{itemId}``, ``POST /carts/{id}/redirect_urls``. Every answer
+carries ``X-Request-Id`` and the ``X-Rate-Limit-*`` headers (README §2.8).
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from sandbox.bigcommerce_model import (
+    CONFLICT_TITLE,
+    MISSING_FIELDS_TITLE,
+    MISSING_LINE_ITEMS_TITLE,
+    BcError,
+    ItemRequest,
+    add_items,
+    check_quantity,
+    check_stock,
+    integer,
+    invalid,
+    parse_custom_items,
+    parse_item,
+)
+from sandbox.bigcommerce_render import money, redirect_urls, render_cart
+from sandbox.platform import JSON, json_response, serve
+from sandbox.state import Cart, SandboxState, Store
+
+PLATFORM = "BIGCOMMERCE"
+STORE = "/bigcommerce/stores/{store_hash}"
+API = STORE + "/v3"
+
+Answer = tuple[int, dict[str, Any] | None]
+Op = Callable[[web.Request, Store], Awaitable[Answer]]
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def connection(store: Store, origin: str) -> dict[str, str]:
+    """The admin routes' BigCommerce ``connection`` (design §3.1) for this store."""
+    return {"api_url": f"{origin}/bigcommerce/stores/{store.name}/v3", "access_token": store.token}
+
+
+def routes(state: SandboxState) -> list[web.RouteDef]:
+    bc = BigCommerce(state)
+    return [
+        web.post(API + "/carts", bc.wrap(bc.create_cart)),
+        web.get(API + "/carts/{cart_id}", bc.wrap(bc.get_cart)),
+        web.put(API + "/carts/{cart_id}", bc.wrap(bc.update_cart)),
+        web.delete(API + "/carts/{cart_id}", bc.wrap(bc.delete_cart)),
+        web.post(API + "/carts/{cart_id}/items", bc.wrap(bc.add_items)),
+        web.put(API + "/carts/{cart_id}/items/{item_id}", bc.wrap(bc.update_item)),
+        web.delete(API + "/carts/{cart_id}/items/{item_id}", bc.wrap(bc.delete_item)),
+        web.post(API + "/carts/{cart_id}/redirect_urls", bc.wrap(bc.redirect_urls)),
+        web.get(STORE + "/checkout/{cart_id}", bc.checkout_page),
+        web.route("*", "/bigcommerce/{tail:.*}", bc.unknown_route),
+    ]
+
+
+def _include(request: web.Request) -> set[str]:
+    """``include`` is a comma-separated list (style form, explode false)."""
+    return {part.strip() for part in request.query.get("include", "").split(",") if part.strip()}
+
+
+def _storefront(request: web.Request, store: Store) -> str:
+    return f"{request.url.origin()}/bigcommerce/stores/{store.name}"
+
+
+async def _body(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
+    """A JSON object body: 415 without ``Content-Type: application/json``, 400 if not JSON."""
+    if optional and not request.body_exists:
+        return {}
+    if "Content-Type" not in request.headers or request.content_type != JSON:
+        raise BcError(415, "The request payload must be sent as Content-Type: application/json")
+    try:
+        data = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        # README §2.6: {"status":400,"title":"Input is invalid",...,"detail":"Syntax error"}
+        raise BcError(400, "Input is invalid", detail="Syntax error") from None
+    if not isinstance(data, dict):
+        raise invalid("body", "jsobject")
+    return data
+
+
+def _check_version(body: dict[str, Any], cart: Cart) -> None:
+    """Optimistic concurrency: a ``version`` that is not the cart's answers 409 (README §2.5)."""
+    version = body.get("version")
+    if version is None:
+        return
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise invalid("version", "jsnumber")
+    if version != cart.version:
+        raise BcError(409, CONFLICT_TITLE)
+
+
+def _items(store: Store, body: dict[str, Any]) -> tuple[list[ItemRequest], list[dict[str, Any]]]:
+    raw = body.get("line_items")
+    if raw is not None and not isinstance(raw, list):
+        raise invalid("line_items", "jsarray")
+    items = [parse_item(store, entry, f"line_items[{i}]") for i, entry in enumerate(raw or [])]
+    customs = parse_custom_items(body.get("custom_items"))
+    if body.get("gift_certificates"):
+        raise BcError(422, "Gift certificates are not simulated by the sandbox.")
+    if not items and not customs:
+        raise BcError(422, MISSING_LINE_ITEMS_TITLE)
+    return items, customs
+
+
+class BigCommerce:
+    """Handlers for one sandbox; also the ``PlatformHooks`` that render faults BigCommerce's way."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    # plumbing: store, auth, quota, headers
+
+    def wrap(self, op: Op) -> RouteHandler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            store = self.state.stores.get(request.match_info["store_hash"])
+            if store is None or store.platform != PLATFORM:
+                # A wrong store hash is a 403 per BigCommerce's status codes (README §2.6); a
+                # 404 here could pass for "cart already gone" in an adapter's delete.
+                body = BcError(403, "The store hash is not a store you can access").body()
+                return json_response(body, 403, {"X-Request-Id": str(uuid.uuid4())})
+            return await serve(self.state, request, store, partial(self._answer, op), self)
+
+        return handler
+
+    async def _answer(self, op: Op, request: web.Request, store: Store) -> web.StreamResponse:
+        now = time.monotonic()
+        token = request.headers.get("X-Auth-Token", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(token, store.token.encode()):
+            return self._respond(store, now, 401, BcError(401, "Unauthorized").body())
+        if not store.rate.take(now):
+            return self._throttled(store, now, None)
+        try:
+            status, body = await op(request, store)
+        except BcError as exc:
+            status, body = exc.status, exc.body()
+        return self._respond(store, now, status, body)
+
+    def _headers(self, store: Store, now: float) -> dict[str, str]:
+        rate = store.rate
+        return {
+            "X-Request-Id": str(uuid.uuid4()),
+            "X-Rate-Limit-Time-Window-Ms": str(rate.window_ms),
+            "X-Rate-Limit-Time-Reset-Ms": str(rate.reset_ms(now)),
+            "X-Rate-Limit-Requests-Quota": str(rate.quota),
+            "X-Rate-Limit-Requests-Left": str(rate.left()),
+        }
+
+    def _respond(
+        self, store: Store, now: float, status: int, body: dict[str, Any] | None
+    ) -> web.Response:
+        headers = self._headers(store, now)
+        if body is None:
+            return web.Response(status=status, headers=headers)
+        return json_response(body, status, headers)
+
+    def _throttled(self, store: Store, now: float, reset_ms: int | None) -> web.Response:
+        """429 with the rate-limit headers and ``X-Retry-After`` (README §2.8; body UNCONFIRMED)."""
+        headers = self._headers(store, now)
+        reset = store.rate.reset_ms(now) if reset_ms is None else reset_ms
+        headers["X-Rate-Limit-Time-Reset-Ms"] = str(reset)
+        headers["X-Rate-Limit-Requests-Left"] = "0"
+        headers["X-Retry-After"] = str(math.ceil(reset / 1000))
+        return json_response(BcError(429, "Too many requests").body(), 429, headers)
+
+    def fault_error(self, request: web.Request, store: Store, status: int) -> web.StreamResponse:
+        # A 429 *without* rate-limit headers is BigCommerce's "platform load" signal (§2.8).
+        headers = self._headers(store, time.monotonic())
+        if status == 429:
+            headers = {"X-Request-Id": headers["X-Request-Id"]}
+        return json_response(BcError(status).body(), status, headers)
+
+    def fault_throttle(
+        self, request: web.Request, store: Store, reset_ms: int | None
+    ) -> web.StreamResponse:
+        return self._throttled(store, time.monotonic(), reset_ms)
+
+    def _cart(self, request: web.Request, store: Store) -> Cart:
+        cart = store.cart(request.match_info["cart_id"], self.state.now())
+        if cart is None:
+            raise BcError(404, "Cart not found.")
+        return cart
+
+    def _cart_body(
+        self, request: web.Request, store: Store, cart: Cart, *, redirects: bool = False
+    ) -> dict[str, Any]:
+        include, storefront = _include(request), _storefront(request, store)
+        data = render_cart(store, cart, storefront, include)
+        # Only createCart documents include=redirect_urls; Cart_Full does not list the field
+        # (third-party typings do, README §2.4), and extra fields are allowed by the schema.
+        if redirects and "redirect_urls" in include:
+            data["redirect_urls"] = redirect_urls(storefront, cart.id)
+        return {"data": data, "meta": {}}
+
+    # operations (README §2.2)
+
+    async def create_cart(self, request: web.Request, store: Store) -> Answer:
+        body = await _body(request)
+        items, customs = _items(store, body)
+        customer_id = integer(body.get("customer_id"), "customer_id", required=False)
+        channel_id = integer(body.get("channel_id"), "channel_id", required=False)
+        currency = body.get("currency")
+        if currency is not None:
+            code = currency.get("code") if isinstance(currency, dict) else None
+            if not isinstance(code, str):
+                raise invalid("currency.code", "jsstring")
+            if code.upper() != store.seed.currency:
+                # "Passing a non-transactional display currency will result in a 400 error."
+                raise BcError(400, f"{code} is not a transactional currency of this store.")
+        locale = body.get("locale", "en-US")
+        if not isinstance(locale, str):
+            raise invalid("locale", "jsstring")
+        check_stock(store, None, items)
+        now = self.state.now()
+        attrs = {
+            "customer_id": customer_id or 0,
+            "channel_id": 1 if channel_id is None else channel_id,
+            "locale": locale,
+        }
+        cart = Cart(id=str(uuid.uuid4()), created=now, updated=now, lines=[], attrs=attrs)
+        add_items(store, cart, items, customs)
+        store.carts[cart.id] = cart
+        return 201, self._cart_body(request, store, cart, redirects=True)
+
+    async def get_cart(self, request: web.Request, store: Store) -> Answer:
+        return 200, self._cart_body(request, store, self._cart(request, store))
+
+    async def update_cart(self, request: web.Request, store: Store) -> Answer:
+        cart = self._cart(request, store)
+        body = await _body(request)
+        _check_version(body, cart)
+        customer_id = integer(body.get("customer_id"), "customer_id")
+        cart.attrs["customer_id"] = customer_id
+        cart.touch(self.state.now())
+        return 201, self._cart_body(request, store, cart)  # 201 per the spec (sic)
+
+    async def delete_cart(self, request: web.Request, store: Store) -> Answer:
+        cart = self._cart(request, store)
+        del store.carts[cart.id]
+        return 204, None
+
+    async def add_items(self, request: web.Request, store: Store) -> Answer:
+        cart = self._cart(request, store)
+        body = await _body(request)
+        _check_version(body, cart)
+        items, customs = _items(store, body)
+        check_stock(store, cart, items)
+        add_items(store, cart, items, customs)
+        cart.touch(self.state.now())
+        return 201, self._cart_body(request, store, cart)
+
+    async def update_item(self, request: web.Request, store: Store) -> Answer:
+        cart = self._cart(request, store)
+        body = await _body(request)
+        _check_version(body, cart)
+        line = cart.line(request.match_info["item_id"])
+        if line is None:
+            raise BcError(404, "Line item not found.")
+        if line.kind == "custom":
+            raise BcError(422, "Custom items cannot be updated: add a new one, delete the old one.")
+        # The spec's Cart_Line_Item_Update_Put has a singular `line_item`; BigCommerce's own
+        # guide sends `line_items: [...]` (README §2.3). Both are accepted.
+        raw = body.get("line_item")
+        if raw is None and isinstance(body.get("line_items"), list) and body["line_items"]:
+            raw = body["line_items"][0]
+        if raw is None:
+            raise BcError(422, MISSING_FIELDS_TITLE, errors={"line_item": "line_item is required"})
+        item = parse_item(store, raw, "line_item")
+        if item.key != line.key:
+            message = "A line's product and variant cannot change: delete it and add a new one."
+            raise BcError(422, MISSING_FIELDS_TITLE, errors={"variant_id": message})
+        check_quantity(store, line.key, item.quantity)
+        line.quantity = item.quantity
+        if item.list_price is not None:
+            line.list_price = item.list_price
+        cart.touch(self.state.now())
+        return 200, self._cart_body(request, store, cart)
+
+    async def delete_item(self, request: web.Request, store: Store) -> Answer:
+        cart = self._cart(request, store)
+        _check_version(await _body(request, optional=True), cart)
+        line = cart.line(request.match_info["item_id"])
+        if line is None:
+            raise BcError(404, "Line item not found.")
+        cart.lines.remove(line)
+        if not cart.lines:  # "Removing the last line_item in the Cart deletes the Cart."
+            del store.carts[cart.id]
+            return 204, None
+        cart.touch(self.state.now())
+        return 200, self._cart_body(request, store, cart)
+
+    async def redirect_urls(self, request: web.Request, store: Store) -> Answer:
+        cart = self._cart(request, store)
+        await _body(request, optional=True)  # query_params are accepted and ignored
+        return 201, {"data": redirect_urls(_storefront(request, store), cart.id), "meta": {}}
+
+    # outside the API: the page redirect URLs point at, and unknown paths
+
+    async def checkout_page(self, request: web.Request) -> web.StreamResponse:
+        store = self.state.stores.get(request.match_info["store_hash"])
+        cart = store.cart(request.match_info["cart_id"], self.state.now()) if store else None
+        if store is None or cart is None:
+            raise web.HTTPNotFound(text="No such cart.")
+        total = sum(line.list_price * line.quantity for line in cart.lines)
+        rows = "".join(
+            f"<li>{line.quantity} x {html.escape(line.name)}</li>" for line in cart.lines
+        )
+        page = (
+            f"<!doctype html><title>Sandbox checkout</title><h1>{html.escape(store.name)}"
+            f" checkout</h1><ul>{rows}</ul><p>Total: {money(total):.2f}"
+            f" {store.seed.currency}</p>"
+        )
+        return web.Response(text=page, content_type="text/html")
+
+    async def unknown_route(self, request: web.Request) -> web.StreamResponse:
+        body = BcError(404, "The resource at that URL is not found.").body()
+        return json_response(body, 404, {"X-Request-Id": str(uuid.uuid4())})
