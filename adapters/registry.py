@@ -19,8 +19,9 @@ from pydantic import BaseModel
 
 from adapters.base import CartPlatform
 from adapters.bigcommerce import RETRY_ANSWERS_ON_CREATE, BigCommerceAdapter, BigCommerceConnection
-from adapters.http import RetryPolicy, build_client
+from adapters.http import build_client
 from adapters.resilience import PlatformMetrics, Resilience
+from adapters.retry import RetryPolicy
 from bags.status import Platform
 from config import Settings
 

@@ -13,17 +13,10 @@ from httpx_aiohttp import AiohttpTransport
 
 from adapters.base import LineRequest
 from adapters.bigcommerce import BigCommerceAdapter
-from adapters.http import (
-    RetryPolicy,
-    build_client,
-    call_with_retries,
-    error_for_status,
-    request_not_sent,
-    send_once,
-    should_retry,
-)
+from adapters.http import build_client, error_for_status, request_not_sent, send_once
 from adapters.registry import AdapterRegistry
 from adapters.resilience import CircuitOpen
+from adapters.retry import RetryPolicy, call_with_retries, should_retry
 from bags.status import Platform
 from errors import (
     Cause,
