@@ -1,0 +1,29 @@
+"""The runnable examples keep working: `make demo` is run here as a user would run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_shows_every_outcome_and_exits_cleanly() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    for step in ("1. a 3-merchant cart", "2. one SKU out of stock", "HTTP 502", "4. delete"):
+        assert step in out
+    assert '"code": 2503' in out and '"cause": "OUT_OF_STOCK"' in out
+    assert "demo finished" in out
