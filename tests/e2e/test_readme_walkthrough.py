@@ -50,5 +50,5 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
     out = result.stdout
     assert '{"upserted":1}' in out
     assert '"status": "IN_PROGRESS"' in out  # the created cart, pretty-printed
-    assert "\n204\n" in out
+    assert "204\n" in out  # the DELETE status line
     assert '"code":2503' in out and '"cleared":1' in out
