@@ -85,8 +85,7 @@ class CartService:
 
     async def create(self, app_id: str, command: CreateCart) -> Cart:
         deadline = time.monotonic() + self._settings.create_deadline_s
-        catalog = await self._store.get_skus({line.sku_id for line in command.lines})
-        merchant_rows = await self._store.get_merchants({s.merchant_id for s in catalog.values()})
+        catalog, merchant_rows = await self._store.get_catalog({ln.sku_id for ln in command.lines})
         merchants = {mid: row[0] for mid, row in merchant_rows.items()}
         bags = split_into_bags(
             command.lines, catalog, merchants, command.currency, self._limits, new_id
@@ -142,7 +141,7 @@ class CartService:
             if created:
                 await self._deleter.delete_now(cart.id, created, deadline)
             raise creation_failure(failed)
-        await self._store.save_cart(cart)
+        await self._store.record_creation(cart)
         return cart
 
     async def get(self, app_id: str, cart_id: str) -> Cart:

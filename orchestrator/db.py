@@ -60,7 +60,9 @@ def make_engine(url: str | URL, *, echo: bool = False, null_pool: bool = False) 
     """An async engine for ``url`` (SQLite file or PostgreSQL), configured as described above."""
     parsed = async_url(url)
     backend = parsed.get_backend_name()
-    kwargs: dict[str, Any] = {"echo": echo}
+    # Every use of a connection ends its own transaction (Store._read/_write), so the pool's
+    # rollback on check-in is a wasted round trip, on the hot path of every request.
+    kwargs: dict[str, Any] = {"echo": echo, "pool_reset_on_return": None}
     if null_pool:
         kwargs["poolclass"] = NullPool
     if backend == "sqlite":
@@ -77,7 +79,6 @@ def make_engine(url: str | URL, *, echo: bool = False, null_pool: bool = False) 
             kwargs.update(
                 pool_size=PG_POOL_SIZE,
                 max_overflow=PG_MAX_OVERFLOW,
-                pool_pre_ping=True,
                 pool_recycle=1800,
                 pool_timeout=PG_CONNECT_TIMEOUT_S,
             )

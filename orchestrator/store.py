@@ -27,6 +27,7 @@ from orchestrator.store_carts import (
     encode_cursor,
     insert_children,
     load_carts,
+    update_children_in_place,
 )
 from orchestrator.store_catalog import CatalogStore
 from orchestrator.tables import apps, carts, external_deletes
@@ -101,6 +102,21 @@ class Store(CatalogStore):
             await delete_children(conn, cart.id)
             await insert_children(conn, cart)
             await self._insert_outbox(conn, outbox)
+        cart.version += 1
+
+    async def record_creation(self, cart: Cart, *, errors_before: int = 0) -> None:
+        """Save a freshly inserted cart's creation outcomes with the version check of
+        ``save_cart``: bags and lines are updated in place and errors from position
+        ``errors_before`` on are inserted (the create path's second and last write)."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(carts)
+                .where(carts.c.id == cart.id, carts.c.version == cart.version)
+                .values(date_last_modified=cart.date_last_modified, version=carts.c.version + 1)
+            )
+            if result.rowcount != 1:
+                raise StaleCart(f"cart {cart.id} is no longer at version {cart.version}")
+            await update_children_in_place(conn, cart, errors_before)
         cart.version += 1
 
     async def get_cart(self, app_id: str, cart_id: str) -> Cart | None:

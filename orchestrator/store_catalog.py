@@ -82,6 +82,34 @@ class CatalogStore(StoreBase):
                     found[row.id] = (_merchant(row), bytes(row.connection_ciphertext))
         return found
 
+    async def get_catalog(
+        self, sku_ids: Collection[str]
+    ) -> tuple[dict[str, CatalogSku], dict[str, tuple[Merchant, bytes]]]:
+        """The SKUs among ``sku_ids`` and their merchants, in one query (the create path's read)."""
+        found: dict[str, CatalogSku] = {}
+        owners: dict[str, tuple[Merchant, bytes]] = {}
+        ids = sorted(set(sku_ids))
+        if not ids:
+            return found, owners
+        query = select(
+            skus,
+            merchants.c.name.label("merchant_name"),
+            merchants.c.platform.label("merchant_platform"),
+            merchants.c.connection_ciphertext,
+        ).join(merchants, merchants.c.id == skus.c.merchant_id)
+        async with self._read() as conn:
+            for part in chunked(ids):
+                for row in await conn.execute(query.where(skus.c.sku_id.in_(part))):
+                    found[row.sku_id] = _sku(row)
+                    if row.merchant_id not in owners:
+                        merchant = Merchant(
+                            id=row.merchant_id,
+                            name=row.merchant_name,
+                            platform=Platform(row.merchant_platform),
+                        )
+                        owners[row.merchant_id] = (merchant, bytes(row.connection_ciphertext))
+        return found, owners
+
     async def list_merchants(self) -> list[Merchant]:
         async with self._read() as conn:
             result = await conn.execute(
