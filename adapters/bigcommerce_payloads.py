@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+import orjson
 
 from adapters.base import ExternalCart, ExternalLine, LineRequest
 from bags.money import to_minor_units
@@ -67,7 +68,9 @@ def _int_id(value: Any) -> int:
 
 def _json_data(response: httpx.Response) -> Any:
     try:
-        return response.json()["data"]
+        # orjson: several times faster than the stdlib's json on every platform answer;
+        # numbers still arrive as floats and go through str() in to_minor_units.
+        return orjson.loads(response.content)["data"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PlatformServerError(
             f"BigCommerce answered {response.status_code} with a body that is not the documented"

@@ -33,6 +33,7 @@ from orchestrator.schemas import (
     SkuListOut,
     SkuOut,
     UpsertOut,
+    cart_json,
 )
 from orchestrator.secrets import hash_api_key, new_api_key, new_id, tokens_equal
 from orchestrator.web import (
@@ -103,12 +104,12 @@ async def create_cart(request: web.Request) -> web.Response:
     )
     service: CartService = request.app[SERVICE]
     cart = await service.create(request[APP_ID], command)
-    return json_response(CartOut.of(cart), status=201)
+    return json_response(cart_json(cart), status=201)
 
 
 async def get_cart(request: web.Request) -> web.Response:
     cart = await request.app[SERVICE].get(request[APP_ID], request.match_info["cart_id"])
-    return json_response(CartOut.of(cart))
+    return json_response(cart_json(cart))
 
 
 def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -137,7 +138,7 @@ async def list_carts(request: web.Request) -> web.Response:
         limit=limit,
         cursor=request.query.get("cursor") or None,
     )
-    return json_response(CartPageOut(data=[CartOut.of(c) for c in carts], next_cursor=cursor))
+    return json_response({"data": [cart_json(c) for c in carts], "next_cursor": cursor})
 
 
 async def delete_cart(request: web.Request) -> web.Response:

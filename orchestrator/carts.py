@@ -28,6 +28,7 @@ from orchestrator.secrets import CredentialBox, new_id
 from orchestrator.store import Store
 
 log = structlog.get_logger("multicart.carts")
+_ADAPTER_CACHE_SIZE = 10_000
 
 
 class PlatformDirectory(Protocol):
@@ -77,11 +78,20 @@ class CartService:
         self._clock = clock
         self._limits = Limits(settings.max_skus, settings.max_bags, settings.max_quantity)
         self._ttl = timedelta(days=settings.cart_ttl_days)
+        self._adapters: dict[tuple[str, bytes], CartPlatform] = {}
 
     def adapter_for(self, merchant: Merchant, ciphertext: bytes) -> CartPlatform:
-        return self._platforms.for_merchant(
-            merchant.id, merchant.platform, self._box.open(ciphertext)
-        )
+        """The merchant's adapter; decrypting its connection only when the sealed value changes."""
+        key = (merchant.id, ciphertext)
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            if len(self._adapters) >= _ADAPTER_CACHE_SIZE:
+                self._adapters.clear()
+            adapter = self._platforms.for_merchant(
+                merchant.id, merchant.platform, self._box.open(ciphertext)
+            )
+            self._adapters[key] = adapter
+        return adapter
 
     async def create(self, app_id: str, command: CreateCart) -> Cart:
         deadline = time.monotonic() + self._settings.create_deadline_s

@@ -52,7 +52,7 @@ def json_response(
     if isinstance(body, BaseModel):
         payload = orjson.dumps(body.model_dump(mode="json"))
     else:
-        payload = orjson.dumps(body)
+        payload = orjson.dumps(body, option=orjson.OPT_UTC_Z)
     return web.Response(
         body=payload, status=status, content_type="application/json", headers=headers
     )
