@@ -1,0 +1,228 @@
+"""Scenario 5: the outbound HTTP stack, multicart's chosen client against a raw aiohttp client.
+
+Two processes on loopback: a small JSON server (``serve``: answers every POST with a
+BigCommerce-sized cart document) and a client (``client``) that keeps exactly ``--concurrency``
+requests in flight (64 workers) for ``--seconds`` after a short warm-up (bounded in count too), and
+prints throughput and latency percentiles as JSON. Stacks:
+
+- ``aiohttp``: a raw ``aiohttp.ClientSession`` (the baseline);
+- ``httpx-aiohttp``: ``adapters.http.build_client`` exactly as multicart builds a platform client
+  (``httpx.AsyncClient`` on the ``httpx_aiohttp.AiohttpTransport``), ``platform_concurrency=64``;
+- ``httpx``: stock ``httpx.AsyncClient`` with the same limits, for context (design §8).
+
+Bodies are encoded and decoded with orjson in every stack, so only the HTTP stack differs.
+
+    python -m bench.httpstack serve --port 0
+    python -m bench.httpstack client --url http://127.0.0.1:PORT/carts --stack aiohttp
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import orjson
+from aiohttp import web
+
+from bench.loadgen import latency_summary, run_fast
+from examples.launch import base_env, start
+
+REPO = Path(__file__).resolve().parents[1]
+
+STACKS = ("aiohttp", "httpx-aiohttp", "httpx")
+REQUEST = {
+    "line_items": [{"quantity": 1, "product_id": 101, "variant_id": 201}],
+    "currency": {"code": "USD"},
+    "channel_id": 1,
+}
+ITEM = {"id": "5d3e-line", "product_id": 101, "variant_id": 201, "name": "Sandbox product"}
+ITEM |= {"quantity": 1, "list_price": 29.99, "sale_price": 29.99, "extended_sale_price": 29.99}
+ANSWER = orjson.dumps(
+    {
+        "data": {
+            "id": "9b2f3a4e-bench-cart",
+            "currency": {"code": "USD"},
+            "cart_amount": 29.99,
+            "line_items": {"physical_items": [ITEM], "digital_items": [], "custom_items": []},
+            "redirect_urls": {
+                "cart_url": "http://127.0.0.1/cart.php?action=load&id=9b2f3a4e",
+                "checkout_url": "http://127.0.0.1/cart.php?action=loadInCheckout&id=9b2f3a4e",
+            },
+        },
+        "meta": {},
+    }
+)
+
+
+async def _answer(request: web.Request) -> web.Response:
+    await request.read()
+    return web.Response(status=201, body=ANSWER, content_type="application/json")
+
+
+async def serve(host: str, port: int) -> None:
+    app = web.Application()
+    app.router.add_post("/carts", _answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    print(f"httpstack listening on http://{host}:{bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+Sender = Callable[[], Awaitable[bool]]
+
+
+def httpx_client(stack: str, concurrency: int) -> httpx.AsyncClient:
+    """The httpx client of ``stack``: multicart's own construction for ``httpx-aiohttp``."""
+    if stack == "httpx-aiohttp":
+        from adapters.http import build_client
+        from config import Settings
+
+        return build_client(Settings(platform_concurrency=concurrency))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(limits=limits, timeout=5.0, trust_env=False)
+
+
+async def measure(
+    url: str, stack: str, concurrency: int, seconds: float, warmup: int, max_requests: int
+) -> dict[str, Any]:
+    """Closed loop at ``concurrency`` in flight for ``seconds`` (at most ``max_requests``),
+    after ``warmup`` requests that are left out of the figures."""
+    body = orjson.dumps(REQUEST)
+    headers = {"Content-Type": "application/json", "X-Auth-Token": "bench"}
+    session: aiohttp.ClientSession | None = None
+    client: httpx.AsyncClient | None = None
+    if stack == "aiohttp":
+        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+        session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(5))
+
+        async def send() -> bool:
+            assert session is not None
+            async with session.post(url, data=body, headers=headers) as response:
+                data = orjson.loads(await response.read())
+                return response.status == 201 and "data" in data
+
+    else:
+        client = httpx_client(stack, concurrency)
+
+        async def send() -> bool:
+            assert client is not None
+            response = await client.request("POST", url, content=body, headers=headers)
+            return response.status_code == 201 and "data" in orjson.loads(response.content)
+
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    total = warmup + max_requests
+    ends = time.monotonic() + 60.0  # the warm-up's bound; the measured phase's is set below
+
+    async def worker(limit: int) -> None:
+        nonlocal issued, errors
+        while issued < limit and time.monotonic() < ends:
+            issued += 1
+            measured = issued > warmup
+            began = time.monotonic()
+            try:
+                ok = await send()
+            except (aiohttp.ClientError, httpx.HTTPError, TimeoutError):
+                ok = False
+            if measured:
+                if ok:
+                    latencies.append(time.monotonic() - began)
+                else:
+                    errors += 1
+
+    try:
+        await asyncio.gather(*(worker(warmup) for _ in range(concurrency)))
+        began = time.monotonic()
+        ends = began + seconds
+        await asyncio.gather(*(worker(total) for _ in range(concurrency)))
+        elapsed = time.monotonic() - began
+    finally:
+        if session is not None:
+            await session.close()
+        if client is not None:
+            await client.aclose()
+    return {
+        "stack": stack,
+        "concurrency": concurrency,
+        "requests": len(latencies) + errors,
+        "errors": errors,
+        "seconds": elapsed,
+        "throughput": len(latencies) / elapsed if elapsed > 0 else 0.0,
+        "latency_ms": latency_summary(latencies),
+    }
+
+
+def compare(workdir: Path, reps: int, seconds: float) -> dict[str, Any]:
+    """Serve, then ``reps`` interleaved client runs of every stack (each its own process)."""
+    env = base_env()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    server = start("httpstack-server", [sys.executable, "-m", "bench.httpstack", "serve"], env,
+                   workdir)  # fmt: skip
+    runs: dict[str, list[dict[str, Any]]] = {stack: [] for stack in STACKS}
+    try:
+        for _ in range(reps):
+            for stack in STACKS:
+                argv = [sys.executable, "-m", "bench.httpstack", "client", "--stack", stack]
+                argv += ["--url", server.url + "/carts", "--seconds", str(seconds)]
+                done = subprocess.run(  # noqa: S603 - our own module
+                    argv, cwd=REPO, env=env, capture_output=True, timeout=seconds + 90, check=True
+                )
+                result = orjson.loads(done.stdout)
+                runs[stack].append(result)
+                print(f"  {stack:<14} {result['throughput']:8.0f} req/s  p50 "
+                      f"{result['latency_ms']['p50']:6.1f} ms  p99 "
+                      f"{result['latency_ms']['p99']:6.1f} ms", flush=True)  # fmt: skip
+    finally:
+        server.stop()
+    return {"concurrency": 64, "runs": runs}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.httpstack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    server = sub.add_parser("serve", help="the loopback JSON server")
+    server.add_argument("--host", default="127.0.0.1")
+    server.add_argument("--port", type=int, default=0)
+    client = sub.add_parser("client", help="measure one stack; JSON on stdout")
+    client.add_argument("--url", required=True)
+    client.add_argument("--stack", choices=STACKS, required=True)
+    client.add_argument("--concurrency", type=int, default=64)
+    client.add_argument("--seconds", type=float, default=2.0, help="measured time")
+    client.add_argument("--warmup", type=int, default=256, help="unmeasured requests first")
+    client.add_argument("--max-requests", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        run_fast(serve(args.host, args.port))
+        return
+    if not 0 < args.seconds <= 120 or not 0 < args.max_requests <= 1_000_000:
+        parser.error("--seconds must be in (0, 120] and --max-requests in (0, 1e6]")
+    result = run_fast(
+        measure(
+            args.url, args.stack, args.concurrency, args.seconds, args.warmup, args.max_requests
+        )
+    )
+    sys.stdout.buffer.write(orjson.dumps(result) + b"\n")
+
+
+if __name__ == "__main__":
+    main()
