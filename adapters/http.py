@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import orjson
 from httpx_aiohttp import AiohttpTransport
 
 from adapters.retry import RetryPolicy
@@ -31,6 +32,36 @@ from errors import (
     PlatformTimeout,
     PlatformUnavailable,
 )
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that never stores or sends anything (and skips httpx's per-answer cookie parsing)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class PlatformClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` without cookies.
+
+    The platforms' server-to-server cart APIs are stateless, and one client serves every
+    merchant's store of a platform (one host for all BigCommerce stores): a cookie set by one
+    store must never ride along to another.
+    """
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
 
 
 def build_client(
@@ -51,7 +82,7 @@ def build_client(
         write=settings.platform_attempt_timeout_s,
         pool=settings.platform_attempt_timeout_s,
     )
-    return httpx.AsyncClient(
+    return PlatformClient(
         transport=transport if transport is not None else AiohttpTransport(limits=limits),
         timeout=timeout,
         limits=limits,
@@ -148,10 +179,19 @@ async def send_once(
     )
     try:
         # The transport's read timeout is per socket read; this bounds the whole attempt.
+        # Built here and handed to ``send``: ``client.request`` would parse the URL twice and
+        # merge client defaults on every call, about a third of httpx's cost per request
+        # (measured with `python -m bench --profile`). The body is encoded with orjson.
+        request = httpx.Request(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            content=orjson.dumps(json) if json is not None else None,
+            extensions={"timeout": timeout.as_dict()},
+        )
         async with asyncio.timeout(budget):
-            return await client.request(
-                method, url, headers=headers, params=params, json=json, timeout=timeout
-            )
+            return await client.send(request)
     except (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError) as exc:
         raise translate_transport_error(exc, platform=platform, op=op) from exc
     except TimeoutError as exc:
