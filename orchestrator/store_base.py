@@ -56,10 +56,14 @@ class StoreBase:
                 yield conn
 
     @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        """One read-only transaction seeing a single snapshot across its queries."""
+    async def _read(self, *, single_statement: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One read-only transaction seeing a single snapshot across its queries.
+
+        ``single_statement``: one query is a consistent snapshot by itself, so PostgreSQL
+        skips setting up a REPEATABLE READ, read-only transaction (round trips per request).
+        """
         async with self._engine.connect() as conn:
-            if not self._sqlite:
+            if not self._sqlite and not single_statement:
                 await conn.execution_options(
                     isolation_level="REPEATABLE READ", postgresql_readonly=True
                 )

@@ -97,7 +97,7 @@ class CatalogStore(StoreBase):
             merchants.c.platform.label("merchant_platform"),
             merchants.c.connection_ciphertext,
         ).join(merchants, merchants.c.id == skus.c.merchant_id)
-        async with self._read() as conn:
+        async with self._read(single_statement=len(ids) <= CHUNK) as conn:
             for part in chunked(ids):
                 for row in await conn.execute(query.where(skus.c.sku_id.in_(part))):
                     found[row.sku_id] = _sku(row)
