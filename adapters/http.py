@@ -153,13 +153,13 @@ def translate_transport_error(exc: BaseException, *, platform: str, op: str) -> 
 async def send_once(
     client: httpx.AsyncClient,
     method: str,
-    url: str,
+    url: str | httpx.URL,
     *,
     platform: str,
     op: str,
     deadline: float,
     policy: RetryPolicy,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | httpx.Headers | None = None,
     params: Mapping[str, str] | None = None,
     json: Any = None,
 ) -> httpx.Response:
