@@ -102,14 +102,16 @@ def error_rows(cart: Cart, first_position: int = 0) -> list[dict[str, Any]]:
 
 async def insert_children(conn: AsyncConnection, cart: Cart) -> None:
     """Insert the bags, order skus and errors of ``cart`` (their rows must not exist)."""
-    for table, rows in (
-        (bags, bag_rows(cart)),
-        (order_skus, sku_rows(cart)),
-        (order_errors, error_rows(cart)),
+    for statement, rows in (
+        (_INSERT_BAGS, bag_rows(cart)),
+        (_INSERT_LINES, sku_rows(cart)),
+        (_INSERT_ERRORS, error_rows(cart)),
     ):
         if rows:
-            await conn.execute(insert(table), rows)
+            await conn.execute(statement, rows)
 
+
+_INSERT_BAGS, _INSERT_LINES, _INSERT_ERRORS = insert(bags), insert(order_skus), insert(order_errors)
 
 # Targeted updates for a cart whose bags and lines already exist (the end of a create):
 # fewer statements and no index churn, compared with deleting and re-inserting the children.
@@ -152,7 +154,7 @@ async def update_children_in_place(conn: AsyncConnection, cart: Cart, new_errors
             await conn.execute(statement, params)
     errors = error_rows(cart, new_errors_from)
     if errors:
-        await conn.execute(insert(order_errors), errors)
+        await conn.execute(_INSERT_ERRORS, errors)
 
 
 async def delete_children(conn: AsyncConnection, cart_id: str) -> None:

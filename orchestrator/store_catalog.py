@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -47,6 +47,19 @@ def _sku(row: AnyRow) -> CatalogSku:
         available=row.available,
         platform_ref=row.platform_ref,
     )
+
+
+# The create path's read, built once (an expanding IN takes any number of ids).
+_CATALOG_QUERY = (
+    select(
+        skus,
+        merchants.c.name.label("merchant_name"),
+        merchants.c.platform.label("merchant_platform"),
+        merchants.c.connection_ciphertext,
+    )
+    .join(merchants, merchants.c.id == skus.c.merchant_id)
+    .where(skus.c.sku_id.in_(bindparam("ids", expanding=True)))
+)
 
 
 class CatalogStore(StoreBase):
@@ -91,15 +104,9 @@ class CatalogStore(StoreBase):
         ids = sorted(set(sku_ids))
         if not ids:
             return found, owners
-        query = select(
-            skus,
-            merchants.c.name.label("merchant_name"),
-            merchants.c.platform.label("merchant_platform"),
-            merchants.c.connection_ciphertext,
-        ).join(merchants, merchants.c.id == skus.c.merchant_id)
         async with self._read(single_statement=len(ids) <= CHUNK) as conn:
             for part in chunked(ids):
-                for row in await conn.execute(query.where(skus.c.sku_id.in_(part))):
+                for row in await conn.execute(_CATALOG_QUERY, {"ids": list(part)}):
                     found[row.sku_id] = _sku(row)
                     if row.merchant_id not in owners:
                         merchant = Merchant(
