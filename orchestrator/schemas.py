@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
-from bags.models import Bag, Cart, CatalogSku, OrderError, OrderSku
+from bags.models import Cart, CatalogSku
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -51,19 +51,6 @@ class OrderSkuOut(BaseModel):
     line_price: int
     available: bool
 
-    @classmethod
-    def of(cls, s: OrderSku) -> OrderSkuOut:
-        return cls(
-            id=s.id,
-            sku_id=s.sku_id,
-            external_id=s.external_id,
-            name=s.name,
-            quantity=s.quantity,
-            price=s.price,
-            line_price=s.line_price,
-            available=s.available,
-        )
-
 
 class BagOut(BaseModel):
     id: str
@@ -76,21 +63,6 @@ class BagOut(BaseModel):
     currency: str
     sub_total: int
     skus: list[OrderSkuOut]
-
-    @classmethod
-    def of(cls, b: Bag) -> BagOut:
-        return cls(
-            id=b.id,
-            merchant_id=b.merchant_id,
-            merchant_name=b.merchant_name,
-            platform=b.platform.value,
-            status=b.status.value,
-            external_id=b.external_id,
-            checkout_url=b.checkout_url,
-            currency=b.currency,
-            sub_total=b.sub_total,
-            skus=[OrderSkuOut.of(s) for s in b.skus],
-        )
 
 
 class OrderErrorOut(BaseModel):
@@ -105,22 +77,6 @@ class OrderErrorOut(BaseModel):
     platform: PlatformName | None
     cause: str
     retryable: bool
-
-    @classmethod
-    def of(cls, e: OrderError) -> OrderErrorOut:
-        return cls(
-            id=e.id,
-            order_id=e.order_id,
-            bag_id=e.bag_id,
-            entity_id=e.entity_id,
-            entity_type=e.entity_type,
-            type=e.type,
-            message=e.message,
-            date_created=e.date_created,
-            platform=e.platform.value if e.platform else None,
-            cause=e.cause,
-            retryable=e.retryable,
-        )
 
 
 class CartOut(BaseModel):
@@ -139,32 +95,13 @@ class CartOut(BaseModel):
     date_last_modified: datetime
     expires_at: datetime
 
-    @classmethod
-    def of(cls, c: Cart) -> CartOut:
-        return cls(
-            id=c.id,
-            app_id=c.app_id,
-            customer_id=c.customer_id,
-            name=c.name,
-            status=c.status.value,
-            currency=c.currency,
-            sub_total=c.sub_total,
-            app_order_id=c.app_order_id,
-            metadata=c.metadata,
-            bags=[BagOut.of(b) for b in c.bags],
-            errors=[OrderErrorOut.of(e) for e in c.errors],
-            date_created=c.date_created,
-            date_last_modified=c.date_last_modified,
-            expires_at=c.expires_at,
-        )
-
 
 def cart_json(c: Cart) -> dict[str, Any]:
-    """``CartOut.of(c).model_dump(mode="json")`` without validating what we built ourselves.
+    """The answer for a cart: ``CartOut``'s shape, built as plain dicts.
 
-    The hot path renders every cart; building plain dicts is several times cheaper than
-    validating the model tree. tests/unit/test_render.py holds the two outputs equal, and
-    ``CartOut`` stays the documented schema. Datetimes are left for orjson (OPT_UTC_Z).
+    The hot path renders every cart, and building dicts is several times cheaper than
+    validating a model tree; ``CartOut`` stays the documented schema (OpenAPI) and
+    tests/unit/test_render.py holds the two equal. Datetimes are left for orjson (OPT_UTC_Z).
     """
     return {
         "id": c.id,

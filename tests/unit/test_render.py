@@ -60,11 +60,11 @@ def sample_cart() -> Cart:
     )
 
 
-def test_cart_json_matches_the_model() -> None:
+def test_cart_json_is_exactly_the_documented_model() -> None:
     cart = sample_cart()
     fast = orjson.loads(orjson.dumps(cart_json(cart), option=orjson.OPT_UTC_Z))
-    documented = CartOut.of(cart).model_dump(mode="json")
-    assert fast == documented
+    # Validation fails on a missing or mistyped field; the round trip differs on an extra one.
+    assert CartOut.model_validate(fast).model_dump(mode="json") == fast
     assert fast["date_created"] == "2026-11-24T05:18:02Z"
     assert fast["errors"][0]["date_created"].endswith("Z")
-    CartOut.model_validate(fast)
+    assert fast["sub_total"] == 200 and fast["bags"][1]["sub_total"] == 0
