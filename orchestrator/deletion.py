@@ -44,7 +44,6 @@ class ExternalDeleter:
         self._platforms = platforms
         self._box = box
         self._settings = settings
-        self._wake = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def cart_lease(self, cart_id: str, owner: str) -> AsyncIterator[None]:
@@ -173,7 +172,4 @@ class ExternalDeleter:
                 raise
             except Exception:  # keep the loop alive; the next round tries again
                 log.exception("external_delete_round_failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._settings.external_delete_retry_s):
-                    await self._wake.wait()
-            self._wake.clear()
+            await asyncio.sleep(self._settings.external_delete_retry_s)

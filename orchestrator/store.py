@@ -113,10 +113,10 @@ class Store(CatalogStore):
             await self._insert_outbox(conn, outbox)
         cart.version += 1
 
-    async def record_creation(self, cart: Cart, *, errors_before: int = 0) -> None:
+    async def record_creation(self, cart: Cart) -> None:
         """Save a freshly inserted cart's creation outcomes with the version check of
-        ``save_cart``: bags and lines are updated in place and errors from position
-        ``errors_before`` on are inserted (the create path's second and last write)."""
+        ``save_cart``: bags and lines are updated in place and its errors inserted (the
+        create path's second and last write; the inserted cart had no errors)."""
         async with self._write() as conn:
             result = await conn.execute(
                 _TOUCH_CART,
@@ -124,7 +124,7 @@ class Store(CatalogStore):
             )
             if result.rowcount != 1:
                 raise StaleCart(f"cart {cart.id} is no longer at version {cart.version}")
-            await update_children_in_place(conn, cart, errors_before)
+            await update_children_in_place(conn, cart)
         cart.version += 1
 
     async def get_cart(self, app_id: str, cart_id: str) -> Cart | None:

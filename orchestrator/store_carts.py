@@ -80,7 +80,7 @@ def sku_rows(cart: Cart) -> list[dict[str, Any]]:
     ]
 
 
-def error_rows(cart: Cart, first_position: int = 0) -> list[dict[str, Any]]:
+def error_rows(cart: Cart) -> list[dict[str, Any]]:
     return [
         {
             "id": err.id,
@@ -96,7 +96,7 @@ def error_rows(cart: Cart, first_position: int = 0) -> list[dict[str, Any]]:
             "cause": err.cause,
             "retryable": err.retryable,
         }
-        for i, err in enumerate(cart.errors[first_position:], start=first_position)
+        for i, err in enumerate(cart.errors)
     ]
 
 
@@ -144,15 +144,15 @@ _OUTCOME_FIELDS = {
 }
 
 
-async def update_children_in_place(conn: AsyncConnection, cart: Cart, new_errors_from: int) -> None:
-    """Write bag and line outcomes over their existing rows; insert errors from a position."""
+async def update_children_in_place(conn: AsyncConnection, cart: Cart) -> None:
+    """Write bag and line outcomes over their existing rows; insert the cart's errors."""
     for statement, rows in ((_BAG_OUTCOME, bag_rows(cart)), (_LINE_OUTCOME, sku_rows(cart))):
         params = [
             {"row_id": r["id"], **{k: r[k] for k in _OUTCOME_FIELDS[statement]}} for r in rows
         ]
         if params:
             await conn.execute(statement, params)
-    errors = error_rows(cart, new_errors_from)
+    errors = error_rows(cart)
     if errors:
         await conn.execute(_INSERT_ERRORS, errors)
 
