@@ -66,15 +66,9 @@ def check_catalog(
         raise InvalidSkus(problems)
 
 
-def split_into_bags(
-    lines: Sequence[RequestedLine],
-    catalog: Mapping[str, CatalogSku],
-    merchants: Mapping[str, Merchant],
-    currency: str,
-    limits: Limits,
-    new_id: Callable[[str], str],
-) -> list[Bag]:
-    """One PENDING bag per merchant, in first-seen order, lines priced from the catalog."""
+def check_lines(lines: Sequence[RequestedLine], limits: Limits) -> list[tuple[int, RequestedLine]]:
+    """The bounds that need no catalog, checked before any I/O: the number of lines and each
+    SKU's total quantity. Returns the merged lines (see ``merge_duplicates``)."""
     if len(lines) > limits.max_skus:
         raise InvalidRequest(
             [FieldProblem("skus", f"at most {limits.max_skus} lines per cart, got {len(lines)}")]
@@ -87,6 +81,21 @@ def split_into_bags(
     ]
     if over:
         raise InvalidRequest(over)
+    return merged
+
+
+def split_into_bags(
+    merged: Sequence[tuple[int, RequestedLine]],
+    catalog: Mapping[str, CatalogSku],
+    merchants: Mapping[str, Merchant],
+    currency: str,
+    limits: Limits,
+    new_id: Callable[[str], str],
+) -> list[Bag]:
+    """One PENDING bag per merchant, in first-seen order, lines priced from the catalog.
+
+    ``merged`` comes from ``check_lines``; every catalog problem is reported at once.
+    """
     check_catalog(merged, catalog, currency)
 
     bags: dict[str, Bag] = {}

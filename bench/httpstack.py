@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ import orjson
 from aiohttp import web
 
 from bench.loadgen import latency_summary, run_fast
+from bench.serving import serve_until_signalled
 from examples.launch import base_env, start
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,19 +72,7 @@ async def _answer(request: web.Request) -> web.Response:
 async def serve(host: str, port: int) -> None:
     app = web.Application()
     app.router.add_post("/carts", _answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    bound = runner.addresses[0][1] if runner.addresses else port
-    print(f"httpstack listening on http://{host}:{bound}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_until_signalled(app, host, port, "httpstack")
 
 
 Sender = Callable[[], Awaitable[bool]]

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -33,6 +32,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from bench.serving import serve_until_signalled
 from examples.launch import Process, base_env, start
 
 REPO = Path(__file__).resolve().parents[1]
@@ -210,20 +210,7 @@ async def reference_app(catalog: dict[str, Any], url: str) -> AsyncIterator[web.
 
 async def serve(catalog: dict[str, Any], url: str, host: str, port: int) -> None:
     async with reference_app(catalog, url) as app:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound = runner.addresses[0][1] if runner.addresses else port
-        print(f"reference listening on http://{host}:{bound}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
+        await serve_until_signalled(app, host, port, "reference")
 
 
 def launch(workdir: Path, catalog: Path, database_url: str, name: str = "reference") -> Process:

@@ -78,21 +78,6 @@ async def create_cart(request: web.Request) -> web.Response:
         raise InvalidRequest(
             [FieldProblem("metadata", f"at most {settings.max_metadata_entries} entries")]
         )
-    if len(body.skus) > settings.max_skus:
-        raise InvalidRequest(
-            [
-                FieldProblem(
-                    "skus", f"at most {settings.max_skus} lines per cart, got {len(body.skus)}"
-                )
-            ]
-        )
-    over = [
-        FieldProblem(f"skus[{i}].quantity", f"must be at most {settings.max_quantity}")
-        for i, line in enumerate(body.skus)
-        if line.quantity > settings.max_quantity
-    ]
-    if over:
-        raise InvalidRequest(over)
     command = CreateCart(
         lines=[RequestedLine(line.sku_id, line.quantity) for line in body.skus],
         currency=body.currency or settings.default_currency,

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from adapters.base import CartPlatform, LineRequest
 from bags.models import Bag, Cart, Merchant
-from bags.split import Limits, RequestedLine, split_into_bags
+from bags.split import Limits, RequestedLine, check_lines, split_into_bags
 from bags.status import CartStatus, Platform
 from config import Settings
 from errors import ErrorCode, FieldProblem, InvalidRequest, NotFound, PlatformError
@@ -95,11 +95,10 @@ class CartService:
 
     async def create(self, app_id: str, command: CreateCart) -> Cart:
         deadline = time.monotonic() + self._settings.create_deadline_s
-        catalog, merchant_rows = await self._store.get_catalog({ln.sku_id for ln in command.lines})
+        merged = check_lines(command.lines, self._limits)  # bounds first: no I/O for those
+        catalog, merchant_rows = await self._store.get_catalog({ln.sku_id for _, ln in merged})
         merchants = {mid: row[0] for mid, row in merchant_rows.items()}
-        bags = split_into_bags(
-            command.lines, catalog, merchants, command.currency, self._limits, new_id
-        )
+        bags = split_into_bags(merged, catalog, merchants, command.currency, self._limits, new_id)
         now = self._clock()
         cart = Cart(
             id=new_id("cart"),

@@ -5,7 +5,7 @@ from itertools import count
 import pytest
 
 from bags.models import CatalogSku, Merchant
-from bags.split import Limits, RequestedLine, split_into_bags
+from bags.split import Limits, RequestedLine, check_lines, split_into_bags
 from bags.status import BagStatus, Platform
 from errors import InvalidRequest, InvalidSkus
 
@@ -29,7 +29,8 @@ def ids() -> object:
 
 
 def split(lines: list[RequestedLine], limits: Limits = LIMITS) -> list:  # type: ignore[type-arg]
-    return split_into_bags(lines, CATALOG, MERCHANTS, "USD", limits, ids())  # type: ignore[arg-type]
+    merged = check_lines(lines, limits)
+    return split_into_bags(merged, CATALOG, MERCHANTS, "USD", limits, ids())  # type: ignore[arg-type]
 
 
 def test_one_pending_bag_per_merchant_in_first_seen_order() -> None:
