@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from bags.status import Platform
 from errors import Cause
 
@@ -126,3 +128,21 @@ class CartPlatform(Protocol):
     async def aclose(self) -> None:
         """Release what this adapter holds (shared HTTP clients are closed by the registry)."""
         ...
+
+
+class PlatformDirectory(Protocol):
+    """What the orchestrator needs of the adapter registry (``adapters.registry``) or a fake.
+
+    ``for_merchant`` builds the adapter for one merchant's decrypted connection; the caller
+    (``orchestrator.service.merchants``) keeps the one cache of built adapters.
+    """
+
+    def for_merchant(
+        self, merchant_id: str, platform: Platform, connection: Mapping[str, Any]
+    ) -> CartPlatform: ...
+
+    def parse_connection(self, platform: Platform, raw: Mapping[str, Any]) -> BaseModel: ...
+
+    def supported_platforms(self) -> frozenset[Platform]: ...
+
+    async def aclose(self) -> None: ...

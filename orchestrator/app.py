@@ -13,9 +13,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
+from adapters.base import PlatformDirectory
 from config import Settings
 from orchestrator.api import ROUTES, authenticate_admin, authenticate_app
-from orchestrator.carts import CartService, PlatformDirectory
+from orchestrator.carts import CartService
 from orchestrator.deletion import ExternalDeleter
 from orchestrator.keys import BOX, KEYS_CACHE, PLATFORMS, SERVICE, SETTINGS, STORE
 from orchestrator.openapi import build_openapi

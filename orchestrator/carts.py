@@ -10,15 +10,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
-from pydantic import BaseModel
 
-from adapters.base import CartPlatform, LineRequest
+from adapters.base import CartPlatform, LineRequest, PlatformDirectory
 from bags.models import Bag, Cart, Merchant
 from bags.split import Limits, RequestedLine, check_lines, split_into_bags
-from bags.status import CartStatus, Platform
+from bags.status import CartStatus
 from config import Settings
 from errors import ErrorCode, FieldProblem, InvalidRequest, NotFound, PlatformError
 from orchestrator.deletion import ExternalDeleter
@@ -29,20 +28,6 @@ from orchestrator.store import Store
 
 log = structlog.get_logger("multicart.carts")
 _ADAPTER_CACHE_SIZE = 10_000
-
-
-class PlatformDirectory(Protocol):
-    """What the orchestrator needs of the adapter registry (``adapters.registry``)."""
-
-    def for_merchant(
-        self, merchant_id: str, platform: Platform, connection: dict[str, Any]
-    ) -> CartPlatform: ...
-
-    def parse_connection(self, platform: Platform, raw: dict[str, Any]) -> BaseModel: ...
-
-    def supported_platforms(self) -> frozenset[Platform]: ...
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass

@@ -25,7 +25,7 @@ from orchestrator.secrets import CredentialBox, new_id
 from orchestrator.store import PendingExternalDelete, Store
 
 if TYPE_CHECKING:
-    from orchestrator.carts import PlatformDirectory
+    from adapters.base import PlatformDirectory
 
 log = structlog.get_logger("multicart.deletion")
 

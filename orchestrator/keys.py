@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.base import PlatformDirectory
 from config import Settings
-from orchestrator.carts import CartService, PlatformDirectory
+from orchestrator.carts import CartService
 from orchestrator.secrets import CredentialBox
 from orchestrator.store import Store
 
