@@ -28,6 +28,20 @@ class LineRequest:
 
 
 @dataclass(frozen=True)
+class CartContext:
+    """What a cart carries to the platform besides its lines: who and what it is.
+
+    Platforms use what they can: Shopify's buyer identity and cart attributes, Elastic Path's
+    cart name, description and custom attributes; BigCommerce has no place for them.
+    """
+
+    cart_id: str = ""  # multicart's cart id
+    bag_id: str = ""  # multicart's bag id
+    customer_id: str | None = None  # the app's customer reference
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class ExternalLine:
     """One line as the platform holds it. ``platform_ref`` has the catalog's shape."""
 
@@ -95,7 +109,12 @@ class CartPlatform(Protocol):
         currency: str,
         deadline: float,
         cart_ref: str | None = None,
-    ) -> ExternalCart: ...
+        context: CartContext | None = None,
+    ) -> ExternalCart:
+        """Create the external cart. ``cart_ref`` is a caller-chosen id (the bag's), used by
+        platforms that take one (``Capabilities.caller_chosen_cart_ids``) so that a re-create
+        after an unknown outcome finds the same cart instead of making a second."""
+        ...
 
     async def get_cart(self, external_id: str, *, deadline: float) -> ExternalCart: ...
 

@@ -15,8 +15,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.base import Capabilities, CartPlatform, ExternalCart, ExternalLine, LineRequest
-from adapters.bigcommerce import BigCommerceConnection
+from adapters.base import (
+    Capabilities,
+    CartContext,
+    CartPlatform,
+    ExternalCart,
+    ExternalLine,
+    LineRequest,
+)
+from adapters.registry import PLATFORMS
 from bags.status import Platform
 from errors import Cause, PlatformNotFound, PlatformRejected
 
@@ -151,6 +158,7 @@ class FakePlatform:
         currency: str,
         deadline: float,
         cart_ref: str | None = None,
+        context: CartContext | None = None,
     ) -> ExternalCart:
         await self._enter("create_cart", tuple(lines), currency)
         cart = _Cart(cart_ref or f"cart-{next(_ids)}", currency)
@@ -235,9 +243,9 @@ class FakeRegistry:
         return frozenset(Platform)
 
     def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
-        if Platform(platform) is Platform.BIGCOMMERCE:
-            return BigCommerceConnection.model_validate(dict(raw))
-        return FakeConnection.model_validate(dict(raw))
+        spec = PLATFORMS.get(Platform(platform))
+        model = spec.connection if spec is not None else FakeConnection
+        return model.model_validate(dict(raw))
 
     def for_merchant(
         self, merchant_id: str, platform: Platform | str, connection: Mapping[str, Any]

@@ -1,31 +1,65 @@
-"""The adapter registry: which platforms are supported, and one adapter per merchant store.
+"""The platform table and the adapter registry: which platforms exist, and how to build one.
 
-Why it exists: the composition root builds it once with ``Settings``; it owns what must be shared
-per process (one HTTP client per platform, the bulkheads, circuit breakers and call metrics) and
-hands the orchestrator a ``CartPlatform`` for a merchant's decrypted connection. Shopify and
-Elastic Path adapters plug in here when they exist.
+Why it exists: ``PLATFORMS`` is the one place a platform is declared, in the spirit of
+apache/libcloud's provider table: its connection model (what the admin route accepts), its
+adapter class, its retry rules and its capabilities. Adding a platform is one row here plus its
+package under ``adapters/`` (and its simulator under ``sandbox/``).
+
+``AdapterRegistry`` is built once by the composition root with ``Settings``. It owns what is
+shared per process (one HTTP client per platform, each platform's bulkheads and circuit
+breakers, the call counters) and builds a ``CartPlatform`` for a merchant's decrypted
+connection; the orchestrator keeps the one cache of built adapters.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel
 
-from adapters.base import CartPlatform
-from adapters.bigcommerce import RETRY_ANSWERS_ON_CREATE, BigCommerceAdapter, BigCommerceConnection
-from adapters.http import build_client
-from adapters.resilience import PlatformMetrics, Resilience
-from adapters.retry import RetryPolicy
+from adapters.base import Capabilities, CartPlatform
+from adapters.bigcommerce import RETRY_RULES as BIGCOMMERCE_RETRY_RULES
+from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
+from adapters.calls.http import build_client
+from adapters.calls.policy import RetryPolicy, RetryRules
+from adapters.calls.resilience import PlatformMetrics, Resilience
 from bags.status import Platform
 from config import Settings
 
-_CONNECTIONS: dict[Platform, type[BaseModel]] = {Platform.BIGCOMMERCE: BigCommerceConnection}
+
+class AdapterFactory(Protocol):
+    """How the registry builds a platform's adapter: every adapter class takes these."""
+
+    def __call__(
+        self,
+        merchant_id: str,
+        connection: Any,
+        client: httpx.AsyncClient,
+        resilience: Resilience,
+        policy: RetryPolicy,
+    ) -> CartPlatform: ...
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    connection: type[BaseModel]  # the admin route's ``connection`` for this platform
+    adapter: AdapterFactory
+    retry: RetryRules
+    capabilities: Capabilities
+
+
+PLATFORMS: dict[Platform, PlatformSpec] = {
+    Platform.BIGCOMMERCE: PlatformSpec(
+        connection=BigCommerceConnection,
+        adapter=BigCommerceAdapter,
+        retry=BIGCOMMERCE_RETRY_RULES,
+        capabilities=BigCommerceAdapter.capabilities,
+    ),
+}
 
 
 class AdapterRegistry:
@@ -42,68 +76,54 @@ class AdapterRegistry:
         self._shared_client = client
         self._transport = transport
         self._clients: dict[Platform, httpx.AsyncClient] = {}
-        self._adapters: dict[str, tuple[str, CartPlatform]] = {}
-        self.resilience = Resilience(settings, clock)
-        self._policies: dict[Platform, RetryPolicy] = {
-            Platform.BIGCOMMERCE: RetryPolicy.from_settings(
-                settings, retry_answers_on_create=RETRY_ANSWERS_ON_CREATE
-            ),
+        self.metrics = PlatformMetrics()
+        self._resilience = {
+            platform: Resilience(settings.for_platform(platform.value), self.metrics, clock)
+            for platform in PLATFORMS
+        }
+        self._policies = {
+            platform: RetryPolicy.for_platform(settings.for_platform(platform.value), spec.retry)
+            for platform, spec in PLATFORMS.items()
         }
 
-    @property
-    def metrics(self) -> PlatformMetrics:
-        return self.resilience.metrics
-
-    def circuit_states(self) -> dict[str, str]:
-        """Circuit state per merchant store base URL: ``closed``, ``open`` or ``half_open``."""
-        return self.resilience.states()
-
     def supported_platforms(self) -> frozenset[Platform]:
-        return frozenset(_CONNECTIONS)
+        return frozenset(PLATFORMS)
 
     def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
         """The platform's connection model; pydantic ``ValidationError`` for a bad shape."""
-        model = _CONNECTIONS.get(Platform(platform))
-        if model is None:
+        spec = PLATFORMS.get(Platform(platform))
+        if spec is None:
             raise ValueError(f"platform {platform} is not supported yet")
-        return model.model_validate(dict(raw))
+        return spec.connection.model_validate(dict(raw))
+
+    def resilience(self, platform: Platform) -> Resilience:
+        """The platform's bulkheads and the breakers of its stores."""
+        return self._resilience[platform]
 
     def client(self, platform: Platform) -> httpx.AsyncClient:
         if self._shared_client is not None:
             return self._shared_client
         if platform not in self._clients:
-            self._clients[platform] = build_client(self._settings, transport=self._transport)
+            self._clients[platform] = build_client(
+                self._settings.for_platform(platform.value), transport=self._transport
+            )
         return self._clients[platform]
 
     def for_merchant(
         self, merchant_id: str, platform: Platform | str, connection: Mapping[str, Any]
     ) -> CartPlatform:
-        """The merchant's adapter, reused while its connection stays the same."""
+        """A new adapter for the merchant's connection (the caller caches it)."""
         platform = Platform(platform)
-        fingerprint = _fingerprint(platform, connection)
-        cached = self._adapters.get(merchant_id)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
         parsed = self.parse_connection(platform, connection)
-        assert isinstance(parsed, BigCommerceConnection)  # the only platform so far
-        adapter = BigCommerceAdapter(
+        return PLATFORMS[platform].adapter(
             merchant_id,
             parsed,
             self.client(platform),
-            self.resilience,
+            self._resilience[platform],
             self._policies[platform],
         )
-        self._adapters[merchant_id] = (fingerprint, adapter)
-        return adapter
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
-        self._adapters.clear()
         for client in clients:
             await client.aclose()
-
-
-def _fingerprint(platform: Platform, connection: Mapping[str, Any]) -> str:
-    """A digest of the connection, so the cache key holds no credential in clear."""
-    canonical = json.dumps([platform.value, dict(connection)], sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()

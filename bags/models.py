@@ -1,7 +1,8 @@
 """The cart aggregate: Cart, Bag, OrderSku, OrderError, and the catalog's Sku.
 
-Plain dataclasses; the orchestrator loads and saves them whole. Field names follow the HTTP
-contract (design §3.4) so the API layer only has to render them.
+Plain dataclasses; the orchestrator loads and saves them whole. Field names follow the cart
+JSON of the HTTP API (what ``GET /v1/carts/{id}`` answers) so the API layer only has to render
+them.
 """
 
 from __future__ import annotations

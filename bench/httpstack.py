@@ -6,9 +6,11 @@ requests in flight (64 workers) for ``--seconds`` after a short warm-up (bounded
 prints throughput and latency percentiles as JSON. Stacks:
 
 - ``aiohttp``: a raw ``aiohttp.ClientSession`` (the baseline);
-- ``httpx-aiohttp``: ``adapters.http.build_client`` exactly as multicart builds a platform client
-  (``httpx.AsyncClient`` on the ``httpx_aiohttp.AiohttpTransport``), ``platform_concurrency=64``;
-- ``httpx``: stock ``httpx.AsyncClient`` with the same limits, for context (design §8).
+- ``httpx-aiohttp``: ``adapters.calls.http.build_client`` exactly as multicart builds a
+  platform client (``httpx.AsyncClient`` on the ``httpx_aiohttp.AiohttpTransport``),
+  ``platform_concurrency=64``;
+- ``httpx``: stock ``httpx.AsyncClient`` (its own HTTP/1.1 stack) with the same limits, for
+  context: what the adapters would get without the aiohttp transport.
 
 Bodies are encoded and decoded with orjson in every stack, so only the HTTP stack differs.
 
@@ -81,10 +83,10 @@ Sender = Callable[[], Awaitable[bool]]
 def httpx_client(stack: str, concurrency: int) -> httpx.AsyncClient:
     """The httpx client of ``stack``: multicart's own construction for ``httpx-aiohttp``."""
     if stack == "httpx-aiohttp":
-        from adapters.http import build_client
+        from adapters.calls.http import build_client
         from config import Settings
 
-        return build_client(Settings(platform_concurrency=concurrency))
+        return build_client(Settings(platform_concurrency=concurrency).for_platform("BIGCOMMERCE"))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(limits=limits, timeout=5.0, trust_env=False)
 

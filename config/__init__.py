@@ -1,6 +1,6 @@
 """Settings and logging set-up, built once at the composition root and passed down."""
 
-from config.logging import configure_logging, get_logger
-from config.settings import Settings
+from config.logging import configure_logging
+from config.settings import PlatformSettings, Settings
 
-__all__ = ["Settings", "configure_logging", "get_logger"]
+__all__ = ["PlatformSettings", "Settings", "configure_logging"]

@@ -64,7 +64,3 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=max(numeric_level, logging.WARNING), stream=sys.stderr)
-
-
-def get_logger(name: str | None = None) -> Any:
-    return structlog.get_logger(name) if name else structlog.get_logger()

@@ -1,17 +1,55 @@
 """pydantic-settings ``Settings``: every knob of the service, read from ``MULTICART_*`` variables.
 
 Built once (``Settings()``) by the composition root and passed down; nothing else reads the
-environment.
+environment. Platform calls are tuned by the flat ``MULTICART_PLATFORM_*`` and
+``MULTICART_CIRCUIT_*`` variables for every platform, and per platform by nested overrides
+(``MULTICART_SHOPIFY__ATTEMPT_TIMEOUT_S=3``: pydantic-settings' ``__`` delimiter);
+``Settings.for_platform`` merges the two, so each adapter receives only its own part.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from dataclasses import dataclass, replace
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLATFORM_SECTIONS = ("shopify", "bigcommerce", "elastic_path")
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """What one platform's adapters are tuned by: the flat defaults, with its overrides applied."""
+
+    connect_timeout_s: float
+    attempt_timeout_s: float
+    max_attempts: int
+    retry_after_cap_s: float
+    concurrency: int
+    store_concurrency: int
+    circuit_failure_threshold: int
+    circuit_reset_s: float
+
+
+class PlatformOverrides(BaseModel):
+    """``MULTICART_<PLATFORM>__<FIELD>``: a field left unset takes the flat variable's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    connect_timeout_s: float | None = Field(default=None, gt=0)
+    attempt_timeout_s: float | None = Field(default=None, gt=0)
+    max_attempts: int | None = Field(default=None, ge=1, le=10)
+    retry_after_cap_s: float | None = Field(default=None, ge=0)
+    concurrency: int | None = Field(default=None, ge=1)
+    store_concurrency: int | None = Field(default=None, ge=1)
+    circuit_failure_threshold: int | None = Field(default=None, ge=1)
+    circuit_reset_s: float | None = Field(default=None, gt=0)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MULTICART_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MULTICART_", env_nested_delimiter="__", extra="ignore"
+    )
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///./multicart.db",
@@ -48,7 +86,12 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="Longest wait a platform's Retry-After may impose."
     )
     platform_concurrency: int = Field(
-        default=64, ge=1, description="Concurrent calls per platform (bulkhead)."
+        default=64, ge=1, description="Concurrent calls per platform (bulkhead, connection pool)."
+    )
+    platform_store_concurrency: int = Field(
+        default=16,
+        ge=1,
+        description="Concurrent calls per merchant store, so a hung store never starves the rest.",
     )
     circuit_failure_threshold: int = Field(
         default=5, ge=1, description="Consecutive transient failures that open a store's circuit."
@@ -77,3 +120,37 @@ class Settings(BaseSettings):
         description="json, console, or auto (console on a terminal).",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    shopify: PlatformOverrides = Field(
+        default_factory=PlatformOverrides,
+        description="Shopify's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
+    )
+    bigcommerce: PlatformOverrides = Field(
+        default_factory=PlatformOverrides,
+        description="BigCommerce's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
+    )
+    elastic_path: PlatformOverrides = Field(
+        default_factory=PlatformOverrides,
+        description="Elastic Path's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
+    )
+
+    def for_platform(self, platform: str) -> PlatformSettings:
+        """One platform's part: ``platform`` is ``SHOPIFY``, ``BIGCOMMERCE`` or ``ELASTIC_PATH``."""
+        section = platform.lower()
+        if section not in PLATFORM_SECTIONS:
+            raise ValueError(f"no settings section for platform {platform!r}")
+        overrides: PlatformOverrides = getattr(self, section)
+        flat = PlatformSettings(
+            connect_timeout_s=self.platform_connect_timeout_s,
+            attempt_timeout_s=self.platform_attempt_timeout_s,
+            max_attempts=self.platform_max_attempts,
+            retry_after_cap_s=self.platform_retry_after_cap_s,
+            concurrency=self.platform_concurrency,
+            store_concurrency=self.platform_store_concurrency,
+            circuit_failure_threshold=self.circuit_failure_threshold,
+            circuit_reset_s=self.circuit_reset_s,
+        )
+        chosen = {k: v for k, v in overrides.model_dump().items() if v is not None}
+        merged = PlatformSettings(**{**flat.__dict__, **chosen})
+        if merged.store_concurrency > merged.concurrency:  # a store may not take every slot
+            merged = replace(merged, store_concurrency=merged.concurrency)
+        return merged

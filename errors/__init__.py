@@ -3,7 +3,7 @@
 Error tree (everything multicart raises on purpose is a ``MulticartError``)::
 
     MulticartError                       error / code / status / retryable / data
-    ├── ApiError                         answered to the caller as the envelope of design §3.2
+    ├── ApiError                         answered as the envelope {message, error, code, data}
     │   ├── InvalidRequest               400 invalid_request      (data.fields)
     │   ├── MalformedJson                400 malformed_json
     │   ├── InvalidSkus                  400 invalid_skus         (data.skus, data.fields)

@@ -114,7 +114,7 @@ class MulticartError(Exception):
         return self.kind.status
 
     def envelope(self) -> dict[str, Any]:
-        """The body of design §3.2."""
+        """The error envelope every non-2xx answer carries: message, error, code, data."""
         return {
             "message": self.message,
             "error": self.kind.error,
@@ -200,7 +200,8 @@ class InternalError(ApiError):
 
 
 class ExternalCartCreationFailure(ApiError):
-    """The 2503 answer of design §3.5: a single-bag cart whose external cart was not created."""
+    """The 2503 answer of cart creation: a single-bag cart whose external cart was not created
+    (or, under ``all_or_nothing``, any bag's)."""
 
     kind = ErrorCode.EXTERNAL_CART_CREATION_FAILURE
 

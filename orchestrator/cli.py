@@ -15,7 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)
     configure_logging(settings.log_format, settings.log_level)
     if args.migrate:
-        from orchestrator.db import upgrade_sync
+        from orchestrator.store.database import upgrade_sync
 
         upgrade_sync(settings.database_url)
     try:
@@ -34,7 +34,7 @@ async def _run_server(settings: Settings) -> None:
 
     from aiohttp import web
 
-    from orchestrator.app import create_app
+    from orchestrator.http.app import create_app
 
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
@@ -58,7 +58,7 @@ async def _run_server(settings: Settings) -> None:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from orchestrator.db import upgrade_sync
+    from orchestrator.store.database import upgrade_sync
 
     url = args.database_url or Settings().database_url
     upgrade_sync(url)
@@ -80,7 +80,7 @@ def _sandbox_args(argv: list[str]) -> list[str] | None:
 
 
 def _keygen(_args: argparse.Namespace) -> int:
-    from orchestrator.secrets import CredentialBox
+    from orchestrator.service.secrets import CredentialBox
 
     print(CredentialBox.generate_key())
     return 0

@@ -36,9 +36,9 @@ from sqlalchemy import delete, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from orchestrator.db import make_engine, upgrade_sync
 from orchestrator.store import Store
-from orchestrator.tables import ALL_TABLES
+from orchestrator.store.database import make_engine, upgrade_sync
+from orchestrator.store.tables import ALL_TABLES
 
 PG_URL_ENV = "MULTICART_TEST_DATABASE_URL"
 

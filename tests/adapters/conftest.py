@@ -79,7 +79,7 @@ def bc(registry: AdapterRegistry) -> BigCommerceAdapter:
 
 @pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
-    # With the httpx-aiohttp transport respx can only patch httpx itself (design §8).
+    # With the httpx-aiohttp transport respx can only patch httpx itself, as using="httpx".
     with respx.mock(using="httpx", assert_all_called=False) as router:
         yield router
 

@@ -13,10 +13,12 @@ from httpx_aiohttp import AiohttpTransport
 
 from adapters.base import LineRequest
 from adapters.bigcommerce import BigCommerceAdapter
-from adapters.http import build_client, error_for_status, request_not_sent, send_once
+from adapters.calls.http import build_client, request_not_sent, send_once
+from adapters.calls.policy import RetryPolicy
+from adapters.calls.resilience import CircuitOpen
+from adapters.calls.retry import call_with_retries, should_retry
+from adapters.calls.statuses import error_for_status
 from adapters.registry import AdapterRegistry
-from adapters.resilience import CircuitOpen
-from adapters.retry import RetryPolicy, call_with_retries, should_retry
 from bags.status import Platform
 from errors import (
     Cause,
@@ -90,7 +92,7 @@ def test_request_not_sent_classifies_by_the_origin_of_the_error(
 
 async def test_close_after_read_is_ambiguous_never_not_sent(tcp_server: StartServer) -> None:
     server = await tcp_server(close_after_read)
-    client = build_client(fast_settings())
+    client = build_client(fast_settings().for_platform(P))
     try:
         # Proof of the transport's quirk this module guards against (design §4).
         with pytest.raises(httpx.ConnectTimeout) as raw:
@@ -117,7 +119,7 @@ async def test_close_after_read_is_ambiguous_never_not_sent(tcp_server: StartSer
 
 
 async def test_refused_port_is_not_sent(refused_url: str) -> None:
-    client = build_client(fast_settings())
+    client = build_client(fast_settings().for_platform(P))
     try:
         with pytest.raises(PlatformUnavailable) as info:
             await send_once(
@@ -138,7 +140,7 @@ async def test_refused_port_is_not_sent(refused_url: str) -> None:
 
 
 async def test_unknown_host_is_not_sent() -> None:
-    client = build_client(fast_settings())
+    client = build_client(fast_settings().for_platform(P))
     try:
         with pytest.raises(PlatformUnavailable) as info:
             await send_once(
@@ -157,7 +159,7 @@ async def test_unknown_host_is_not_sent() -> None:
 
 async def test_a_hanging_answer_times_out_within_the_deadline(tcp_server: StartServer) -> None:
     server = await tcp_server(hang_after_read)
-    client = build_client(fast_settings())
+    client = build_client(fast_settings().for_platform(P))
     started = time.monotonic()
     try:
         with pytest.raises(PlatformTimeout) as info:
@@ -222,7 +224,7 @@ async def test_adapter_retries_a_refused_create(
 
 def test_build_client_uses_the_aiohttp_transport_with_explicit_limits() -> None:
     settings = fast_settings(platform_connect_timeout_s=0.7, platform_attempt_timeout_s=4.0)
-    client = build_client(settings)
+    client = build_client(settings.for_platform(P))
     assert isinstance(client._transport, AiohttpTransport)
     assert client._transport.limits.max_connections == settings.platform_concurrency
     assert client.timeout.connect == 0.7

@@ -1,13 +1,13 @@
-"""The registry: supported platforms, connection parsing, one adapter per merchant, clients."""
+"""The registry: the platform table, connection parsing, building adapters, shared clients."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
-from adapters.registry import AdapterRegistry
+from adapters.registry import PLATFORMS, AdapterRegistry
 from bags.status import Platform
 from tests.adapters.conftest import OTHER_STORE, STORE, TOKEN, fast_settings
 
@@ -26,14 +26,23 @@ async def test_supported_platforms_and_connection_parsing() -> None:
     await registry.aclose()
 
 
-async def test_adapters_are_cached_per_merchant_and_connection() -> None:
+def test_every_platform_row_is_complete_and_the_registry_offers_exactly_the_table() -> None:
+    registry = AdapterRegistry(fast_settings())
+    assert registry.supported_platforms() == frozenset(PLATFORMS)
+    for platform, spec in PLATFORMS.items():
+        assert issubclass(spec.connection, BaseModel), platform
+        assert spec.adapter.platform is platform  # type: ignore[attr-defined]
+        assert spec.capabilities == spec.adapter.capabilities  # type: ignore[attr-defined]
+
+
+async def test_adapters_are_built_per_call_and_share_one_client_per_platform() -> None:
     registry = AdapterRegistry(fast_settings())
     first = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
     assert isinstance(first, BigCommerceAdapter)
-    assert registry.for_merchant("m1", "BIGCOMMERCE", dict(CONN)) is first
-    assert registry.for_merchant("m2", Platform.BIGCOMMERCE, CONN) is not first
+    # The orchestrator caches built adapters (orchestrator.service.merchants), not the registry.
+    assert registry.for_merchant("m1", "BIGCOMMERCE", dict(CONN)) is not first
     moved = registry.for_merchant("m1", Platform.BIGCOMMERCE, {**CONN, "api_url": OTHER_STORE})
-    assert moved is not first
+    assert isinstance(moved, BigCommerceAdapter) and moved._base == OTHER_STORE
     # one client for the platform, closed by aclose
     client = registry.client(Platform.BIGCOMMERCE)
     assert registry.client(Platform.BIGCOMMERCE) is client

@@ -10,11 +10,32 @@ import pytest
 import respx
 
 from adapters.bigcommerce import BigCommerceAdapter
+from adapters.calls.resilience import (
+    Bulkheads,
+    CircuitBreakers,
+    CircuitOpen,
+    CircuitState,
+    PlatformMetrics,
+    Resilience,
+)
 from adapters.registry import AdapterRegistry
-from adapters.resilience import Bulkheads, CircuitBreakers, CircuitOpen, CircuitState
 from bags.status import Platform
-from errors import Cause, PlatformRejected, PlatformServerError, PlatformTimeout
-from tests.adapters.conftest import CART_ID, OTHER_STORE, STORE, FakeClock, bc_cart, deadline
+from errors import (
+    Cause,
+    PlatformRejected,
+    PlatformServerError,
+    PlatformTimeout,
+    PlatformUnavailable,
+)
+from tests.adapters.conftest import (
+    CART_ID,
+    OTHER_STORE,
+    STORE,
+    FakeClock,
+    bc_cart,
+    deadline,
+    fast_settings,
+)
 
 P = "BIGCOMMERCE"
 
@@ -30,7 +51,7 @@ def test_breaker_opens_after_consecutive_transient_failures(clock: FakeClock) ->
         fail(breakers, "a", PlatformServerError("500", platform=P, status=500))
     assert breakers.state("a") is CircuitState.CLOSED
     fail(breakers, "a", PlatformTimeout("slow", platform=P))
-    assert breakers.states() == {"a": "open"}
+    assert breakers.state("a") is CircuitState.OPEN
 
     clock.advance(4)
     with pytest.raises(CircuitOpen) as info, breakers.guard("a", P):
@@ -95,7 +116,7 @@ async def test_adapter_fails_fast_per_store_and_half_opens_after_the_reset(
         with pytest.raises(PlatformServerError):  # 3 attempts = threshold 3
             await store.get_cart(CART_ID, deadline=deadline())
         assert dead.call_count == 3
-        assert registry.circuit_states()[STORE] == "open"
+        assert registry.resilience(Platform.BIGCOMMERCE).breakers.state(STORE) == "open"
 
         started = time.monotonic()
         with pytest.raises(CircuitOpen):
@@ -107,10 +128,10 @@ async def test_adapter_fails_fast_per_store_and_half_opens_after_the_reset(
         assert alive.call_count == 1
 
         clock.advance(30)
-        assert registry.circuit_states()[STORE] == "half_open"
+        assert registry.resilience(Platform.BIGCOMMERCE).breakers.state(STORE) == "half_open"
         dead.mock(return_value=httpx.Response(200, json=bc_cart()))
         assert (await store.get_cart(CART_ID, deadline=deadline())).external_id == CART_ID
-        assert registry.circuit_states()[STORE] == "closed"
+        assert registry.resilience(Platform.BIGCOMMERCE).breakers.state(STORE) == "closed"
 
     snapshot = registry.metrics.snapshot()
     calls = {(c["platform"], c["outcome"]): c["count"] for c in snapshot["platform_calls"]}
@@ -130,7 +151,6 @@ async def test_waiting_for_a_bulkhead_slot_counts_against_the_deadline() -> None
 
     holder = asyncio.create_task(hold())
     await held.wait()
-    assert bulkheads.in_use() == {P: 1}
     started = time.monotonic()
     with pytest.raises(Exception) as info:
         async with bulkheads.slot(P, deadline(0.05)):
@@ -141,4 +161,45 @@ async def test_waiting_for_a_bulkhead_slot_counts_against_the_deadline() -> None
         pass
     release.set()
     await holder
-    assert bulkheads.in_use() == {P: 0, "SHOPIFY": 0}
+    async with bulkheads.slot(P, deadline(0.05)):  # the held slot was given back
+        pass
+
+
+async def test_a_hung_store_holds_only_its_own_slots_and_other_stores_go_straight_through() -> None:
+    settings = fast_settings(platform_concurrency=4, platform_store_concurrency=2)
+    resilience = Resilience(settings.for_platform(P), PlatformMetrics())
+    release = asyncio.Event()
+    holding = 0
+
+    async def hang_on(store: str) -> None:
+        nonlocal holding
+        async with (
+            resilience.store_bulkheads.slot(P, deadline(), store=store),
+            resilience.bulkheads.slot(P, deadline()),
+        ):
+            holding += 1
+            await release.wait()
+
+    hung = [asyncio.create_task(hang_on("https://hung.test")) for _ in range(2)]
+    for _ in range(100):  # a bounded poll: both slots of the hung store taken
+        if holding == 2:
+            break
+        await asyncio.sleep(0)
+    assert holding == 2
+    with pytest.raises(PlatformUnavailable, match="this store's"):
+        async with resilience.store_bulkheads.slot(P, deadline(0.05), store="https://hung.test"):
+            pytest.fail("the hung store got a third slot")
+    started = time.monotonic()
+    async with (
+        resilience.store_bulkheads.slot(P, deadline(0.05), store="https://healthy.test"),
+        resilience.bulkheads.slot(P, deadline(0.05)),
+    ):
+        pass
+    assert time.monotonic() - started < 0.02  # no wait at all for the healthy store
+    release.set()
+    await asyncio.gather(*hung)
+
+
+def test_store_concurrency_never_exceeds_the_platforms() -> None:
+    settings = fast_settings(platform_concurrency=4, platform_store_concurrency=10)
+    assert settings.for_platform(P).store_concurrency == 4

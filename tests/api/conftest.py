@@ -16,8 +16,8 @@ from cryptography.fernet import Fernet
 
 from adapters.fake import FakeRegistry, ref_key
 from config import Settings
-from orchestrator.app import create_app
-from orchestrator.keys import STORE
+from orchestrator.http.app import create_app
+from orchestrator.http.keys import STORE
 from orchestrator.store import Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}

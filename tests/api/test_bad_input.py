@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Api
+from tests.store.factories import count_carts
 
 
 async def assert_rejected(api: Api, response: Any, status: int, error: str) -> dict[str, Any]:
@@ -15,7 +16,7 @@ async def assert_rejected(api: Api, response: Any, status: int, error: str) -> d
     assert set(body) == {"message", "error", "code", "data"}
     assert body["error"] == error and isinstance(body["code"], int) and body["message"]
     assert response.headers["X-Request-ID"]
-    assert await api.store.count_carts() == 0  # nothing half-written
+    assert await count_carts(api.store) == 0  # nothing half-written
     return body  # type: ignore[no-any-return]
 
 

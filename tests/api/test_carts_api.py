@@ -1,4 +1,4 @@
-"""The cart API's contract in-process, on both engines, with a fake platform (design §3)."""
+"""The cart API's contract in-process, on both engines, with a fake platform (README: API)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from errors import Cause, PlatformRejected, PlatformServerError
 from tests.api.conftest import ADMIN, Api
+from tests.store.factories import count_carts
 
 
 def lines(api: Api, *names: str, qty: int = 1) -> dict[str, Any]:
@@ -48,7 +49,7 @@ async def test_single_bag_failure_keeps_no_cart(api: Api) -> None:
     body = await response.json()
     assert (body["code"], body["data"]["cause"]) == (2503, "PLATFORM_ERROR")
     assert {s["sku_id"] for s in body["data"]["skus"]} == {"sku-tent", "sku-lamp"}
-    assert await api.store.count_carts() == 0
+    assert await count_carts(api.store) == 0
 
 
 async def test_multi_bag_failure_is_in_the_errors_array(api: Api) -> None:
@@ -80,7 +81,7 @@ async def test_all_or_nothing_deletes_what_was_created(api: Api) -> None:
     assert response.status == 502
     outdoors = api.platforms.platforms[api.merchants[0]]
     assert outdoors.carts == {}  # the created external cart was deleted again
-    assert await api.store.count_carts() == 0
+    assert await count_carts(api.store) == 0
 
 
 async def test_unexpected_failure_is_a_clean_500(api: Api) -> None:

@@ -1,13 +1,18 @@
-"""Builders of apps, merchants and carts for the store tests (all ids unique per call)."""
+"""Builders of apps, merchants and carts for the store tests (all ids unique per call), and
+the tests' own read-only queries (the service has no use for them)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
 
 from bags.models import Bag, Cart, CatalogSku, Merchant, OrderError, OrderSku
 from bags.status import BagStatus, CartStatus, Platform
 from orchestrator.store import Store
+from orchestrator.store.tables import carts
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 _seq = itertools.count(1)
@@ -17,9 +22,21 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{next(_seq):06d}"
 
 
+async def count_carts(store: Store) -> int:
+    """How many carts rows exist, whatever their app or status."""
+    async with store.db.read(single_statement=True) as conn:
+        return int(await conn.scalar(select(func.count()).select_from(carts)) or 0)
+
+
+async def get_skus(store: Store, sku_ids: Collection[str]) -> dict[str, CatalogSku]:
+    """The catalog SKUs among ``sku_ids`` that exist, read as the create path reads them."""
+    found, _merchants = await store.catalog.lookup(sku_ids)
+    return found
+
+
 async def make_app(store: Store, app_id: str | None = None) -> str:
     app_id = app_id or new_id("app")
-    await store.create_app(app_id, f"name of {app_id}", f"hash-{app_id}")
+    await store.apps.create(app_id, f"name of {app_id}", f"hash-{app_id}")
     return app_id
 
 
@@ -27,7 +44,7 @@ async def make_merchant(
     store: Store, merchant_id: str | None = None, platform: Platform = Platform.BIGCOMMERCE
 ) -> Merchant:
     merchant = Merchant(id=merchant_id or new_id("mer"), name="Acme Store", platform=platform)
-    await store.create_merchant(merchant, b"\x00sealed\xff" + merchant.id.encode())
+    await store.catalog.create_merchant(merchant, b"\x00sealed\xff" + merchant.id.encode())
     return merchant
 
 

@@ -17,24 +17,24 @@ async def test_same_version_saved_twice_concurrently_one_wins(
 ) -> None:
     app_id = await make_app(store)
     cart = make_cart(app_id)
-    await store.insert_cart(cart)
+    await store.carts.insert(cart)
     other = Store.from_url(migrated_database_url) if separate_stores else store
     try:
         for round_ in range(5):
-            loaded = await store.get_cart(app_id, cart.id)
+            loaded = await store.carts.get(app_id, cart.id)
             assert loaded is not None
             a, b = copy.deepcopy(loaded), copy.deepcopy(loaded)
             a.name, b.name = f"a{round_}", f"b{round_}"
             a.bags[0].skus[0].quantity = 100 + round_
             b.errors.clear()
             results = await asyncio.gather(
-                store.save_cart(a), other.save_cart(b), return_exceptions=True
+                store.carts.save(a), other.carts.save(b), return_exceptions=True
             )
             failures = [r for r in results if isinstance(r, BaseException)]
             assert len(failures) == 1 and isinstance(failures[0], StaleCart), results
             winner = a if results[0] is None else b
             assert winner.version == loaded.version + 1
-            assert await store.get_cart(app_id, cart.id) == winner
+            assert await store.carts.get(app_id, cart.id) == winner
     finally:
         if separate_stores:
             await other.close()
@@ -46,19 +46,19 @@ async def test_read_modify_write_with_retry_loses_no_update(
     app_id = await make_app(store)
     cart = make_cart(app_id, bags=1, lines=1, errors=0)
     cart.metadata = {"count": "0"}
-    await store.insert_cart(cart)
+    await store.carts.insert(cart)
     second = Store.from_url(migrated_database_url)
     stale = 0
 
     async def increment(s: Store) -> None:
         nonlocal stale
         while True:
-            loaded = await s.get_cart(app_id, cart.id)
+            loaded = await s.carts.get(app_id, cart.id)
             assert loaded is not None
             loaded.metadata["count"] = str(int(loaded.metadata["count"]) + 1)
             loaded.bags[0].skus[0].quantity += 1
             try:
-                await s.save_cart(loaded)
+                await s.carts.save(loaded)
                 return
             except StaleCart:
                 stale += 1
@@ -68,7 +68,7 @@ async def test_read_modify_write_with_retry_loses_no_update(
         await asyncio.gather(*(increment(store if i % 2 else second) for i in range(20)))
     finally:
         await second.close()
-    final = await store.get_cart(app_id, cart.id)
+    final = await store.carts.get(app_id, cart.id)
     assert final is not None
     assert final.metadata["count"] == "20"
     assert final.bags[0].skus[0].quantity == cart.bags[0].skus[0].quantity + 20
@@ -79,12 +79,12 @@ async def test_read_modify_write_with_retry_loses_no_update(
 async def test_reads_run_while_a_write_is_in_progress(store: Store) -> None:
     app_id = await make_app(store)
     cart = make_cart(app_id)
-    await store.insert_cart(cart)
-    async with store._write() as conn:  # hold the write transaction open
+    await store.carts.insert(cart)
+    async with store.db.write() as conn:  # hold the write transaction open
         from sqlalchemy import update
 
-        from orchestrator.tables import carts
+        from orchestrator.store.tables import carts
 
         await conn.execute(update(carts).where(carts.c.id == cart.id).values(name="uncommitted"))
-        loaded = await asyncio.wait_for(store.get_cart(app_id, cart.id), timeout=5)
+        loaded = await asyncio.wait_for(store.carts.get(app_id, cart.id), timeout=5)
         assert loaded is not None and loaded.name == cart.name  # readers see the last commit

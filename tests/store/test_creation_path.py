@@ -19,13 +19,13 @@ async def test_get_catalog_returns_skus_with_their_merchants(store: Store) -> No
         await make_merchant(store, platform=Platform.SHOPIFY),
     )
     a, b, c = catalog_sku(first.id), catalog_sku(first.id), catalog_sku(second.id)
-    await store.upsert_skus([a, b, c])
-    found, owners = await store.get_catalog({a.sku_id, c.sku_id, "sku-unknown"})
+    await store.catalog.upsert_skus([a, b, c])
+    found, owners = await store.catalog.lookup({a.sku_id, c.sku_id, "sku-unknown"})
     assert found == {a.sku_id: a, c.sku_id: c}
     assert set(owners) == {first.id, second.id}
     assert owners[second.id][0] == second
     assert owners[first.id][1] == b"\x00sealed\xff" + first.id.encode()
-    assert await store.get_catalog(set()) == ({}, {})
+    assert await store.catalog.lookup(set()) == ({}, {})
 
 
 async def test_record_creation_updates_in_place_and_appends_errors(store: Store) -> None:
@@ -33,7 +33,7 @@ async def test_record_creation_updates_in_place_and_appends_errors(store: Store)
     cart = make_cart(app_id, bags=2, lines=2, errors=0)
     for bag in cart.bags:
         bag.status, bag.external_id, bag.checkout_url = BagStatus.PENDING, None, None
-    await store.insert_cart(cart)
+    await store.carts.insert(cart)
     created, failed = cart.bags
     created.move_to(BagStatus.IN_PROGRESS)
     created.external_id, created.checkout_url, created.platform_sub_total = (
@@ -59,10 +59,10 @@ async def test_record_creation_updates_in_place_and_appends_errors(store: Store)
     )
     cart.date_last_modified = T0 + timedelta(seconds=3)
     stale = copy.deepcopy(cart)
-    await store.record_creation(cart)
+    await store.carts.record_creation(cart)
     assert cart.version == 1
-    loaded = await store.get_cart(app_id, cart.id)
+    loaded = await store.carts.get(app_id, cart.id)
     assert loaded == cart
     with pytest.raises(StaleCart):
-        await store.record_creation(stale)
-    assert await store.get_cart(app_id, cart.id) == cart  # the stale write changed nothing
+        await store.carts.record_creation(stale)
+    assert await store.carts.get(app_id, cart.id) == cart  # the stale write changed nothing

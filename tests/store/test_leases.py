@@ -11,43 +11,43 @@ from tests.store.factories import make_app, make_cart
 async def test_acquire_conflict_renew_release(store: Store) -> None:
     app_id = await make_app(store)
     cart = make_cart(app_id)
-    await store.insert_cart(cart)
+    await store.carts.insert(cart)
 
-    assert await store.acquire_cart_lease(cart.id, "worker-a", 30)
-    assert not await store.acquire_cart_lease(cart.id, "worker-b", 30)
-    assert await store.acquire_cart_lease(cart.id, "worker-a", 30)  # the owner renews
+    assert await store.leases.acquire(cart.id, "worker-a", 30)
+    assert not await store.leases.acquire(cart.id, "worker-b", 30)
+    assert await store.leases.acquire(cart.id, "worker-a", 30)  # the owner renews
 
-    await store.release_cart_lease(cart.id, "worker-b")  # not the owner: no effect
-    assert not await store.acquire_cart_lease(cart.id, "worker-b", 30)
+    await store.leases.release(cart.id, "worker-b")  # not the owner: no effect
+    assert not await store.leases.acquire(cart.id, "worker-b", 30)
 
-    await store.release_cart_lease(cart.id, "worker-a")
-    assert await store.acquire_cart_lease(cart.id, "worker-b", 30)
+    await store.leases.release(cart.id, "worker-a")
+    assert await store.leases.acquire(cart.id, "worker-b", 30)
 
 
 async def test_an_expired_lease_can_be_taken_over(store: Store) -> None:
     app_id = await make_app(store)
     cart = make_cart(app_id)
-    await store.insert_cart(cart)
-    assert await store.acquire_cart_lease(cart.id, "crashed", 0.05)
-    assert not await store.acquire_cart_lease(cart.id, "next", 30)
+    await store.carts.insert(cart)
+    assert await store.leases.acquire(cart.id, "crashed", 0.05)
+    assert not await store.leases.acquire(cart.id, "next", 30)
     await asyncio.sleep(0.1)
-    assert await store.acquire_cart_lease(cart.id, "next", 30)
-    assert not await store.acquire_cart_lease(cart.id, "crashed", 30)
+    assert await store.leases.acquire(cart.id, "next", 30)
+    assert not await store.leases.acquire(cart.id, "crashed", 30)
 
 
 async def test_lease_of_an_unknown_cart_is_refused(store: Store) -> None:
-    assert not await store.acquire_cart_lease("cart_unknown", "worker-a", 30)
-    await store.release_cart_lease("cart_unknown", "worker-a")
+    assert not await store.leases.acquire("cart_unknown", "worker-a", 30)
+    await store.leases.release("cart_unknown", "worker-a")
 
 
 async def test_leases_do_not_touch_the_cart_version(store: Store) -> None:
     app_id = await make_app(store)
     cart = make_cart(app_id)
-    await store.insert_cart(cart)
-    assert await store.acquire_cart_lease(cart.id, "worker-a", 30)
-    await store.save_cart(cart)  # a lease held is no reason for a StaleCart
-    await store.release_cart_lease(cart.id, "worker-a")
-    loaded = await store.get_cart(app_id, cart.id)
+    await store.carts.insert(cart)
+    assert await store.leases.acquire(cart.id, "worker-a", 30)
+    await store.carts.save(cart)  # a lease held is no reason for a StaleCart
+    await store.leases.release(cart.id, "worker-a")
+    loaded = await store.carts.get(app_id, cart.id)
     assert loaded == cart and cart.version == 1
 
 
@@ -56,13 +56,13 @@ async def test_only_one_of_many_concurrent_owners_wins(
 ) -> None:
     app_id = await make_app(store)
     cart = make_cart(app_id)
-    await store.insert_cart(cart)
+    await store.carts.insert(cart)
     others = [Store.from_url(migrated_database_url) for _ in range(3)]  # other "processes"
     try:
         stores = [store, *others]
         results = await asyncio.gather(
             *(
-                s.acquire_cart_lease(cart.id, f"owner-{i}-{j}", 30)
+                s.leases.acquire(cart.id, f"owner-{i}-{j}", 30)
                 for i, s in enumerate(stores)
                 for j in range(4)
             )

@@ -15,7 +15,7 @@ from tests.store.factories import T0, make_app, make_cart
 
 async def _insert(store: Store, carts: list[Cart]) -> None:
     for cart in carts:
-        await store.insert_cart(cart)
+        await store.carts.insert(cart)
 
 
 def _newest_first(carts: list[Cart]) -> list[str]:
@@ -32,24 +32,24 @@ async def test_newest_first_with_filters(store: Store) -> None:
     carts[4].status = CartStatus.EXPIRED
     await _insert(store, [*carts, make_cart(other, created=T0 + timedelta(hours=1))])
 
-    page, cursor = await store.list_carts(app_id)
+    page, cursor = await store.carts.page(app_id)
     assert [c.id for c in page] == _newest_first(carts[:5])
     assert cursor is None
     assert page[0].bags and page[0].errors  # pages carry whole aggregates
     assert page == sorted(carts[:5], key=lambda c: c.date_created, reverse=True)
 
-    page, _ = await store.list_carts(app_id, customer_id="cus_0")
+    page, _ = await store.carts.page(app_id, customer_id="cus_0")
     assert [c.id for c in page] == _newest_first([carts[4], carts[2], carts[0]])
 
-    page, _ = await store.list_carts(app_id, status=CartStatus.DELETED)
+    page, _ = await store.carts.page(app_id, status=CartStatus.DELETED)
     assert [c.id for c in page] == [carts[5].id]
-    page, _ = await store.list_carts(app_id, status=CartStatus.EXPIRED)
+    page, _ = await store.carts.page(app_id, status=CartStatus.EXPIRED)
     assert [c.id for c in page] == [carts[4].id]
-    page, _ = await store.list_carts(app_id, status=CartStatus.IN_PROGRESS, customer_id="cus_1")
+    page, _ = await store.carts.page(app_id, status=CartStatus.IN_PROGRESS, customer_id="cus_1")
     assert [c.id for c in page] == _newest_first([carts[3], carts[1]])
 
-    assert await store.list_carts(app_id, customer_id="nobody") == ([], None)
-    assert await store.list_carts("app_unknown") == ([], None)
+    assert await store.carts.page(app_id, customer_id="nobody") == ([], None)
+    assert await store.carts.page("app_unknown") == ([], None)
 
 
 @pytest.mark.parametrize("limit", [1, 3, 7, 25])
@@ -66,7 +66,7 @@ async def test_cursor_walks_every_cart_once(store: Store, limit: int) -> None:
     cursor: str | None = None
     pages = 0
     while True:
-        page, cursor = await store.list_carts(app_id, limit=limit, cursor=cursor)
+        page, cursor = await store.carts.page(app_id, limit=limit, cursor=cursor)
         pages += 1
         assert len(page) <= limit
         seen.extend(c.id for c in page)
@@ -81,9 +81,9 @@ async def test_a_cart_added_while_paging_does_not_shift_the_pages(store: Store) 
     app_id = await make_app(store)
     carts = [make_cart(app_id, created=T0 + timedelta(minutes=i), errors=0) for i in range(4)]
     await _insert(store, carts)
-    first, cursor = await store.list_carts(app_id, limit=2)
-    await store.insert_cart(make_cart(app_id, created=T0 + timedelta(hours=1)))
-    second, cursor = await store.list_carts(app_id, limit=2, cursor=cursor)
+    first, cursor = await store.carts.page(app_id, limit=2)
+    await store.carts.insert(make_cart(app_id, created=T0 + timedelta(hours=1)))
+    second, cursor = await store.carts.page(app_id, limit=2, cursor=cursor)
     assert [c.id for c in first + second] == _newest_first(carts)
     assert cursor is None
 
@@ -106,4 +106,4 @@ async def test_a_cart_added_while_paging_does_not_shift_the_pages(store: Store) 
 async def test_malformed_cursor_is_a_value_error(store: Store, cursor: str) -> None:
     app_id = await make_app(store)
     with pytest.raises(ValueError, match="malformed cursor"):
-        await store.list_carts(app_id, cursor=cursor)
+        await store.carts.page(app_id, cursor=cursor)

@@ -13,7 +13,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
-from orchestrator.db import (
+from orchestrator.store import Store
+from orchestrator.store.database import (
     MIGRATIONS_DIR,
     alembic_config,
     async_url,
@@ -23,10 +24,9 @@ from orchestrator.db import (
     upgrade,
     upgrade_sync,
 )
-from orchestrator.store import Store
-from orchestrator.tables import ALL_TABLES, metadata
+from orchestrator.store.tables import ALL_TABLES, metadata
 from tests.conftest import run_in_thread
-from tests.store.factories import make_app, make_cart
+from tests.store.factories import count_carts, make_app, make_cart
 
 EXPECTED = {table.name for table in ALL_TABLES}
 
@@ -64,8 +64,8 @@ async def test_upgrade_a_fresh_database_then_downgrade_to_base(database_url: str
     store = Store.from_url(database_url)
     try:
         app_id = await make_app(store)
-        await store.insert_cart(make_cart(app_id))
-        assert await store.count_carts() == 1
+        await store.carts.insert(make_cart(app_id))
+        assert await count_carts(store) == 1
     finally:
         await store.close()
 

@@ -26,10 +26,10 @@ async def test_due_postpone_finish(store: Store) -> None:
     now = datetime.now(UTC)
     due_now = _entry()
     later = _entry(next_attempt_at=now + timedelta(hours=1))
-    await store.enqueue_external_deletes([due_now, later])
-    await store.enqueue_external_deletes([])
+    await store.outbox.enqueue([due_now, later])
+    await store.outbox.enqueue([])
 
-    due = await store.due_external_deletes(now + timedelta(seconds=1))
+    due = await store.outbox.due(now + timedelta(seconds=1))
     assert [d.id for d in due] == [due_now.id]
     got = due[0]
     assert (got.cart_id, got.bag_id, got.merchant_id, got.platform, got.external_id) == (
@@ -43,29 +43,29 @@ async def test_due_postpone_finish(store: Store) -> None:
     assert got.next_attempt_at is not None and got.next_attempt_at.tzinfo is not None
 
     retry_at = now + timedelta(minutes=5)
-    await store.postpone_external_delete(due_now.id, retry_at, "PlatformTimeout: no answer")
-    assert await store.due_external_deletes(now + timedelta(seconds=1)) == []
-    due = await store.due_external_deletes(now + timedelta(hours=2))
+    await store.outbox.postpone(due_now.id, retry_at, "PlatformTimeout: no answer")
+    assert await store.outbox.due(now + timedelta(seconds=1)) == []
+    due = await store.outbox.due(now + timedelta(hours=2))
     assert [d.id for d in due] == [due_now.id, later.id]  # longest waiting first
     assert due[0].attempts == 1 and due[0].last_error == "PlatformTimeout: no answer"
     assert due[0].next_attempt_at == retry_at
 
-    await store.finish_external_delete(due_now.id)
-    await store.finish_external_delete("xdel_unknown")
-    assert [d.id for d in await store.due_external_deletes(now + timedelta(hours=2))] == [later.id]
+    await store.outbox.finish(due_now.id)
+    await store.outbox.finish("xdel_unknown")
+    assert [d.id for d in await store.outbox.due(now + timedelta(hours=2))] == [later.id]
 
 
 async def test_due_respects_the_limit(store: Store) -> None:
-    await store.enqueue_external_deletes([_entry() for _ in range(7)])
+    await store.outbox.enqueue([_entry() for _ in range(7)])
     now = datetime.now(UTC) + timedelta(seconds=1)
-    assert len(await store.due_external_deletes(now, limit=5)) == 5
-    assert len(await store.due_external_deletes(now)) == 7
+    assert len(await store.outbox.due(now, limit=5)) == 5
+    assert len(await store.outbox.due(now)) == 7
 
 
 async def test_save_cart_writes_the_outbox_in_its_transaction(store: Store) -> None:
     app_id = await make_app(store)
     cart = make_cart(app_id)
-    await store.insert_cart(cart)
+    await store.carts.insert(cart)
     entries = [
         _entry(cart.id, bag_id=bag.id, external_id=bag.external_id)
         for bag in cart.bags
@@ -74,10 +74,10 @@ async def test_save_cart_writes_the_outbox_in_its_transaction(store: Store) -> N
     for bag in cart.bags:
         bag.move_to(BagStatus.DELETED)
     cart.status = CartStatus.DELETED
-    await store.save_cart(cart, outbox=entries)
-    due = await store.due_external_deletes(datetime.now(UTC) + timedelta(seconds=1))
+    await store.carts.save(cart, outbox=entries)
+    due = await store.outbox.due(datetime.now(UTC) + timedelta(seconds=1))
     assert sorted(d.id for d in due) == sorted(e.id for e in entries)
 
     # the outbox outlives the cart's record
-    await store.delete_cart_record(cart.id)
-    assert len(await store.due_external_deletes(T0 + timedelta(days=3650))) == len(entries)
+    await store.carts.delete_record(cart.id)
+    assert len(await store.outbox.due(T0 + timedelta(days=3650))) == len(entries)

@@ -1,4 +1,4 @@
-"""The merge of design §3.5: created bags take the platform's truth, failures become errors."""
+"""The merge after the fan-out: created bags take the platform's truth, failures become errors."""
 
 from datetime import UTC, datetime
 from itertools import count
@@ -15,7 +15,7 @@ from errors import (
     PlatformServerError,
     PlatformTimeout,
 )
-from orchestrator.merge import apply_created, apply_failed, creation_failure, error_factory
+from orchestrator.service.merge import apply_created, apply_failed, creation_failure, error_factory
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import orjson
 
 from bags.models import Bag, Cart, OrderError, OrderSku
 from bags.status import BagStatus, Platform
-from orchestrator.schemas import CartOut, cart_json
+from orchestrator.http.schemas import CartOut, cart_json
 
 
 def sample_cart() -> Cart:

@@ -1,0 +1,29 @@
+"""Every typed key of the aiohttp app and its requests, in one place.
+
+The composition root (``app.py``) fills the ``AppKey``s once at start-up; handlers and
+middlewares read them. Keeping them together shows at a glance what a handler can reach, and
+keeps the modules that define the values free of aiohttp.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from adapters.base import PlatformDirectory
+from config import Settings
+from orchestrator.service.carts import CartService
+from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+MAX_BODY = web.AppKey("max_body_bytes", int)
+STORE = web.AppKey("store", Store)
+SERVICE = web.AppKey("service", CartService)
+PLATFORMS = web.AppKey("platforms", PlatformDirectory)  # AdapterRegistry, or a fake in tests
+MERCHANTS = web.AppKey("merchants", MerchantAdapters)  # seals connections, caches adapters
+DELETER = web.AppKey("deleter", ExternalDeleter)
+KEYS_CACHE = web.AppKey("api_key_cache", dict[str, str])  # API key hash -> app id
+
+REQUEST_ID = web.RequestKey("request_id", str)
+APP_ID = web.RequestKey("app_id", str)  # set by the auth of app routes

@@ -1,0 +1,200 @@
+"""HTTP plumbing shared by every route: request ids, the error envelope, auth, JSON in and out.
+
+One middleware turns every failure into the error envelope (``{"message", "error", "code",
+"data"}``, see ``errors.codes``): ``MulticartError``s as they are, aiohttp's own HTTP errors
+mapped to our codes, anything else into a 500 ``internal_error`` carrying the request id (the
+stack trace goes to the log, never the answer).
+
+Apps authenticate by API key, looked up by its SHA-256 hash and cached per process
+(``KEYS_CACHE``), so only a key's first request costs a database read; admins by the admin
+token. ``guarded`` wraps a route's handler with the check its ``Route.auth`` names, so the
+route table alone says which routes are open.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, TypeVar
+
+import orjson
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from errors import (
+    ApiError,
+    ErrorCode,
+    FieldProblem,
+    InvalidRequest,
+    MalformedJson,
+    MulticartError,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from orchestrator.http.keys import APP_ID, KEYS_CACHE, MAX_BODY, REQUEST_ID, SETTINGS, STORE
+from orchestrator.http.routes import Handler, Route
+from orchestrator.service.secrets import hash_api_key, new_id, tokens_equal
+
+log = structlog.get_logger("multicart.http")
+
+M = TypeVar("M", bound=BaseModel)
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_HTTP_KINDS = {
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    if isinstance(body, BaseModel):
+        payload = orjson.dumps(body.model_dump(mode="json"))
+    else:
+        payload = orjson.dumps(body, option=orjson.OPT_UTC_Z)
+    return web.Response(
+        body=payload, status=status, content_type="application/json", headers=headers
+    )
+
+
+def error_response(error: MulticartError, request_id: str) -> web.Response:
+    headers = dict(getattr(error, "headers", {}) or {})
+    headers["X-Request-ID"] = request_id
+    return json_response(error.envelope(), status=error.status, headers=headers)
+
+
+def field_name(loc: tuple[int | str, ...]) -> str:
+    """('skus', 0, 'quantity') -> 'skus[0].quantity'."""
+    name = ""
+    for part in loc:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "body"
+
+
+def validation_problems(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> InvalidRequest:
+    problems = [
+        FieldProblem(field_name(prefix + tuple(err["loc"])), err["msg"]) for err in exc.errors()
+    ]
+    return InvalidRequest(problems)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The body as JSON, or the right 4xx: 413 too large, 415 not JSON typed, 400 malformed."""
+    if not request.body_exists:
+        return None
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("Send the body as application/json.")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(
+            f"The body exceeds {request.app[MAX_BODY]} bytes.",
+            data={"max_bytes": request.app[MAX_BODY]},
+        ) from exc
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedJson(f"The body is not valid JSON: {exc.msg}.") from exc
+
+
+async def read_model(request: web.Request, model: type[M], *, empty_ok: bool = False) -> M:
+    data = await read_json(request)
+    if data is None:
+        if not empty_ok:
+            raise InvalidRequest([FieldProblem("body", "a JSON body is required")])
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidRequest([FieldProblem("body", "must be a JSON object")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problems(exc) from exc
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <key>`.")
+    return token.strip()
+
+
+async def authenticate_app(request: web.Request) -> str:
+    key_hash = hash_api_key(bearer_token(request))
+    cache: dict[str, str] = request.app[KEYS_CACHE]
+    app_id = cache.get(key_hash)
+    if app_id is None:
+        app_id = await request.app[STORE].apps.id_for_key_hash(key_hash)
+        if app_id is None:
+            raise Unauthorized("The API key is not valid.")
+        cache[key_hash] = app_id
+    return app_id
+
+
+def authenticate_admin(request: web.Request) -> None:
+    expected = request.app[SETTINGS].admin_token.get_secret_value()
+    if not expected or not tokens_equal(bearer_token(request), expected):
+        raise Unauthorized("The admin token is not valid.")
+
+
+def guarded(route: Route) -> Handler:
+    """``route.handler``, behind the authentication ``route.auth`` asks for."""
+    handler = route.handler
+    if route.auth == "none":
+        return handler
+
+    async def with_auth(request: web.Request) -> web.StreamResponse:
+        if route.auth == "admin":
+            authenticate_admin(request)
+        else:
+            request[APP_ID] = await authenticate_app(request)
+        return await handler(request)
+
+    with_auth.__name__ = handler.__name__
+    return with_auth
+
+
+@web.middleware
+async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    given = request.headers.get("X-Request-ID", "")
+    request_id = given if _SAFE_REQUEST_ID.match(given) else new_id("req")
+    request[REQUEST_ID] = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+        response.headers["X-Request-ID"] = request_id
+    except MulticartError as exc:
+        response = error_response(exc, request_id)
+    except web.HTTPException as exc:
+        kind = _HTTP_KINDS.get(exc.status)
+        if kind is None:
+            raise
+        error = ApiError(exc.reason, kind=kind, status=exc.status)
+        response = error_response(error, request_id)
+    except Exception:
+        log.exception("unhandled_error", method=request.method, path=request.path)
+        error = ApiError(
+            "An unexpected error occurred; report the request_id.",
+            kind=ErrorCode.INTERNAL_ERROR,
+            data={"request_id": request_id},
+        )
+        response = error_response(error, request_id)
+    log.info(
+        "request",
+        method=request.method,
+        path=request.path,
+        status=response.status,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return response

@@ -1,0 +1,173 @@
+"""Cart use cases: create (validate, split, persist, fan out, merge), get, list, delete.
+
+The service speaks domain objects and raises ``errors`` types; it knows nothing of HTTP.
+Everything it needs arrives through the constructor (one composition root,
+``orchestrator.http.app``); merchants' adapters come from ``merchants.py``, deletes go through
+``deletion.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from adapters.base import CartPlatform, LineRequest
+from bags.models import Bag, Cart
+from bags.split import Limits, RequestedLine, check_lines, split_into_bags
+from bags.status import CartStatus
+from config import Settings
+from errors import ErrorCode, FieldProblem, InvalidRequest, NotFound, PlatformError
+from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.fanout import fan_out
+from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.merge import (
+    apply_created,
+    apply_failed,
+    creation_failure,
+    error_factory,
+)
+from orchestrator.service.secrets import new_id
+from orchestrator.store import Store
+
+log = structlog.get_logger("multicart.carts")
+
+
+@dataclass
+class CreateCart:
+    lines: Sequence[RequestedLine]
+    currency: str
+    customer_id: str | None = None
+    name: str | None = None
+    app_order_id: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    all_or_nothing: bool = False
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CartService:
+    def __init__(
+        self,
+        store: Store,
+        merchants: MerchantAdapters,
+        settings: Settings,
+        deleter: ExternalDeleter,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._merchants = merchants
+        self._settings = settings
+        self._deleter = deleter
+        self._clock = clock
+        self._limits = Limits(settings.max_skus, settings.max_bags, settings.max_quantity)
+        self._ttl = timedelta(days=settings.cart_ttl_days)
+
+    async def create(self, app_id: str, command: CreateCart) -> Cart:
+        deadline = time.monotonic() + self._settings.create_deadline_s
+        merged = check_lines(command.lines, self._limits)  # bounds first: no I/O for those
+        catalog, merchant_rows = await self._store.catalog.lookup({ln.sku_id for _, ln in merged})
+        merchants = {mid: row[0] for mid, row in merchant_rows.items()}
+        bags = split_into_bags(merged, catalog, merchants, command.currency, self._limits, new_id)
+        now = self._clock()
+        cart = Cart(
+            id=new_id("cart"),
+            app_id=app_id,
+            currency=command.currency,
+            date_created=now,
+            date_last_modified=now,
+            expires_at=now + self._ttl,
+            customer_id=command.customer_id,
+            name=command.name,
+            app_order_id=command.app_order_id,
+            metadata=dict(command.metadata),
+            bags=bags,
+        )
+        structlog.contextvars.bind_contextvars(cart_id=cart.id)
+        await self._store.carts.insert(cart)  # PENDING bags exist before any platform call
+        if not bags:
+            return cart
+
+        adapter_for = self._merchants.adapter_for
+        adapters = {bag.id: adapter_for(*merchant_rows[bag.merchant_id]) for bag in bags}
+        calls = [
+            (bag.id, str(bag.platform), _creation_call(adapters[bag.id], bag, deadline))
+            for bag in bags
+        ]
+        outcomes = await fan_out(calls, deadline)
+
+        new_error = error_factory(cart, self._clock(), new_id)
+        failed: list[tuple[Bag, PlatformError]] = []
+        for bag in bags:
+            outcome = outcomes[bag.id]
+            if outcome.cart is not None:
+                apply_created(bag, outcome.cart, cart, new_error)
+            else:
+                assert outcome.error is not None
+                failed.append((bag, outcome.error))
+                apply_failed(bag, outcome.error, cart, new_error)
+            log.info(
+                "bag_created" if outcome.cart else "bag_failed",
+                bag_id=bag.id,
+                merchant_id=bag.merchant_id,
+                platform=str(bag.platform),
+                external_id=bag.external_id,
+                cause=str(outcome.error.cause) if outcome.error else None,
+            )
+
+        if failed and (len(bags) == 1 or command.all_or_nothing):
+            created = [b for b in bags if b.external_id]
+            await self._store.carts.delete_record(cart.id)
+            if created:
+                await self._deleter.delete_now(cart.id, created, deadline)
+            raise creation_failure(failed)
+        await self._store.carts.record_creation(cart)
+        return cart
+
+    async def get(self, app_id: str, cart_id: str) -> Cart:
+        cart = await self._store.carts.get(app_id, cart_id)
+        if cart is None:
+            raise NotFound(f"No cart {cart_id!r}.", kind=ErrorCode.CART_NOT_FOUND)
+        return cart
+
+    async def list(
+        self,
+        app_id: str,
+        *,
+        customer_id: str | None,
+        status: CartStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Cart], str | None]:
+        try:
+            return await self._store.carts.page(
+                app_id, customer_id=customer_id, status=status, limit=limit, cursor=cursor
+            )
+        except ValueError as exc:
+            raise InvalidRequest([FieldProblem("cursor", "not a cursor this API issued")]) from exc
+
+    async def delete(self, app_id: str, cart_id: str, request_id: str) -> None:
+        """Delete the cart and its external carts; failed external deletes retry in background."""
+        deadline = time.monotonic() + self._settings.request_deadline_s
+        await self.get(app_id, cart_id)  # 404 before anything else, for unknown and foreign ids
+        async with self._deleter.cart_lease(cart_id, request_id):
+            cart = await self.get(app_id, cart_id)  # re-read under the lease: the latest version
+            await self._deleter.delete_cart(cart, self._clock(), deadline)
+
+
+def _creation_call(adapter: CartPlatform, bag: Bag, deadline: float) -> Callable[[], Any]:
+    lines = [
+        LineRequest(platform_ref=s.platform_ref, quantity=s.quantity, sku_id=s.sku_id, name=s.name)
+        for s in bag.skus
+    ]
+
+    def call() -> Any:
+        return adapter.create_cart(lines, currency=bag.currency, deadline=deadline, cart_ref=bag.id)
+
+    return call

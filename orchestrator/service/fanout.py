@@ -1,0 +1,67 @@
+"""Create every bag's external cart concurrently, within one deadline, never failing the others.
+
+Each bag's creation runs as its own task; a slow or failing merchant costs only its own bag.
+Whatever a task ends with (an ``ExternalCart`` or a ``PlatformError``) becomes a ``BagOutcome``;
+no exception escapes except cancellation of the whole request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from adapters.base import ExternalCart
+from errors import Cause, PlatformError, PlatformTimeout
+
+
+@dataclass(frozen=True)
+class BagOutcome:
+    bag_id: str
+    cart: ExternalCart | None = None
+    error: PlatformError | None = None
+
+
+async def _run_one(
+    bag_id: str,
+    platform: str,
+    call: Callable[[], Awaitable[ExternalCart]],
+    deadline: float,
+) -> BagOutcome:
+    remaining = deadline - time.monotonic()
+    try:
+        if remaining <= 0:
+            raise TimeoutError
+        async with asyncio.timeout(remaining):
+            return BagOutcome(bag_id, cart=await call())
+    except PlatformError as exc:
+        return BagOutcome(bag_id, error=exc)
+    except TimeoutError:
+        # The deadline cut the call short: the platform may still apply it.
+        return BagOutcome(
+            bag_id,
+            error=PlatformTimeout(
+                f"{platform} did not answer before the request deadline",
+                platform=platform,
+                cause=Cause.PLATFORM_TIMEOUT,
+            ),
+        )
+
+
+async def fan_out(
+    calls: Sequence[tuple[str, str, Callable[[], Awaitable[ExternalCart]]]],
+    deadline: float,
+) -> dict[str, BagOutcome]:
+    """Run ``(bag_id, platform, call)`` triples concurrently; one outcome per bag id."""
+    if len(calls) == 1:  # no task overhead for the common single-bag cart
+        bag_id, platform, call = calls[0]
+        return {bag_id: await _run_one(bag_id, platform, call, deadline)}
+    tasks = [asyncio.create_task(_run_one(b, p, c, deadline)) for b, p, c in calls]
+    try:
+        outcomes = await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    return {o.bag_id: o for o in outcomes}

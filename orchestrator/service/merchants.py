@@ -1,0 +1,56 @@
+"""A merchant's platform adapter, decrypted and built once: the one cache of adapters.
+
+Creating carts and deleting external carts both need a merchant's ``CartPlatform``, built from
+its connection, which the store keeps only sealed (``CredentialBox``). Decrypting and building
+on every call would put Fernet and the adapter's construction on the hot path, so
+``MerchantAdapters`` keeps each built adapter under (merchant id, sealed ciphertext): a new
+connection is a new ciphertext, hence a new adapter, and the old entry simply goes unused. The
+cache is bounded (cleared when full); the platform directory itself keeps no per-merchant cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.base import CartPlatform, PlatformDirectory
+from bags.models import Merchant
+from orchestrator.service.secrets import CredentialBox
+
+ADAPTER_CACHE_SIZE = 10_000
+
+
+class MerchantAdapters:
+    """Seals merchants' connections and hands out their adapters, built once per connection."""
+
+    def __init__(
+        self,
+        platforms: PlatformDirectory,
+        box: CredentialBox,
+        *,
+        max_entries: int = ADAPTER_CACHE_SIZE,
+    ) -> None:
+        self._platforms = platforms
+        self._box = box
+        self._max_entries = max_entries
+        self._adapters: dict[tuple[str, bytes], CartPlatform] = {}
+
+    def seal(self, connection: Mapping[str, Any]) -> bytes:
+        """The ciphertext to store for a merchant's (plain) connection."""
+        return self._box.seal(dict(connection))
+
+    def adapter_for(self, merchant: Merchant, sealed: bytes) -> CartPlatform:
+        """The merchant's adapter; decrypting its connection only when the sealed value changes.
+
+        ``ValueError`` when ``sealed`` cannot be decrypted with this key.
+        """
+        key = (merchant.id, sealed)
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            if len(self._adapters) >= self._max_entries:
+                self._adapters.clear()
+            adapter = self._platforms.for_merchant(
+                merchant.id, merchant.platform, self._box.open(sealed)
+            )
+            self._adapters[key] = adapter
+        return adapter

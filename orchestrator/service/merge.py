@@ -1,0 +1,172 @@
+"""Fold the platforms' answers into the cart aggregate, and build the 2503 answer.
+
+This is the last step of creating a cart, after the fan-out: a created bag takes the lines and
+prices the platform really holds (not what was asked); a failed bag becomes FAILED with one
+order error per SKU; a single-bag failure becomes one ``ExternalCartCreationFailure`` with the
+status its cause calls for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+
+from adapters.base import ExternalCart, ref_matches
+from bags.models import Bag, Cart, OrderError
+from bags.status import BagStatus
+from errors import Cause, ExternalCartCreationFailure, PlatformError
+
+REJECTED_CAUSES = frozenset(
+    {Cause.OUT_OF_STOCK, Cause.SKU_NOT_FOUND_ON_PLATFORM, Cause.PLATFORM_REJECTED}
+)
+THROTTLED_CAUSES = frozenset({Cause.RATE_LIMITED, Cause.PLATFORM_UNAVAILABLE})
+
+_CAUSE_PHRASES: dict[Cause, str] = {
+    Cause.PLATFORM_ERROR: "returned a Server Error",
+    Cause.PLATFORM_TIMEOUT: "did not answer in time",
+    Cause.RATE_LIMITED: "is throttling requests",
+    Cause.PLATFORM_UNAVAILABLE: "is unavailable",
+    Cause.AUTH_FAILED: "refused the merchant's credentials",
+    Cause.OUT_OF_STOCK: "reported the items out of stock",
+    Cause.SKU_NOT_FOUND_ON_PLATFORM: "does not know the items",
+    Cause.PLATFORM_REJECTED: "rejected the items",
+    Cause.PLATFORM_CONFLICT: "reported a conflicting change",
+    Cause.CART_NOT_FOUND_ON_PLATFORM: "lost the cart",
+}
+
+
+def apply_created(
+    bag: Bag, external: ExternalCart, cart: Cart, new_error: Callable[..., OrderError]
+) -> None:
+    """The external cart exists: take its id, checkout URL, lines and prices."""
+    bag.external_id = external.external_id
+    bag.checkout_url = external.checkout_url
+    bag.platform_sub_total = external.sub_total
+    bag.move_to(BagStatus.IN_PROGRESS)
+    for sku in bag.skus:
+        line = external.line_for(sku.platform_ref)
+        if line is None:
+            requested = sku.quantity
+            sku.quantity, sku.line_price, sku.available = 0, 0, False
+            cart.errors.append(
+                new_error(
+                    bag,
+                    sku.sku_id,
+                    "EXTERNAL_ADD_ITEM",
+                    Cause.PLATFORM_REJECTED,
+                    f"{bag.platform} created the cart without this item "
+                    f"({requested} requested, none held)",
+                    retryable=False,
+                )
+            )
+            continue
+        sku.external_id = line.external_id
+        sku.quantity = line.quantity
+        sku.price = line.unit_price
+        sku.line_price = line.line_price
+    for problem in external.problems:
+        sku_id = next(
+            (s.sku_id for s in bag.skus if ref_matches(s.platform_ref, problem.platform_ref)),
+            None,
+        )
+        if sku_id is not None:
+            cart.errors.append(
+                new_error(
+                    bag,
+                    sku_id,
+                    "EXTERNAL_ADD_ITEM",
+                    problem.cause,
+                    problem.message,
+                    retryable=False,
+                )
+            )
+
+
+def apply_failed(
+    bag: Bag, error: PlatformError, cart: Cart, new_error: Callable[..., OrderError]
+) -> None:
+    """No external cart: the bag is FAILED and each of its SKUs gets an order error."""
+    bag.move_to(BagStatus.FAILED)
+    bag.platform_sub_total = None
+    for sku in bag.skus:
+        cart.errors.append(
+            new_error(
+                bag,
+                sku.sku_id,
+                "EXTERNAL_CREATE_CART",
+                error.cause,
+                error.message,
+                retryable=error.retryable,
+            )
+        )
+
+
+def error_factory(
+    cart: Cart, now: datetime, new_id: Callable[[str], str]
+) -> Callable[..., OrderError]:
+    def make(
+        bag: Bag, entity_id: str, type_: str, cause: Cause, message: str, *, retryable: bool
+    ) -> OrderError:
+        return OrderError(
+            id=new_id("err"),
+            order_id=cart.id,
+            bag_id=bag.id,
+            entity_id=entity_id,
+            type=type_,
+            message=message,
+            date_created=now,
+            platform=bag.platform,
+            cause=str(cause),
+            retryable=retryable,
+        )
+
+    return make
+
+
+def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCreationFailure:
+    """The 2503 exception for the failed bags (one, or every failed one under all_or_nothing)."""
+    bag, error = failed[0]
+    cause = error.cause
+    phrase = _CAUSE_PHRASES.get(cause, "failed")
+    headers: dict[str, str] = {}
+    if all(e.cause in REJECTED_CAUSES for _, e in failed):
+        status = 422
+    elif cause in THROTTLED_CAUSES:
+        status = 503
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after or 1)))
+    else:
+        status = 502
+    retryable = status != 422
+    message = f"{bag.platform} {phrase}, preventing the creation of the external cart." + (
+        " Please retry your request." if retryable else ""
+    )
+    sku_message = (
+        "Unable to add item to cart due to cart creation failure."
+        if retryable
+        else f"Unable to add item to cart: {error.message}"
+    )
+    data = {
+        "cause": str(cause),
+        "platform": str(bag.platform),
+        "merchant_id": bag.merchant_id,
+        "retryable": retryable,
+        "platform_message": error.message,
+        "skus": [
+            {"message": sku_message, "name": sku.name, "sku_id": sku.sku_id}
+            for failed_bag, _ in failed
+            for sku in failed_bag.skus
+        ],
+    }
+    if len(failed) > 1:
+        data["bags"] = [
+            {
+                "bag_id": b.id,
+                "merchant_id": b.merchant_id,
+                "platform": str(b.platform),
+                "cause": str(e.cause),
+                "message": e.message,
+            }
+            for b, e in failed
+        ]
+    return ExternalCartCreationFailure(message, data=data, status=status, headers=headers)

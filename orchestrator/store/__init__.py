@@ -1,0 +1,43 @@
+"""The store: all persistence of multicart, returning ``bags`` domain objects.
+
+``Store`` composes one small class per concern around one shared ``Database`` (engine and
+transactions, ``database.py``) rather than inheriting them, so each reads alone and callers
+name what they touch: ``store.carts`` (the cart aggregate), ``store.catalog`` (merchants and
+SKUs), ``store.outbox`` (external deletes still to do), ``store.apps`` (tenants and key
+hashes) and ``store.leases`` (one change of a cart at a time).
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from orchestrator.store.carts import CartStore, LeaseStore, StaleCart
+from orchestrator.store.catalog import AppStore, CatalogStore
+from orchestrator.store.database import Database
+from orchestrator.store.outbox import OutboxStore, PendingExternalDelete
+
+__all__ = ["Database", "PendingExternalDelete", "StaleCart", "Store"]
+
+
+class Store:
+    """The per-concern stores over one ``Database``; opened once by the composition root."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.apps = AppStore(db)
+        self.carts = CartStore(db)
+        self.catalog = CatalogStore(db)
+        self.leases = LeaseStore(db)
+        self.outbox = OutboxStore(db)
+
+    @classmethod
+    def from_url(cls, url: str, *, echo: bool = False) -> Self:
+        """A store on a new engine for ``url`` (see ``orchestrator.store.database.make_engine``)."""
+        return cls(Database.from_url(url, echo=echo))
+
+    async def ping(self, *, timeout_s: float = 5.0) -> None:
+        """Raise if the database does not answer within ``timeout_s``."""
+        await self.db.ping(timeout_s=timeout_s)
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,220 @@
+"""Reference data: the apps that call us, and the merchants and SKU catalog carts are built from.
+
+Apps are kept with only their API key's hash (every app request resolves its key here; the HTTP
+layer caches the answer). A merchant's connection is stored as the ciphertext the caller
+sealed; the store never sees credentials in the clear. ``upsert_skus`` is one transaction that
+first checks every merchant exists (a clear ``ValueError`` listing the unknown ids instead of a
+foreign-key error), then inserts or updates with the engine's ``INSERT ... ON CONFLICT DO
+UPDATE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bags.models import CatalogSku, Merchant
+from bags.status import Platform
+from orchestrator.store.database import Database
+from orchestrator.store.tables import apps, merchants, skus
+
+# Ids per IN (...) and rows per upsert statement: well under both engines' parameter limits.
+CHUNK = 500
+
+T = TypeVar("T")
+AnyRow = Row[*tuple[Any, ...]]
+
+
+def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _merchant(row: AnyRow) -> Merchant:
+    return Merchant(id=row.id, name=row.name, platform=Platform(row.platform))
+
+
+def _sku(row: AnyRow) -> CatalogSku:
+    return CatalogSku(
+        sku_id=row.sku_id,
+        merchant_id=row.merchant_id,
+        name=row.name,
+        price=row.price,
+        currency=row.currency,
+        available=row.available,
+        platform_ref=row.platform_ref,
+    )
+
+
+# The create path's read, built once (an expanding IN takes any number of ids).
+_CATALOG_QUERY = (
+    select(
+        skus,
+        merchants.c.name.label("merchant_name"),
+        merchants.c.platform.label("merchant_platform"),
+        merchants.c.connection_ciphertext,
+    )
+    .join(merchants, merchants.c.id == skus.c.merchant_id)
+    .where(skus.c.sku_id.in_(bindparam("ids", expanding=True)))
+)
+
+
+class AppStore:
+    """Apps (the API's tenants) and their API keys, stored only as SHA-256 hashes."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, app_id: str, name: str, key_hash: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                insert(apps).values(
+                    id=app_id, name=name, key_hash=key_hash, created_at=datetime.now(UTC)
+                )
+            )
+
+    async def id_for_key_hash(self, key_hash: str) -> str | None:
+        """The id of the app whose API key hashes to ``key_hash``, or None."""
+        async with self._db.read() as conn:
+            found = await conn.scalar(select(apps.c.id).where(apps.c.key_hash == key_hash))
+        return None if found is None else str(found)
+
+
+class CatalogStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- merchants ----------------------------------------------------------------------------
+
+    async def create_merchant(self, merchant: Merchant, connection_ciphertext: bytes) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                insert(merchants).values(
+                    id=merchant.id,
+                    name=merchant.name,
+                    platform=Platform(merchant.platform).value,
+                    connection_ciphertext=bytes(connection_ciphertext),
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    async def get_merchant(self, merchant_id: str) -> tuple[Merchant, bytes] | None:
+        return (await self.get_merchants([merchant_id])).get(merchant_id)
+
+    async def get_merchants(
+        self, merchant_ids: Collection[str]
+    ) -> dict[str, tuple[Merchant, bytes]]:
+        """The merchants among ``merchant_ids`` that exist, with their sealed connections."""
+        found: dict[str, tuple[Merchant, bytes]] = {}
+        ids = sorted(set(merchant_ids))
+        if not ids:
+            return found
+        async with self._db.read() as conn:
+            for part in chunked(ids):
+                result = await conn.execute(select(merchants).where(merchants.c.id.in_(part)))
+                for row in result:
+                    found[row.id] = (_merchant(row), bytes(row.connection_ciphertext))
+        return found
+
+    async def lookup(
+        self, sku_ids: Collection[str]
+    ) -> tuple[dict[str, CatalogSku], dict[str, tuple[Merchant, bytes]]]:
+        """The SKUs among ``sku_ids`` and their merchants, in one query (the create path's read)."""
+        found: dict[str, CatalogSku] = {}
+        owners: dict[str, tuple[Merchant, bytes]] = {}
+        ids = sorted(set(sku_ids))
+        if not ids:
+            return found, owners
+        async with self._db.read(single_statement=len(ids) <= CHUNK) as conn:
+            for part in chunked(ids):
+                for row in await conn.execute(_CATALOG_QUERY, {"ids": list(part)}):
+                    found[row.sku_id] = _sku(row)
+                    if row.merchant_id not in owners:
+                        merchant = Merchant(
+                            id=row.merchant_id,
+                            name=row.merchant_name,
+                            platform=Platform(row.merchant_platform),
+                        )
+                        owners[row.merchant_id] = (merchant, bytes(row.connection_ciphertext))
+        return found, owners
+
+    async def list_merchants(self) -> list[Merchant]:
+        async with self._db.read() as conn:
+            result = await conn.execute(
+                select(merchants.c.id, merchants.c.name, merchants.c.platform).order_by(
+                    merchants.c.created_at, merchants.c.id
+                )
+            )
+            return [_merchant(row) for row in result]
+
+    # -- catalog ------------------------------------------------------------------------------
+
+    async def upsert_skus(self, items: Sequence[CatalogSku]) -> int:
+        """Insert or update ``items`` in one transaction; returns how many distinct SKUs.
+
+        A ``sku_id`` given twice keeps its last entry. ``ValueError`` (nothing written) names
+        every merchant id that does not exist.
+        """
+        latest = {item.sku_id: item for item in items}
+        if not latest:
+            return 0
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "sku_id": item.sku_id,
+                "merchant_id": item.merchant_id,
+                "name": item.name,
+                "price": item.price,
+                "currency": item.currency,
+                "available": item.available,
+                "platform_ref": dict(item.platform_ref),
+                "updated_at": now,
+            }
+            # sorted: concurrent upserts lock rows in one order (no PostgreSQL deadlock)
+            for item in sorted(latest.values(), key=lambda sku: sku.sku_id)
+        ]
+        wanted = sorted({item.merchant_id for item in latest.values()})
+        async with self._db.write() as conn:
+            known: set[str] = set()
+            for part in chunked(wanted):
+                known.update(
+                    await conn.scalars(select(merchants.c.id).where(merchants.c.id.in_(part)))
+                )
+            unknown = [m for m in wanted if m not in known]
+            if unknown:
+                raise ValueError(f"unknown merchant ids: {', '.join(unknown)}")
+            for batch in chunked(rows):
+                await self._upsert(conn, batch)
+        return len(rows)
+
+    async def _upsert(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+        updated = [c.name for c in skus.columns if c.name != "sku_id"]
+        if self._db.sqlite:
+            lite = sqlite.insert(skus)
+            lite_stmt = lite.on_conflict_do_update(
+                index_elements=[skus.c.sku_id],
+                set_={name: lite.excluded[name] for name in updated},
+            )
+            await conn.execute(lite_stmt, list(rows))
+        else:
+            pg = postgresql.insert(skus)
+            pg_stmt = pg.on_conflict_do_update(
+                index_elements=[skus.c.sku_id],
+                set_={name: pg.excluded[name] for name in updated},
+            )
+            await conn.execute(pg_stmt, list(rows))
+
+    async def list_skus(
+        self, merchant_id: str | None = None, *, limit: int = 1000
+    ) -> list[CatalogSku]:
+        """The catalog by ``sku_id``, optionally of one merchant, at most ``limit`` SKUs."""
+        query = select(skus).order_by(skus.c.sku_id).limit(max(0, limit))
+        if merchant_id is not None:
+            query = query.where(skus.c.merchant_id == merchant_id)
+        async with self._db.read() as conn:
+            return [_sku(row) for row in await conn.execute(query)]

@@ -1,0 +1,215 @@
+"""The database schema as SQLAlchemy Core tables: the one description Alembic and the store share.
+
+Core (not the ORM) because the store loads and saves the cart aggregate whole and maps rows to
+the ``bags`` dataclasses itself; there is no identity map or lazy loading to reason about.
+Every datetime column is ``UTCDateTime``, so both engines hand back tz-aware UTC datetimes.
+Changing anything here needs a new migration in ``orchestrator/store/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+ID = 64  # length of the ids we mint (and of caller ids the API bounds the same way)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A tz-aware UTC datetime on every engine.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored as naive
+    UTC (a fixed-width string that sorts correctly) and given its UTC zone back on load. Naive
+    datetimes are refused: the domain never makes them, and guessing their zone hides bugs.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: multicart stores tz-aware UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _id(name: str, *args: Any, **kw: Any) -> Column[str]:
+    return Column(name, String(ID), *args, **kw)
+
+
+apps = Table(
+    "apps",
+    metadata,
+    _id("id", primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("key_hash", String(128), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+merchants = Table(
+    "merchants",
+    metadata,
+    _id("id", primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("connection_ciphertext", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+skus = Table(
+    "skus",
+    metadata,
+    _id("sku_id", primary_key=True),
+    _id("merchant_id", ForeignKey("merchants.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("available", Boolean, nullable=False),
+    Column("platform_ref", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_skus_merchant_id", "merchant_id"),
+)
+
+# Listing is newest first: (app_id, [customer_id,] date_created, id) scanned backwards serves
+# ORDER BY date_created DESC, id DESC on both engines, so the indexes can stay ascending.
+carts = Table(
+    "carts",
+    metadata,
+    _id("id", primary_key=True),
+    _id("app_id", ForeignKey("apps.id"), nullable=False),
+    _id("customer_id"),
+    Column("name", Text),
+    Column("status", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    _id("app_order_id"),
+    Column("metadata", JSON, nullable=False),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_last_modified", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("lease_owner", String(128)),
+    Column("lease_until", UTCDateTime),
+    Index("ix_carts_app_id_date_created_id", "app_id", "date_created", "id"),
+    Index("ix_carts_app_id_customer_id", "app_id", "customer_id", "date_created", "id"),
+    Index("ix_carts_expires_at", "expires_at"),
+)
+
+bags = Table(
+    "bags",
+    metadata,
+    _id("id", primary_key=True),
+    _id("cart_id", ForeignKey("carts.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    _id("merchant_id", nullable=False),
+    Column("merchant_name", Text, nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("external_id", Text),
+    Column("checkout_url", Text),
+    Column("platform_sub_total", BigInteger),
+    Index("ix_bags_cart_id_position", "cart_id", "position"),
+    Index("ix_bags_merchant_id_external_id", "merchant_id", "external_id"),
+)
+
+order_skus = Table(
+    "order_skus",
+    metadata,
+    _id("id", primary_key=True),
+    _id("bag_id", ForeignKey("bags.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    _id("sku_id", nullable=False),
+    Column("name", Text, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("line_price", BigInteger, nullable=False),
+    Column("platform_ref", JSON, nullable=False),
+    Column("external_id", Text),
+    Column("available", Boolean, nullable=False),
+    Index("ix_order_skus_bag_id_position", "bag_id", "position"),
+)
+
+order_errors = Table(
+    "order_errors",
+    metadata,
+    _id("id", primary_key=True),
+    _id("cart_id", ForeignKey("carts.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    _id("bag_id"),
+    Column("entity_id", Text, nullable=False),
+    Column("entity_type", String(32), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("platform", String(32)),
+    Column("cause", String(64), nullable=False),
+    Column("retryable", Boolean, nullable=False),
+    Index("ix_order_errors_cart_id_position", "cart_id", "position"),
+)
+
+# The outbox of external carts still to delete. No foreign keys on purpose: an entry must
+# outlive its cart's record (a cart is hard-deleted while its external carts are still queued).
+external_deletes = Table(
+    "external_deletes",
+    metadata,
+    _id("id", primary_key=True),
+    _id("cart_id", nullable=False),
+    _id("bag_id", nullable=False),
+    _id("merchant_id", nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_external_deletes_next_attempt_at", "next_attempt_at"),
+)
+
+# Children first: the order in which rows can be deleted without breaking a foreign key.
+ALL_TABLES: tuple[Table, ...] = (
+    external_deletes,
+    order_errors,
+    order_skus,
+    bags,
+    carts,
+    skus,
+    merchants,
+    apps,
+)
