@@ -12,11 +12,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from bags.models import Cart, CatalogSku
+from bags.status import Platform
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-PlatformName = Literal["SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH"]
+PlatformName = Platform  # the domain's enum: a new platform is one member there, not here too
 
 
 class Strict(BaseModel):

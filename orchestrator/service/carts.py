@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from adapters.base import CartPlatform, LineRequest
+from adapters.base import CartContext, CartPlatform, LineRequest
 from bags.models import Bag, Cart
 from bags.split import Limits, RequestedLine, check_lines, split_into_bags
 from bags.status import CartStatus
@@ -97,7 +97,7 @@ class CartService:
         adapter_for = self._merchants.adapter_for
         adapters = {bag.id: adapter_for(*merchant_rows[bag.merchant_id]) for bag in bags}
         calls = [
-            (bag.id, str(bag.platform), _creation_call(adapters[bag.id], bag, deadline))
+            (bag.id, str(bag.platform), _creation_call(adapters[bag.id], cart, bag, deadline))
             for bag in bags
         ]
         outcomes = await fan_out(calls, deadline)
@@ -161,13 +161,20 @@ class CartService:
             await self._deleter.delete_cart(cart, self._clock(), deadline)
 
 
-def _creation_call(adapter: CartPlatform, bag: Bag, deadline: float) -> Callable[[], Any]:
+def _creation_call(
+    adapter: CartPlatform, cart: Cart, bag: Bag, deadline: float
+) -> Callable[[], Any]:
     lines = [
         LineRequest(platform_ref=s.platform_ref, quantity=s.quantity, sku_id=s.sku_id, name=s.name)
         for s in bag.skus
     ]
+    context = CartContext(
+        cart_id=cart.id, bag_id=bag.id, customer_id=cart.customer_id, name=cart.name
+    )
 
     def call() -> Any:
-        return adapter.create_cart(lines, currency=bag.currency, deadline=deadline, cart_ref=bag.id)
+        return adapter.create_cart(
+            lines, currency=bag.currency, deadline=deadline, cart_ref=bag.id, context=context
+        )
 
     return call

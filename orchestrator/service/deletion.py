@@ -132,7 +132,13 @@ class ExternalDeleter:
                     error = f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
                 else:
                     await self._store.outbox.finish(entry.id)
-                    log.info("external_cart_deleted", external_id=entry.external_id)
+                    # A platform without a cart delete (Shopify) had the cart emptied instead;
+                    # it expires there on its own.
+                    deleted = adapter.capabilities.can_delete_cart
+                    log.info(
+                        "external_cart_deleted" if deleted else "external_cart_emptied",
+                        external_id=entry.external_id,
+                    )
                     return True
             backoff = min(
                 self._settings.external_delete_retry_s * (2 ** min(entry.attempts, 8)),
