@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from adapters.base import (
     Capabilities,
@@ -76,10 +76,21 @@ class FakePlatform:
         self.carts: dict[str, _Cart] = {}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self._failures: dict[str, list[BaseException]] = {}
+        self._lost_answers: dict[str, list[BaseException]] = {}
 
     def fail_next(self, op: str, exc: BaseException, times: int = 1) -> None:
         """The next ``times`` calls of ``op`` (e.g. ``"create_cart"``) raise ``exc``."""
         self._failures.setdefault(op, []).extend([exc] * times)
+
+    def lose_answer_next(self, op: str, exc: BaseException, times: int = 1) -> None:
+        """The next ``times`` calls of ``op`` are applied, then raise ``exc``: a lost answer."""
+        self._lost_answers.setdefault(op, []).extend([exc] * times)
+
+    def _answer(self, op: str, result: ExternalCart) -> ExternalCart:
+        lost = self._lost_answers.get(op)
+        if lost:
+            raise lost.pop(0)
+        return result
 
     async def _enter(self, op: str, *args: Any) -> None:
         self.calls.append((op, args))
@@ -164,7 +175,7 @@ class FakePlatform:
         cart = _Cart(cart_ref or f"cart-{next(_ids)}", currency)
         self._add(cart, lines)
         self.carts[cart.id] = cart
-        return self.snapshot(cart.id)
+        return self._answer("create_cart", self.snapshot(cart.id))
 
     async def get_cart(self, external_id: str, *, deadline: float) -> ExternalCart:
         await self._enter("get_cart", external_id)
@@ -175,7 +186,7 @@ class FakePlatform:
     ) -> ExternalCart:
         await self._enter("add_lines", external_id, tuple(lines))
         self._add(self._cart(external_id), lines)
-        return self.snapshot(external_id)
+        return self._answer("add_lines", self.snapshot(external_id))
 
     async def update_line(
         self,
@@ -225,12 +236,6 @@ class FakePlatform:
         )
 
 
-class FakeConnection(BaseModel):
-    """Any connection shape, for platforms without a real adapter yet."""
-
-    model_config = ConfigDict(extra="allow")
-
-
 class FakeRegistry:
     """``AdapterRegistry``'s surface, handing out one ``FakePlatform`` per merchant id."""
 
@@ -243,9 +248,7 @@ class FakeRegistry:
         return frozenset(Platform)
 
     def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
-        spec = PLATFORMS.get(Platform(platform))
-        model = spec.connection if spec is not None else FakeConnection
-        return model.model_validate(dict(raw))
+        return PLATFORMS[Platform(platform)].connection.model_validate(dict(raw))
 
     def for_merchant(
         self, merchant_id: str, platform: Platform | str, connection: Mapping[str, Any]

@@ -27,6 +27,10 @@ from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
 from adapters.calls.http import build_client
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import PlatformMetrics, Resilience
+from adapters.elastic_path import RETRY_RULES as ELASTIC_PATH_RETRY_RULES
+from adapters.elastic_path import ElasticPathAdapter, ElasticPathConnection
+from adapters.shopify import RETRY_RULES as SHOPIFY_RETRY_RULES
+from adapters.shopify import ShopifyAdapter, ShopifyConnection
 from bags.status import Platform
 from config import Settings
 
@@ -58,6 +62,18 @@ PLATFORMS: dict[Platform, PlatformSpec] = {
         adapter=BigCommerceAdapter,
         retry=BIGCOMMERCE_RETRY_RULES,
         capabilities=BigCommerceAdapter.capabilities,
+    ),
+    Platform.SHOPIFY: PlatformSpec(
+        connection=ShopifyConnection,
+        adapter=ShopifyAdapter,
+        retry=SHOPIFY_RETRY_RULES,
+        capabilities=ShopifyAdapter.capabilities,
+    ),
+    Platform.ELASTIC_PATH: PlatformSpec(
+        connection=ElasticPathConnection,
+        adapter=ElasticPathAdapter,
+        retry=ELASTIC_PATH_RETRY_RULES,
+        capabilities=ElasticPathAdapter.capabilities,
     ),
 }
 

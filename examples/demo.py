@@ -1,10 +1,14 @@
 """`make demo`: the sandbox and multicart as real processes on a temporary SQLite file.
 
-It registers the sandbox's BigCommerce stores as merchants, then shows, in order:
-1. a 3-merchant cart, each bag with its external cart id and checkout URL;
-2. a 2-merchant cart where one SKU is out of stock: the cart-level ``errors`` array;
+It registers the sandbox's stores (Shopify, BigCommerce and Elastic Path) as merchants, then
+shows, in order:
+1. a cart across the three platforms, each bag with its platform, external cart id and checkout
+   URL (Elastic Path has no hosted checkout page: its checkout is an API call);
+2. a 3-merchant cart where each platform fails in its own way (a Shopify stock warning, a
+   BigCommerce 429 waited out, Elastic Path's insufficient stock): the cart-level ``errors``;
 3. a single-bag cart against a store answering 500: retries, then the 2503 exception;
-4. a delete, after which the sandbox holds none of that cart's external carts.
+4. a delete, after which the sandbox holds none of that cart's external carts (Shopify has no
+   cart delete: its cart is emptied and expires there on its own).
 It exits 0 when every step behaved as described, and leaves no process running.
 """
 
@@ -16,8 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bags.money import from_minor_units
 from examples.client import Multicart, Sandbox, register_sandbox
 from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
+
+PLATFORMS = ("SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH")
+BC, SHOPIFY, EP = "outdoors1", "threads4", "garden6"  # one sandbox store of each platform
 
 
 def show(title: str, value: Any = None) -> None:
@@ -26,23 +34,38 @@ def show(title: str, value: Any = None) -> None:
         print(json.dumps(value, indent=2) if not isinstance(value, str) else value)
 
 
+def money(minor: int, currency: str) -> str:
+    """Minor units as the shopper reads them, beside the integer the API carries."""
+    amount = from_minor_units(minor, currency)
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
+    shown = f"{symbol}{amount:,}" if symbol else f"{amount:,} {currency}"
+    return f"{shown} ({minor})"
+
+
 def summary(cart: dict[str, Any]) -> dict[str, Any]:
+    cur = cart["currency"]
     return {
         "id": cart["id"],
         "status": cart["status"],
-        "sub_total": cart["sub_total"],
+        "sub_total": money(cart["sub_total"], cur),
         "bags": [
             {
                 "merchant": b["merchant_name"],
+                "platform": b["platform"],
                 "status": b["status"],
                 "external_id": b["external_id"],
                 "checkout_url": b["checkout_url"],
-                "sub_total": b["sub_total"],
-                "skus": [f"{s['quantity']} x {s['name']} @ {s['price']}" for s in b["skus"]],
+                "sub_total": money(b["sub_total"], cur),
+                "skus": [
+                    f"{s['quantity']} x {s['name']} @ {money(s['price'], cur)}" for s in b["skus"]
+                ],
             }
             for b in cart["bags"]
         ],
-        "errors": cart["errors"],
+        "errors": [
+            {k: e[k] for k in ("platform", "entity_id", "type", "cause", "message")}
+            for e in cart["errors"]
+        ],
     }
 
 
@@ -62,8 +85,7 @@ def run(workdir: Path) -> None:
         show("multicart", api_proc.url)
         admin = Multicart(api_proc.url, admin_token=env["MULTICART_ADMIN_TOKEN"])
         sandbox = Sandbox(sandbox_proc.url)
-        stores = register_sandbox(admin, sandbox)
-        names = list(stores)
+        stores = register_sandbox(admin, sandbox, PLATFORMS)
         app = admin.create_app("demo-shop")
         api = admin.as_app(app["api_key"])
         show(
@@ -73,32 +95,45 @@ def run(workdir: Path) -> None:
                 for s, v in stores.items()
             },
         )
+        bc, shopify, ep = stores[BC], stores[SHOPIFY], stores[EP]
 
-        first, second, third = (stores[n] for n in names[:3])
         cart = api.create_cart(
-            [(first["skus"]["p0"], 2), (second["skus"]["p0"], 1), (third["skus"]["p0"], 1)],
+            [(bc["skus"]["p0"], 2), (shopify["skus"]["p0"], 1), (ep["skus"]["p0"], 3)],
             customer_id="shopper-1",
+            name="Weekend project",
         )
-        show("1. a 3-merchant cart: one external cart per bag", summary(cart))
+        show("1. one cart across Shopify, BigCommerce and Elastic Path", summary(cart))
         check(
-            len(cart["bags"]) == 3 and all(b["status"] == "IN_PROGRESS" for b in cart["bags"]),
-            "three bags, each with an external cart",
+            sorted(b["platform"] for b in cart["bags"]) == sorted(PLATFORMS)
+            and all(b["status"] == "IN_PROGRESS" and b["external_id"] for b in cart["bags"]),
+            "three bags, one per platform, each with its external cart",
         )
         check(
-            all(b["external_id"] and b["checkout_url"] for b in cart["bags"]),
-            "every bag has an external id and a checkout URL",
+            all(b["checkout_url"] for b in cart["bags"] if b["platform"] != "ELASTIC_PATH"),
+            "the Shopify and BigCommerce bags have checkout URLs",
         )
 
-        mixed = api.create_cart([(first["skus"]["p1"], 1), (second["skus"]["out_of_stock"], 1)])
-        show("2. one SKU out of stock in a 2-merchant cart: the errors array", summary(mixed))
-        check(
-            len(mixed["errors"]) == 1 and mixed["errors"][0]["cause"] == "OUT_OF_STOCK",
-            "one order error, cause OUT_OF_STOCK",
+        sandbox.fault(BC, "rate_limit", count=1, reset_ms=300)
+        mixed = api.create_cart(
+            [
+                (bc["skus"]["p1"], 1),
+                (shopify["skus"]["p2"], 3),  # Organic Tee (L): 2 in stock
+                (ep["skus"]["p2"], 5),  # Planter (Large): 3 in stock
+            ]
         )
+        show("2. each platform failing in its own way: the errors array", summary(mixed))
+        bc_seen = [r.get("status") for r in sandbox.requests(BC) if r["method"] == "POST"]
+        show("   what BigCommerce's store saw", bc_seen[-2:])
+        causes = sorted((e["platform"], e["cause"]) for e in mixed["errors"])
+        check(
+            causes == [("ELASTIC_PATH", "OUT_OF_STOCK"), ("SHOPIFY", "OUT_OF_STOCK")],
+            "Shopify's stock warning and Elastic Path's insufficient stock, one error each",
+        )
+        check(bc_seen[-2:] == [429, 201], "BigCommerce's 429 was waited out: one cart")
 
-        sandbox.fault(names[2], "error", status=500)
-        failing = api.create_cart_response([(third["skus"]["p1"], 1)])
-        attempts = [r for r in sandbox.requests(names[2]) if r["method"] == "POST"][-3:]
+        sandbox.fault(BC, "error", status=500)
+        failing = api.create_cart_response([(bc["skus"]["p1"], 1)])
+        attempts = [r for r in sandbox.requests(BC) if r["method"] == "POST"][-3:]
         sandbox.clear_faults()
         show(
             f"3. a single-bag cart against a store answering 500: HTTP {failing.status_code}",
@@ -113,14 +148,16 @@ def run(workdir: Path) -> None:
             "HTTP 502 with code 2503 external_cart_creation_failure after retries",
         )
 
-        external_ids = {b["external_id"] for b in cart["bags"]}
         api.delete_cart(cart["id"])
-        remaining = {c["id"] for c in sandbox.carts()} & external_ids
+        external_ids = {b["external_id"] for b in cart["bags"]}
+        held = [c for store in (BC, SHOPIFY, EP) for c in sandbox.carts(store)]
+        remaining = sorted(c["id"] for c in held if c["id"] in external_ids and c["lines"])
+        emptied = sorted(c["id"] for c in held if c["id"] in external_ids and not c["lines"])
         show(
-            "4. delete the 3-merchant cart",
-            {"external carts left on the platforms": sorted(remaining)},
+            "4. delete the cart",
+            {"external carts left holding lines": remaining, "emptied (Shopify)": emptied},
         )
-        check(not remaining, "no external cart of the deleted cart remains")
+        check(not remaining, "no external cart of the deleted cart holds anything")
         check(api.http.get(f"/v1/carts/{cart['id']}").status_code == 404, "the cart answers 404")
     print("\ndemo finished: every step behaved as described; processes stopped.")
 

@@ -1,4 +1,4 @@
-"""Loopback simulators of the commerce platforms, with fault injection and inspection (design §5).
+"""Loopback simulators of the commerce platforms, with fault injection and inspection.
 
 Written from the platforms' documentation, never from our adapters (import-linter holds it), so
 an adapter's wrong assumption shows up as a failing test. ``python -m sandbox`` runs it;

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sandbox import bigcommerce, control
-from sandbox.catalog import StoreSeed, default_stores, load_seed_file
+from sandbox import bigcommerce, control, elasticpath, shopify
+from sandbox.catalog import StoreSeed, load_seed_file
+from sandbox.defaults import default_stores
 from sandbox.state import SandboxState
 
 STATE: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
@@ -45,6 +46,8 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app[STATE] = state
     app.add_routes(control.routes(state))
     app.add_routes(bigcommerce.routes(state))
+    app.add_routes(shopify.routes(state))
+    app.add_routes(elasticpath.routes(state))
 
     async def let_go(app: web.Application) -> None:
         state.closing = True  # held requests end (unanswered) instead of delaying shutdown
@@ -103,10 +106,15 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sandbox",
         description=(
-            "Loopback simulators of the commerce platforms (BigCommerce Carts v3 today) with a "
-            "control API under /__sandbox/. Each BigCommerce store's api_url is "
-            "http://HOST:PORT/bigcommerce/stores/{store_hash}/v3; GET /__sandbox/stores lists "
-            "the stores, their connections (tokens) and products, including trigger products."
+            "Loopback simulators of the commerce platforms, all on one port, with a control API "
+            "under /__sandbox/. BigCommerce Carts v3: api_url "
+            "http://HOST:PORT/bigcommerce/stores/{store_hash}/v3 (X-Auth-Token). Shopify "
+            "Storefront GraphQL cart: shop_url http://HOST:PORT/shopify/{shop}, endpoint "
+            "{shop_url}/api/{version}/graphql.json (storefront token header). Elastic Path "
+            "Carts v2: api_url http://HOST:PORT/elasticpath/{store}, with {api_url}/oauth/"
+            "access_token (client credentials) and {api_url}/v2/carts. GET /__sandbox/stores "
+            "lists the stores, their connections (credentials) and products, including "
+            "trigger products."
         ),
         epilog="Prints 'sandbox listening on http://HOST:PORT' when ready; SIGINT/SIGTERM stop it.",
     )

@@ -2,12 +2,14 @@
 
 Why this module exists: adapters must meet BigCommerce's real contract on loopback, written from
 the docs and not from our adapter: https://developer.bigcommerce.com/docs/rest-management/carts
-(OpenAPI ``bigcommerce/docs:reference/carts.v3.yml``) and platforms README §2.
+(OpenAPI ``bigcommerce/docs:reference/carts.v3.yml``) and its status codes,
+https://developer.bigcommerce.com/docs/start/about/status-codes.
 
 Routes under ``/bigcommerce/stores/{store_hash}/v3`` (so a store's ``api_url`` is that path):
 ``POST /carts``, ``GET|PUT|DELETE /carts/{id}``, ``POST /carts/{id}/items``,
 ``PUT|DELETE /carts/{id}/items/{itemId}``, ``POST /carts/{id}/redirect_urls``. Every answer
-carries ``X-Request-Id`` and the ``X-Rate-Limit-*`` headers (README §2.8).
+carries ``X-Request-Id`` and the ``X-Rate-Limit-*`` headers
+(https://developer.bigcommerce.com/docs/start/best-practices/api-rate-limits).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from sandbox.bigcommerce_model import (
     parse_item,
 )
 from sandbox.bigcommerce_render import money, redirect_urls, render_cart
+from sandbox.faults import Fault
 from sandbox.platform import JSON, json_response, serve
 from sandbox.state import Cart, SandboxState, Store
 
@@ -52,8 +55,17 @@ RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def connection(store: Store, origin: str) -> dict[str, str]:
-    """The admin routes' BigCommerce ``connection`` (design §3.1) for this store."""
+    """The BigCommerce ``connection`` multicart's ``POST /v1/admin/merchants`` takes for this
+    store."""
     return {"api_url": f"{origin}/bigcommerce/stores/{store.name}/v3", "access_token": store.token}
+
+
+def settings(store: Store) -> dict[str, Any]:
+    return {
+        "quota": store.rate.quota,
+        "window_ms": store.rate.window_ms,
+        "unknown_product_status": store.unknown_product_status,
+    }
 
 
 def routes(state: SandboxState) -> list[web.RouteDef]:
@@ -90,7 +102,7 @@ async def _body(request: web.Request, *, optional: bool = False) -> dict[str, An
     try:
         data = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
-        # README §2.6: {"status":400,"title":"Input is invalid",...,"detail":"Syntax error"}
+        # carts.v3.yml's 400 example: {"status":400,"title":"Input is invalid",...,"detail":...}
         raise BcError(400, "Input is invalid", detail="Syntax error") from None
     if not isinstance(data, dict):
         raise invalid("body", "jsobject")
@@ -98,7 +110,7 @@ async def _body(request: web.Request, *, optional: bool = False) -> dict[str, An
 
 
 def _check_version(body: dict[str, Any], cart: Cart) -> None:
-    """Optimistic concurrency: a ``version`` that is not the cart's answers 409 (README §2.5)."""
+    """Optimistic concurrency: a ``version`` that is not the cart's answers 409 (carts.v3.yml)."""
     version = body.get("version")
     if version is None:
         return
@@ -133,7 +145,7 @@ class BigCommerce:
         async def handler(request: web.Request) -> web.StreamResponse:
             store = self.state.stores.get(request.match_info["store_hash"])
             if store is None or store.platform != PLATFORM:
-                # A wrong store hash is a 403 per BigCommerce's status codes (README §2.6); a
+                # A wrong store hash is a 403 per BigCommerce's status codes page; a
                 # 404 here could pass for "cart already gone" in an adapter's delete.
                 body = BcError(403, "The store hash is not a store you can access").body()
                 return json_response(body, 403, {"X-Request-Id": str(uuid.uuid4())})
@@ -173,7 +185,8 @@ class BigCommerce:
         return json_response(body, status, headers)
 
     def _throttled(self, store: Store, now: float, reset_ms: int | None) -> web.Response:
-        """429 with the rate-limit headers and ``X-Retry-After`` (README §2.8; body UNCONFIRMED)."""
+        """429 with the rate-limit headers and ``X-Retry-After``, as BigCommerce's rate-limit
+        docs say; the body is UNCONFIRMED (BigCommerce documents none for a 429)."""
         headers = self._headers(store, now)
         reset = store.rate.reset_ms(now) if reset_ms is None else reset_ms
         headers["X-Rate-Limit-Time-Reset-Ms"] = str(reset)
@@ -182,16 +195,17 @@ class BigCommerce:
         return json_response(BcError(429, "Too many requests").body(), 429, headers)
 
     def fault_error(self, request: web.Request, store: Store, status: int) -> web.StreamResponse:
-        # A 429 *without* rate-limit headers is BigCommerce's "platform load" signal (§2.8).
+        # A 429 *without* rate-limit headers is BigCommerce's "platform load" signal (rate-limit
+        # docs).
         headers = self._headers(store, time.monotonic())
         if status == 429:
             headers = {"X-Request-Id": headers["X-Request-Id"]}
         return json_response(BcError(status).body(), status, headers)
 
     def fault_throttle(
-        self, request: web.Request, store: Store, reset_ms: int | None
+        self, request: web.Request, store: Store, fault: Fault
     ) -> web.StreamResponse:
-        return self._throttled(store, time.monotonic(), reset_ms)
+        return self._throttled(store, time.monotonic(), fault.reset_ms)
 
     def _cart(self, request: web.Request, store: Store) -> Cart:
         cart = store.cart(request.match_info["cart_id"], self.state.now())
@@ -205,12 +219,12 @@ class BigCommerce:
         include, storefront = _include(request), _storefront(request, store)
         data = render_cart(store, cart, storefront, include)
         # Only createCart documents include=redirect_urls; Cart_Full does not list the field
-        # (third-party typings do, README §2.4), and extra fields are allowed by the schema.
+        # (third-party typings such as Alokai's do), and extra fields are allowed by the schema.
         if redirects and "redirect_urls" in include:
             data["redirect_urls"] = redirect_urls(storefront, cart.id)
         return {"data": data, "meta": {}}
 
-    # operations (README §2.2)
+    # operations (the endpoints of https://developer.bigcommerce.com/docs/rest-management/carts)
 
     async def create_cart(self, request: web.Request, store: Store) -> Answer:
         body = await _body(request)
@@ -277,7 +291,7 @@ class BigCommerce:
         if line.kind == "custom":
             raise BcError(422, "Custom items cannot be updated: add a new one, delete the old one.")
         # The spec's Cart_Line_Item_Update_Put has a singular `line_item`; BigCommerce's own
-        # guide sends `line_items: [...]` (README §2.3). Both are accepted.
+        # cart guide sends `line_items: [...]`. Both are accepted.
         raw = body.get("line_item")
         if raw is None and isinstance(body.get("line_items"), list) and body["line_items"]:
             raw = body["line_items"][0]

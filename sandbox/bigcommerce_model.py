@@ -2,9 +2,11 @@
 
 Why this module exists: it is the part of the BigCommerce simulator written from the Carts v3
 reference (https://developer.bigcommerce.com/docs/rest-management/carts, OpenAPI
-``bigcommerce/docs:reference/carts.v3.yml``) and platforms README §2.3-2.7, kept apart from
-HTTP plumbing so the rules read in one place. Prices are integer cents; ``bigcommerce_render``
-turns carts into JSON.
+``bigcommerce/docs:reference/carts.v3.yml``), its status codes
+(https://developer.bigcommerce.com/docs/start/about/status-codes) and its cart guide
+(https://developer.bigcommerce.com/docs/storefront/cart-checkout/guide/rest-management),
+kept apart from HTTP plumbing so the rules read in one place. Prices are integer cents;
+``bigcommerce_render`` turns carts into JSON.
 """
 
 from __future__ import annotations
@@ -18,22 +20,28 @@ from typing import Any
 from sandbox.catalog import ProductSeed
 from sandbox.state import Cart, Key, Line, Store
 
-# ErrorResponse.type is always the status-codes page (README §2.6).
+# ErrorResponse.type is always the status-codes page (ErrorResponse in carts.v3.yml).
 STATUS_CODES_URL = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
 # CartConflictErrorResponse example in carts.v3.yml.
 CONFLICT_TITLE = (
     "The request cannot be processed due to a possible conflict. "
     "Please review the changes and try again."
 )
-# UNCONFIRMED wording (README §2.6 / open question 2): only "422 with a human title" is known.
+# UNCONFIRMED wording: BigCommerce documents no out-of-stock title; all that is known is a 422
+# with a human-readable title, so this text is ours.
 NOT_ENOUGH_STOCK_TITLE = "Not enough stock: only {available} of {name} are available."
 UNKNOWN_PRODUCT_TITLE = "Product {product_id} does not exist."  # UNCONFIRMED, like its status
 UNKNOWN_VARIANT_TITLE = "Variant {variant_id} of product {product_id} does not exist."
-# Observed for carts/checkouts (README §2.6, [S25][S33]).
+# Observed on the checkout endpoint
+# (https://github.com/bigcommerce/storefront-data-hooks/issues/44);
+# BigCommerce's cart guide lists "This product has options; variant ID is required [422]" for
+# carts (https://developer.bigcommerce.com/docs/storefront/cart-checkout/guide/rest-management).
 MISSING_FIELDS_TITLE = "Missing or incorrect required fields"
 VARIANT_REQUIRED = "This product has options, variant ID is required"
-INVALID_JSON_DATA_TITLE = "JSON data is missing or invalid"  # observed v3 gateway wording [S34]
-MISSING_LINE_ITEMS_TITLE = "Missing line_items in request body"  # BigCommerce's guide [S25]
+# Observed from the v3 gateway for a wrong JSON type
+# (https://github.com/vercel/commerce/issues/635).
+INVALID_JSON_DATA_TITLE = "JSON data is missing or invalid"
+MISSING_LINE_ITEMS_TITLE = "Missing line_items in request body"  # a 422 title in the cart guide
 
 
 class BcError(Exception):
@@ -144,7 +152,7 @@ def parse_item(store: Store, raw: object, field: str) -> ItemRequest:
         raise BcError(500, reason(500))
     if product.variants:
         if variant_id is None:
-            # [S25] lists "This product has options; variant ID is required [422]" for carts.
+            # The cart guide lists "This product has options; variant ID is required [422]".
             raise BcError(422, MISSING_FIELDS_TITLE, errors={"variant": VARIANT_REQUIRED})
         if all(v.variant_id != variant_id for v in product.variants):
             raise _unknown_variant(store, product_id or 0, variant_id)

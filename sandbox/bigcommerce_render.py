@@ -2,8 +2,9 @@
 
 Why this module exists: the response shape is what adapters parse, so it is written field by
 field from the Carts v3 OpenAPI (``bigcommerce/docs:reference/carts.v3.yml``: ``Cart_Full``,
-``LineItemsGet``, ``ItemPhysicalGet``, ``ItemCustomGet``, ``CartRedirectResponse``) and
-platforms README §2.4. Money is integer cents inside and JSON numbers (27.95) on the wire.
+``LineItemsGet``, ``ItemPhysicalGet``, ``ItemCustomGet``, ``CartRedirectResponse``;
+https://developer.bigcommerce.com/docs/rest-management/carts). Money is integer cents inside
+and JSON numbers (27.95) on the wire.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def render_cart(store: Store, cart: Cart, storefront: str, include: set[str]) ->
         total += extended
         if line.kind == "custom":
             # ItemCustomGet types quantity/list_price as strings, but the spec's own example
-            # and the README say numbers: numbers it is.
+            # uses numbers: numbers it is.
             item = {
                 "id": line.id,
                 "sku": line.sku,
@@ -43,8 +44,9 @@ def render_cart(store: Store, cart: Cart, storefront: str, include: set[str]) ->
             continue
         product_id = line.extra["product_id"]
         item = {
-            # parent_id: the README says null, but ItemPhysicalGet types it as a non-nullable
-            # string; we follow the spec and leave it out for an item without a parent.
+            # parent_id: the spec's example shows {} and null would be a guess (UNCONFIRMED),
+            # while ItemPhysicalGet types it as a non-nullable string; we follow the schema and
+            # leave it out for an item without a parent.
             "id": line.id,
             "variant_id": line.extra["variant_id"],
             "product_id": product_id,

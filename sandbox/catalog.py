@@ -1,44 +1,55 @@
-"""The sandbox's seeded stores and products, and the seed-file format that can replace them.
+"""The sandbox's store and product models, and the seed-file format that replaces the defaults.
 
 Why this module exists: every test, the demo and the benchmark need the same known stores,
 prices and stock levels, including deterministic *trigger products* that drive an integrator
-through every error path through the public API alone (design §5).
+through every error path through the public API alone, without the control API.
+``sandbox.defaults`` holds the built-in stores of each platform; a ``--seed-file`` is a JSON list
+of ``StoreSeed`` objects (the models below) replacing them.
 
-Default BigCommerce stores (all USD; a store's base URL is
-``http://HOST:PORT/bigcommerce/stores/{store}/v3``; tokens are ``store_token(store)``):
+Trigger products, the same ids (and SKUs) in every store of every platform (listed with a
+``"trigger"`` key by ``GET /__sandbox/stores``):
 
-=========  =========================================================================
-outdoors1  113 Camp Mug (simple, base variant 1130), 112 Trail Tent (variants 77 2-person,
-           78 4-person: stock 3), 114 Headlamp (simple)
-kitchen2   210 Chef's Knife (simple), 211 Cast Iron Skillet (variants 301 10-inch, 302 12-inch),
-           212 Espresso Cups (simple, 27.95)
-books3     310 The Pragmatic Hiker (simple), 311 Field Guide to Mushrooms (variants 401
-           paperback, 402 hardcover), 312 Pocket Atlas (simple, stock 3)
-=========  =========================================================================
-
-Trigger products, the same ids in every store (listed with a ``"trigger"`` key by
-``GET /__sandbox/stores``):
-
-* 900 ``out_of_stock``: "Trigger: always out of stock", stock 0, so any add answers 422.
+* 900 ``out_of_stock``: "Trigger: always out of stock", stock 0, so any add fails the
+  platform's way (BigCommerce 422, Shopify a ``MERCHANDISE_OUT_OF_STOCK`` warning and no line,
+  Elastic Path 400 "Insufficient stock").
 * 901 ``server_error``: "Trigger: always answers 500": a create or add holding it answers 500
   and changes nothing.
 * 999 ``not_on_platform``: "Trigger: not on the platform": listed in ``/__sandbox/stores`` but
-  unknown to the platform, which answers 404 (or 422, per the store's
-  ``unknown_product_status``).
+  unknown to the platform (BigCommerce 404 or 422 per ``unknown_product_status``, Shopify an
+  ``INVALID`` userError, Elastic Path 404 "Product not found").
 
-A ``--seed-file`` is a JSON list of ``StoreSeed`` objects (the models below) replacing these.
+A sellable's ``platform_ref`` has exactly the shape multicart's admin route
+``PUT /v1/admin/skus`` takes for its platform:
+BigCommerce ``{"product_id": int, "variant_id"?: int}``, Shopify
+``{"variant_id": "gid://shopify/ProductVariant/<n>"}`` (a simple product's single variant is its
+``base_variant_id``), Elastic Path ``{"product_id": "<uuid>"}`` (a deterministic uuid5 of the store
+and ids; ``{"sku": ...}`` names the same product).
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 Trigger = Literal["out_of_stock", "server_error", "not_on_platform"]
+Platform = Literal["BIGCOMMERCE", "SHOPIFY", "ELASTIC_PATH"]
+DAY_S = 24 * 3600
+# How long an idle cart lives, per platform: BigCommerce "30 days from the last modification"
+# (carts.v3.yml createCart); Shopify "within 10 days" per Shopify staff
+# (https://community.shopify.com/t/how-long-does-a-cart-session-live/262223; UNCONFIRMED, as
+# others observe 30 days after the last update); Elastic Path "7 days after last update"
+# (https://elasticpath.dev/docs/carts/cart-management/cart-management-overview).
+CART_TTL_S: dict[str, int] = {
+    "BIGCOMMERCE": 30 * DAY_S,
+    "SHOPIFY": 10 * DAY_S,
+    "ELASTIC_PATH": 7 * DAY_S,
+}
 
 
 def store_token(store: str) -> str:
@@ -48,7 +59,7 @@ def store_token(store: str) -> str:
 
 
 class VariantSeed(BaseModel):
-    """One purchasable variant of a BigCommerce product (one option, e.g. Size: Large)."""
+    """One purchasable variant of a product (one option, e.g. Size: Large)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,6 +84,7 @@ class ProductSeed(BaseModel):
     base_variant_id: int | None = Field(default=None, gt=0)
     variants: tuple[VariantSeed, ...] = ()
     trigger: Trigger | None = None
+    max_quantity: int | None = Field(default=None, gt=0, description="per cart line (Shopify)")
 
     @model_validator(mode="after")
     def _simple_has_base_variant(self) -> ProductSeed:
@@ -91,17 +103,28 @@ class StoreSeed(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     store: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")
-    platform: Literal["BIGCOMMERCE"] = "BIGCOMMERCE"
+    platform: Platform = "BIGCOMMERCE"
+    # BigCommerce X-Auth-Token, Shopify storefront token, Elastic Path client_secret.
     access_token: str = Field(min_length=8)
+    client_id: str | None = Field(default=None, min_length=8, description="Elastic Path")
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     quota: int = Field(default=100_000, gt=0, description="requests per rate-limit window")
     window_ms: int = Field(default=30_000, gt=0)
     # 404 or 422 for an unknown product_id: UNCONFIRMED which one BigCommerce answers
-    # (platforms README §2.6), so it is a per-store setting.
+    # (its docs name neither for carts), so it is a per-store setting.
     unknown_product_status: Literal[404, 422] = 404
-    # "Carts are valid for 30 days from the last modification" (carts.v3.yml, createCart).
-    cart_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    cart_ttl_s: int | None = Field(default=None, gt=0, description="CART_TTL_S if absent")
+    token_ttl_s: int = Field(default=3600, gt=0, description="Elastic Path token lifetime")
     products: tuple[ProductSeed, ...]
+
+    @property
+    def cart_ttl(self) -> int:
+        return self.cart_ttl_s or CART_TTL_S[self.platform]
+
+    @property
+    def key(self) -> str:
+        """The Elastic Path client_id (default: derived from the store name)."""
+        return self.client_id or f"sbxid_{store_token(self.store)[4:28]}"
 
     @model_validator(mode="after")
     def _unique_ids(self) -> StoreSeed:
@@ -110,69 +133,11 @@ class StoreSeed(BaseModel):
         variants += [p.base_variant_id for p in self.products if p.base_variant_id]
         if len(set(products)) != len(products) or len(set(variants)) != len(variants):
             raise ValueError("product ids and variant ids must be unique within a store")
+        if self.platform == "SHOPIFY" and any(
+            not p.variants and p.base_variant_id is None for p in self.products
+        ):
+            raise ValueError("on Shopify every simple product needs base_variant_id")
         return self
-
-
-def _triggers() -> tuple[ProductSeed, ...]:
-    return (
-        ProductSeed(product_id=900, name="Trigger: always out of stock", sku="TRIGGER-OOS",
-                    price=1000, stock=0, base_variant_id=9000, trigger="out_of_stock"),
-        ProductSeed(product_id=901, name="Trigger: always answers 500", sku="TRIGGER-500",
-                    price=1000, stock=1000, base_variant_id=9010, trigger="server_error"),
-        ProductSeed(product_id=999, name="Trigger: not on the platform", sku="TRIGGER-404",
-                    price=1000, stock=10, trigger="not_on_platform"),
-    )  # fmt: skip
-
-
-def _store(name: str, *products: ProductSeed) -> StoreSeed:
-    return StoreSeed(store=name, access_token=store_token(name), products=products + _triggers())
-
-
-def default_stores() -> list[StoreSeed]:
-    """The built-in stores (see the module docstring)."""
-    return [
-        _store(
-            "outdoors1",
-            ProductSeed(product_id=113, name="Camp Mug", sku="MUG-ENAMEL", price=1299,
-                        stock=500, base_variant_id=1130),
-            ProductSeed(product_id=112, name="Trail Tent", sku="TENT", price=18999, variants=(
-                VariantSeed(variant_id=77, sku="TENT-2P", option="Size", value="2-person",
-                            stock=40),
-                VariantSeed(variant_id=78, sku="TENT-4P", option="Size", value="4-person",
-                            price=25999, stock=3),
-            )),
-            ProductSeed(product_id=114, name="Headlamp", sku="HEADLAMP", price=2499, stock=80,
-                        base_variant_id=1140),
-        ),
-        _store(
-            "kitchen2",
-            ProductSeed(product_id=210, name="Chef's Knife", sku="KNIFE-8", price=7995, stock=60,
-                        base_variant_id=2100),
-            ProductSeed(product_id=211, name="Cast Iron Skillet", sku="SKILLET", price=3495,
-                        variants=(
-                VariantSeed(variant_id=301, sku="SKILLET-10", option="Size", value="10 inch",
-                            stock=25),
-                VariantSeed(variant_id=302, sku="SKILLET-12", option="Size", value="12 inch",
-                            price=4495, stock=15),
-            )),
-            ProductSeed(product_id=212, name="Espresso Cups (set of 4)", sku="CUPS-4", price=2795,
-                        stock=120, base_variant_id=2120),
-        ),
-        _store(
-            "books3",
-            ProductSeed(product_id=310, name="The Pragmatic Hiker", sku="BOOK-HIKER", price=1899,
-                        stock=300, base_variant_id=3100),
-            ProductSeed(product_id=311, name="Field Guide to Mushrooms", sku="BOOK-FUNGI",
-                        price=2450, variants=(
-                VariantSeed(variant_id=401, sku="BOOK-FUNGI-PB", option="Format",
-                            value="Paperback", stock=30),
-                VariantSeed(variant_id=402, sku="BOOK-FUNGI-HC", option="Format",
-                            value="Hardcover", price=3995, stock=5),
-            )),
-            ProductSeed(product_id=312, name="Pocket Atlas", sku="BOOK-ATLAS", price=995, stock=3,
-                        base_variant_id=3120),
-        ),
-    ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +145,8 @@ class Sellable:
     """One purchasable unit as an integrator registers it: a variant, or a simple product."""
 
     key: tuple[int, int | None]  # (product_id, variant_id); variant None for a simple product
-    platform_ref: dict[str, int]  # exactly the admin routes' BigCommerce platform_ref shape
+    platform_ref: dict[str, Any]  # exactly as ``PUT /v1/admin/skus`` takes platform_ref
+    refs: tuple[dict[str, Any], ...]  # every platform_ref naming it (Elastic Path: id or sku)
     name: str
     sku: str
     price: int
@@ -189,15 +155,53 @@ class Sellable:
     on_platform: bool
 
 
+def ep_product_id(store: str, key: tuple[int, int | None]) -> str:
+    """The Elastic Path product UUID of a sellable: stable across restarts and resets."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"multicart-sandbox:{store}:{key[0]}:{key[1]}"))
+
+
+def variant_gid(variant_id: int) -> str:
+    return f"gid://shopify/ProductVariant/{variant_id}"
+
+
+RefMaker = Callable[[StoreSeed, ProductSeed, "VariantSeed | None"], tuple[dict[str, Any], ...]]
+
+
+def _bc_refs(seed: StoreSeed, p: ProductSeed, v: VariantSeed | None) -> tuple[dict[str, Any], ...]:
+    return ({"product_id": p.product_id, **({"variant_id": v.variant_id} if v else {})},)
+
+
+def _shopify_refs(
+    seed: StoreSeed, p: ProductSeed, v: VariantSeed | None
+) -> tuple[dict[str, Any], ...]:
+    return ({"variant_id": variant_gid(v.variant_id if v else p.base_variant_id or 0)},)
+
+
+def _ep_refs(seed: StoreSeed, p: ProductSeed, v: VariantSeed | None) -> tuple[dict[str, Any], ...]:
+    key = (p.product_id, v.variant_id if v else None)
+    return ({"product_id": ep_product_id(seed.store, key)}, {"sku": v.sku if v else p.sku})
+
+
+# One row per platform: the admin routes' platform_ref shapes of a sellable, canonical first.
+PLATFORM_REFS: dict[str, RefMaker] = {
+    "BIGCOMMERCE": _bc_refs,
+    "SHOPIFY": _shopify_refs,
+    "ELASTIC_PATH": _ep_refs,
+}
+
+
 def sellables(seed: StoreSeed) -> list[Sellable]:
     """A store's purchasable units, in catalog order (the ``/__sandbox/stores`` products)."""
     units: list[Sellable] = []
+    make_refs = PLATFORM_REFS[seed.platform]
     for p in seed.products:
         if not p.variants:
+            refs = make_refs(seed, p, None)
             units.append(
                 Sellable(
                     (p.product_id, None),
-                    {"product_id": p.product_id},
+                    refs[0],
+                    refs,
                     p.name,
                     p.sku,
                     p.price,
@@ -207,11 +211,12 @@ def sellables(seed: StoreSeed) -> list[Sellable]:
                 )
             )
         for v in p.variants:
-            ref = {"product_id": p.product_id, "variant_id": v.variant_id}
+            refs = make_refs(seed, p, v)
             units.append(
                 Sellable(
                     (p.product_id, v.variant_id),
-                    ref,
+                    refs[0],
+                    refs,
                     f"{p.name} ({v.value})",
                     v.sku,
                     p.price if v.price is None else v.price,

@@ -1,4 +1,4 @@
-"""The control API under ``/__sandbox/``: the integrator's and the tests' handle (design §5).
+"""The control API under ``/__sandbox/``: the integrator's and the tests' handle.
 
 Why this module exists: tests must arrange platform behaviour (faults, stock, quotas, time) and
 observe what the platforms hold (carts, received requests) without reaching into the process.
@@ -19,18 +19,32 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox import bigcommerce
+from sandbox import bigcommerce, elasticpath, shopify
 from sandbox.catalog import Sellable
 from sandbox.faults import FaultSpec
 from sandbox.platform import json_response
-from sandbox.state import SandboxState, Store, iso_time
+from sandbox.state import Cart, Line, SandboxState, Store, iso_time
 
 PREFIX = "/__sandbox"
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Each platform's admin-route `connection` for a store (design §3.1), by platform name.
+# One row per platform. The `connection` multicart's `POST /v1/admin/merchants` takes for a store:
 CONNECTIONS: dict[str, Callable[[Store, str], dict[str, str]]] = {
     bigcommerce.PLATFORM: bigcommerce.connection,
+    shopify.PLATFORM: shopify.connection,
+    elasticpath.PLATFORM: elasticpath.connection,
+}
+# The settings a store shows in `GET stores` and answers `PUT settings` with:
+SETTINGS: dict[str, Callable[[Store], dict[str, Any]]] = {
+    bigcommerce.PLATFORM: bigcommerce.settings,
+    shopify.PLATFORM: shopify.settings,
+    elasticpath.PLATFORM: elasticpath.settings,
+}
+# The `PUT settings` fields each platform takes (another platform's field answers 400):
+SETTABLE: dict[str, frozenset[str]] = {
+    bigcommerce.PLATFORM: frozenset({"unknown_product_status"}),
+    shopify.PLATFORM: frozenset({"unknown_variant_code"}),
+    elasticpath.PLATFORM: frozenset({"token_ttl_s", "expire_tokens", "write_conflicts"}),
 }
 
 
@@ -55,14 +69,50 @@ class QuotaInput(BaseModel):
 
 
 class SettingsInput(BaseModel):
+    """Per platform (``SETTABLE``): BigCommerce ``unknown_product_status``; Shopify
+    ``unknown_variant_code``; Elastic Path ``token_ttl_s`` (tokens issued from now on),
+    ``expire_tokens`` (every token of the store stops working now), ``write_conflicts`` (the
+    next N writes answer 409 "Write conflict detected")."""
+
     model_config = ConfigDict(extra="forbid")
     store: str
     unknown_product_status: Literal[404, 422] | None = None
+    unknown_variant_code: Literal["INVALID", "MERCHANDISE_NOT_APPLICABLE"] | None = None
+    token_ttl_s: int | None = Field(default=None, gt=0, le=86_400)
+    expire_tokens: bool | None = None
+    write_conflicts: int | None = Field(default=None, ge=0, le=1000)
 
 
 class ClockInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     advance_s: float = Field(ge=0, description="move the sandbox's clock forward (cart expiry)")
+
+
+def line_entry(store: Store, line: Line) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": line.id,
+        "platform_ref": line.platform_ref,
+        "quantity": line.quantity,
+    }
+    if store.platform != bigcommerce.PLATFORM:  # BigCommerce's listing is pinned without it
+        entry["price"] = line.list_price
+    if store.platform == elasticpath.PLATFORM:
+        entry["sku"] = line.sku
+    return entry
+
+
+def cart_entry(store: Store, cart: Cart) -> dict[str, Any]:
+    return {
+        "id": cart.id,
+        "store": store.name,
+        "platform": store.platform,
+        "lines": [line_entry(store, line) for line in cart.lines],
+        "currency": store.seed.currency,
+        "sub_total": sum(line.list_price * line.quantity for line in cart.lines),
+        "version": cart.version,
+        "created_time": iso_time(cart.created),
+        "updated_time": iso_time(cart.updated),
+    }
 
 
 def product_entry(store: Store, unit: Sellable) -> dict[str, Any]:
@@ -156,11 +206,7 @@ class Control:
                     "platform": store.platform,
                     "connection": CONNECTIONS[store.platform](store, origin),
                     "products": [product_entry(store, unit) for unit in store.sellables.values()],
-                    "settings": {
-                        "quota": store.rate.quota,
-                        "window_ms": store.rate.window_ms,
-                        "unknown_product_status": store.unknown_product_status,
-                    },
+                    "settings": SETTINGS[store.platform](store),
                 }
                 for store in self.state.stores.values()
             ]
@@ -168,7 +214,9 @@ class Control:
 
     async def add_fault(self, request: web.Request) -> web.StreamResponse:
         spec = await self._input(request, FaultSpec)
-        self._store(spec.store)
+        store = self._store(spec.store)
+        if spec.form is not None and store.platform != shopify.PLATFORM:
+            raise BadInput("form", "form: only Shopify has several throttling answers")
         return json_response(self.state.faults.add(spec).to_json(), 201)
 
     async def list_faults(self, request: web.Request) -> web.StreamResponse:
@@ -188,9 +236,7 @@ class Control:
     async def set_stock(self, request: web.Request) -> web.StreamResponse:
         body = await self._input(request, StockInput)
         store = self._store(body.store)
-        unit = next(
-            (u for u in store.sellables.values() if u.platform_ref == body.platform_ref), None
-        )
+        unit = next((u for u in store.sellables.values() if body.platform_ref in u.refs), None)
         if unit is None:
             raise BadInput("platform_ref", f"platform_ref: no product of {store.name} has it")
         if not unit.on_platform:
@@ -211,36 +257,24 @@ class Control:
     async def set_settings(self, request: web.Request) -> web.StreamResponse:
         body = await self._input(request, SettingsInput)
         store = self._store(body.store)
-        if body.unknown_product_status is not None:
-            store.unknown_product_status = body.unknown_product_status
-        return json_response(
-            {"store": store.name, "unknown_product_status": store.unknown_product_status}
-        )
+        given = body.model_dump(exclude_none=True, exclude={"store"})
+        for name in given:
+            if name not in SETTABLE[store.platform]:
+                raise BadInput(name, f"{name}: not a setting of {store.platform} stores")
+        for name, value in given.items():
+            if name == "expire_tokens":
+                if value:
+                    store.tokens.clear()
+            else:
+                setattr(store, name, value)
+        return json_response({"store": store.name, **SETTINGS[store.platform](store)})
 
     async def carts(self, request: web.Request) -> web.StreamResponse:
         only = self._query_store(request)
         now = self.state.now()
-        listed = []
+        listed: list[dict[str, Any]] = []
         for store in [only] if only else self.state.stores.values():
-            for cart in store.live_carts(now):
-                listed.append(
-                    {
-                        "id": cart.id,
-                        "store": store.name,
-                        "platform": store.platform,
-                        "lines": [
-                            {
-                                "id": line.id,
-                                "platform_ref": line.platform_ref,
-                                "quantity": line.quantity,
-                            }
-                            for line in cart.lines
-                        ],
-                        "version": cart.version,
-                        "created_time": iso_time(cart.created),
-                        "updated_time": iso_time(cart.updated),
-                    }
-                )
+            listed.extend(cart_entry(store, cart) for cart in store.live_carts(now))
         return json_response(listed)
 
     async def requests(self, request: web.Request) -> web.StreamResponse:

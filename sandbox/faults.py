@@ -1,6 +1,6 @@
 """Fault injection: what the control API arms and what every platform request consults.
 
-Why this module exists: design §5 asks the sandbox to misbehave on demand (errors, latency,
+Why this module exists: tests and integrators need the sandbox to misbehave on demand (errors,
 throttling, hangs, dropped connections, applied-but-unanswered requests) in the same way on
 every platform. This is the platform-neutral book of armed faults; ``sandbox.platform`` applies
 the chosen one and each platform module renders its own error and throttling answers.
@@ -15,7 +15,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-Mode = Literal["error", "latency", "rate_limit", "hang", "close_after_read", "apply_then_hang"]
+Mode = Literal[
+    "error",
+    "latency",
+    "rate_limit",
+    "hang",
+    "close_after_read",
+    "apply_then_hang",
+    "apply_then_error",
+]
+# Shopify throttles in several ways (https://shopify.dev/docs/api/usage/limits,
+# https://shopify.dev/docs/api/usage/response-codes): a 200 whose top-level `errors` carry
+# extensions.code THROTTLED (Shopify GraphQL's code; UNCONFIRMED that the Storefront API sends
+# it), 429 with Retry-After, 430 (security rejection) and 503.
+ThrottleForm = Literal["THROTTLED", "429", "430", "503"]
 
 
 class FaultSpec(BaseModel):
@@ -26,8 +39,11 @@ class FaultSpec(BaseModel):
     signal); ``latency`` delays by ``ms``; ``rate_limit`` is the platform's own throttling answer
     (BigCommerce: 429 with ``X-Rate-Limit-*``, ``reset_ms`` as the reset); ``hang`` never
     answers; ``close_after_read`` reads the request then closes the connection;
-    ``apply_then_hang`` applies the request, then never answers. ``count`` limits the hits,
-    ``method`` and ``path_contains`` narrow the requests hit.
+    ``apply_then_hang`` applies the request, then never answers; ``apply_then_error`` applies the
+    request, then answers ``status`` (a 5xx, default 500) in the platform's error shape.
+    ``form`` picks Shopify's throttling answer for ``rate_limit`` (default ``THROTTLED``; the
+    other platforms have one form). ``count`` limits the hits, ``method`` and ``path_contains``
+    narrow the requests hit.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -38,6 +54,7 @@ class FaultSpec(BaseModel):
     rate: float = Field(default=1.0, ge=0.0, le=1.0, description="mode error: share of requests")
     ms: int | None = Field(default=None, ge=0, le=600_000, validate_default=True)
     reset_ms: int | None = Field(default=None, ge=0, le=3_600_000, description="mode rate_limit")
+    form: ThrottleForm | None = Field(default=None, description="mode rate_limit, Shopify only")
     count: int | None = Field(default=None, ge=1, description="requests hit, then it clears")
     method: str | None = Field(default=None, pattern=r"^[A-Za-z]{3,7}$")
     path_contains: str | None = Field(default=None, min_length=1)
@@ -45,8 +62,13 @@ class FaultSpec(BaseModel):
     @field_validator("status")
     @classmethod
     def _error_needs_status(cls, status: int | None, info: ValidationInfo) -> int | None:
-        if status is None and info.data.get("mode") == "error":
+        mode = info.data.get("mode")
+        if status is None and mode == "error":
             raise ValueError("status is required for mode error")
+        if mode == "apply_then_error":
+            if status is not None and status < 500:
+                raise ValueError("status must be a 5xx for mode apply_then_error")
+            return status or 500
         return status
 
     @field_validator("ms")
@@ -66,6 +88,7 @@ class Fault:
     rate: float
     ms: int | None
     reset_ms: int | None
+    form: ThrottleForm | None
     count: int | None
     remaining: int | None
     method: str | None
@@ -88,6 +111,7 @@ class Fault:
             "rate": self.rate,
             "ms": self.ms,
             "reset_ms": self.reset_ms,
+            "form": self.form,
             "count": self.count,
             "remaining": self.remaining,
             "method": self.method,
@@ -113,6 +137,7 @@ class FaultBook:
             rate=spec.rate,
             ms=spec.ms,
             reset_ms=spec.reset_ms,
+            form=spec.form,
             count=spec.count,
             remaining=spec.count,
             method=spec.method.upper() if spec.method else None,

@@ -14,6 +14,7 @@ from typing import Protocol
 import orjson
 from aiohttp import web
 
+from sandbox.faults import Fault
 from sandbox.state import SandboxState, Store
 
 JSON = "application/json"
@@ -27,9 +28,9 @@ class PlatformHooks(Protocol):
         """The platform's own error answer with this status (``error`` fault)."""
 
     def fault_throttle(
-        self, request: web.Request, store: Store, reset_ms: int | None
+        self, request: web.Request, store: Store, fault: Fault
     ) -> web.StreamResponse:
-        """The platform's own throttling answer (``rate_limit`` fault)."""
+        """The platform's own throttling answer (``rate_limit`` fault: ``reset_ms``, ``form``)."""
 
 
 def json_response(
@@ -60,7 +61,11 @@ async def serve(
         if fault.mode == "error":
             response = hooks.fault_error(request, store, fault.status or 500)
         elif fault.mode == "rate_limit":
-            response = hooks.fault_throttle(request, store, fault.reset_ms)
+            response = hooks.fault_throttle(request, store, fault)
+        elif fault.mode == "apply_then_error":  # applied, but the client sees a server error
+            applied = await handler(request, store)
+            entry["applied_status"] = applied.status
+            response = hooks.fault_error(request, store, fault.status or 500)
         else:  # hang, close_after_read, apply_then_hang: the client never gets an answer
             await request.read()
             if fault.mode == "apply_then_hang":

@@ -96,7 +96,11 @@ class Store:
     stock: dict[Key, int]
     carts: dict[str, Cart]
     rate: RateWindow
-    unknown_product_status: int
+    unknown_product_status: int  # BigCommerce
+    token_ttl_s: int  # Elastic Path: lifetime of the bearer tokens issued from now on
+    tokens: dict[str, float] = field(default_factory=dict)  # Elastic Path: token -> expiry
+    write_conflicts: int = 0  # Elastic Path: the next N writes answer 409
+    unknown_variant_code: str = "INVALID"  # Shopify: or MERCHANDISE_NOT_APPLICABLE (2025-10+)
 
     @classmethod
     def from_seed(cls, seed: StoreSeed) -> Store:
@@ -109,7 +113,12 @@ class Store:
             carts={},
             rate=RateWindow(seed.quota, seed.window_ms, time.monotonic()),
             unknown_product_status=seed.unknown_product_status,
+            token_ttl_s=seed.token_ttl_s,
         )
+
+    def on_platform(self) -> list[Sellable]:
+        """What the platform itself knows (not the ``not_on_platform`` trigger)."""
+        return [unit for unit in self.sellables.values() if unit.on_platform]
 
     @property
     def name(self) -> str:
@@ -124,9 +133,9 @@ class Store:
         return self.seed.access_token
 
     def cart(self, cart_id: str, now: float) -> Cart | None:
-        """The live cart, or None; an expired cart is gone (BigCommerce: 30 days idle)."""
+        """The live cart, or None; an expired cart is gone (``catalog.CART_TTL_S`` idle)."""
         cart = self.carts.get(cart_id)
-        if cart is not None and now - cart.updated > self.seed.cart_ttl_s:
+        if cart is not None and now - cart.updated > self.seed.cart_ttl:
             del self.carts[cart_id]
             return None
         return cart

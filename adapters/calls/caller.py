@@ -165,7 +165,7 @@ class PlatformCaller:
                     unknown.append(exc)
                 raise
             finally:
-                metrics.record_call(platform, outcome)
+                metrics.record_call(platform, outcome, op=op, store=self._store_key)
                 self.log.info(
                     "platform_call",
                     op=op,

@@ -117,7 +117,9 @@ _NOT_SENT_HTTPX: tuple[type[BaseException], ...] = (
 def request_not_sent(exc: BaseException) -> bool:
     """True only when ``exc`` proves that no byte of the request reached the platform."""
     origin: BaseException | None = exc
-    while origin is not None:  # the aiohttp error, wherever it sits in the chain, decides
+    seen: set[int] = set()  # a chain can loop (respx links a side effect's error to itself)
+    while origin is not None and id(origin) not in seen:  # the aiohttp error decides
+        seen.add(id(origin))
         if isinstance(origin, aiohttp.ClientError):
             return isinstance(origin, _NOT_SENT_AIOHTTP)
         origin = origin.__cause__

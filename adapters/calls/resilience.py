@@ -4,8 +4,8 @@ Why it exists: a slow platform must not take every connection, and a dead store 
 each cart wait for its timeouts. Bulkheads are per platform (the client's connection pool is
 too) and per merchant store; breakers are per store (its base URL), so one dead or hung
 BigCommerce store never fails or starves the other BigCommerce stores. ``PlatformMetrics``
-counts calls and retries per platform; the registry shares one between its platforms (no route
-renders it yet).
+counts calls and retries per platform; the registry shares one between its platforms and
+``/metrics`` renders it (orchestrator/http/metrics.py).
 """
 
 from __future__ import annotations
@@ -159,14 +159,22 @@ class Bulkheads:
 
 
 class PlatformMetrics:
-    """In-memory counters of platform calls (by outcome) and retries (by operation)."""
+    """In-memory counters of platform calls (by outcome, and by operation and outcome) and
+    retries (by operation), and the stores called (whose breakers /metrics reports)."""
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()  # (platform, outcome)
+        self.calls_by_op: Counter[tuple[str, str, str]] = Counter()  # (platform, op, outcome)
         self.retries: Counter[tuple[str, str]] = Counter()  # (platform, op)
+        self.stores: dict[str, set[str]] = {}  # platform -> breaker keys seen
 
-    def record_call(self, platform: str, outcome: str) -> None:
+    def record_call(
+        self, platform: str, outcome: str, *, op: str = "", store: str | None = None
+    ) -> None:
         self.calls[(platform, outcome)] += 1
+        self.calls_by_op[(platform, op, outcome)] += 1
+        if store is not None:
+            self.stores.setdefault(platform, set()).add(store)
 
     def record_retry(self, platform: str, op: str) -> None:
         self.retries[(platform, op)] += 1

@@ -112,7 +112,7 @@ class CartService:
                 assert outcome.error is not None
                 failed.append((bag, outcome.error))
                 apply_failed(bag, outcome.error, cart, new_error)
-            log.info(
+            (log.info if outcome.cart else log.warning)(  # a failed bag is an operator's concern
                 "bag_created" if outcome.cart else "bag_failed",
                 bag_id=bag.id,
                 merchant_id=bag.merchant_id,

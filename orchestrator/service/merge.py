@@ -44,11 +44,20 @@ def apply_created(
     bag.checkout_url = external.checkout_url
     bag.platform_sub_total = external.sub_total
     bag.move_to(BagStatus.IN_PROGRESS)
+    # A line the platform explained (a stock warning) gets its explanation below, once.
+    explained = {
+        s.sku_id
+        for s in bag.skus
+        for problem in external.problems
+        if ref_matches(s.platform_ref, problem.platform_ref)
+    }
     for sku in bag.skus:
         line = external.line_for(sku.platform_ref)
         if line is None:
             requested = sku.quantity
             sku.quantity, sku.line_price, sku.available = 0, 0, False
+            if sku.sku_id in explained:
+                continue
             cart.errors.append(
                 new_error(
                     bag,

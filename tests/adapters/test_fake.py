@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from adapters.base import CartPlatform, LineRequest
 from adapters.bigcommerce import BigCommerceConnection
 from adapters.fake import FakePlatform, FakeRegistry, ref_key
+from adapters.shopify import ShopifyConnection
 from bags.status import Platform
 from errors import Cause, PlatformNotFound, PlatformRejected, PlatformTimeout
 
@@ -106,9 +107,9 @@ async def test_fake_registry_surface() -> None:
     )
     with pytest.raises(ValidationError):
         registry.parse_connection(Platform.BIGCOMMERCE, {"api_url": "x"})
-    assert registry.parse_connection(Platform.SHOPIFY, {"shop_url": "s"}).model_dump() == {
-        "shop_url": "s"
-    }
+    # Every platform's connection is its real adapter's model (the registry table's row).
+    shopify = {"shop_url": "https://shop.test", "storefront_token": "t", "api_version": "2026-04"}
+    assert isinstance(registry.parse_connection(Platform.SHOPIFY, shopify), ShopifyConnection)
     first = registry.for_merchant("m1", Platform.BIGCOMMERCE, {})
     assert registry.for_merchant("m1", Platform.BIGCOMMERCE, {}) is first
     cart = await first.create_cart([LineRequest({"sku": "any"}, 2)], currency="USD", deadline=FAR)

@@ -388,3 +388,9 @@ async def test_errors_outside_the_taxonomy_are_not_retried() -> None:
             attempt, op="get", idempotent=True, deadline=deadline(), policy=POLICY, log=NullLog()
         )
     assert calls == 1
+
+
+def test_a_looping_cause_chain_is_classified_instead_of_looping_forever() -> None:
+    first, second = httpx.ReadError("a"), httpx.ReadError("b")
+    first.__cause__, second.__cause__ = second, first
+    assert request_not_sent(first) is False

@@ -26,6 +26,9 @@ from examples.launch import (
 from tests.conftest import drop_database, new_database
 
 CREATE_DEADLINE_S = 3.0
+PLATFORM_CONCURRENCY = 4
+STORE_CONCURRENCY = 2
+PLATFORMS = ("BIGCOMMERCE", "SHOPIFY", "ELASTIC_PATH")
 
 pytestmark = pytest.mark.e2e
 
@@ -58,6 +61,9 @@ def stack(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         platform_retry_after_cap_s="2",
         external_delete_retry_s="0.2",
         circuit_failure_threshold="1000",
+        # Small bulkheads, so a test can show a hung store starving no other store.
+        platform_concurrency=str(PLATFORM_CONCURRENCY),
+        platform_store_concurrency=str(STORE_CONCURRENCY),
     )
     try:
         migrate(env)
@@ -69,7 +75,7 @@ def stack(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     try:
         admin = Multicart(api_proc.url, admin_token=env["MULTICART_ADMIN_TOKEN"])
         sandbox = Sandbox(sandbox_proc.url)
-        stores = register_sandbox(admin, sandbox)
+        stores = register_sandbox(admin, sandbox, PLATFORMS)
         yield Stack(sandbox_proc, api_proc, admin, sandbox, stores)
     finally:
         api_proc.stop()

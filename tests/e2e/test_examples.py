@@ -23,7 +23,10 @@ def test_demo_shows_every_outcome_and_exits_cleanly() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    for step in ("1. a 3-merchant cart", "2. one SKU out of stock", "HTTP 502", "4. delete"):
+    for step in ("1. one cart across Shopify", "2. each platform failing", "HTTP 502", "4. delete"):
         assert step in out
+    for platform in ("SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH"):
+        assert f'"platform": "{platform}"' in out
     assert '"code": 2503' in out and '"cause": "OUT_OF_STOCK"' in out
+    assert "$12.99 (1299)" in out  # money as the shopper reads it, beside minor units
     assert "demo finished" in out

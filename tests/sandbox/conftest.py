@@ -1,5 +1,8 @@
 """Fixtures for the sandbox tests: the app in-process on a real loopback port (aiohttp's
-TestServer), and a small BigCommerce client that speaks to it over real HTTP."""
+TestServer), and small platform clients that speak to it over real HTTP.
+
+``client`` serves the three BigCommerce stores only (the BigCommerce tests were written for that
+world and pin its store list); ``world`` serves every default store of every platform."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from sandbox.app import STATE, SandboxConfig, build_app
 from sandbox.catalog import store_token
+from sandbox.defaults import bigcommerce_stores
 from sandbox.state import SandboxState
 
 Client = TestClient[web.Request, web.Application]
@@ -19,6 +23,13 @@ Client = TestClient[web.Request, web.Application]
 
 @pytest.fixture
 async def client() -> AsyncIterator[Client]:
+    config = SandboxConfig(hang_max_s=10, stores=bigcommerce_stores())
+    async with TestClient(TestServer(build_app(config))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[Client]:
     async with TestClient(TestServer(build_app(SandboxConfig(hang_max_s=10)))) as test_client:
         yield test_client
 

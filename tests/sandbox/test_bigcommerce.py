@@ -1,4 +1,7 @@
-"""The BigCommerce simulator answers as the Carts v3 docs say (platforms README §2.2-2.10)."""
+"""The BigCommerce simulator answers as the Carts v3 docs say.
+
+https://developer.bigcommerce.com/docs/rest-management/carts
+"""
 
 from __future__ import annotations
 

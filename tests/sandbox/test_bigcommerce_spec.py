@@ -5,9 +5,10 @@ not copied into the repo; without it these tests skip. Its server is
 ``https://api.bigcommerce.com/stores/{store_hash}/v3``, so each sandbox path
 ``/bigcommerce/stores/{hash}/v3/...`` is validated as ``/stores/{hash}/v3/...`` on that host.
 
-Where the spec and the platforms README disagree, the sandbox follows the spec, e.g. no
-``parent_id: null`` (``ItemPhysicalGet`` types it as a non-nullable string). ``redirect_urls``
-is not in ``Cart_Full`` but the schema allows extra properties, so it validates.
+Where the spec's schemas and its examples or integrators' reports disagree, the sandbox follows
+the schemas, e.g. no ``parent_id: null`` (``ItemPhysicalGet`` types it as a non-nullable
+string). ``redirect_urls`` is not in ``Cart_Full`` but the schema allows extra properties, so it
+validates.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ async def test_cart_lifecycle_answers_match_the_spec(openapi: Any, bc: BC) -> No
     await check(openapi, bc, await bc.call("PUT", f"/carts/{cart_id}", customer), customer)
 
     # The spec types this 200 as a bare Cart_Full while its own example wraps it in
-    # {data, meta}; the sandbox answers the wrapper (README §2.4), which the schema admits.
+    # {data, meta}; the sandbox answers the wrapper, as every other cart answer, which the schema
+    # admits.
     response = await bc.call("DELETE", f"/carts/{cart_id}/items/{tent}")
     assert response.status == 200
     deleted = await check(openapi, bc, response)

@@ -1,4 +1,4 @@
-"""The control API under /__sandbox/: exact shapes (design §5), clear 400s, reset."""
+"""The control API under /__sandbox/: exact shapes (the admin routes' own), clear 400s, reset."""
 
 from __future__ import annotations
 
@@ -194,3 +194,26 @@ async def test_reset_restores_everything(bc: BC, client: Client) -> None:
 async def test_index_lists_the_control_routes(client: Client) -> None:
     routes = (await control(client, "GET", ""))["routes"]
     assert "POST /__sandbox/faults" in routes and "GET /__sandbox/stores" in routes
+
+
+async def test_every_platform_is_listed_with_bigcommerce_first(world: Client) -> None:
+    stores = await control(world, "GET", "/stores")
+    assert [(s["store"], s["platform"]) for s in stores] == [
+        ("outdoors1", "BIGCOMMERCE"),
+        ("kitchen2", "BIGCOMMERCE"),
+        ("books3", "BIGCOMMERCE"),
+        ("threads4", "SHOPIFY"),
+        ("coffee5", "SHOPIFY"),
+        ("garden6", "ELASTIC_PATH"),
+        ("games7", "ELASTIC_PATH"),
+    ]
+    for store in stores:
+        triggers = {p["trigger"] for p in store["products"] if "trigger" in p}
+        assert triggers == {"out_of_stock", "server_error", "not_on_platform"}
+        assert sum("trigger" not in p for p in store["products"]) >= 3
+        assert any(p["name"].endswith(")") for p in store["products"])  # variants
+    settings = await control(world, "PUT", "/settings", {"store": "threads4"})
+    assert settings == {"store": "threads4", **stores[3]["settings"]}
+    for store, field in (("outdoors1", "token_ttl_s"), ("threads4", "write_conflicts")):
+        response = await world.put("/__sandbox/settings", json={"store": store, field: 1})
+        assert response.status == 400 and (await response.json())["field"] == field

@@ -1,10 +1,10 @@
-"""Fault modes and rate limits, seen from a client over real loopback HTTP (design §5)."""
+"""Fault modes and rate limits, seen from a client over real loopback HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -14,6 +14,8 @@ from sandbox.app import STATE, SandboxConfig, build_app, serve
 from sandbox.catalog import store_token
 from sandbox.state import SandboxState
 from tests.sandbox.conftest import BC, Client, control, item
+from tests.sandbox.ep_client import EP, cart_item
+from tests.sandbox.shopify_client import CREATE, Shop, line
 from tests.sandbox.test_bigcommerce import RATE_HEADERS
 
 SHORT = aiohttp.ClientTimeout(total=0.3)
@@ -216,3 +218,125 @@ async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
             return False
         await asyncio.sleep(0.01)
     return True
+
+
+# Every fault mode on the Shopify and Elastic Path stores (the same book, their own answers).
+
+PLATFORM_STORES = ("threads4", "garden6")
+
+
+async def _creator(world: Client, store: str) -> Callable[..., Awaitable[aiohttp.ClientResponse]]:
+    """A cart-creating request of the store's platform (Elastic Path: token fetched first)."""
+    if store == "threads4":
+        shop = Shop(world, store)
+        return lambda **kw: shop.post(CREATE, {"input": {"lines": [line(41020)]}}, **kw)
+    ep = EP(world, store)
+    await ep.authenticate()
+    return lambda **kw: ep.add("c1", cart_item(sku="GLOVES"), **kw)
+
+
+async def _held(world: Client, store: str) -> list[int]:
+    return [
+        sum(x["quantity"] for x in c["lines"])
+        for c in await control(world, "GET", f"/carts?store={store}")
+    ]
+
+
+@pytest.mark.parametrize("store", PLATFORM_STORES)
+async def test_error_and_latency_faults_on_every_platform(world: Client, store: str) -> None:
+    create = await _creator(world, store)
+    await control(world, "POST", "/faults", fault(store, mode="error", status=500, count=1))
+    response = await create()
+    assert response.status == 500 and (await response.json())["errors"]
+    await control(world, "POST", "/faults", fault(store, mode="error", status=503, count=1))
+    assert (await create()).status == 503
+    assert await _held(world, store) == []
+    await control(world, "POST", "/faults", fault(store, mode="latency", ms=150, count=1))
+    started = time.monotonic()
+    assert (await create()).status in (200, 201)
+    assert time.monotonic() - started >= 0.15
+
+
+@pytest.mark.parametrize("store", PLATFORM_STORES)
+async def test_unanswered_faults_on_every_platform(world: Client, store: str) -> None:
+    create = await _creator(world, store)
+    await control(world, "POST", "/faults", fault(store, mode="hang", count=1))
+    with pytest.raises(asyncio.TimeoutError):
+        await create(timeout=SHORT)
+    await control(world, "POST", "/faults", fault(store, mode="close_after_read", count=1))
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await create()
+    assert await _held(world, store) == []
+    await control(world, "POST", "/faults", fault(store, mode="apply_then_hang", count=1))
+    with pytest.raises(asyncio.TimeoutError):
+        await create(timeout=SHORT)
+    assert await _held(world, store) == [1]
+
+
+@pytest.mark.parametrize("store", ("outdoors1", *PLATFORM_STORES))
+async def test_apply_then_error_applies_then_answers_a_5xx(world: Client, store: str) -> None:
+    if store == "outdoors1":
+        bc = BC(world, store)
+        create = lambda **kw: bc.call("POST", "/carts", {"line_items": [item(113)]}, **kw)  # noqa: E731
+    else:
+        create = await _creator(world, store)
+    armed = await control(world, "POST", "/faults", fault(store, mode="apply_then_error", count=1))
+    assert armed["status"] == 500
+    response = await create()
+    assert response.status == 500
+    assert await _held(world, store) == [1]  # the cart exists all the same
+    [entry] = [r for r in await control(world, "GET", f"/requests?store={store}") if r["fault"]]
+    assert (entry["status"], entry["applied_status"]) == (500, 201 if store != "threads4" else 200)
+    await control(
+        world, "POST", "/faults", fault(store, mode="apply_then_error", status=502, count=1)
+    )
+    assert (await create()).status == 502
+    bad = await world.post(
+        "/__sandbox/faults", json=fault(store, mode="apply_then_error", status=404)
+    )
+    assert bad.status == 400 and (await bad.json())["field"] == "status"
+
+
+async def test_shopify_throttles_in_every_form(world: Client) -> None:
+    create = await _creator(world, "threads4")
+    await control(world, "POST", "/faults", fault("threads4", mode="rate_limit", count=1))
+    response = await create()
+    assert response.status == 200
+    assert await response.json() == {
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]
+    }
+    for form, status in (("429", 429), ("503", 503)):
+        armed = fault("threads4", mode="rate_limit", form=form, reset_ms=2500, count=1)
+        await control(world, "POST", "/faults", armed)
+        response = await create()
+        assert response.status == status and response.headers["Retry-After"] == "3"
+    await control(
+        world, "POST", "/faults", fault("threads4", mode="rate_limit", form="430", count=1)
+    )
+    response = await create()
+    assert response.status == 430 and response.headers["Content-Type"].startswith("text/html")
+    assert await _held(world, "threads4") == []
+    await control(world, "PUT", "/quota", {"store": "threads4", "quota": 1, "window_ms": 60000})
+    assert (await create()).status == 200
+    exhausted = await create()
+    assert (await exhausted.json())["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert await _held(world, "threads4") == [1]
+    bc_form = await world.post(
+        "/__sandbox/faults", json=fault("outdoors1", mode="rate_limit", form="430")
+    )
+    assert bc_form.status == 400 and (await bc_form.json())["field"] == "form"
+
+
+async def test_elastic_path_throttles_with_429(world: Client) -> None:
+    create = await _creator(world, "garden6")
+    await control(world, "POST", "/faults", fault("garden6", mode="rate_limit", count=1))
+    response = await create()
+    assert response.status == 429 and "Retry-After" not in response.headers
+    assert (await response.json())["errors"][0]["status"] == 429
+    await control(
+        world, "POST", "/faults", fault("garden6", mode="rate_limit", reset_ms=1000, count=1)
+    )
+    assert (await create()).headers["Retry-After"] == "1"
+    await control(world, "PUT", "/quota", {"store": "garden6", "quota": 0})
+    assert (await create()).status == 429
+    assert await _held(world, "garden6") == []

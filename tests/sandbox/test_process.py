@@ -107,3 +107,19 @@ def test_help_describes_the_options() -> None:
     text = parser().format_help()
     for option in ("--host", "--port", "--latency-ms", "--seed-file", "--hang-max-s"):
         assert option in text
+
+
+def test_help_names_every_platform_and_base_url() -> None:
+    text = " ".join(parser().format_help().split())
+    expected = (
+        "BigCommerce",
+        "Shopify",
+        "Elastic Path",
+        "/bigcommerce/stores/{store_hash}/v3",
+        "/shopify/{shop}",
+        "graphql.json",
+        "/elasticpath/{store}",
+        "oauth/access_token",
+    )
+    for words in expected:
+        assert words in text, words

@@ -126,3 +126,27 @@ def test_server_error_message_matches_the_contract() -> None:
     assert failure.envelope()["data"]["skus"][0]["message"] == (
         "Unable to add item to cart due to cart creation failure."
     )
+
+
+def test_a_line_dropped_with_a_stock_warning_gets_that_warning_once_and_an_unexplained_one_too() -> (
+    None
+):
+    bag = make_bag()
+    cart = make_cart(bag)
+    external = ExternalCart(
+        external_id="ext-1",
+        currency="USD",
+        sub_total=0,
+        lines=(),  # neither line is held
+        problems=(LineProblem({"product_id": 1}, Cause.OUT_OF_STOCK, "sold out", 2, 0),),
+    )
+    apply_created(bag, external, cart, error_factory(cart, NOW, ids()))  # type: ignore[arg-type]
+    assert [(e.entity_id, e.cause, e.message) for e in cart.errors] == [
+        (
+            "lamp",
+            "PLATFORM_REJECTED",
+            "BIGCOMMERCE created the cart without this item (5 requested, none held)",
+        ),
+        ("tent", "OUT_OF_STOCK", "sold out"),
+    ]
+    assert [(s.quantity, s.available) for s in bag.skus] == [(0, False), (0, False)]

@@ -1,0 +1,51 @@
+"""A merchant's Elastic Path Commerce Cloud store, as the admin route accepts it.
+
+Why a module of its own: the connection is validated once, before it is stored (encrypted) or
+used, and both the adapter (``adapters.elastic_path.adapter``) and its token
+(``adapters.elastic_path.auth``) read it. Its credentials are an application key's
+``client_id`` and ``client_secret``
+(https://elasticpath.dev/docs/authentication/application-keys/create-an-application-key).
+They go into a form body, so CR/LF, control and non-ASCII characters are refused here rather
+than sent, and they never appear in a repr or a validation error.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+
+class ElasticPathConnection(BaseModel):
+    """``api_url``: the store's API base, e.g. https://useast.api.elasticpath.com (the sandbox's
+    is http://127.0.0.1:PORT/elasticpath/{store}); ``client_id`` / ``client_secret``: the key."""
+
+    # hide_input_in_errors: a rejected secret must not come back in the 400 naming the field.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    api_url: str
+    client_id: SecretStr
+    client_secret: SecretStr
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://useast.api.elasticpath.com")
+        if parts.query or parts.fragment or "?" in value or "#" in value:
+            raise ValueError("must not carry a query or fragment")
+        if "@" in parts.netloc:
+            raise ValueError("must not carry user information; the key goes in client_id")
+        return value.rstrip("/")
+
+    @field_validator("client_id", "client_secret")
+    @classmethod
+    def _credential(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value()
+        if not text.strip():
+            raise ValueError("must not be empty")
+        if not text.isascii() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+            raise ValueError("must be printable ASCII: no CR/LF, control or non-ASCII characters")
+        return value

@@ -1,0 +1,11 @@
+"""Shopify Storefront Cart API: the adapter (calls), its documents, payloads and failures."""
+
+from adapters.shopify.adapter import RETRY_ANSWERS_ON_CREATE, RETRY_RULES, ShopifyAdapter
+from adapters.shopify.connection import ShopifyConnection
+
+__all__ = [
+    "RETRY_ANSWERS_ON_CREATE",
+    "RETRY_RULES",
+    "ShopifyAdapter",
+    "ShopifyConnection",
+]
