@@ -17,9 +17,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sandbox import bigcommerce, control, elasticpath, shopify
+from sandbox import control
 from sandbox.catalog import StoreSeed, load_seed_file
 from sandbox.defaults import default_stores
+from sandbox.platforms import PLATFORMS
 from sandbox.state import SandboxState
 
 STATE: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
@@ -45,9 +46,8 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app = web.Application()
     app[STATE] = state
     app.add_routes(control.routes(state))
-    app.add_routes(bigcommerce.routes(state))
-    app.add_routes(shopify.routes(state))
-    app.add_routes(elasticpath.routes(state))
+    for platform in PLATFORMS.values():
+        app.add_routes(platform.routes(state))
 
     async def let_go(app: web.Application) -> None:
         state.closing = True  # held requests end (unanswered) instead of delaying shutdown

@@ -19,33 +19,15 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox import bigcommerce, elasticpath, shopify
 from sandbox.catalog import Sellable
 from sandbox.faults import FaultSpec
 from sandbox.platform import json_response
+from sandbox.platforms import PLATFORMS
 from sandbox.state import Cart, Line, SandboxState, Store, iso_time
 
 PREFIX = "/__sandbox"
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# One row per platform. The `connection` multicart's `POST /v1/admin/merchants` takes for a store:
-CONNECTIONS: dict[str, Callable[[Store, str], dict[str, str]]] = {
-    bigcommerce.PLATFORM: bigcommerce.connection,
-    shopify.PLATFORM: shopify.connection,
-    elasticpath.PLATFORM: elasticpath.connection,
-}
-# The settings a store shows in `GET stores` and answers `PUT settings` with:
-SETTINGS: dict[str, Callable[[Store], dict[str, Any]]] = {
-    bigcommerce.PLATFORM: bigcommerce.settings,
-    shopify.PLATFORM: shopify.settings,
-    elasticpath.PLATFORM: elasticpath.settings,
-}
-# The `PUT settings` fields each platform takes (another platform's field answers 400):
-SETTABLE: dict[str, frozenset[str]] = {
-    bigcommerce.PLATFORM: frozenset({"unknown_product_status"}),
-    shopify.PLATFORM: frozenset({"unknown_variant_code"}),
-    elasticpath.PLATFORM: frozenset({"token_ttl_s", "expire_tokens", "write_conflicts"}),
-}
 
 
 class BadInput(Exception):
@@ -69,7 +51,7 @@ class QuotaInput(BaseModel):
 
 
 class SettingsInput(BaseModel):
-    """Per platform (``SETTABLE``): BigCommerce ``unknown_product_status``; Shopify
+    """Per platform (``PLATFORMS[...].settable``): BigCommerce ``unknown_product_status``; Shopify
     ``unknown_variant_code``; Elastic Path ``token_ttl_s`` (tokens issued from now on),
     ``expire_tokens`` (every token of the store stops working now), ``write_conflicts`` (the
     next N writes answer 409 "Write conflict detected")."""
@@ -94,10 +76,7 @@ def line_entry(store: Store, line: Line) -> dict[str, Any]:
         "platform_ref": line.platform_ref,
         "quantity": line.quantity,
     }
-    if store.platform != bigcommerce.PLATFORM:  # BigCommerce's listing is pinned without it
-        entry["price"] = line.list_price
-    if store.platform == elasticpath.PLATFORM:
-        entry["sku"] = line.sku
+    entry.update(PLATFORMS[store.platform].line_extras(line))
     return entry
 
 
@@ -204,9 +183,9 @@ class Control:
                 {
                     "store": store.name,
                     "platform": store.platform,
-                    "connection": CONNECTIONS[store.platform](store, origin),
+                    "connection": PLATFORMS[store.platform].connection(store, origin),
                     "products": [product_entry(store, unit) for unit in store.sellables.values()],
-                    "settings": SETTINGS[store.platform](store),
+                    "settings": PLATFORMS[store.platform].settings(store),
                 }
                 for store in self.state.stores.values()
             ]
@@ -215,7 +194,7 @@ class Control:
     async def add_fault(self, request: web.Request) -> web.StreamResponse:
         spec = await self._input(request, FaultSpec)
         store = self._store(spec.store)
-        if spec.form is not None and store.platform != shopify.PLATFORM:
+        if spec.form is not None and not PLATFORMS[store.platform].throttle_forms:
             raise BadInput("form", "form: only Shopify has several throttling answers")
         return json_response(self.state.faults.add(spec).to_json(), 201)
 
@@ -259,7 +238,7 @@ class Control:
         store = self._store(body.store)
         given = body.model_dump(exclude_none=True, exclude={"store"})
         for name in given:
-            if name not in SETTABLE[store.platform]:
+            if name not in PLATFORMS[store.platform].settable:
                 raise BadInput(name, f"{name}: not a setting of {store.platform} stores")
         for name, value in given.items():
             if name == "expire_tokens":
@@ -267,7 +246,7 @@ class Control:
                     store.tokens.clear()
             else:
                 setattr(store, name, value)
-        return json_response({"store": store.name, **SETTINGS[store.platform](store)})
+        return json_response({"store": store.name, **PLATFORMS[store.platform].settings(store)})
 
     async def carts(self, request: web.Request) -> web.StreamResponse:
         only = self._query_store(request)

@@ -128,9 +128,7 @@ def test_server_error_message_matches_the_contract() -> None:
     )
 
 
-def test_a_line_dropped_with_a_stock_warning_gets_that_warning_once_and_an_unexplained_one_too() -> (
-    None
-):
+def test_a_line_dropped_with_a_warning_gets_that_warning_once() -> None:
     bag = make_bag()
     cart = make_cart(bag)
     external = ExternalCart(
