@@ -8,6 +8,9 @@ from enum import StrEnum
 class BagStatus(StrEnum):
     PENDING = "PENDING"  # external creation under way
     IN_PROGRESS = "IN_PROGRESS"  # the external cart exists
+    # The create may have been applied (no answer, or a 5xx, after the request was sent): the
+    # external cart may exist. Never retried blindly; the reconciler resolves it.
+    UNKNOWN = "UNKNOWN"
     FAILED = "FAILED"  # no external cart
     DELETED = "DELETED"
 
@@ -25,8 +28,12 @@ class Platform(StrEnum):
 
 
 BAG_TRANSITIONS: dict[BagStatus, frozenset[BagStatus]] = {
-    BagStatus.PENDING: frozenset({BagStatus.IN_PROGRESS, BagStatus.FAILED, BagStatus.DELETED}),
+    BagStatus.PENDING: frozenset(
+        {BagStatus.IN_PROGRESS, BagStatus.UNKNOWN, BagStatus.FAILED, BagStatus.DELETED}
+    ),
     BagStatus.IN_PROGRESS: frozenset({BagStatus.DELETED}),
+    # Resolved by the reconciler: found (adopted), proved absent, or deleted with its cart.
+    BagStatus.UNKNOWN: frozenset({BagStatus.IN_PROGRESS, BagStatus.FAILED, BagStatus.DELETED}),
     BagStatus.FAILED: frozenset({BagStatus.PENDING, BagStatus.DELETED}),
     BagStatus.DELETED: frozenset(),
 }

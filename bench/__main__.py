@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from bench import httpstack, reference
+from bench import httpstack, overload, reference
 from bench.report import MC, REF, derive, markdown, plot
 from bench.scenarios import (
     FULL,
@@ -165,6 +165,31 @@ def sqlite_part(runner: Runner, stack: Stack, raw: dict[str, Any]) -> dict[str, 
     return seeds
 
 
+def overload_part(runner: Runner, stack: Stack, raw: dict[str, Any]) -> None:
+    """Scenario 6: 10x multicart's capacity for a short run (``bench/overload.py``)."""
+    from config import Settings
+
+    capacity = statistics.median(raw["capacity"].get(MC) or [0.0]) or runner.profile.first_rate
+    rate = min(5000.0, overload.FACTOR * capacity)
+    print(f"== 6. overload: {rate:.0f}/s, {overload.FACTOR:g}x capacity", flush=True)
+    runs = []
+    for rep in range(runner.profile.reps):
+        if rep and runner.over_budget():
+            runner.notes.append(f"overload: {rep} repetitions (time budget)")
+            break
+        variant = overload.Variant(MC)
+        seconds = runner.profile.overload_s
+        runs.append(overload.overload_run(runner, stack, variant, rate, seconds, f"ovl{rep}"))
+        print(overload.line(runs[-1]), flush=True)
+    raw["overload"] = {
+        "rate": rate,
+        "capacity": capacity,
+        "deadline_s": overload.DEADLINE_S,
+        "max_in_flight": Settings.model_fields["max_in_flight"].default,
+        "runs": runs,
+    }
+
+
 def postgres_part(
     runner: Runner, stack: Stack, raw: dict[str, Any], seeds: dict[str, float]
 ) -> None:
@@ -202,6 +227,7 @@ def run(profile_name: str, workdir: Path) -> dict[str, Any]:
         runner = Runner(profile, before_run=stack.reset_sandboxes)
         start_sandboxes(stack, 50)
         seeds = sqlite_part(runner, stack, raw)
+        overload_part(runner, stack, raw)
         print("== 5. outbound HTTP stack, 64 concurrent requests", flush=True)
         raw["httpstack"] = httpstack.compare(workdir, profile.reps, profile.http_s)
         try:
@@ -227,7 +253,8 @@ def describe(raw: dict[str, Any], quick: bool) -> None:
     meta["settings"] = (
         "multicart serve with MULTICART_LOG_LEVEL=WARNING (no per-request log line) and "
         "MULTICART_CIRCUIT_FAILURE_THRESHOLD=1000 (an overloaded probe must not open circuits "
-        "for the next one); everything else default"
+        "for the next one); everything else default (MULTICART_MAX_IN_FLIGHT=64: a probe past "
+        "capacity sees 503 overloaded answers, counted as its errors)"
     )
     meta["method"] = method(QUICK if quick else FULL)
 
@@ -258,6 +285,12 @@ def method(p: Profile) -> list[str]:
         "included); the 1-bag fan-out p50 minus its 50 ms is shown too",
         f"fan-out runs at {100 * FANOUT_SHARE:g}% of multicart's capacity in carts/s (10-bag "
         "carts then make about half of the platform calls/s of the capacity runs)",
+        f"overload: {overload.FACTOR:g}x multicart's capacity of 3-bag carts for "
+        f"{p.overload_s:g} s (after {p.warmup_s:g} s of warm-up) against a fresh `multicart "
+        f"serve` on SQLite with a {overload.DEADLINE_S:g} s create deadline and the default "
+        f"in-flight cap; the client allows {overload.CLIENT_INFLIGHT} requests in flight and "
+        f"waits {overload.CLIENT_TIMEOUT_S:g} s for each, so the server decides what queues; "
+        "accepted = 201, shed = 503",
     ]
 
 

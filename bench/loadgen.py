@@ -91,6 +91,11 @@ class Run:
         errors = Counter(o.error for o in measured if o.error is not None)
         done_in_window = sum(1 for o in self.outcomes if o.error is None and lo <= o.ended < hi)
         lag = sorted(self.dispatch_lag)
+        by_status: dict[str, list[float]] = {}
+        for o in measured:
+            if o.status:
+                by_status.setdefault(str(o.status), []).append(o.latency)
+        answered = [o.latency for o in measured if o.error != "not_sent"]
         return {
             "offered_rate": self.offered_rate,
             "duration_s": self.duration,
@@ -103,6 +108,10 @@ class Run:
             "achieved_rate": done_in_window / self.duration if self.duration > 0 else 0.0,
             "latency_ms": latency_summary([o.latency for o in ok]),
             "statuses": dict(Counter(str(o.status) for o in measured if o.status)),
+            # The overload scenario reads accepted (201) and shed (503) answers apart, and the
+            # worst wait of anything sent (timeouts included: their end is the client's give-up).
+            "latency_by_status_ms": {k: latency_summary(v) for k, v in sorted(by_status.items())},
+            "worst_ms": max(answered) * 1000.0 if answered else math.nan,
             "dispatch_lag_ms": {"p99": percentile(lag, 99) * 1000.0, "max": lag[-1] * 1000.0}
             if lag
             else {},

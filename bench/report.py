@@ -76,6 +76,13 @@ def derive(raw: dict[str, Any]) -> dict[str, Any]:
         fig["fanout"][name]["p50_10_over_1"] = stat(ratios(_lat(ten, "p50"), _lat(one, "p50")))
         fig["fanout"][name]["overhead_1_ms"] = stat([v - base for v in _lat(one, "p50")])
     fig["engines"] = {k: stat(v) for k, v in raw.get("engines", {}).items()}
+    ovl = raw.get("overload", {})
+    fig["overload"] = {k: ovl.get(k) for k in ("rate", "capacity", "deadline_s", "max_in_flight")}
+    for key in ("accepted_p50_ms", "accepted_p99_ms", "shed_share", "failed_share", "worst_ms"):
+        fig["overload"][key] = stat([r[key] for r in ovl.get("runs", [])])
+    fig["overload"]["accepted_rate"] = stat(
+        [r["accepted_share"] * r["offered_rate"] for r in ovl.get("runs", [])]
+    )
     http = raw.get("httpstack", {}).get("runs", {})
     fig["httpstack"] = {}
     for stack, runs in http.items():
@@ -260,6 +267,29 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
+def _overload(ovl: dict[str, Any]) -> list[str]:
+    """Section 6: what 10x capacity gets, accepted and shed apart."""
+    if not ovl.get("rate"):
+        return []
+    title = (
+        f"## 6. Overload ({ovl['rate']:.0f} 3-bag carts/s, 10x capacity, SQLite, "
+        f"{ovl['deadline_s']:g} s create deadline, at most {ovl['max_in_flight']} in flight)"
+    )
+    shed = ovl["shed_share"]
+    shed_pct = shed | {k: 100 * shed[k] for k in ("median", "min", "max")}
+    rows = [
+        [
+            fmt(ovl["accepted_rate"], 0, "/s"),
+            fmt(ovl["accepted_p50_ms"], 0, " ms"),
+            fmt(ovl["accepted_p99_ms"], 0, " ms"),
+            fmt(shed_pct, 1, "%"),
+            fmt(ovl["worst_ms"], 0, " ms"),
+        ]
+    ]
+    out = ["", title, ""]
+    return out + _table(["accepted", "accepted p50", "accepted p99", "shed (503)", "worst"], rows)
+
+
 def markdown(results: dict[str, Any], plot_path: str, previous: str = "") -> str:
     """BENCHMARKS.md: every figure beside its target, the command, the machine, the method."""
     meta, fig_ = results.get("meta", {}), results["figures"]
@@ -309,6 +339,7 @@ def markdown(results: dict[str, Any], plot_path: str, previous: str = "") -> str
     rows = [[k, fmt(v["throughput"], 0, "/s"), fmt(v["vs_aiohttp"], 2), fmt(v["p50"], 1, " ms"),
              fmt(v["p99"], 1, " ms")] for k, v in fig_.get("httpstack", {}).items()]  # fmt: skip
     out += _table(["stack", "throughput", "vs raw aiohttp", "p50", "p99"], rows)
+    out += _overload(fig_.get("overload", {}))
     out += ["", "## Method", ""] + [f"- {line}" for line in meta.get("method", [])]
     out += [f"- note: {note}" for note in results.get("notes", [])]
     kept = previous[previous.index(ANALYSIS_MARKER) :] if ANALYSIS_MARKER in previous else ""

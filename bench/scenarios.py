@@ -54,10 +54,11 @@ class Profile:
     http_s: float  # measured seconds of one HTTP-stack run
     reference_on_postgres: bool
     budget_s: float  # scenarios are cut short (and say so) past this
+    overload_s: float = 10.0  # measured seconds of the overload run (bench/overload.py)
 
 
 FULL = Profile("full", 3, 1.0, 4.0, 5.0, 10.0, 120.0, 0.08, 9, 2.0, True, 11 * 60)
-QUICK = Profile("quick", 1, 0.5, 2.0, 3.0, 4.0, 100.0, 0.2, 6, 1.0, False, 100)
+QUICK = Profile("quick", 1, 0.5, 2.0, 3.0, 4.0, 100.0, 0.2, 6, 1.0, False, 100, 3.0)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Runner:
         seconds: float,
         *,
         timeout_s: float = 2.0,
+        max_inflight: int = 256,
     ) -> dict[str, Any]:
         """One open-loop run of ``rate`` carts/s of ``shape`` against ``system`` (a process)."""
         argv = [sys.executable, "-m", "bench.loadgen"]
@@ -110,7 +112,8 @@ class Runner:
         argv += ["--rate", f"{rate:.3f}", "--duration", str(seconds)]
         argv += ["--warmup", str(self.profile.warmup_s), "--timeout", str(timeout_s)]
         argv += ["--body-file", str(system.bodies[shape])]
-        argv += ["--header", f"Authorization: Bearer {system.api_key}", "--max-inflight", "256"]
+        argv += ["--header", f"Authorization: Bearer {system.api_key}"]
+        argv += ["--max-inflight", str(max_inflight)]
         bound = self.profile.warmup_s + seconds + timeout_s + 30
         self.before_run()
         done = subprocess.run(  # noqa: S603 - our own module

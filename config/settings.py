@@ -29,6 +29,7 @@ class PlatformSettings:
     store_concurrency: int
     circuit_failure_threshold: int
     circuit_reset_s: float
+    max_answer_bytes: int = 2 * 1024 * 1024
 
 
 class PlatformOverrides(BaseModel):
@@ -44,6 +45,7 @@ class PlatformOverrides(BaseModel):
     store_concurrency: int | None = Field(default=None, ge=1)
     circuit_failure_threshold: int | None = Field(default=None, ge=1)
     circuit_reset_s: float | None = Field(default=None, gt=0)
+    max_answer_bytes: int | None = Field(default=None, ge=1024)
 
 
 class Settings(BaseSettings):
@@ -64,6 +66,10 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         description="Fernet key (urlsafe base64, 32 bytes) encrypting merchant credentials.",
     )
+    encryption_keys_old: SecretStr = Field(
+        default=SecretStr(""),
+        description="Older Fernet keys, comma-separated: they only decrypt, until re-sealed.",
+    )
     default_currency: str = Field(
         default="USD", pattern="^[A-Z]{3}$", description="Currency of carts created without one."
     )
@@ -72,6 +78,16 @@ class Settings(BaseSettings):
     )
     request_deadline_s: float = Field(
         default=8.0, gt=0, description="Deadline of other platform work done inside one request."
+    )
+    max_in_flight: int = Field(
+        default=64,
+        ge=0,
+        description="Requests handled at once; above it 503 overloaded at once (0: no cap).",
+    )
+    db_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest wait for a database connection or write lock outside a request.",
     )
     platform_connect_timeout_s: float = Field(
         default=2.0, gt=0, description="Longest wait to connect to a platform."
@@ -99,9 +115,14 @@ class Settings(BaseSettings):
     circuit_reset_s: float = Field(
         default=10.0, gt=0, description="How long an open circuit fails fast before a trial call."
     )
-    max_skus: int = Field(default=100, ge=1, description="Lines per cart.")
+    platform_max_answer_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest platform answer body read; a longer one is a platform error.",
+    )
+    max_skus: int = Field(default=100, ge=1, le=1000, description="Lines per cart.")
     max_bags: int = Field(default=20, ge=1, description="Merchants per cart.")
-    max_quantity: int = Field(default=999, ge=1, description="Quantity per line.")
+    max_quantity: int = Field(default=999, ge=1, le=10_000, description="Quantity per line.")
     max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Largest request body (413 above)."
     )
@@ -120,6 +141,16 @@ class Settings(BaseSettings):
         description="json, console, or auto (console on a terminal).",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    allow_private_platform_urls: bool = Field(
+        default=False,
+        description="Allow merchant URLs over plain http or to private, loopback or link-local "
+        "hosts (the sandbox, tests). Off: https to a public host only.",
+    )
+    platform_host_allowlist: str = Field(
+        default="",
+        description="Comma-separated hosts merchant URLs may use (`.example.com`: every name "
+        "under it); empty: any public host.",
+    )
     shopify: PlatformOverrides = Field(
         default_factory=PlatformOverrides,
         description="Shopify's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
@@ -135,10 +166,9 @@ class Settings(BaseSettings):
 
     def for_platform(self, platform: str) -> PlatformSettings:
         """One platform's part: ``platform`` is ``SHOPIFY``, ``BIGCOMMERCE`` or ``ELASTIC_PATH``."""
+        # A platform without a section of its own (yet) takes the flat values.
         section = platform.lower()
-        if section not in PLATFORM_SECTIONS:
-            raise ValueError(f"no settings section for platform {platform!r}")
-        overrides: PlatformOverrides = getattr(self, section)
+        overrides = getattr(self, section) if section in PLATFORM_SECTIONS else PlatformOverrides()
         flat = PlatformSettings(
             connect_timeout_s=self.platform_connect_timeout_s,
             attempt_timeout_s=self.platform_attempt_timeout_s,
@@ -148,6 +178,7 @@ class Settings(BaseSettings):
             store_concurrency=self.platform_store_concurrency,
             circuit_failure_threshold=self.circuit_failure_threshold,
             circuit_reset_s=self.circuit_reset_s,
+            max_answer_bytes=self.platform_max_answer_bytes,
         )
         chosen = {k: v for k, v in overrides.model_dump().items() if v is not None}
         merged = PlatformSettings(**{**flat.__dict__, **chosen})

@@ -12,6 +12,7 @@ Error tree (everything multicart raises on purpose is a ``MulticartError``)::
     │   ├── Conflict                     409 duplicate_cart / cart_busy / idempotency_key_in_use
     │   ├── PayloadTooLarge              413 payload_too_large
     │   ├── UnsupportedMediaType         415 unsupported_media_type
+    │   ├── Overloaded                   503 overloaded           (data.reason; Retry-After)
     │   ├── ExternalCartCreationFailure  422 / 502 / 503  external_cart_creation_failure (2503)
     │   └── InternalError                500 internal_error       (data.request_id)
     └── PlatformError                    raised by adapters only; carries a normalized Cause
@@ -29,6 +30,7 @@ their boundary; the orchestrator maps ``PlatformError`` into ``ApiError`` or ord
 """
 
 from errors.codes import (
+    MESSAGE_MAX,
     ApiError,
     Cause,
     Conflict,
@@ -41,6 +43,7 @@ from errors.codes import (
     MalformedJson,
     MulticartError,
     NotFound,
+    Overloaded,
     PayloadTooLarge,
     PlatformAuthFailed,
     PlatformConflict,
@@ -54,9 +57,11 @@ from errors.codes import (
     SkuProblem,
     Unauthorized,
     UnsupportedMediaType,
+    clip,
 )
 
 __all__ = [
+    "MESSAGE_MAX",
     "ApiError",
     "Cause",
     "Conflict",
@@ -69,6 +74,7 @@ __all__ = [
     "MalformedJson",
     "MulticartError",
     "NotFound",
+    "Overloaded",
     "PayloadTooLarge",
     "PlatformAuthFailed",
     "PlatformConflict",
@@ -82,4 +88,5 @@ __all__ = [
     "SkuProblem",
     "Unauthorized",
     "UnsupportedMediaType",
+    "clip",
 ]

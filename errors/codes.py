@@ -31,6 +31,20 @@ class ErrorCode(Enum):
     )
     NOT_FOUND = ("not_found", 1404, 404, "No such route.")
     METHOD_NOT_ALLOWED = ("method_not_allowed", 1405, 405, "The route does not take this method.")
+    # Idempotency-Key answers (orchestrator/http/idempotency.py): request-level, hence 1xxx
+    # with the HTTP status in the last digits, as 1404 and 1405.
+    IDEMPOTENCY_KEY_IN_USE = (
+        "idempotency_key_in_use",
+        1409,
+        409,
+        "A request with this Idempotency-Key is still running; retry after Retry-After.",
+    )
+    IDEMPOTENCY_KEY_REUSED = (
+        "idempotency_key_reused",
+        1422,
+        422,
+        "This Idempotency-Key was first used with another request (method, path or body).",
+    )
     INTERNAL_ERROR = (
         "internal_error",
         1500,
@@ -38,6 +52,15 @@ class ErrorCode(Enum):
         "Unexpected failure; data.request_id identifies it.",
     )
     NOT_READY = ("not_ready", 1503, 503, "The service cannot reach its database.")
+    # Load shedding (orchestrator/http/shedding.py): 1503 is taken by not_ready, so 1529, a 5xx
+    # that says "too many requests" (429); one code for both reasons, told apart in data.reason.
+    OVERLOADED = (
+        "overloaded",
+        1529,
+        503,
+        "Too many requests in flight, or no database connection within the request's deadline;"
+        " retry after Retry-After (data.reason: in_flight or database_wait).",
+    )
     INVALID_SKUS = (
         "invalid_skus",
         2001,
@@ -199,6 +222,14 @@ class InternalError(ApiError):
     kind = ErrorCode.INTERNAL_ERROR
 
 
+class Overloaded(ApiError):
+    """503 ``overloaded``: shed before any work, or a database wait that would outlive the
+    request's deadline (``data.reason``); always with ``Retry-After``."""
+
+    kind = ErrorCode.OVERLOADED
+    retryable = True
+
+
 class ExternalCartCreationFailure(ApiError):
     """The 2503 answer of cart creation: a single-bag cart whose external cart was not created
     (or, under ``all_or_nothing``, any bag's)."""
@@ -206,12 +237,26 @@ class ExternalCartCreationFailure(ApiError):
     kind = ErrorCode.EXTERNAL_CART_CREATION_FAILURE
 
 
+# The longest ``PlatformError.message``. Messages quote platform texts (titles, details,
+# userErrors, GraphQL errors) that multicart stores in a cart's errors and returns in answers; a
+# platform, or anything posing as one, decides how long those are. Our own wording is at most
+# about 120 characters, so 500 leaves a platform's text room for its first sentences or two.
+MESSAGE_MAX = 500
+
+
+def clip(text: str, limit: int = MESSAGE_MAX) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut: the one truncation of
+    a platform's words before they are stored or returned."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 class PlatformError(MulticartError):
     """A failed platform call, translated once at the adapter boundary.
 
     ``may_have_applied`` is True when the request reached the platform and its outcome is
     unknown (5xx answer, read timeout, connection closed after sending): a create or an add
-    must not be blindly repeated then.
+    must not be blindly repeated then. ``message`` is clipped to ``MESSAGE_MAX`` characters
+    here, once for every adapter, since it often quotes the platform's own text.
     """
 
     cause: Cause = Cause.PLATFORM_ERROR
@@ -228,7 +273,7 @@ class PlatformError(MulticartError):
         may_have_applied: bool | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message, data=data)
+        super().__init__(clip(message), data=data)
         self.platform = platform
         if cause is not None:
             self.cause = cause

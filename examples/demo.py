@@ -6,7 +6,8 @@ shows, in order:
    URL (Elastic Path has no hosted checkout page: its checkout is an API call);
 2. a 3-merchant cart where each platform fails in its own way (a Shopify stock warning, a
    BigCommerce 429 waited out, Elastic Path's insufficient stock): the cart-level ``errors``;
-3. a single-bag cart against a store answering 500: retries, then the 2503 exception;
+3. a single-bag cart against a store down for maintenance (503): retries, then the 2503
+   exception (a 500 would not be re-sent: it may have made the cart);
 4. a delete, after which the sandbox holds none of that cart's external carts (Shopify has no
    cart delete: its cart is emptied and expires there on its own).
 It exits 0 when every step behaved as described, and leaves no process running.
@@ -131,12 +132,12 @@ def run(workdir: Path) -> None:
         )
         check(bc_seen[-2:] == [429, 201], "BigCommerce's 429 was waited out: one cart")
 
-        sandbox.fault(BC, "error", status=500)
+        sandbox.fault(BC, "error", status=503)  # down for maintenance: safe to send again
         failing = api.create_cart_response([(bc["skus"]["p1"], 1)])
         attempts = [r for r in sandbox.requests(BC) if r["method"] == "POST"][-3:]
         sandbox.clear_faults()
         show(
-            f"3. a single-bag cart against a store answering 500: HTTP {failing.status_code}",
+            f"3. a single-bag cart against a store answering 503: HTTP {failing.status_code}",
             failing.json(),
         )
         show(

@@ -103,6 +103,8 @@ def orchestrator_env(database_url: str, **settings: str) -> dict[str, str]:
         MULTICART_ADMIN_TOKEN="admin-" + secrets.token_urlsafe(16),
         MULTICART_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         MULTICART_LOG_FORMAT="json",
+        # The sandbox's stores are plain http on loopback, which a real deployment refuses.
+        MULTICART_ALLOW_PRIVATE_PLATFORM_URLS="true",
     )
     env.update({f"MULTICART_{k.upper()}": v for k, v in settings.items()})
     return env

@@ -1,23 +1,96 @@
-"""The `multicart` command: serve the API, migrate the database, run the sandbox, make keys."""
+"""The `multicart` command: serve the API, migrate the database, run the sandbox, make and
+rotate keys.
+
+An operator's mistakes (a missing or invalid setting, a port in use, a database not migrated)
+end with one line saying what to do and exit status 2, never a traceback: ``ConfigError``
+carries that line from wherever it is found to ``main``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
+import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from pydantic import ValidationError
 
 from config import Settings, configure_logging
+
+CONFIG_ERROR = 2
+SERVE_VARIABLES = (
+    "MULTICART_ENCRYPTION_KEY (required; `multicart keygen` makes one), "
+    "MULTICART_ADMIN_TOKEN (empty: admin routes off), MULTICART_DATABASE_URL, "
+    "MULTICART_HOST, MULTICART_PORT; every MULTICART_* setting is in README: Settings."
+)
+
+
+class ConfigError(Exception):
+    """A setting or the environment is wrong; the message is the one line shown."""
+
+
+def _version() -> str:
+    try:
+        return version("multicart")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def masked(url: str) -> str:
+    """``url`` with its password hidden, for messages and logs."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """``Settings`` from the environment, or ``ConfigError`` naming each bad variable."""
+    if os.environ.get("DATABASE_URL") and not os.environ.get("MULTICART_DATABASE_URL"):
+        print(
+            "multicart: DATABASE_URL is set but not read; set MULTICART_DATABASE_URL "
+            "to use that database",
+            file=sys.stderr,
+        )
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MULTICART_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+def check_serving_settings(settings: Settings) -> None:
+    """What ``serve`` needs beyond types: a usable encryption key and database URL."""
+    from orchestrator.service.secrets import CredentialBox
+    from orchestrator.store.database import make_engine
+
+    try:
+        CredentialBox.from_settings(settings)
+    except ValueError as exc:
+        hint = "" if "keygen" in str(exc) else " (`multicart keygen` prints a new key)"
+        raise ConfigError(f"{exc}{hint}") from exc
+    try:
+        make_engine(settings.database_url, null_pool=True)
+    except Exception as exc:
+        raise ConfigError(f"MULTICART_DATABASE_URL: {exc}") from exc
 
 
 def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
+    check_serving_settings(settings)  # before --migrate touches the database
     configure_logging(settings.log_format, settings.log_level)
     if args.migrate:
-        from orchestrator.store.database import upgrade_sync
-
-        upgrade_sync(settings.database_url)
+        migrate(settings.database_url)
     try:
         import uvloop
 
@@ -28,24 +101,61 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check_schema(settings: Settings) -> None:
+    from orchestrator.store import Store
+
+    store = Store.from_url(settings.database_url)
+    try:
+        state = await store.schema_state()
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot reach the database {masked(settings.database_url)}: {type(exc).__name__}"
+        ) from exc
+    finally:
+        await store.close()
+    if not state.ok:
+        raise ConfigError(state.problem())
+
+
 async def _run_server(settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT; print the address actually bound (port 0 picks one)."""
     import signal
 
+    import structlog
     from aiohttp import web
+    from sqlalchemy import make_url
 
+    from adapters.registry import PLATFORMS
     from orchestrator.http.app import create_app
+    from orchestrator.http.server import EnvelopeAppRunner
 
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    await _check_schema(settings)
+    log = structlog.get_logger("multicart")
+    if not settings.admin_token.get_secret_value():
+        log.warning("admin_routes_off", reason="MULTICART_ADMIN_TOKEN is empty")
+    runner = EnvelopeAppRunner(create_app(settings), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from exc
     port = runner.addresses[0][1] if runner.addresses else settings.port
+    described = {
+        "version": _version(),
+        "address": f"http://{settings.host}:{port}",
+        "engine": make_url(settings.database_url).get_backend_name(),
+        "platforms": sorted(p.value for p in PLATFORMS),
+    }
     # Everything built at start-up (modules, SQLAlchemy's and pydantic's structures) lives as
     # long as the process: moved out of the collector's reach, full collections stop pausing
     # the loop for 45-60 ms (measured with `python -m bench --profile`; p99/p50 fell to ~1.8x).
     gc.collect()
     gc.freeze()
+    log.info("started", **described)
     print(f"multicart listening on http://{settings.host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -55,21 +165,45 @@ async def _run_server(settings: Settings) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+        log.info("stopped", **described)
+
+
+def migrate(url: str) -> None:
+    """``alembic upgrade head`` on ``url``, or ``ConfigError`` saying why it could not."""
+    from orchestrator.store.database import upgrade_sync
+
+    try:
+        upgrade_sync(url)
+    except ValueError as exc:  # an unsupported URL
+        raise ConfigError(str(exc)) from exc
+    except (TimeoutError, OSError) as exc:
+        raise ConfigError(f"cannot reach the database {masked(url)}: {exc}") from exc
+    except Exception as exc:  # the driver's connection or permission errors
+        if type(exc).__module__.startswith(("sqlalchemy", "asyncpg", "sqlite3")):
+            raise ConfigError(
+                f"cannot migrate the database {masked(url)}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from exc
+        raise
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from orchestrator.store.database import upgrade_sync
-
-    url = args.database_url or Settings().database_url
-    upgrade_sync(url)
-    print("database is at the latest migration", flush=True)
+    url = args.database_url or load_settings().database_url
+    migrate(url)
+    print(f"database {masked(url)} is at the latest migration", flush=True)
     return 0
 
 
-def _sandbox(args: argparse.Namespace) -> int:
+def _sandbox(rest: list[str]) -> int:
+    """``multicart sandbox ...``: the sandbox's own parser, shown under our name, checks the
+    arguments (and answers --help) before its ``main`` runs with them."""
     from sandbox.app import main as sandbox_main
+    from sandbox.app import parser as sandbox_parser
 
-    sandbox_main(args.rest)
+    parser = sandbox_parser()
+    parser.prog = "multicart sandbox"
+    parser.parse_args(rest[1:] if rest[:1] == ["--"] else rest)
+    sandbox_main(rest)
     return 0
 
 
@@ -86,15 +220,47 @@ def _keygen(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_rotate(_args: argparse.Namespace) -> int:
+    """Re-seal every merchant's connection under the primary key: the middle step of a key
+    rotation (serve with the new key first and the old one in MULTICART_ENCRYPTION_KEYS_OLD,
+    run this, then drop the old key)."""
+    from orchestrator.service.keys import ResealIncomplete, reseal_all
+    from orchestrator.service.secrets import CredentialBox
+    from orchestrator.store import Store
+
+    settings = load_settings()
+    check_serving_settings(settings)
+
+    async def rotate() -> int:
+        store = Store.from_url(settings.database_url)
+        try:
+            return await reseal_all(store, CredentialBox.from_settings(settings))
+        finally:
+            await store.close()
+
+    try:
+        count = asyncio.run(rotate())
+    except ResealIncomplete as exc:
+        print(f"multicart: {exc}", file=sys.stderr)
+        return 1
+    print(f"re-sealed {count} merchant connection(s) in {masked(settings.database_url)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="multicart",
         description="Multi-merchant cart orchestrator. Settings come from MULTICART_* "
         "environment variables (see README: Settings).",
     )
+    parser.add_argument("--version", action="version", version=f"multicart {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the HTTP API")
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP API",
+        description="Run the HTTP API. Reads " + SERVE_VARIABLES,
+    )
     serve.add_argument("--host", help="listen address (default MULTICART_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default MULTICART_PORT or 8080)")
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
@@ -106,26 +272,39 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--database-url", help="default MULTICART_DATABASE_URL")
     upgrade.set_defaults(func=_db_upgrade)
 
-    sandbox = sub.add_parser(
+    sub.add_parser(
         "sandbox",
         help="serve the platform simulators on loopback (`multicart sandbox --help` for options)",
         add_help=False,
     )
-    sandbox.add_argument("rest", nargs=argparse.REMAINDER)
-    sandbox.set_defaults(func=_sandbox)
 
     keygen = sub.add_parser("keygen", help="print a new MULTICART_ENCRYPTION_KEY")
     keygen.set_defaults(func=_keygen)
+
+    keys = sub.add_parser("keys", help="encryption key tasks")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser(
+        "rotate",
+        help="re-seal every merchant connection under MULTICART_ENCRYPTION_KEY",
+        description="Re-seal every merchant's connection under MULTICART_ENCRYPTION_KEY, "
+        "reading old ones with MULTICART_ENCRYPTION_KEYS_OLD. Exits 1, naming the merchants, "
+        "when a connection opens under no configured key.",
+    )
+    rotate.set_defaults(func=_keys_rotate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    rest = _sandbox_args(argv)
-    if rest is not None:
-        sys.exit(_sandbox(argparse.Namespace(rest=rest)))
-    args = build_parser().parse_args(argv)
-    sys.exit(args.func(args))
+    try:
+        rest = _sandbox_args(argv)
+        if rest is not None:
+            sys.exit(_sandbox(rest))
+        args = build_parser().parse_args(argv)
+        sys.exit(args.func(args))
+    except ConfigError as exc:
+        print(f"multicart: {exc}", file=sys.stderr)
+        sys.exit(CONFIG_ERROR)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ import httpx
 import orjson
 
 from adapters.base import ExternalCart, ExternalLine, LineRequest
+from adapters.calls.answers import amount_in_range, minor_units, quantity_in_range
 from adapters.calls.statuses import error_for_status
-from bags.money import to_minor_units
 from bags.status import Platform
 from errors import Cause, PlatformError, PlatformRejected, PlatformServerError
 
@@ -56,13 +56,16 @@ def line_item(line: LineRequest) -> dict[str, Any]:
 def _int_id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"not an id: {value!r}")
-    return int(value)
+    number = int(value)
+    if not 0 < number < 2**63:  # orjson cannot encode a wider integer
+        raise ValueError("not a positive 64-bit id")
+    return number
 
 
 def _json_data(response: httpx.Response) -> Any:
     try:
         # orjson: several times faster than the stdlib's json on every platform answer;
-        # numbers still arrive as floats and go through str() in to_minor_units.
+        # numbers still arrive as floats and go through str() in minor_units.
         return orjson.loads(response.content)["data"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PlatformServerError(
@@ -93,7 +96,7 @@ def cart_of(response: httpx.Response) -> ExternalCart:
         return ExternalCart(
             external_id=str(data["id"]),
             currency=currency,
-            sub_total=to_minor_units(data["cart_amount"], currency),
+            sub_total=minor_units(data["cart_amount"], currency),
             lines=tuple(lines),
             checkout_url=redirect.get("checkout_url"),
         )
@@ -112,23 +115,28 @@ def _catalog_line(item: Mapping[str, Any], currency: str) -> ExternalLine:
     return ExternalLine(
         external_id=str(item["id"]),
         platform_ref=ref,
-        quantity=int(item["quantity"]),
-        unit_price=to_minor_units(item["sale_price"], currency),
-        line_price=to_minor_units(item["extended_sale_price"], currency),
+        quantity=quantity_in_range(int(item["quantity"])),
+        unit_price=minor_units(item["sale_price"], currency),
+        line_price=minor_units(item["extended_sale_price"], currency),
         name=str(item.get("name") or ""),
     )
 
 
 def _custom_line(item: Mapping[str, Any], currency: str) -> ExternalLine:
     # The spec's ItemCustomGet types quantity and list_price as strings, its examples as numbers.
-    quantity, unit = int(item["quantity"]), to_minor_units(item["list_price"], currency)
+    quantity = quantity_in_range(int(item["quantity"]))
+    unit = minor_units(item["list_price"], currency)
     extended = item.get("extended_list_price")
     return ExternalLine(
         external_id=str(item["id"]),
         platform_ref={"sku": str(item.get("sku") or "")},
         quantity=quantity,
         unit_price=unit,
-        line_price=to_minor_units(extended, currency) if extended is not None else unit * quantity,
+        line_price=(
+            minor_units(extended, currency)
+            if extended is not None
+            else amount_in_range(unit * quantity)
+        ),
         name=str(item.get("name") or ""),
     )
 
@@ -159,8 +167,8 @@ def map_error(op: str, response: httpx.Response, sku_ids: Sequence[str] = ()) ->
     """
     status = response.status_code
     try:
-        body = response.json()
-    except ValueError:
+        body = orjson.loads(response.content)  # as the answers; nesting capped at 1024 levels
+    except orjson.JSONDecodeError:
         body = None
     body = body if isinstance(body, dict) else {}
     title = str(body.get("title") or "").strip()

@@ -11,23 +11,36 @@ engine (``adapters.calls.retry``). A platform fills in two seams:
 * ``auth``: the headers of each attempt, and one ``refresh`` on a 401 before the answer is
   classified (Elastic Path's expiring tokens); a second 401 is classified as it stands, never
   looped on.
+
+It is also the adapter boundary's last line: any other ``Exception`` an attempt raises (a bug in
+a parser, a value httpx or aiohttp refuses, an amount ``decimal`` cannot hold) becomes one
+``PlatformError`` here, by how far the attempt had got (``_Stage``), and is logged once as
+``platform_adapter_bug``. ``BaseException``s (cancellation) pass through untouched.
 """
 
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import structlog
 
-from adapters.calls.http import send_once
+from adapters.calls.http import (
+    UnsendableHeader,
+    check_header_values,
+    prepare_request,
+    transmit,
+)
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import CircuitOpen, Resilience
 from adapters.calls.retry import call_with_retries
-from errors import PlatformError
+from adapters.calls.statuses import error_for_status
+from errors import PlatformAuthFailed, PlatformError, PlatformServerError
 
 T = TypeVar("T")
 
@@ -49,12 +62,27 @@ class Auth(Protocol):
 
 
 class StaticAuth:
-    """Credentials that never change (an API token): nothing to refresh."""
+    """Credentials that never change (an API token): nothing to refresh.
+
+    The headers are encoded and checked once, here. A value no header can carry (non-ASCII,
+    CR/LF: a token pasted with its line break) never raises out of an adapter's constructor;
+    each call then fails with ``UnsendableHeader``, which the caller reports as AUTH_FAILED
+    (nothing sent) for that merchant alone.
+    """
 
     def __init__(self, headers: Headers) -> None:
-        self._headers = headers
+        self._headers: httpx.Headers | None
+        try:
+            built = headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers)
+            check_header_values(built)
+        except (UnicodeEncodeError, UnsendableHeader):
+            self._headers = None  # the error quotes the value: not kept
+        else:
+            self._headers = built
 
     async def headers(self, deadline: float) -> Headers:
+        if self._headers is None:
+            raise UnsendableHeader("a credential holds characters no HTTP header can carry")
         return self._headers
 
     async def refresh(self, rejected: Headers, deadline: float) -> bool:
@@ -68,6 +96,15 @@ def rest_classifier(map_error: ErrorMapper) -> Classifier:
         return None if response.is_success else map_error(op, response, sku_ids)
 
     return classify
+
+
+class _Stage(Enum):
+    """How far an attempt got: what an unexpected exception there means for the platform."""
+
+    AUTH = "auth"  # getting (or renewing) credentials: nothing of this request was sent
+    PREPARE = "prepare"  # building the request: nothing sent
+    SEND = "send"  # inside the transport: it may have reached the platform
+    ANSWER = "answer"  # classifying or parsing the answer that came
 
 
 class PlatformCaller:
@@ -117,14 +154,17 @@ class PlatformCaller:
         ``content`` is a body sent as it is (a form); ``extra_headers`` are added to the auth's."""
         resilience, platform = self._resilience, self.platform
         metrics = resilience.metrics
+        stage = _Stage.AUTH
+        response: httpx.Response | None = None
 
         async def send(auth_headers: Headers) -> httpx.Response:
+            nonlocal stage
+            stage = _Stage.PREPARE
             sent: Headers = auth_headers
             if extra_headers:
                 sent = httpx.Headers(auth_headers)
                 sent.update(extra_headers)
-            return await send_once(
-                self._client,
+            request, budget = prepare_request(
                 method,
                 url,
                 platform=platform,
@@ -136,6 +176,30 @@ class PlatformCaller:
                 json=json,
                 content=content,
             )
+            stage = _Stage.SEND
+            return await transmit(
+                self._client,
+                request,
+                platform=platform,
+                op=op,
+                budget=budget,
+                max_answer_bytes=self.policy.max_answer_bytes,
+            )
+
+        async def exchange() -> T:
+            nonlocal stage, response
+            stage, response = _Stage.AUTH, None
+            headers = await self._auth.headers(deadline)
+            response = await send(headers)
+            if response.status_code == 401:
+                stage = _Stage.AUTH  # a 401 applied nothing
+                if await self._auth.refresh(headers, deadline):
+                    response = await send(await self._auth.headers(deadline))
+            stage = _Stage.ANSWER
+            error = self._classify(op, response, sku_ids)
+            if error is not None:
+                raise error
+            return parse(response)
 
         async def attempt(number: int) -> T:
             started, status, outcome = time.monotonic(), None, "cancelled"
@@ -145,17 +209,16 @@ class PlatformCaller:
                     resilience.bulkheads.slot(platform, deadline),
                 ):
                     with resilience.breakers.guard(self._store_key, platform):
-                        headers = await self._auth.headers(deadline)
-                        response = await send(headers)
-                        if response.status_code == 401 and await self._auth.refresh(
-                            headers, deadline
-                        ):
-                            response = await send(await self._auth.headers(deadline))
-                        status = response.status_code
-                        error = self._classify(op, response, sku_ids)
-                        if error is not None:
-                            raise error
-                        result = parse(response)
+                        try:
+                            result = await exchange()
+                        except PlatformError:
+                            raise
+                        except Exception as exc:  # never BaseException: cancellation passes
+                            raise self._boundary_error(
+                                exc, stage, op, response, sku_ids, number
+                            ) from None  # logged once, with its traceback, just now
+                        finally:
+                            status = response.status_code if response is not None else None
                 outcome = "ok"
                 return result
             except PlatformError as exc:
@@ -186,3 +249,74 @@ class PlatformCaller:
             log=self.log,
             on_retry=lambda _exc: metrics.record_retry(platform, op),
         )
+
+    def _boundary_error(
+        self,
+        exc: Exception,
+        stage: _Stage,
+        op: str,
+        response: httpx.Response | None,
+        sku_ids: Sequence[str],
+        number: int,
+    ) -> PlatformError:
+        """The one ``PlatformError`` for an exception that is not one, by ``stage``.
+
+        Its message names the exception's type only: its text may quote a credential or a
+        megabyte of answer. The full exception goes to the log once, as ``platform_adapter_bug``,
+        its traceback already formatted as text (``exception``, the key structlog's
+        ``format_exc_info`` writes). Not ``exc_info=exc``: an unconfigured structlog renders
+        that with rich, *local variables included*, and a test run printed a merchant's
+        token from ``check_header_values``' frame. No header or token is put in the event.
+        """
+        platform = self.platform
+        data = {"sku_ids": [s for s in sku_ids if s]} if any(sku_ids) else None
+        kind = type(exc).__name__
+        if isinstance(exc, UnsendableHeader) and stage is _Stage.AUTH:
+            # The merchant's stored credentials, not a bug: the operator must replace them.
+            self.log.warning("platform_credentials_unsendable", op=op, stage=stage.value)
+            return PlatformAuthFailed(
+                f"{platform}: the merchant's credentials cannot be sent in an HTTP header"
+                f" ({exc}); nothing was sent",
+                platform=platform,
+                may_have_applied=False,
+                data=data,
+            )
+        status = response.status_code if response is not None else None
+        self.log.error(
+            "platform_adapter_bug",
+            op=op,
+            stage=stage.value,
+            status=status,
+            attempt=number,
+            exception="".join(traceback.format_exception(exc)),
+        )
+        if stage in (_Stage.AUTH, _Stage.PREPARE):
+            # Our failure, not the platform's refusal (which would answer 422 "rejected the
+            # items"): a platform error, certainly not sent, and not retried (the same request
+            # would fail the same way).
+            return PlatformServerError(
+                f"multicart could not build the {platform} request for {op} ({kind});"
+                " nothing was sent",
+                platform=platform,
+                may_have_applied=False,
+                data=data,
+            )
+        if stage is _Stage.SEND or response is None:
+            return PlatformServerError(
+                f"sending the {platform} request for {op} failed ({kind}); it may have been"
+                " applied",
+                platform=platform,
+                may_have_applied=True,
+                data=data,
+            )
+        message = (
+            f"{platform} answered {response.status_code} to {op} with a body this adapter"
+            f" cannot read ({kind})"
+        )
+        if response.is_success:  # it was applied, or may have been: never "not sent"
+            return PlatformServerError(
+                message, platform=platform, status=status, may_have_applied=True, data=data
+            )
+        # A refusal or failure whose body could not be read: the status alone still says
+        # what it means (a 4xx applied nothing; a 5xx left the outcome unknown).
+        return error_for_status(response.status_code, message, platform=platform, data=data)

@@ -11,6 +11,7 @@ per-store call (bulkhead, breaker, auth, logs, retries) in ``adapters.calls.call
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ import httpx
 import orjson
 from httpx_aiohttp import AiohttpTransport
 
+from adapters.calls.answers import read_capped
 from adapters.calls.policy import RetryPolicy
 from config import PlatformSettings
 from errors import PlatformError, PlatformTimeout, PlatformUnavailable
@@ -142,6 +144,112 @@ def translate_transport_error(exc: BaseException, *, platform: str, op: str) -> 
     )
 
 
+# --- Header values ------------------------------------------------------------------------------
+
+# aiohttp refuses CR, LF and NUL in a header value (a header injection) with a ValueError only
+# after the connection is taken, inside ``client.send``; checked here, before anything is sent,
+# such a request is certainly not sent. About 1 us for a request's five or six headers.
+_UNSENDABLE = re.compile(rb"[\x00\r\n]")
+
+
+class UnsendableHeader(ValueError):
+    """A header value that cannot go on the wire: not ASCII, or a CR, LF or NUL in it.
+
+    Its message never quotes the value (it is often a credential)."""
+
+
+def check_header_values(headers: httpx.Headers) -> None:
+    for _name, value in headers.raw:
+        if _UNSENDABLE.search(value):
+            raise UnsendableHeader("a header value holds a CR, LF or NUL character")
+
+
+# --- One attempt --------------------------------------------------------------------------------
+
+
+def prepare_request(
+    method: str,
+    url: str | httpx.URL,
+    *,
+    platform: str,
+    op: str,
+    deadline: float,
+    policy: RetryPolicy,
+    headers: Mapping[str, str] | httpx.Headers | None = None,
+    params: Mapping[str, str] | None = None,
+    json: Any = None,
+    content: bytes | None = None,
+) -> tuple[httpx.Request, float]:
+    """The request of one attempt and its time budget: nothing is sent yet.
+
+    Raises ``PlatformError`` for no time left or a URL httpx refuses; anything else it raises
+    (a header value that cannot be encoded, a body orjson cannot serialize) happened before
+    sending, which is how ``adapters.calls.caller`` reads it.
+    """
+    budget = min(policy.attempt_timeout_s, deadline - time.monotonic())
+    if budget <= 0:
+        raise PlatformTimeout(
+            f"no time left before the deadline to call {platform} for {op}; nothing was sent",
+            platform=platform,
+            may_have_applied=False,
+        )
+    timeout = httpx.Timeout(
+        connect=min(policy.connect_timeout_s, budget), read=budget, write=budget, pool=budget
+    )
+    try:
+        # Built here and handed to ``send``: ``client.request`` would parse the URL twice and
+        # merge client defaults on every call, about a third of httpx's cost per request
+        # (measured with `python -m bench --profile`). The body is encoded with orjson.
+        request = httpx.Request(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            content=orjson.dumps(json) if json is not None else content,
+            extensions={"timeout": timeout.as_dict()},
+        )
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise translate_transport_error(exc, platform=platform, op=op) from exc
+    except UnicodeEncodeError:
+        # Its message quotes a character of the value, which may be a credential's.
+        raise UnsendableHeader("a header value is not ASCII") from None
+    check_header_values(request.headers)
+    return request, budget
+
+
+async def transmit(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    platform: str,
+    op: str,
+    budget: float,
+    max_answer_bytes: int,
+) -> httpx.Response:
+    """Send ``request`` and read its answer, at most ``max_answer_bytes`` of body, within
+    ``budget`` seconds. Raises only ``PlatformError`` for what the network or the platform did.
+    """
+    try:
+        # The transport's read timeout is per socket read; this bounds the whole attempt,
+        # reading the body included.
+        async with asyncio.timeout(budget):
+            response = await client.send(request, stream=True)
+            try:
+                await read_capped(response, max_answer_bytes, platform=platform, op=op)
+            except BaseException:
+                await response.aclose()  # an unread body: the connection is not reused
+                raise
+            return response
+    except (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError) as exc:
+        raise translate_transport_error(exc, platform=platform, op=op) from exc
+    except TimeoutError as exc:
+        raise PlatformTimeout(
+            f"{platform} did not answer {op} within {budget:.2f}s; it may have been applied",
+            platform=platform,
+            may_have_applied=True,
+        ) from exc
+
+
 async def send_once(
     client: httpx.AsyncClient,
     method: str,
@@ -156,41 +264,29 @@ async def send_once(
     json: Any = None,
     content: bytes | None = None,
 ) -> httpx.Response:
-    """One HTTP attempt, its timeouts shrunk to the time left before ``deadline``.
+    """One HTTP attempt, its timeouts shrunk to the time left before ``deadline``:
+    ``prepare_request`` then ``transmit``, for callers that need not tell the two apart.
 
     ``json`` is encoded with orjson; ``content`` is sent as it is (a form body, for instance).
-    Raises only ``PlatformError``: no httpx or aiohttp exception leaves this function.
+    No httpx or aiohttp exception leaves this function.
     """
-    budget = min(policy.attempt_timeout_s, deadline - time.monotonic())
-    if budget <= 0:
-        raise PlatformTimeout(
-            f"no time left before the deadline to call {platform} for {op}; nothing was sent",
-            platform=platform,
-            may_have_applied=False,
-        )
-    timeout = httpx.Timeout(
-        connect=min(policy.connect_timeout_s, budget), read=budget, write=budget, pool=budget
+    request, budget = prepare_request(
+        method,
+        url,
+        platform=platform,
+        op=op,
+        deadline=deadline,
+        policy=policy,
+        headers=headers,
+        params=params,
+        json=json,
+        content=content,
     )
-    try:
-        # The transport's read timeout is per socket read; this bounds the whole attempt.
-        # Built here and handed to ``send``: ``client.request`` would parse the URL twice and
-        # merge client defaults on every call, about a third of httpx's cost per request
-        # (measured with `python -m bench --profile`). The body is encoded with orjson.
-        request = httpx.Request(
-            method,
-            url,
-            params=params,
-            headers=headers,
-            content=orjson.dumps(json) if json is not None else content,
-            extensions={"timeout": timeout.as_dict()},
-        )
-        async with asyncio.timeout(budget):
-            return await client.send(request)
-    except (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError) as exc:
-        raise translate_transport_error(exc, platform=platform, op=op) from exc
-    except TimeoutError as exc:
-        raise PlatformTimeout(
-            f"{platform} did not answer {op} within {budget:.2f}s; it may have been applied",
-            platform=platform,
-            may_have_applied=True,
-        ) from exc
+    return await transmit(
+        client,
+        request,
+        platform=platform,
+        op=op,
+        budget=budget,
+        max_answer_bytes=policy.max_answer_bytes,
+    )

@@ -1,4 +1,5 @@
-"""How one platform's calls are timed and retried: the knobs the retry engine and sender read.
+"""How one platform's calls are timed, retried and bounded: the knobs the retry engine and
+sender read.
 
 Why a module of its own: the numbers come from two places (the operator's ``PlatformSettings``
 and the platform's own retry rules in the registry table) and meet here once, per platform, so
@@ -35,6 +36,8 @@ class RetryPolicy:
     retry_answers_on_create: frozenset[int] = frozenset()
     # An attempt is not started with less time than this left before the deadline.
     min_attempt_s: float = 0.01
+    # The longest answer body read (``adapters.calls.http``); a longer one is a platform error.
+    max_answer_bytes: int = 2 * 1024 * 1024
 
     @classmethod
     def for_platform(
@@ -45,6 +48,7 @@ class RetryPolicy:
             "connect_timeout_s": settings.connect_timeout_s,
             "attempt_timeout_s": settings.attempt_timeout_s,
             "retry_after_cap_s": settings.retry_after_cap_s,
+            "max_answer_bytes": settings.max_answer_bytes,
             "retry_answers_on_create": rules.retry_answers_on_create,
         }
         values.update(overrides)

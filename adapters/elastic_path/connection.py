@@ -11,9 +11,9 @@ than sent, and they never appear in a repr or a validation error.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from adapters.calls.connections import header_secret, http_base_url
 
 
 class ElasticPathConnection(BaseModel):
@@ -30,22 +30,13 @@ class ElasticPathConnection(BaseModel):
     @field_validator("api_url")
     @classmethod
     def _http_base(cls, value: str) -> str:
-        value = value.strip()
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as https://useast.api.elasticpath.com")
-        if parts.query or parts.fragment or "?" in value or "#" in value:
-            raise ValueError("must not carry a query or fragment")
-        if "@" in parts.netloc:
-            raise ValueError("must not carry user information; the key goes in client_id")
-        return value.rstrip("/")
+        return http_base_url(value, "https://useast.api.elasticpath.com")
 
     @field_validator("client_id", "client_secret")
     @classmethod
     def _credential(cls, value: SecretStr) -> SecretStr:
-        text = value.get_secret_value()
-        if not text.strip():
-            raise ValueError("must not be empty")
-        if not text.isascii() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-            raise ValueError("must be printable ASCII: no CR/LF, control or non-ASCII characters")
-        return value
+        return header_secret(value)
+
+    @property
+    def base_url(self) -> str:
+        return self.api_url

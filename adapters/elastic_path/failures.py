@@ -22,7 +22,7 @@ import orjson
 from adapters.base import ExternalCart, LineProblem, LineRequest
 from adapters.calls.statuses import error_for_status
 from bags.status import Platform
-from errors import Cause, PlatformAuthFailed, PlatformError, PlatformRejected
+from errors import Cause, PlatformAuthFailed, PlatformError, PlatformRejected, clip
 
 PLATFORM = Platform.ELASTIC_PATH.value
 # "Insufficient stock" (400 on an add or a quantity update), and the inventory service's 422
@@ -158,7 +158,7 @@ def line_problems(
             LineProblem(
                 platform_ref=line.platform_ref,
                 cause=error.cause,
-                message=error.message,
+                message=clip(error.message),  # stored in the cart's errors
                 requested_quantity=line.quantity,
                 held_quantity=held.quantity if held is not None else 0,
             )

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from adapters.base import CartContext, ExternalCart, ExternalLine, LineRequest
+from adapters.calls.answers import amount_in_range, quantity_in_range
 from adapters.elastic_path.failures import PLATFORM, ItemError, body_of, error_items
 from errors import Cause, PlatformRejected, PlatformServerError
 
@@ -145,7 +146,7 @@ def cart_state(response: httpx.Response) -> CartState:
             },
             has_items=has_items,
         )
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _unreadable(response, "a cart", exc) from exc
 
 
@@ -154,13 +155,13 @@ def _amount(price: Any) -> int:
     value = _object(price)["amount"]
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"amount {value!r} is not an integer of minor units")
-    return value
+    return amount_in_range(value)  # orjson reads up to 2**64 - 1; the store holds 2**63 - 1
 
 
 def _quantity(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise TypeError(f"quantity {value!r} is not a count")
-    return value
+    return quantity_in_range(value)
 
 
 def _id(value: Any) -> str:
@@ -213,8 +214,12 @@ def items_cart(
         if total is not None and total.get("currency"):
             said.insert(0, str(total["currency"]))
         held = next((c for c in said if c), currency)
-        sub_total = _amount(total) if total is not None else sum(ln.line_price for ln in lines)
+        sub_total = (
+            _amount(total)
+            if total is not None
+            else amount_in_range(sum(ln.line_price for ln in lines))
+        )
         cart = ExternalCart(external_id=cart_id, currency=held, sub_total=sub_total, lines=lines)
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _unreadable(response, "cart items", exc) from exc
     return cart, error_items(body, response.status_code)

@@ -64,15 +64,15 @@ class ShopifyAdapter:
         self.merchant_id = merchant_id
         self._base = connection.shop_url
         self._endpoint = httpx.URL(connection.endpoint)  # parsed once, as BigCommerce's
-        self._headers = httpx.Headers(
-            {
-                # Server-side access: the private token
-                # (https://shopify.dev/docs/api/usage/authentication#getting-started-with-private-access).
-                "Shopify-Storefront-Private-Token": connection.storefront_token.get_secret_value(),
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            }
-        )
+        # Encoded once, by StaticAuth, which never raises here: a token no header can carry
+        # fails each call as AUTH_FAILED instead of this constructor.
+        headers = {
+            # Server-side access: the private token
+            # (https://shopify.dev/docs/api/usage/authentication#getting-started-with-private-access).
+            "Shopify-Storefront-Private-Token": connection.storefront_token.get_secret_value(),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         self._caller = PlatformCaller(
             platform=PLATFORM,
             merchant_id=merchant_id,
@@ -81,7 +81,7 @@ class ShopifyAdapter:
             resilience=resilience,
             policy=policy,
             classify=classify,
-            auth=StaticAuth(self._headers),
+            auth=StaticAuth(headers),
         )
 
     # --- CartPlatform ----------------------------------------------------------------------

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from adapters.calls.connections import header_secret, http_base_url
+
 # The documents read ``warnings``, which cart payloads carry from 2024-10
 # (https://shopify.dev/changelog/cart-warnings-in-storefront-api-cart).
 MIN_API_VERSION = "2024-10"
@@ -33,31 +35,15 @@ class ShopifyConnection(BaseModel):
     @field_validator("shop_url")
     @classmethod
     def _http_base(cls, value: str) -> str:
-        value = value.strip()
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as https://shop.myshopify.com")
-        if parts.query or parts.fragment or "?" in value or "#" in value:
-            raise ValueError("must not carry a query or fragment")
-        if "@" in parts.netloc:
-            raise ValueError("must not carry user info")
-        _ = parts.port  # raises ValueError for a port that is not a number in range
-        if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-            raise ValueError("must not contain whitespace or control characters")
-        if parts.path.rstrip("/").endswith(".json"):
+        value = http_base_url(value, "https://shop.myshopify.com")
+        if urlsplit(value).path.endswith(".json"):
             raise ValueError("must be the shop's base URL, not the GraphQL endpoint")
-        return value.rstrip("/")
+        return value
 
     @field_validator("storefront_token")
     @classmethod
     def _header_safe(cls, value: SecretStr) -> SecretStr:
-        token = value.get_secret_value()
-        if not token.strip():
-            raise ValueError("must not be empty")
-        # Visible ASCII only: a CR/LF would split the header, other bytes cannot be sent.
-        if not all(0x21 <= ord(c) <= 0x7E for c in token):
-            raise ValueError("must be visible ASCII, without spaces or control characters")
-        return value
+        return header_secret(value)
 
     @field_validator("api_version")
     @classmethod
@@ -65,6 +51,10 @@ class ShopifyConnection(BaseModel):
         if value < MIN_API_VERSION:
             raise ValueError(f"must be {MIN_API_VERSION} or later (cart warnings)")
         return value
+
+    @property
+    def base_url(self) -> str:
+        return self.shop_url
 
     @property
     def endpoint(self) -> str:

@@ -18,9 +18,9 @@ import httpx
 import orjson
 
 from adapters.base import CartContext, ExternalCart, ExternalLine, LineProblem, LineRequest
+from adapters.calls.answers import minor_units, quantity_in_range
 from adapters.shopify.failures import PLATFORM, sku_data, unreadable, user_errors_error
-from bags.money import to_minor_units
-from errors import Cause, PlatformNotFound, PlatformRejected
+from errors import Cause, PlatformNotFound, PlatformRejected, clip
 
 VARIANT_GID = re.compile(r"gid://shopify/ProductVariant/[0-9]+")
 # "The input must not contain more than `250` values." (CartInput.lines, cartLinesAdd.lines)
@@ -103,7 +103,7 @@ def _money(money: Mapping[str, Any], currency: str) -> int:
     """``MoneyV2``: a decimal string, read exactly to the currency's minor units."""
     if money["currencyCode"] != currency:
         raise ValueError(f"{money['currencyCode']} amount in a {currency} cart")
-    return to_minor_units(money["amount"], currency)
+    return minor_units(money["amount"], currency)
 
 
 def _line(node: Mapping[str, Any], currency: str) -> ExternalLine:
@@ -116,7 +116,7 @@ def _line(node: Mapping[str, Any], currency: str) -> ExternalLine:
     return ExternalLine(
         external_id=str(node["id"]),
         platform_ref={"variant_id": str(variant["id"])},
-        quantity=int(node["quantity"]),
+        quantity=quantity_in_range(int(node["quantity"])),
         unit_price=_money(cost["amountPerQuantity"], currency),
         line_price=_money(cost["totalAmount"], currency),
         name=name,
@@ -229,7 +229,7 @@ def stock_problems(
             LineProblem(
                 platform_ref=dict(request.platform_ref),
                 cause=Cause.OUT_OF_STOCK,
-                message=message,
+                message=clip(message),  # stored in the cart's errors, as PlatformError's
                 requested_quantity=request.quantity,
                 held_quantity=held.quantity if held is not None else 0,
             )

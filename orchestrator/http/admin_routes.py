@@ -8,15 +8,22 @@ model, sealed by ``MerchantAdapters`` and never returned.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
+from adapters.calls.connections import UrlPolicy, url_problem
 from bags.models import Merchant
 from bags.status import Platform
+from config import Settings
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, NotFound
-from orchestrator.http.keys import MERCHANTS, PLATFORMS, STORE
+from orchestrator.http.cart_routes import CURSOR_SCHEMA, query_cursor, query_id
+from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int, id_problem
+from orchestrator.http.keys import MERCHANTS, METRICS, PLATFORMS, SETTINGS, STORE
+from orchestrator.http.openapi import MAX_SKUS_PER_UPSERT
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import (
     AppIn,
@@ -27,13 +34,13 @@ from orchestrator.http.schemas import (
     MerchantOut,
     SkuIn,
     SkuListOut,
-    SkuOut,
     UpsertOut,
+    sku_json,
 )
 from orchestrator.http.web import json_response, read_json, read_model, validation_problems
 from orchestrator.service.secrets import hash_api_key, new_api_key, new_id
 
-MAX_SKUS_PER_UPSERT = 1000
+SKU_PAGE_DEFAULT, SKU_PAGE_MAX = 100, 1000
 _SKU_LIST = TypeAdapter(list[SkuIn])
 
 
@@ -57,12 +64,24 @@ async def create_merchant(request: web.Request) -> web.Response:
         connection = platforms.parse_connection(platform, body.connection)
     except ValidationError as exc:
         raise validation_problems(exc, ("connection",)) from exc
+    base_url: str = getattr(connection, "base_url", "")
+    problem = url_problem(base_url, _url_policy(request.app[SETTINGS]))
+    if problem is not None:
+        field = next((k for k, v in connection.model_dump().items() if v == base_url), "api_url")
+        raise InvalidRequest([FieldProblem(f"connection.{field}", problem)])
     merchant = Merchant(id=new_id("mer"), name=body.name, platform=platform)
     sealed = request.app[MERCHANTS].seal(_plain(connection.model_dump()))
     await request.app[STORE].catalog.create_merchant(merchant, sealed)
     return json_response(
         MerchantOut(id=merchant.id, name=merchant.name, platform=body.platform), status=201
     )
+
+
+def _url_policy(settings: Settings) -> UrlPolicy:
+    hosts = tuple(
+        h.strip().lower() for h in settings.platform_host_allowlist.split(",") if h.strip()
+    )
+    return UrlPolicy(allow_private=settings.allow_private_platform_urls, allowed_hosts=hosts)
 
 
 def _plain(value: Any) -> Any:
@@ -84,7 +103,8 @@ async def list_merchants(request: web.Request) -> web.Response:
 
 
 async def get_merchant(request: web.Request) -> web.Response:
-    row = await request.app[STORE].catalog.get_merchant(request.match_info["merchant_id"])
+    merchant_id = checked_id(request.match_info["merchant_id"], "merchant_id")
+    row = await request.app[STORE].catalog.get_merchant(merchant_id)
     if row is None:
         raise NotFound("No such merchant.", kind=ErrorCode.MERCHANT_NOT_FOUND)
     merchant = row[0]
@@ -110,9 +130,33 @@ async def put_skus(request: web.Request) -> web.Response:
     return json_response(UpsertOut(upserted=count))
 
 
+def encode_sku_cursor(sku_id: str) -> str:
+    return base64.urlsafe_b64encode(sku_id.encode()).decode().rstrip("=")
+
+
+def decode_sku_cursor(cursor: str) -> str:
+    """The last listed ``sku_id`` of a cursor ``encode_sku_cursor`` made (400 otherwise)."""
+    try:
+        sku_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest([FieldProblem("cursor", "is not a cursor this service made")]) from exc
+    if id_problem(sku_id) is not None:
+        raise InvalidRequest([FieldProblem("cursor", "is not a cursor this service made")])
+    return sku_id
+
+
 async def list_skus(request: web.Request) -> web.Response:
-    skus = await request.app[STORE].catalog.list_skus(request.query.get("merchant_id") or None)
-    return json_response(SkuListOut(data=[SkuOut.of(s) for s in skus]))
+    """One page of the catalog by ``sku_id``; ``next_cursor`` pages on (null at the end)."""
+    limit = checked_int(request.query.get("limit"), "limit", SKU_PAGE_DEFAULT, 1, SKU_PAGE_MAX)
+    cursor = query_cursor(request)
+    skus = await request.app[STORE].catalog.list_skus(
+        query_id(request, "merchant_id"),
+        limit=limit + 1,
+        after=decode_sku_cursor(cursor) if cursor else None,
+    )
+    page = skus[:limit]
+    next_cursor = encode_sku_cursor(page[-1].sku_id) if len(skus) > limit else None
+    return json_response({"data": [sku_json(s) for s in page], "next_cursor": next_cursor})
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -120,11 +164,24 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """200 when the database answers and its schema is at the latest migration; else 503
+    naming the reason (every route would answer 500 on an unmigrated database)."""
     try:
-        await request.app[STORE].ping()
+        state = await request.app[STORE].schema_state()
     except Exception as exc:
-        raise ApiError("The database is not reachable.", kind=ErrorCode.NOT_READY) from exc
+        raise ApiError(
+            "The database is not reachable.",
+            kind=ErrorCode.NOT_READY,
+            data={"reason": f"database unreachable: {type(exc).__name__}"},
+        ) from exc
+    if not state.ok:
+        problem = state.problem()
+        raise ApiError(f"Not ready: {problem}.", kind=ErrorCode.NOT_READY, data={"reason": problem})
     return json_response(HealthOut(status="ok"))
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return await request.app[METRICS].render(request.app[STORE])
 
 
 ADMIN_ROUTES: list[Route] = [
@@ -137,7 +194,6 @@ ADMIN_ROUTES: list[Route] = [
         body=AppIn,
         ok_status=201,
         ok_body=AppOut,
-        errors=(400, 401),
         operation_id="createApp",
     ),
     Route(
@@ -149,8 +205,8 @@ ADMIN_ROUTES: list[Route] = [
         body=MerchantIn,
         ok_status=201,
         ok_body=MerchantOut,
-        errors=(400, 401),
         operation_id="createMerchant",
+        links={"GetMerchant": ("getMerchant", {"merchant_id": "$response.body#/id"})},
     ),
     Route(
         method="GET",
@@ -159,7 +215,6 @@ ADMIN_ROUTES: list[Route] = [
         summary="List merchants",
         auth="admin",
         ok_body=MerchantListOut,
-        errors=(401,),
         operation_id="listMerchants",
     ),
     Route(
@@ -169,7 +224,7 @@ ADMIN_ROUTES: list[Route] = [
         summary="Get a merchant",
         auth="admin",
         ok_body=MerchantOut,
-        errors=(401, 404),
+        errors=(ErrorCode.MERCHANT_NOT_FOUND,),
         operation_id="getMerchant",
     ),
     Route(
@@ -180,18 +235,32 @@ ADMIN_ROUTES: list[Route] = [
         auth="admin",
         body=list[SkuIn],
         ok_body=UpsertOut,
-        errors=(400, 401, 413),
         operation_id="upsertSkus",
     ),
     Route(
         method="GET",
         path="/v1/admin/skus",
         handler=list_skus,
-        summary="List catalog SKUs",
+        summary="List catalog SKUs by sku_id, a page at a time",
         auth="admin",
         ok_body=SkuListOut,
-        errors=(401,),
-        query=(QueryParam("merchant_id", {"type": "string"}),),
+        query=(
+            QueryParam(
+                "merchant_id",
+                {"type": "string", "maxLength": ID_MAX, "pattern": ID_PATTERN},
+                "Only this merchant's SKUs.",
+            ),
+            QueryParam(
+                "limit",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": SKU_PAGE_MAX,
+                    "default": SKU_PAGE_DEFAULT,
+                },
+            ),
+            QueryParam("cursor", CURSOR_SCHEMA, "next_cursor of the previous page."),
+        ),
         operation_id="listSkus",
     ),
 ]
@@ -213,7 +282,16 @@ OPERATION_ROUTES: list[Route] = [
         summary="Database is reachable",
         auth="none",
         ok_body=HealthOut,
-        errors=(503,),
+        errors=(ErrorCode.NOT_READY,),
         operation_id="readyz",
+    ),
+    Route(
+        method="GET",
+        path="/metrics",
+        handler=metrics,
+        summary="Prometheus metrics (text exposition format)",
+        auth="none",
+        ok_media="text/plain",
+        operation_id="metrics",
     ),
 ]

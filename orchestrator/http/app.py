@@ -16,27 +16,35 @@ from adapters.base import PlatformDirectory
 from config import Settings
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES
 from orchestrator.http.cart_routes import CART_ROUTES
+from orchestrator.http.idempotency import IDEMPOTENCY, Idempotency, idempotent
 from orchestrator.http.keys import (
     DELETER,
     KEYS_CACHE,
     MAX_BODY,
     MERCHANTS,
+    METRICS,
     PLATFORMS,
+    RECONCILER,
     SERVICE,
     SETTINGS,
     STORE,
 )
+from orchestrator.http.metrics import Metrics
 from orchestrator.http.openapi import build_openapi
 from orchestrator.http.routes import Route
+from orchestrator.http.shedding import Shedder
 from orchestrator.http.web import envelope_middleware, guarded, json_response
 from orchestrator.service.carts import CartService
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.reconciler import Reconciler
 from orchestrator.service.secrets import CredentialBox
 from orchestrator.service.workers import BackgroundWorker
 from orchestrator.store import Store
 
-ROUTES: list[Route] = [*CART_ROUTES, *ADMIN_ROUTES, *OPERATION_ROUTES]
+# Every authenticated POST takes Idempotency-Key (idempotency.py): wrapped and documented here,
+# so the router and /openapi.json see the same routes.
+ROUTES: list[Route] = [idempotent(r) for r in (*CART_ROUTES, *ADMIN_ROUTES, *OPERATION_ROUTES)]
 
 
 def service_version() -> str:
@@ -51,16 +59,25 @@ def create_app(
 ) -> web.Application:
     """The aiohttp application. ``platforms`` replaces the adapter registry (tests pass a fake);
     ``run_worker=False`` leaves the background workers stopped."""
+    metrics = Metrics()
     app = web.Application(
-        middlewares=[envelope_middleware], client_max_size=settings.max_body_bytes
+        # The shedder before the envelope (and any idempotency work): a shed request costs
+        # nothing but its 503; the metrics middleware outside both counts every answer.
+        middlewares=[
+            metrics.middleware(),
+            Shedder(settings, metrics).middleware(),
+            envelope_middleware,
+        ],
+        client_max_size=settings.max_body_bytes,
     )
+    app[METRICS] = metrics
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
     app[KEYS_CACHE] = {}
-    box = CredentialBox(settings.encryption_key.get_secret_value())  # a bad key fails here
+    box = CredentialBox.from_settings(settings)  # a bad key fails here
     for route in ROUTES:
         app.router.add_route(route.method, route.path, guarded(route))
-    document = build_openapi(ROUTES, service_version())
+    document = build_openapi(ROUTES, service_version(), settings)
 
     async def openapi(_request: web.Request) -> web.Response:
         return json_response(document)
@@ -68,7 +85,7 @@ def create_app(
     app.router.add_get("/openapi.json", openapi)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        store = Store.from_url(settings.database_url)
+        store = Store.from_url(settings.database_url, wait_s=settings.db_wait_s)
         registry: PlatformDirectory
         if platforms is None:
             from adapters.registry import AdapterRegistry
@@ -80,10 +97,17 @@ def create_app(
         deleter = ExternalDeleter(store, merchants, settings)
         app[STORE] = store
         app[PLATFORMS] = registry
+        metrics.state.platforms = registry
         app[MERCHANTS] = merchants
         app[DELETER] = deleter
         app[SERVICE] = CartService(store, merchants, settings, deleter)
-        workers: list[BackgroundWorker] = [deleter.worker()] if run_worker else []
+        reconciler = Reconciler(store, merchants, settings, deleter)
+        app[RECONCILER] = reconciler
+        idempotency = Idempotency(store.idempotency, settings, box)  # seals admin answers
+        app[IDEMPOTENCY] = idempotency
+        workers: list[BackgroundWorker] = (
+            [reconciler.worker(), idempotency.worker()] if run_worker else []
+        )
         for worker in workers:
             worker.start()
         try:

@@ -11,12 +11,41 @@ from aiohttp import web
 from bags.split import RequestedLine
 from bags.status import CartStatus
 from config import Settings
-from errors import FieldProblem, InvalidRequest
-from orchestrator.http.keys import APP_ID, REQUEST_ID, SERVICE, SETTINGS
+from errors import ErrorCode, FieldProblem, InvalidRequest
+from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int
+from orchestrator.http.keys import APP_ID, SERVICE, SETTINGS
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import CartOut, CartPageOut, CreateCartIn, cart_json
 from orchestrator.http.web import json_response, read_model
 from orchestrator.service.carts import CartService, CreateCart
+
+MAX_CURSOR = 512
+CURSOR_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_CURSOR,
+    "pattern": "^[A-Za-z0-9_-]+$",
+}
+
+
+def query_id(request: web.Request, name: str) -> str | None:
+    """An id-like query value, checked (``None`` when absent; empty is refused)."""
+    raw = request.query.get(name)
+    return None if raw is None else checked_id(raw, name)
+
+
+def query_cursor(request: web.Request) -> str | None:
+    raw = request.query.get("cursor")
+    if raw is None:
+        return None
+    if (
+        not raw
+        or len(raw) > MAX_CURSOR
+        or not raw.isascii()
+        or not raw.replace("-", "").replace("_", "").isalnum()
+    ):
+        raise InvalidRequest([FieldProblem("cursor", "is not a cursor this service made")])
+    return raw
 
 
 async def create_cart(request: web.Request) -> web.Response:
@@ -41,21 +70,13 @@ async def create_cart(request: web.Request) -> web.Response:
 
 
 async def get_cart(request: web.Request) -> web.Response:
-    cart = await request.app[SERVICE].get(request[APP_ID], request.match_info["cart_id"])
+    cart_id = checked_id(request.match_info["cart_id"], "cart_id")
+    cart = await request.app[SERVICE].get(request[APP_ID], cart_id)
     return json_response(cart_json(cart))
 
 
-def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidRequest([FieldProblem(name, f"must be an integer from {low} to {high}")])
-    return int(raw)
-
-
 async def list_carts(request: web.Request) -> web.Response:
-    limit = _query_int(request, "limit", 20, 1, 100)
+    limit = checked_int(request.query.get("limit"), "limit", 20, 1, 100)
     raw_status = request.query.get("status")
     status = None
     if raw_status is not None:
@@ -66,27 +87,30 @@ async def list_carts(request: web.Request) -> web.Response:
             raise InvalidRequest([FieldProblem("status", f"must be one of {choices}")]) from exc
     carts, cursor = await request.app[SERVICE].list(
         request[APP_ID],
-        customer_id=request.query.get("customer_id") or None,
+        customer_id=query_id(request, "customer_id"),
         status=status,
         limit=limit,
-        cursor=request.query.get("cursor") or None,
+        cursor=query_cursor(request),
     )
     return json_response({"data": [cart_json(c) for c in carts], "next_cursor": cursor})
 
 
 async def delete_cart(request: web.Request) -> web.Response:
-    await request.app[SERVICE].delete(
-        request[APP_ID], request.match_info["cart_id"], request[REQUEST_ID]
-    )
+    cart_id = checked_id(request.match_info["cart_id"], "cart_id")
+    await request.app[SERVICE].delete(request[APP_ID], cart_id)
     return web.Response(status=204)
 
 
 _CART_ID = "/v1/carts/{cart_id}"
 _Q_LIST = (
-    QueryParam("customer_id", {"type": "string"}, "Only this customer's carts."),
+    QueryParam(
+        "customer_id",
+        {"type": "string", "maxLength": ID_MAX, "pattern": ID_PATTERN},
+        "Only this customer's carts.",
+    ),
     QueryParam("status", {"enum": [s.value for s in CartStatus]}, "Only carts in this status."),
     QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
-    QueryParam("cursor", {"type": "string"}, "next_cursor of the previous page."),
+    QueryParam("cursor", CURSOR_SCHEMA, "next_cursor of the previous page."),
 )
 
 CART_ROUTES: list[Route] = [
@@ -99,8 +123,12 @@ CART_ROUTES: list[Route] = [
         body=CreateCartIn,
         ok_status=201,
         ok_body=CartOut,
-        errors=(400, 401, 413, 415, 422, 502, 503),
+        errors=(ErrorCode.INVALID_SKUS, ErrorCode.EXTERNAL_CART_CREATION_FAILURE),
         operation_id="createCart",
+        links={
+            "GetCart": ("getCart", {"cart_id": "$response.body#/id"}),
+            "DeleteCart": ("deleteCart", {"cart_id": "$response.body#/id"}),
+        },
     ),
     Route(
         method="GET",
@@ -109,7 +137,6 @@ CART_ROUTES: list[Route] = [
         summary="List the app's carts, newest first",
         auth="app",
         ok_body=CartPageOut,
-        errors=(400, 401),
         query=_Q_LIST,
         operation_id="listCarts",
     ),
@@ -120,7 +147,7 @@ CART_ROUTES: list[Route] = [
         summary="Get a cart",
         auth="app",
         ok_body=CartOut,
-        errors=(401, 404),
+        errors=(ErrorCode.CART_NOT_FOUND,),
         operation_id="getCart",
     ),
     Route(
@@ -130,7 +157,7 @@ CART_ROUTES: list[Route] = [
         summary="Delete a cart and its external carts",
         auth="app",
         ok_status=204,
-        errors=(401, 404, 409),
+        errors=(ErrorCode.CART_NOT_FOUND, ErrorCode.CART_BUSY),
         operation_id="deleteCart",
     ),
 ]

@@ -11,9 +11,11 @@ from aiohttp import web
 
 from adapters.base import PlatformDirectory
 from config import Settings
+from orchestrator.http.metrics import Metrics
 from orchestrator.service.carts import CartService
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.reconciler import Reconciler
 from orchestrator.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -23,6 +25,8 @@ SERVICE = web.AppKey("service", CartService)
 PLATFORMS = web.AppKey("platforms", PlatformDirectory)  # AdapterRegistry, or a fake in tests
 MERCHANTS = web.AppKey("merchants", MerchantAdapters)  # seals connections, caches adapters
 DELETER = web.AppKey("deleter", ExternalDeleter)
+RECONCILER = web.AppKey("reconciler", Reconciler)  # settles unknown creates and the outbox
+METRICS = web.AppKey("metrics", Metrics)  # this app's Prometheus registry and instruments
 KEYS_CACHE = web.AppKey("api_key_cache", dict[str, str])  # API key hash -> app id
 
 REQUEST_ID = web.RequestKey("request_id", str)

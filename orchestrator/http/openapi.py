@@ -1,4 +1,17 @@
-"""Build the OpenAPI 3.1 document from the route table and the pydantic schemas."""
+"""Build the OpenAPI 3.1 document from the route table, the pydantic schemas and the settings.
+
+The document is the contract schemathesis checks the server against (tests/api), so it must
+tell the whole truth: every limit the server enforces (``limits`` below, from ``Settings``:
+tests/api/test_openapi.py holds them equal), each route's own error codes with their typed
+``data`` (``error_docs.py``), and the headers (``X-Request-ID`` on every answer, ``Retry-After``
+on a throttled create; a route's ``headers_in``, such as ``Idempotency-Key``, and
+``headers_out``, such as ``Idempotent-Replayed``).
+
+Seam: ``platform_ref`` and ``connection`` are documented here as flat objects; their
+per-platform ``oneOf`` will come from the adapters' models (``adapters.registry.PLATFORMS``)
+once those publish one: ``build_openapi`` would then replace
+``defs["SkuIn"]["properties"]["platform_ref"]`` and ``defs["MerchantIn"]...["connection"]``.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +21,38 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from config import Settings
 from errors import ErrorCode
+from orchestrator.http.error_docs import REF, component_schemas, error_responses
+from orchestrator.http.fields import ID_MAX, ID_PATTERN
 from orchestrator.http.routes import Route
-from orchestrator.http.schemas import ErrorOut
+from orchestrator.http.shedding import NEVER_SHED
 
-_REF = "#/components/schemas/{model}"
+MAX_SKUS_PER_UPSERT = 1000
+
+_BODY_CODES = (
+    ErrorCode.INVALID_REQUEST,
+    ErrorCode.MALFORMED_JSON,
+    ErrorCode.PAYLOAD_TOO_LARGE,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+)
+REQUEST_ID_HEADER = {
+    "description": "The request's id (the caller's X-Request-ID when it was safe, else ours).",
+    "schema": {"type": "string"},
+}
+PATH_ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN}
 
 
 def _schema_for(kind: Any, defs: dict[str, Any]) -> dict[str, Any]:
     if isinstance(kind, type) and issubclass(kind, BaseModel):
-        return {"$ref": _REF.format(model=kind.__name__)}
-    schema = TypeAdapter(kind).json_schema(ref_template=_REF)
+        return {"$ref": REF.format(model=kind.__name__)}
+    schema = TypeAdapter(kind).json_schema(ref_template=REF)
     defs.update(schema.pop("$defs", {}))
     return schema
 
 
 def _models(routes: list[Route]) -> list[type[BaseModel]]:
-    found: list[type[BaseModel]] = [ErrorOut]
+    found: list[type[BaseModel]] = []
     for route in routes:
         for kind in (route.body, route.ok_body):
             if isinstance(kind, type) and issubclass(kind, BaseModel) and kind not in found:
@@ -32,60 +60,124 @@ def _models(routes: list[Route]) -> list[type[BaseModel]]:
     return found
 
 
-def build_openapi(routes: list[Route], version: str) -> dict[str, Any]:
+def route_codes(route: Route) -> list[ErrorCode]:
+    """Every code ``route`` can answer: its own, those implied by what it takes, and 500."""
+    codes: list[ErrorCode] = []
+    if route.body is not None:
+        codes += _BODY_CODES
+    if route.query or "{" in route.path:
+        codes.append(ErrorCode.INVALID_REQUEST)
+    if route.auth != "none":
+        codes.append(ErrorCode.UNAUTHORIZED)
+    codes += route.errors
+    if route.path not in NEVER_SHED:  # shedding.py: over the in-flight cap, or a database wait
+        codes.append(ErrorCode.OVERLOADED)
+    codes.append(ErrorCode.INTERNAL_ERROR)
+    return list(dict.fromkeys(codes))
+
+
+def limits(settings: Settings) -> dict[str, int]:
+    """Every bound the server enforces on requests, as the document states it."""
+    return {
+        "max_skus": settings.max_skus,
+        "max_bags": settings.max_bags,
+        "max_quantity": settings.max_quantity,
+        "max_metadata_entries": settings.max_metadata_entries,
+        "max_body_bytes": settings.max_body_bytes,
+        "max_skus_per_upsert": MAX_SKUS_PER_UPSERT,
+    }
+
+
+def _apply_limits(defs: dict[str, Any], settings: Settings) -> None:
+    line = defs["SkuLineIn"]["properties"]["quantity"]
+    line["maximum"] = settings.max_quantity
+    line["description"] = f"1..{settings.max_quantity} (the total of one sku_id's lines too)."
+    create = defs["CreateCartIn"]["properties"]
+    create["skus"]["maxItems"] = settings.max_skus
+    create["skus"]["description"] = (
+        f"At most {settings.max_skus} lines from at most {settings.max_bags} merchants; "
+        "may be empty or absent (an empty cart)."
+    )
+    create["metadata"]["maxProperties"] = settings.max_metadata_entries
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": dict(PATH_ID_SCHEMA)}
+        for name in re.findall(r"{(\w+)}", route.path)
+    ]
+    params += [
+        {
+            "name": q.name,
+            "in": "query",
+            "required": False,
+            "schema": q.schema,
+            "description": q.description,
+        }
+        for q in route.query
+    ]
+    params += [
+        {
+            "name": h.name,
+            "in": "header",
+            "required": False,
+            "schema": h.schema,
+            "description": h.description,
+        }
+        for h in route.headers_in
+    ]
+    return params
+
+
+def _operation(route: Route, defs: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": route.operation_id or route.handler.__name__,
+        "summary": route.summary,
+        "tags": [route.path.split("/")[2] if route.path.startswith("/v1/") else "operations"],
+    }
+    if route.auth == "app":
+        op["security"] = [{"appKey": []}]
+    elif route.auth == "admin":
+        op["security"] = [{"adminToken": []}]
+    params = _parameters(route)
+    if params:
+        op["parameters"] = params
+    if route.body is not None:
+        schema = _schema_for(route.body, defs)
+        if schema.get("type") == "array":
+            schema["maxItems"] = MAX_SKUS_PER_UPSERT
+        op["requestBody"] = {
+            "required": route.operation_id != "createCart",
+            "description": f"JSON, at most {settings.max_body_bytes} bytes, no repeated keys.",
+            "content": {"application/json": {"schema": schema}},
+        }
+    headers = {"X-Request-ID": REQUEST_ID_HEADER, **route.headers_out}
+    ok: dict[str, Any] = {"description": "Success", "headers": headers}
+    if route.ok_body is not None:
+        ok["content"] = {"application/json": {"schema": _schema_for(route.ok_body, defs)}}
+    elif route.ok_media != "application/json":
+        ok["content"] = {route.ok_media: {"schema": {"type": "string"}}}
+    if route.links:
+        ok["links"] = {
+            name: {"operationId": target, "parameters": parameters}
+            for name, (target, parameters) in route.links.items()
+        }
+    op["responses"] = {str(route.ok_status): ok, **error_responses(route_codes(route), headers)}
+    return op
+
+
+def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict[str, Any]:
     models = _models(routes)
     _, top = models_json_schema(
         [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
-        ref_template=_REF,
+        ref_template=REF,
     )
     defs: dict[str, Any] = dict(top.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        op: dict[str, Any] = {
-            "operationId": route.operation_id or route.handler.__name__,
-            "summary": route.summary,
-            "tags": [route.path.split("/")[2] if route.path.startswith("/v1/") else "operations"],
-            "responses": {},
-        }
-        if route.auth == "app":
-            op["security"] = [{"appKey": []}]
-        elif route.auth == "admin":
-            op["security"] = [{"adminToken": []}]
-        params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", route.path)
-        ]
-        params += [
-            {
-                "name": q.name,
-                "in": "query",
-                "required": False,
-                "schema": q.schema,
-                "description": q.description,
-            }
-            for q in route.query
-        ]
-        if params:
-            op["parameters"] = params
-        if route.body is not None:
-            op["requestBody"] = {
-                "required": route.operation_id != "createCart",
-                "content": {"application/json": {"schema": _schema_for(route.body, defs)}},
-            }
-        ok: dict[str, Any] = {"description": "Success"}
-        if route.ok_body is not None:
-            ok["content"] = {"application/json": {"schema": _schema_for(route.ok_body, defs)}}
-        op["responses"][str(route.ok_status)] = ok
-        for status in (*route.errors, 500):
-            codes = [k for k in ErrorCode if k.status == status]
-            described = "; ".join(f"{k.error} ({k.code})" for k in codes) or "Error"
-            op["responses"][str(status)] = {
-                "description": described,
-                "content": {
-                    "application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}
-                },
-            }
-        paths.setdefault(route.path, {})[route.method.lower()] = op
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, defs, settings)
+    _apply_limits(defs, settings)
+    defs.update(component_schemas())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -96,6 +188,7 @@ def build_openapi(routes: list[Route], version: str) -> dict[str, Any]:
             + "\n".join(
                 f"- `{k.error}` ({k.code}, HTTP {k.status}): {k.description}" for k in ErrorCode
             ),
+            "x-limits": limits(settings),
         },
         "paths": paths,
         "components": {

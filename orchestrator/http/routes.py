@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from errors import ErrorCode
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Auth = Literal["app", "admin", "none"]
 
@@ -33,7 +35,15 @@ class Route:
     body: Any = None  # a pydantic model, or a type like list[Model]
     ok_status: int = 200
     ok_body: Any = None  # a pydantic model; None for no body
-    errors: tuple[int, ...] = ()
+    ok_media: str = "application/json"  # another media type is documented as a string
+    # The codes this route itself can answer; those implied by its body, auth, parameters
+    # (400/401/413/415) and 500 are added by the OpenAPI builder.
+    errors: tuple[ErrorCode, ...] = ()
     query: tuple[QueryParam, ...] = field(default_factory=tuple)
     headers_in: tuple[QueryParam, ...] = field(default_factory=tuple)
+    # Headers any answer of this route may carry beyond X-Request-ID: name -> OpenAPI header.
+    headers_out: dict[str, Any] = field(default_factory=dict)
     operation_id: str = ""
+    # OpenAPI links of the success answer: name -> (operationId, {parameter: expression}),
+    # so clients (and schemathesis's stateful phase) can follow a create to its reads.
+    links: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)

@@ -9,14 +9,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from bags.models import Cart, CatalogSku
 from bags.status import Platform
+from orchestrator.http.fields import (
+    Currency,
+    Id,
+    MetadataKey,
+    MetadataValue,
+    Price,
+    RefKey,
+    RefValue,
+    ShortText,
+)
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# A SKU's ids on its platform: a flat object of ids (strings or integers), never nested.
+# Its per-platform shape (a oneOf per platform) is the adapters' connection models' to give:
+# the OpenAPI builder takes it from there once they publish it (see openapi.py).
+PlatformRef = Annotated[
+    dict[RefKey, RefValue | Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]],
+    Field(min_length=1, max_length=8),
+]
 PlatformName = Platform  # the domain's enum: a new platform is one member there, not here too
 
 
@@ -26,7 +40,7 @@ class Strict(BaseModel):
 
 class SkuLineIn(Strict):
     sku_id: Id
-    quantity: Annotated[StrictInt, Field(ge=1, description="1..max_quantity")]
+    quantity: Annotated[StrictInt, Field(ge=1, le=2**31 - 1, description="1..max_quantity")]
 
 
 class CreateCartIn(Strict):
@@ -35,10 +49,9 @@ class CreateCartIn(Strict):
     customer_id: Id | None = None
     name: ShortText | None = None
     app_order_id: Id | None = None
-    metadata: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=64)],
-        Annotated[str, StringConstraints(max_length=500)],
-    ] = Field(default_factory=dict, description="String map, bounded.")
+    metadata: dict[MetadataKey, MetadataValue] = Field(
+        default_factory=dict, description="String map, bounded."
+    )
     atomicity: Literal["partial", "all_or_nothing"] = "partial"
 
 
@@ -58,7 +71,7 @@ class BagOut(BaseModel):
     merchant_id: str
     merchant_name: str
     platform: PlatformName
-    status: Literal["PENDING", "IN_PROGRESS", "FAILED", "DELETED"]
+    status: Literal["PENDING", "IN_PROGRESS", "UNKNOWN", "FAILED", "DELETED"]
     external_id: str | None
     checkout_url: str | None
     currency: str
@@ -211,10 +224,10 @@ class SkuIn(Strict):
     sku_id: Id
     merchant_id: Id
     name: ShortText
-    price: Annotated[StrictInt, Field(ge=0, description="Integer minor units.")]
+    price: Price
     currency: Currency
     available: StrictBool = True
-    platform_ref: dict[str, Any] = Field(
+    platform_ref: PlatformRef = Field(
         description='BIGCOMMERCE {"product_id": int, "variant_id": int?}; '
         'SHOPIFY {"variant_id": "gid://shopify/ProductVariant/..."}; '
         'ELASTIC_PATH {"product_id": "<uuid>"} or {"sku": "..."}'
@@ -235,21 +248,26 @@ class SkuIn(Strict):
 class SkuOut(SkuIn):
     model_config = ConfigDict(extra="ignore")
 
-    @classmethod
-    def of(cls, s: CatalogSku) -> SkuOut:
-        return cls(
-            sku_id=s.sku_id,
-            merchant_id=s.merchant_id,
-            name=s.name,
-            price=s.price,
-            currency=s.currency,
-            available=s.available,
-            platform_ref=dict(s.platform_ref),
-        )
+
+def sku_json(s: CatalogSku) -> dict[str, Any]:
+    """A stored SKU as ``SkuOut``'s shape, built without validation: a row stored before a
+    rule was tightened must still list (a model validation would answer 500)."""
+    return {
+        "sku_id": s.sku_id,
+        "merchant_id": s.merchant_id,
+        "name": s.name,
+        "price": s.price,
+        "currency": s.currency,
+        "available": s.available,
+        "platform_ref": dict(s.platform_ref),
+    }
 
 
 class SkuListOut(BaseModel):
     data: list[SkuOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class UpsertOut(BaseModel):

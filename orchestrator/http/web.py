@@ -27,12 +27,12 @@ from errors import (
     ErrorCode,
     FieldProblem,
     InvalidRequest,
-    MalformedJson,
     MulticartError,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
 )
+from orchestrator.http.jsonbody import parse_json
 from orchestrator.http.keys import APP_ID, KEYS_CACHE, MAX_BODY, REQUEST_ID, SETTINGS, STORE
 from orchestrator.http.routes import Handler, Route
 from orchestrator.service.secrets import hash_api_key, new_id, tokens_equal
@@ -67,28 +67,39 @@ def error_response(error: MulticartError, request_id: str) -> web.Response:
     return json_response(error.envelope(), status=error.status, headers=headers)
 
 
+# Parts of a pydantic error location naming a union member, not a field: dropped from names.
+_UNION_TAG = re.compile(r"^(function-after\[.*\]|constrained-(str|int)|str|int|bool)$")
+
+
 def field_name(loc: tuple[int | str, ...]) -> str:
     """('skus', 0, 'quantity') -> 'skus[0].quantity'."""
     name = ""
     for part in loc:
         if isinstance(part, int):
             name += f"[{part}]"
-        else:
+        elif not _UNION_TAG.match(part):
             name += f".{part}" if name else str(part)
     return name or "body"
 
 
 def validation_problems(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> InvalidRequest:
-    problems = [
-        FieldProblem(field_name(prefix + tuple(err["loc"])), err["msg"]) for err in exc.errors()
-    ]
-    return InvalidRequest(problems)
+    """One problem per field; a union's members' messages are joined with "or"."""
+    messages: dict[str, list[str]] = {}
+    for err in exc.errors():
+        said = messages.setdefault(field_name(prefix + tuple(err["loc"])), [])
+        if err["msg"] not in said:
+            said.append(err["msg"])
+    return InvalidRequest([FieldProblem(f, " or ".join(m)) for f, m in messages.items()])
+
+
+ABSENT: Any = object()  # read_json's answer for a request without a body
 
 
 async def read_json(request: web.Request) -> Any:
-    """The body as JSON, or the right 4xx: 413 too large, 415 not JSON typed, 400 malformed."""
+    """The body as JSON (``ABSENT`` when there is none), or the right 4xx: 413 too large,
+    415 not JSON typed, 400 malformed (``jsonbody.parse_json``: duplicate keys, depth)."""
     if not request.body_exists:
-        return None
+        return ABSENT
     if request.content_type != "application/json":
         raise UnsupportedMediaType("Send the body as application/json.")
     try:
@@ -99,16 +110,14 @@ async def read_json(request: web.Request) -> Any:
             data={"max_bytes": request.app[MAX_BODY]},
         ) from exc
     if not raw.strip():
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedJson(f"The body is not valid JSON: {exc.msg}.") from exc
+        return ABSENT
+    return parse_json(raw)
 
 
 async def read_model(request: web.Request, model: type[M], *, empty_ok: bool = False) -> M:
+    """The body validated by ``model``; ``empty_ok``: no body at all reads as ``{}``."""
     data = await read_json(request)
-    if data is None:
+    if data is ABSENT:
         if not empty_ok:
             raise InvalidRequest([FieldProblem("body", "a JSON body is required")])
         data = {}
@@ -142,7 +151,11 @@ async def authenticate_app(request: web.Request) -> str:
 
 def authenticate_admin(request: web.Request) -> None:
     expected = request.app[SETTINGS].admin_token.get_secret_value()
-    if not expected or not tokens_equal(bearer_token(request), expected):
+    if not expected:
+        raise Unauthorized(
+            "The admin routes are off: MULTICART_ADMIN_TOKEN is not set on the server."
+        )
+    if not tokens_equal(bearer_token(request), expected):
         raise Unauthorized("The admin token is not valid.")
 
 
@@ -163,10 +176,18 @@ def guarded(route: Route) -> Handler:
     return with_auth
 
 
+QUIET_PATHS = frozenset({"/healthz", "/metrics"})  # probes and scrapes: logged at debug
+
+
+def request_id_for(request: web.Request) -> str:
+    """The caller's ``X-Request-ID`` when it is safe to echo and log, else a new one."""
+    given = request.headers.get("X-Request-ID", "")
+    return given if _SAFE_REQUEST_ID.match(given) else new_id("req")
+
+
 @web.middleware
 async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    given = request.headers.get("X-Request-ID", "")
-    request_id = given if _SAFE_REQUEST_ID.match(given) else new_id("req")
+    request_id = request_id_for(request)
     request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -180,7 +201,9 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         kind = _HTTP_KINDS.get(exc.status)
         if kind is None:
             raise
-        error = ApiError(exc.reason, kind=kind, status=exc.status)
+        # aiohttp's 405 names the methods the route takes (RFC 9110 requires Allow).
+        kept = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        error = ApiError(exc.reason, kind=kind, status=exc.status, headers=kept)
         response = error_response(error, request_id)
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
@@ -190,7 +213,13 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             data={"request_id": request_id},
         )
         response = error_response(error, request_id)
-    log.info(
+    if response.status >= 500:
+        emit = log.warning
+    elif request.path in QUIET_PATHS:
+        emit = log.debug
+    else:
+        emit = log.info
+    emit(
         "request",
         method=request.method,
         path=request.path,

@@ -21,20 +21,30 @@ from bags.models import Bag, Cart
 from bags.split import Limits, RequestedLine, check_lines, split_into_bags
 from bags.status import CartStatus
 from config import Settings
-from errors import ErrorCode, FieldProblem, InvalidRequest, NotFound, PlatformError
+from errors import Conflict as ConflictError
+from errors import (
+    ErrorCode,
+    FieldProblem,
+    InvalidRequest,
+    NotFound,
+    PlatformAuthFailed,
+    PlatformError,
+)
 from orchestrator.service.deletion import ExternalDeleter
-from orchestrator.service.fanout import fan_out
+from orchestrator.service.fanout import BagOutcome, fan_out
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import (
     apply_created,
     apply_failed,
+    apply_unknown,
     creation_failure,
     error_factory,
 )
-from orchestrator.service.secrets import new_id
-from orchestrator.store import Store
+from orchestrator.service.secrets import CredentialsUnreadable, new_id
+from orchestrator.store import StaleCart, Store
 
 log = structlog.get_logger("multicart.carts")
+_LEASE_MARGIN_S = 5.0  # past the create's deadline, for its last writes
 
 
 @dataclass
@@ -90,17 +100,37 @@ class CartService:
             bags=bags,
         )
         structlog.contextvars.bind_contextvars(cart_id=cart.id)
-        await self._store.carts.insert(cart)  # PENDING bags exist before any platform call
         if not bags:
+            await self._store.carts.insert(cart)
             return cart
-
-        adapter_for = self._merchants.adapter_for
-        adapters = {bag.id: adapter_for(*merchant_rows[bag.merchant_id]) for bag in bags}
+        # Built before anything is written. A merchant whose connection no key of ours opens
+        # (a key rotated away) fails its bags alone, before any call: nothing was sent.
+        adapters: dict[str, CartPlatform] = {}
+        unreadable: dict[str, BagOutcome] = {}
+        for bag in bags:
+            try:
+                adapters[bag.id] = self._merchants.adapter_for(*merchant_rows[bag.merchant_id])
+            except CredentialsUnreadable:
+                log.error("merchant_credentials_unreadable", merchant_id=bag.merchant_id)
+                unreadable[bag.id] = BagOutcome(
+                    bag.id,
+                    error=PlatformAuthFailed(
+                        "this merchant's credentials cannot be read by the service (its"
+                        " encryption key is no longer configured); nothing was sent",
+                        platform=str(bag.platform),
+                        may_have_applied=False,
+                    ),
+                )
+        # PENDING bags exist before any platform call, and the cart is born leased until the
+        # create's deadline (and a margin), so a DELETE meanwhile answers cart_busy.
+        lease_until = now + timedelta(seconds=self._settings.create_deadline_s + _LEASE_MARGIN_S)
+        await self._store.carts.insert(cart, lease=(new_id("lease"), lease_until))
         calls = [
-            (bag.id, str(bag.platform), _creation_call(adapters[bag.id], cart, bag, deadline))
+            (bag.id, str(bag.platform), creation_call(adapters[bag.id], cart, bag, deadline))
             for bag in bags
+            if bag.id in adapters
         ]
-        outcomes = await fan_out(calls, deadline)
+        outcomes = {**unreadable, **(await fan_out(calls, deadline) if calls else {})}
 
         new_error = error_factory(cart, self._clock(), new_id)
         failed: list[tuple[Bag, PlatformError]] = []
@@ -111,7 +141,10 @@ class CartService:
             else:
                 assert outcome.error is not None
                 failed.append((bag, outcome.error))
-                apply_failed(bag, outcome.error, cart, new_error)
+                if outcome.error.may_have_applied:
+                    apply_unknown(bag, outcome.error, cart, new_error)
+                else:
+                    apply_failed(bag, outcome.error, cart, new_error)
             (log.info if outcome.cart else log.warning)(  # a failed bag is an operator's concern
                 "bag_created" if outcome.cart else "bag_failed",
                 bag_id=bag.id,
@@ -122,12 +155,22 @@ class CartService:
             )
 
         if failed and (len(bags) == 1 or command.all_or_nothing):
-            created = [b for b in bags if b.external_id]
-            await self._store.carts.delete_record(cart.id)
-            if created:
-                await self._deleter.delete_now(cart.id, created, deadline)
+            # No cart is kept; what its bags made (or may have made) goes to the outbox in
+            # the same transaction that removes the record.
+            await self._deleter.discard(cart.id, bags, deadline)
             raise creation_failure(failed)
-        await self._store.carts.record_creation(cart)
+        try:
+            await self._store.carts.record_creation(cart)
+        except StaleCart:
+            # The lease ran out (the create overran its deadline) and another change won:
+            # what this create made is queued for deletion, and the caller hears 409.
+            await self._deleter.enqueue(cart.id, bags, deadline)
+            raise ConflictError(
+                "The cart changed while it was being created; its external carts are being"
+                " removed.",
+                kind=ErrorCode.CART_BUSY,
+                headers={"Retry-After": "1"},
+            ) from None
         return cart
 
     async def get(self, app_id: str, cart_id: str) -> Cart:
@@ -152,18 +195,19 @@ class CartService:
         except ValueError as exc:
             raise InvalidRequest([FieldProblem("cursor", "not a cursor this API issued")]) from exc
 
-    async def delete(self, app_id: str, cart_id: str, request_id: str) -> None:
+    async def delete(self, app_id: str, cart_id: str) -> None:
         """Delete the cart and its external carts; failed external deletes retry in background."""
         deadline = time.monotonic() + self._settings.request_deadline_s
         await self.get(app_id, cart_id)  # 404 before anything else, for unknown and foreign ids
-        async with self._deleter.cart_lease(cart_id, request_id):
+        async with self._deleter.cart_lease(cart_id):
             cart = await self.get(app_id, cart_id)  # re-read under the lease: the latest version
             await self._deleter.delete_cart(cart, self._clock(), deadline)
 
 
-def _creation_call(
+def creation_call(
     adapter: CartPlatform, cart: Cart, bag: Bag, deadline: float
 ) -> Callable[[], Any]:
+    """The create of ``bag``'s external cart, under the bag's id as its reference."""
     lines = [
         LineRequest(platform_ref=s.platform_ref, quantity=s.quantity, sku_id=s.sku_id, name=s.name)
         for s in bag.skus

@@ -1,10 +1,17 @@
 """Deleting external carts so that none is ever orphaned or forgotten.
 
 A delete is written to the ``external_deletes`` outbox in the same transaction that marks the
-bags DELETED, then tried at once within the request's deadline; whatever fails stays in the
-outbox, and ``ExternalDeleter.worker()`` (a ``BackgroundWorker``) retries it in the background
-with backoff until it is done. The cart lease, which serializes one cart's changes, is here too:
-deleting is the change that needs it today.
+bags DELETED (or removes the cart's record), then tried at once within the request's deadline;
+whatever fails stays in the outbox, and the reconciler (``reconciler.py``) works it again with
+backoff, claiming each entry so that two processes never work the same one.
+
+A bag whose create had an unknown outcome leaves an ``unknown_create`` entry: on a platform
+that takes caller-chosen ids (Elastic Path) the cart is deleted by its reference, the bag's id;
+elsewhere (Shopify, BigCommerce: no way to find a cart without its id) the entry is buried as
+``undetectable``, counted, and the cart expires on the platform. A permanent failure (merchant
+gone, credentials refused or unreadable, too many attempts) is buried as ``dead``.
+
+The cart lease, which serializes one cart's changes across processes, is here too.
 """
 
 from __future__ import annotations
@@ -21,15 +28,17 @@ from bags.models import Bag, Cart, Merchant
 from bags.status import BagStatus, CartStatus
 from config import Settings
 from errors import Conflict as ConflictError
-from errors import ErrorCode, MulticartError, PlatformError, PlatformNotFound
+from errors import ErrorCode, PlatformAuthFailed, PlatformError, PlatformNotFound
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.secrets import new_id
-from orchestrator.service.workers import BackgroundWorker
 from orchestrator.store import PendingExternalDelete, Store
+from orchestrator.store.outbox import Burial, Kind
 
 log = structlog.get_logger("multicart.deletion")
 
 _MAX_BACKOFF_S = 300.0
+MAX_ATTEMPTS = 20  # then the entry is dead: about a day and a half of backoff at the cap
+_UNSETTLED = (BagStatus.PENDING, BagStatus.UNKNOWN)
 
 
 class ExternalDeleter:
@@ -44,8 +53,10 @@ class ExternalDeleter:
         self._settings = settings
 
     @contextlib.asynccontextmanager
-    async def cart_lease(self, cart_id: str, owner: str) -> AsyncIterator[None]:
-        """Serialize changes of one cart across tasks and processes."""
+    async def cart_lease(self, cart_id: str) -> AsyncIterator[None]:
+        """Serialize changes of one cart across tasks and processes (the owner is minted here,
+        never taken from a client)."""
+        owner = new_id("lease")
         ttl = self._settings.request_deadline_s * 2 + 5
         if not await self._store.leases.acquire(cart_id, owner, ttl):
             raise ConflictError(
@@ -58,28 +69,45 @@ class ExternalDeleter:
         finally:
             await self._store.leases.release(cart_id, owner)
 
-    def _entries(self, cart_id: str, bags: Sequence[Bag]) -> list[PendingExternalDelete]:
-        # Due only once this request's own attempt has had its chance, so the background
-        # worker does not race the request for the same delete.
-        due = datetime.now(UTC) + timedelta(seconds=self._settings.request_deadline_s + 1)
-        return [
-            PendingExternalDelete(
-                id=new_id("xdel"),
-                cart_id=cart_id,
-                bag_id=bag.id,
-                merchant_id=bag.merchant_id,
-                platform=bag.platform,
-                external_id=bag.external_id or "",
-                next_attempt_at=due,
+    def entries(
+        self, cart_id: str, bags: Sequence[Bag], *, due_now: bool = False
+    ) -> list[PendingExternalDelete]:
+        """The outbox entries for the external carts ``bags`` leave behind: a delete for each
+        known external cart, an ``unknown_create`` for each create whose outcome is unknown.
+
+        A request's entries are due only once its own attempt has had its chance, so the
+        background worker does not race the request; ``due_now`` for the reconciler's own."""
+        due = (
+            None
+            if due_now
+            else (datetime.now(UTC) + timedelta(seconds=self._settings.request_deadline_s + 1))
+        )
+        made: list[PendingExternalDelete] = []
+        for bag in bags:
+            kind: Kind
+            if bag.external_id:
+                kind, external_id = "delete", bag.external_id
+            elif bag.status in _UNSETTLED:
+                kind, external_id = "unknown_create", bag.id  # the reference it was sent with
+            else:
+                continue
+            made.append(
+                PendingExternalDelete(
+                    id=new_id("xdel"),
+                    cart_id=cart_id,
+                    bag_id=bag.id,
+                    merchant_id=bag.merchant_id,
+                    platform=bag.platform,
+                    external_id=external_id,
+                    next_attempt_at=due,
+                    kind=kind,
+                )
             )
-            for bag in bags
-            if bag.external_id
-        ]
+        return made
 
     async def delete_cart(self, cart: Cart, now: datetime, deadline: float) -> None:
         """Mark the cart and its bags DELETED with the outbox in one transaction, then try."""
-        with_external = [b for b in cart.bags if b.external_id and b.status != BagStatus.DELETED]
-        entries = self._entries(cart.id, with_external)
+        entries = self.entries(cart.id, [b for b in cart.bags if b.status != BagStatus.DELETED])
         for bag in cart.bags:
             if bag.status != BagStatus.DELETED:
                 bag.move_to(BagStatus.DELETED)
@@ -88,13 +116,23 @@ class ExternalDeleter:
         await self._store.carts.save(cart, outbox=entries)
         await self._attempt_all(entries, deadline)
 
-    async def delete_now(self, cart_id: str, bags: Sequence[Bag], deadline: float) -> None:
-        """Record, then try, the deletion of external carts whose bags are no longer kept."""
-        entries = self._entries(cart_id, bags)
+    async def discard(self, cart_id: str, bags: Sequence[Bag], deadline: float) -> None:
+        """Remove a cart's record and record what its bags left on the platforms, in one
+        transaction (a crash between the two would forget external carts), then try."""
+        entries = self.entries(cart_id, bags)
+        await self._store.carts.delete_record(cart_id, outbox=entries)
+        await self._attempt_all(entries, deadline)
+
+    async def enqueue(self, cart_id: str, bags: Sequence[Bag], deadline: float) -> None:
+        """Record, then try, the deletion of external carts no record keeps any more."""
+        entries = self.entries(cart_id, bags)
         await self._store.outbox.enqueue(entries)
         await self._attempt_all(entries, deadline)
 
     async def _attempt_all(self, entries: Sequence[PendingExternalDelete], deadline: float) -> None:
+        """A request's own try at its deletes. An unknown create is left to the reconciler:
+        the create it follows may still be landing on the platform."""
+        entries = [e for e in entries if e.kind == "delete"]
         if not entries:
             return
         merchants = await self._store.catalog.get_merchants({e.merchant_id for e in entries})
@@ -114,61 +152,77 @@ class ExternalDeleter:
         )
         with bound:
             row = merchants.get(entry.merchant_id)
-            error: str
             if row is None:
-                error = "merchant no longer exists"
-            else:
-                merchant, ciphertext = row
-                try:
-                    adapter = self._merchants.adapter_for(merchant, ciphertext)
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError
-                    async with asyncio.timeout(remaining):
-                        await adapter.delete_cart(entry.external_id, deadline=deadline)
-                except PlatformNotFound:
-                    pass  # already gone: that is what we wanted
-                except (PlatformError, MulticartError, TimeoutError, ValueError) as exc:
-                    error = f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
-                else:
-                    await self._store.outbox.finish(entry.id)
-                    # A platform without a cart delete (Shopify) had the cart emptied instead;
-                    # it expires there on its own.
-                    deleted = adapter.capabilities.can_delete_cart
-                    log.info(
-                        "external_cart_deleted" if deleted else "external_cart_emptied",
-                        external_id=entry.external_id,
-                    )
-                    return True
-            backoff = min(
-                self._settings.external_delete_retry_s * (2 ** min(entry.attempts, 8)),
-                _MAX_BACKOFF_S,
-            )
-            next_at = datetime.now(UTC) + timedelta(seconds=backoff)
-            await self._store.outbox.postpone(entry.id, next_at, error[:500])
-            log.warning(
-                "external_delete_postponed",
+                return await self._bury(entry, "dead", "the merchant no longer exists")
+            try:
+                adapter = self._merchants.adapter_for(*row)
+            except ValueError as exc:  # its connection cannot be decrypted with our keys
+                return await self._bury(entry, "dead", f"unreadable connection: {exc}")
+            if entry.kind == "unknown_create" and not adapter.capabilities.caller_chosen_cart_ids:
+                return await self._bury(
+                    entry,
+                    "undetectable",
+                    f"{entry.platform} cannot be asked whether the create made a cart (its ids"
+                    " are the platform's own); an orphan there expires on the platform",
+                )
+            try:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                async with asyncio.timeout(remaining):
+                    await adapter.delete_cart(entry.external_id, deadline=deadline)
+            except PlatformNotFound:
+                pass  # already gone: that is what we wanted
+            except PlatformAuthFailed as exc:
+                return await self._bury(entry, "dead", f"credentials refused: {exc.message}")
+            except (PlatformError, TimeoutError) as exc:
+                error = f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
+                return await self._postpone(entry, error)
+            await self._store.outbox.finish(entry.id)
+            # A platform without a cart delete (Shopify) had the cart emptied instead;
+            # it expires there on its own.
+            deleted = adapter.capabilities.can_delete_cart
+            log.info(
+                "external_cart_deleted" if deleted else "external_cart_emptied",
                 external_id=entry.external_id,
-                error=error,
-                attempts=entry.attempts + 1,
-                retry_in_s=backoff,
+                kind=entry.kind,
             )
-            return False
+            return True
+
+    async def _postpone(self, entry: PendingExternalDelete, error: str) -> bool:
+        if entry.attempts + 1 >= MAX_ATTEMPTS:
+            return await self._bury(
+                entry, "dead", f"gave up after {MAX_ATTEMPTS} attempts: {error}"
+            )
+        backoff = min(
+            self._settings.external_delete_retry_s * (2 ** min(entry.attempts, 8)),
+            _MAX_BACKOFF_S,
+        )
+        next_at = datetime.now(UTC) + timedelta(seconds=backoff)
+        await self._store.outbox.postpone(entry.id, next_at, error)
+        log.warning(
+            "external_delete_postponed",
+            external_id=entry.external_id,
+            error=error,
+            attempts=entry.attempts + 1,
+            retry_in_s=backoff,
+        )
+        return False
+
+    async def _bury(self, entry: PendingExternalDelete, state: Burial, reason: str) -> bool:
+        await self._store.outbox.bury(entry.id, state, reason)
+        log.warning(
+            "external_delete_buried", external_id=entry.external_id, state=state, reason=reason
+        )
+        return False
 
     async def run_once(self, now: datetime, limit: int = 50) -> int:
-        """Retry the deletes that are due; returns how many succeeded."""
-        due = await self._store.outbox.due(now, limit=limit)
-        if not due:
+        """Work the entries that are due, each claimed first; returns how many succeeded."""
+        hold_s = self._settings.request_deadline_s * 2 + 5
+        claimed = await self._store.outbox.claim(now, hold_s=hold_s, limit=limit)
+        if not claimed:
             return 0
         deadline = time.monotonic() + self._settings.request_deadline_s
-        merchants = await self._store.catalog.get_merchants({e.merchant_id for e in due})
-        results = await asyncio.gather(*(self._attempt(e, merchants, deadline) for e in due))
+        merchants = await self._store.catalog.get_merchants({e.merchant_id for e in claimed})
+        results = await asyncio.gather(*(self._attempt(e, merchants, deadline) for e in claimed))
         return sum(results)
-
-    def worker(self) -> BackgroundWorker:
-        """The background retrier: every ``external_delete_retry_s``, retry what is due."""
-        return BackgroundWorker(
-            "external_delete",
-            lambda: self.run_once(datetime.now(UTC)),
-            self._settings.external_delete_retry_s,
-        )

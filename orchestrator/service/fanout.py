@@ -12,8 +12,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+import structlog
+
 from adapters.base import ExternalCart
-from errors import Cause, PlatformError, PlatformTimeout
+from errors import Cause, PlatformError, PlatformServerError, PlatformTimeout
+
+log = structlog.get_logger("multicart.fanout")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,17 @@ async def _run_one(
                 f"{platform} did not answer before the request deadline",
                 platform=platform,
                 cause=Cause.PLATFORM_TIMEOUT,
+                may_have_applied=True,
+            ),
+        )
+    except Exception as exc:  # a bug below us: contained to this bag, never its siblings
+        log.exception("bag_call_crashed", bag_id=bag_id, platform=platform)
+        return BagOutcome(
+            bag_id,
+            error=PlatformServerError(
+                f"{platform}: the call failed unexpectedly ({type(exc).__name__})",
+                platform=platform,
+                may_have_applied=True,
             ),
         )
 

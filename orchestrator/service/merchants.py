@@ -42,7 +42,7 @@ class MerchantAdapters:
     def adapter_for(self, merchant: Merchant, sealed: bytes) -> CartPlatform:
         """The merchant's adapter; decrypting its connection only when the sealed value changes.
 
-        ``ValueError`` when ``sealed`` cannot be decrypted with this key.
+        ``CredentialsUnreadable`` (a ``ValueError``) when no configured key decrypts ``sealed``.
         """
         key = (merchant.id, sealed)
         adapter = self._adapters.get(key)

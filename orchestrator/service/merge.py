@@ -92,6 +92,26 @@ def apply_created(
             )
 
 
+def apply_unknown(
+    bag: Bag, error: PlatformError, cart: Cart, new_error: Callable[..., OrderError]
+) -> None:
+    """The create may have been applied (no answer, or a 5xx, after it was sent): the bag is
+    UNKNOWN until the reconciler finds or clears its external cart. Never "retry freely"."""
+    bag.move_to(BagStatus.UNKNOWN)
+    bag.platform_sub_total = None
+    for sku in bag.skus:
+        cart.errors.append(
+            new_error(
+                bag,
+                sku.sku_id,
+                "EXTERNAL_CREATE_CART",
+                error.cause,
+                f"{error.message}. The external cart may exist: multicart is resolving it.",
+                retryable=False,
+            )
+        )
+
+
 def apply_failed(
     bag: Bag, error: PlatformError, cart: Cart, new_error: Callable[..., OrderError]
 ) -> None:
@@ -146,6 +166,10 @@ def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCre
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after or 1)))
     else:
         status = 502
+    # Retrying the request is safe even when the outcome is unknown: no cart is kept, so a
+    # retry makes a new cart with new bags (never a second external cart for one bag), and
+    # what the first attempt may have made is in the outbox (deleted, or counted).
+    unknown = any(e.may_have_applied for _, e in failed)
     retryable = status != 422
     message = f"{bag.platform} {phrase}, preventing the creation of the external cart." + (
         " Please retry your request." if retryable else ""
@@ -160,6 +184,7 @@ def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCre
         "platform": str(bag.platform),
         "merchant_id": bag.merchant_id,
         "retryable": retryable,
+        "outcome": "UNKNOWN" if unknown else "FAILED",
         "platform_message": error.message,
         "skus": [
             {"message": sku_message, "name": sku.name, "sku_id": sku.sku_id}

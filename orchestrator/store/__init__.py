@@ -4,7 +4,8 @@
 transactions, ``database.py``) rather than inheriting them, so each reads alone and callers
 name what they touch: ``store.carts`` (the cart aggregate), ``store.catalog`` (merchants and
 SKUs), ``store.outbox`` (external deletes still to do), ``store.apps`` (tenants and key
-hashes) and ``store.leases`` (one change of a cart at a time).
+hashes), ``store.leases`` (one change of a cart at a time) and ``store.idempotency``
+(Idempotency-Key claims and stored answers).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Self
 from orchestrator.store.carts import CartStore, LeaseStore, StaleCart
 from orchestrator.store.catalog import AppStore, CatalogStore
 from orchestrator.store.database import Database
+from orchestrator.store.health import Counts, SchemaState, counts, schema_state
+from orchestrator.store.idempotency import IdempotencyStore
 from orchestrator.store.outbox import OutboxStore, PendingExternalDelete
 
-__all__ = ["Database", "PendingExternalDelete", "StaleCart", "Store"]
+__all__ = ["Counts", "Database", "PendingExternalDelete", "SchemaState", "StaleCart", "Store"]
 
 
 class Store:
@@ -28,16 +31,28 @@ class Store:
         self.carts = CartStore(db)
         self.catalog = CatalogStore(db)
         self.leases = LeaseStore(db)
+        self.idempotency = IdempotencyStore(db)  # Idempotency-Key claims and answers
         self.outbox = OutboxStore(db)
 
     @classmethod
-    def from_url(cls, url: str, *, echo: bool = False) -> Self:
-        """A store on a new engine for ``url`` (see ``orchestrator.store.database.make_engine``)."""
-        return cls(Database.from_url(url, echo=echo))
+    def from_url(cls, url: str, *, echo: bool = False, wait_s: float | None = None) -> Self:
+        """A store on a new engine for ``url`` (see ``orchestrator.store.database.make_engine``);
+        ``wait_s`` bounds database waits outside a request (``MULTICART_DB_WAIT_S``)."""
+        if wait_s is None:
+            return cls(Database.from_url(url, echo=echo))
+        return cls(Database.from_url(url, echo=echo, wait_s=wait_s))
 
     async def ping(self, *, timeout_s: float = 5.0) -> None:
         """Raise if the database does not answer within ``timeout_s``."""
         await self.db.ping(timeout_s=timeout_s)
+
+    async def schema_state(self, *, timeout_s: float = 5.0) -> SchemaState:
+        """The schema's migration against the code's latest (``health.py``)."""
+        return await schema_state(self.db, timeout_s=timeout_s)
+
+    async def counts(self, *, timeout_s: float = 2.0) -> Counts:
+        """Bags per status and the outbox's depth, for /metrics."""
+        return await counts(self.db, timeout_s=timeout_s)
 
     async def close(self) -> None:
         await self.db.close()

@@ -13,7 +13,7 @@ import binascii
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, insert, select, update
@@ -262,7 +262,12 @@ def encode_cursor(date_created: datetime, cart_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (date_created, id) of ``cursor``; ``ValueError`` if this module did not make it."""
+    """The (date_created, id) of ``cursor``; ``ValueError`` if this module did not make it.
+
+    A cursor is the caller's input: deep JSON (``RecursionError``), a date that overflows when
+    moved to UTC (``OverflowError``) or a NUL in the id (PostgreSQL refuses it) are all
+    "malformed", never a 500.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
@@ -271,11 +276,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
             and len(value) == 2
             and all(isinstance(v, str) for v in value)
             and value[1]
+            and len(value[1]) <= 64
+            and value[1].isprintable()
         ):
             raise ValueError("not a cursor")
         stamp = datetime.fromisoformat(value[0])
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        if stamp.tzinfo is None:
+            raise ValueError("not a cursor")
+        stamp = stamp.astimezone(UTC)
+    except (
+        ValueError,
+        TypeError,
+        binascii.Error,
+        UnicodeDecodeError,
+        RecursionError,
+        OverflowError,
+    ) as exc:
         raise ValueError(f"malformed cursor {cursor[:80]!r}") from exc
-    if stamp.tzinfo is None:
-        raise ValueError(f"malformed cursor {cursor[:80]!r}")
     return stamp, value[1]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, or_, select, update
 
 from bags.models import Cart
-from bags.status import CartStatus
+from bags.status import BagStatus, CartStatus
 from orchestrator.store.cart_rows import (
     cart_values,
     decode_cursor,
@@ -27,17 +27,23 @@ from orchestrator.store.cart_rows import (
 )
 from orchestrator.store.database import Database
 from orchestrator.store.outbox import PendingExternalDelete, insert_outbox
-from orchestrator.store.tables import carts
+from orchestrator.store.tables import bags, carts
 
 __all__ = ["CartStore", "LeaseStore", "StaleCart"]
 
 # The create path's statements, built once: building them per call (coercions, bind
 # parameters) was a visible share of its CPU (`python -m bench --profile`).
 _INSERT_CART = insert(carts)
+# Recording a create's outcomes also lets go of the lease the create held (see ``insert``).
 _TOUCH_CART = (
     update(carts)
     .where(carts.c.id == bindparam("row_id"), carts.c.version == bindparam("seen"))
-    .values(date_last_modified=bindparam("modified"), version=carts.c.version + 1)
+    .values(
+        date_last_modified=bindparam("modified"),
+        version=carts.c.version + 1,
+        lease_owner=None,
+        lease_until=None,
+    )
 )
 
 
@@ -56,10 +62,17 @@ class CartStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, cart: Cart) -> None:
-        """Insert the whole aggregate (cart, bags, order skus, errors) in one transaction."""
+    async def insert(self, cart: Cart, *, lease: tuple[str, datetime] | None = None) -> None:
+        """Insert the whole aggregate (cart, bags, order skus, errors) in one transaction.
+
+        ``lease`` (owner, until): the cart is born leased, so nothing else changes it while its
+        bags are created (a DELETE answers ``cart_busy``); ``record_creation`` lets go.
+        """
+        values = {**cart_values(cart), "version": cart.version}
+        if lease is not None:
+            values["lease_owner"], values["lease_until"] = lease
         async with self._db.write() as conn:
-            await conn.execute(_INSERT_CART, {**cart_values(cart), "version": cart.version})
+            await conn.execute(_INSERT_CART, values)
             await insert_children(conn, cart)
 
     async def save(self, cart: Cart, *, outbox: Sequence[PendingExternalDelete] = ()) -> None:
@@ -154,11 +167,47 @@ class CartStore:
         last = page[-1]
         return page, encode_cursor(last.date_created, last.id)
 
-    async def delete_record(self, cart_id: str) -> None:
-        """Hard-delete the cart and its children (outbox entries stay: they outlive it)."""
+    async def delete_record(
+        self, cart_id: str, *, outbox: Sequence[PendingExternalDelete] = ()
+    ) -> None:
+        """Hard-delete the cart and its children, with ``outbox`` entries for the external carts
+        it leaves behind in the same transaction (entries outlive the cart)."""
         async with self._db.write() as conn:
             await delete_children(conn, cart_id)
             await conn.execute(delete(carts).where(carts.c.id == cart_id))
+            await insert_outbox(conn, outbox)
+
+    async def get_any(self, cart_id: str) -> Cart | None:
+        """The cart whatever its app (for the background workers), or None."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(carts).where(carts.c.id == cart_id))).all()
+            loaded = await load_carts(conn, rows)
+        return loaded[0] if loaded else None
+
+    async def unsettled(
+        self, before: datetime, *, now: datetime | None = None, limit: int = 50
+    ) -> list[str]:
+        """Ids of live carts with a bag still ``PENDING`` or ``UNKNOWN``, unchanged since
+        ``before`` and not leased at ``now``: creates that crashed, or whose outcome is
+        unknown."""
+        now = now or datetime.now(UTC)
+        query = (
+            select(carts.c.id)
+            .where(
+                carts.c.status == CartStatus.IN_PROGRESS.value,
+                carts.c.date_last_modified < before,
+                or_(carts.c.lease_until.is_(None), carts.c.lease_until < now),
+                carts.c.id.in_(
+                    select(bags.c.cart_id).where(
+                        bags.c.status.in_([BagStatus.PENDING.value, BagStatus.UNKNOWN.value])
+                    )
+                ),
+            )
+            .order_by(carts.c.date_last_modified)
+            .limit(limit)
+        )
+        async with self._db.read(single_statement=True) as conn:
+            return [row.id for row in await conn.execute(query)]
 
 
 class LeaseStore:

@@ -10,11 +10,11 @@ UPDATE``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -152,6 +152,44 @@ class CatalogStore:
             )
             return [_merchant(row) for row in result]
 
+    async def reseal_connections(
+        self, reseal: Callable[[str, bytes], bytes | None], *, batch: int = 100
+    ) -> int:
+        """Pass every merchant's sealed connection through ``reseal(merchant_id, sealed)`` and
+        store what it returns (None: leave it); returns how many were rewritten.
+
+        For key rotation: ``reseal`` re-encrypts, so the store still never sees a credential.
+        Merchants go by id, ``batch`` per write transaction, so no transaction holds more than
+        that many rows however many merchants there are. Each write is a compare-and-set on the
+        old ciphertext: a connection replaced meanwhile is kept as it is.
+        """
+        rewritten, after = 0, ""
+        while True:
+            async with self._db.write() as conn:
+                rows = (
+                    await conn.execute(
+                        select(merchants.c.id, merchants.c.connection_ciphertext)
+                        .where(merchants.c.id > after)
+                        .order_by(merchants.c.id)
+                        .limit(batch)
+                    )
+                ).all()
+                for row in rows:
+                    old = bytes(row.connection_ciphertext)
+                    new = reseal(row.id, old)
+                    if new is None:
+                        continue
+                    done = await conn.execute(
+                        update(merchants)
+                        .where(merchants.c.id == row.id)
+                        .where(merchants.c.connection_ciphertext == old)
+                        .values(connection_ciphertext=new)
+                    )
+                    rewritten += done.rowcount
+            if len(rows) < batch:
+                return rewritten
+            after = rows[-1].id
+
     # -- catalog ------------------------------------------------------------------------------
 
     async def upsert_skus(self, items: Sequence[CatalogSku]) -> int:
@@ -210,11 +248,14 @@ class CatalogStore:
             await conn.execute(pg_stmt, list(rows))
 
     async def list_skus(
-        self, merchant_id: str | None = None, *, limit: int = 1000
+        self, merchant_id: str | None = None, *, limit: int = 1000, after: str | None = None
     ) -> list[CatalogSku]:
-        """The catalog by ``sku_id``, optionally of one merchant, at most ``limit`` SKUs."""
+        """The catalog by ``sku_id``, optionally of one merchant, at most ``limit`` SKUs whose
+        ``sku_id`` sorts after ``after`` (keyset paging: ``after`` is the last page's last)."""
         query = select(skus).order_by(skus.c.sku_id).limit(max(0, limit))
         if merchant_id is not None:
             query = query.where(skus.c.merchant_id == merchant_id)
+        if after is not None:
+            query = query.where(skus.c.sku_id > after)
         async with self._db.read() as conn:
             return [_sku(row) for row in await conn.execute(query)]

@@ -9,14 +9,20 @@ Every store class (``carts``, ``catalog``, ``outbox``, ``apps``, ``leases``) tak
   SQLAlchemy (not the sqlite3 module) emitting ``BEGIN``: ``BEGIN IMMEDIATE`` on a connection
   marked with the ``WRITE`` execution option, a plain deferred ``BEGIN`` otherwise. Taking the
   write lock at ``BEGIN`` means a writer never fails half-way with "database is locked".
-- PostgreSQL (``postgresql+asyncpg://``): a bounded pool (10 + 10 overflow per process) with
-  pre-ping and a 10 s connect timeout.
+- PostgreSQL (``postgresql+asyncpg://``): a bounded pool (10 + 10 overflow per process) whose
+  checkout and connect are bounded by ``wait_s`` (``MULTICART_DB_WAIT_S``, default 10 s).
 
-Writes (``Database.write``) are serialized in-process by one asyncio lock on SQLite and begin
+Writes (``Database.write``) are serialized in-process by one lock on SQLite (``waits.WriteLock``:
+a request finishing its work before one starting it) and begin
 with ``BEGIN IMMEDIATE`` (measured under the benchmark's contended writes: p99 180 ms instead of
 1.2 s when writers waited on the busy timeout); on PostgreSQL they rely on the database's row
 locks. Reads (``Database.read``) take no lock; a read that runs several queries sees one
 snapshot (a SQLite read transaction, a PostgreSQL REPEATABLE READ read-only transaction).
+
+Waits are bounded by the request's deadline (``waits.py``): taking the SQLite write lock or a
+pooled connection (PostgreSQL's pool and connect, SQLite's pool) waits at most what is left of
+it, then raises ``Overloaded`` (503, ``data.reason: database_wait``) instead of queueing for
+seconds; outside a request the bound is ``wait_s`` (``MULTICART_DB_WAIT_S``).
 
 ``upgrade``/``upgrade_sync`` run ``alembic upgrade head`` programmatically with the
 ``migrations`` directory next to this file, so they work from the repository and from an
@@ -29,7 +35,6 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -40,6 +45,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from errors import ErrorCode, Overloaded
+from orchestrator.store.waits import REQUEST_BUDGET, SETTLE_S, WriteLock, bound, finishing
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Execution option marking a connection whose transaction writes: SQLite begins it IMMEDIATE.
@@ -48,7 +56,8 @@ WRITE = "multicart_write"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 10
-PG_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_WAIT_S = 10.0  # MULTICART_DB_WAIT_S: pool checkout, connect and write lock, no request
+RETRY_AFTER_S = "1"
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -67,8 +76,11 @@ def async_url(url: str | URL) -> URL:
     return parsed.set(drivername=driver) if driver else parsed
 
 
-def make_engine(url: str | URL, *, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
-    """An async engine for ``url`` (SQLite file or PostgreSQL), configured as described above."""
+def make_engine(
+    url: str | URL, *, echo: bool = False, null_pool: bool = False, wait_s: float = DEFAULT_WAIT_S
+) -> AsyncEngine:
+    """An async engine for ``url`` (SQLite file or PostgreSQL), configured as described above;
+    ``wait_s`` bounds a pool checkout and a PostgreSQL connect."""
     parsed = async_url(url)
     backend = parsed.get_backend_name()
     # Every use of a connection ends its own transaction (Database.read/write), so the pool's
@@ -82,6 +94,8 @@ def make_engine(url: str | URL, *, echo: bool = False, null_pool: bool = False) 
                 "in-memory SQLite is not supported (concurrent transactions would share one "
                 "connection); use a file: sqlite+aiosqlite:///path/to/multicart.db"
             )
+        if not null_pool:
+            kwargs["pool_timeout"] = wait_s
         engine = create_async_engine(parsed, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -91,10 +105,11 @@ def make_engine(url: str | URL, *, echo: bool = False, null_pool: bool = False) 
                 pool_size=PG_POOL_SIZE,
                 max_overflow=PG_MAX_OVERFLOW,
                 pool_recycle=1800,
-                pool_timeout=PG_CONNECT_TIMEOUT_S,
+                pool_timeout=wait_s,
             )
-        # asyncpg waits 60 s for a connection by default: far beyond any request deadline.
-        kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT_S}
+        # asyncpg waits 60 s for a connection by default: far beyond any request deadline (a
+        # request's own, shorter, bound is Database._connect's).
+        kwargs["connect_args"] = {"timeout": wait_s}
         return create_async_engine(parsed, **kwargs)
     raise ValueError(
         f"unsupported database {parsed.render_as_string(hide_password=True)!r}: "
@@ -125,15 +140,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """One engine and the two ways every store method uses it: ``write`` and ``read``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, wait_s: float = DEFAULT_WAIT_S, settle_s: float = SETTLE_S
+    ) -> None:
         self._engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
-        self._write_lock = asyncio.Lock()
+        self._write_lock = WriteLock()
+        self._wait_s = wait_s
+        self._settle_s = settle_s
 
     @classmethod
-    def from_url(cls, url: str, *, echo: bool = False) -> Self:
+    def from_url(cls, url: str, *, echo: bool = False, wait_s: float = DEFAULT_WAIT_S) -> Self:
         """A database on a new engine for ``url`` (see ``make_engine``)."""
-        return cls(make_engine(url, echo=echo))
+        return cls(make_engine(url, echo=echo, wait_s=wait_s), wait_s=wait_s)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -147,16 +166,58 @@ class Database:
         async with asyncio.timeout(timeout_s), self._engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    def wait_bound(self) -> float:
+        """How long the next wait may last (``waits.bound``)."""
+        return bound(self._wait_s, self._settle_s)
+
+    @contextlib.asynccontextmanager
+    async def _connect(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection (and, for a SQLite write, the write lock), both taken within
+        ``wait_bound()``; ``Overloaded`` when they are not."""
+        lock = self._write_lock if write and self.sqlite else None
+        bound = self.wait_bound()
+        conn = self._engine.connect()
+        waiting_for = "a connection"
+        try:
+            async with asyncio.timeout(bound):
+                if lock is not None:
+                    waiting_for = "the write lock"
+                    await lock.acquire(first=finishing())
+                    waiting_for = "a connection"
+                try:
+                    await conn.start()
+                except BaseException:
+                    if lock is not None:
+                        lock.release()
+                    raise
+        except TimeoutError as exc:
+            budget = REQUEST_BUDGET.get()
+            if budget is not None:
+                budget.gave_up += 1
+            raise Overloaded(
+                f"The database did not give {waiting_for} within {bound:.2f} s; retry shortly.",
+                kind=ErrorCode.OVERLOADED,
+                data={"reason": "database_wait"},
+                headers={"Retry-After": RETRY_AFTER_S},
+            ) from exc
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                stack.push_async_exit(conn)  # closes it (back to the pool), as `async with`
+                yield conn
+        finally:
+            if lock is not None:
+                lock.release()
+
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction; commits on success, rolls back on any exception."""
-        lock: AbstractAsyncContextManager[Any] = (
-            self._write_lock if self.sqlite else contextlib.nullcontext()
-        )
-        async with lock, self._engine.connect() as conn:
+        async with self._connect(write=True) as conn:
             await conn.execution_options(**{WRITE: True})
             async with conn.begin():
                 yield conn
+        budget = REQUEST_BUDGET.get()
+        if budget is not None:
+            budget.wrote = True  # committed: from here on the request is finishing
 
     @contextlib.asynccontextmanager
     async def read(self, *, single_statement: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -165,7 +226,7 @@ class Database:
         ``single_statement``: one query is a consistent snapshot by itself, so PostgreSQL
         skips setting up a REPEATABLE READ, read-only transaction (round trips per request).
         """
-        async with self._engine.connect() as conn:
+        async with self._connect(write=False) as conn:
             if not self.sqlite and not single_statement:
                 await conn.execution_options(
                     isolation_level="REPEATABLE READ", postgresql_readonly=True

@@ -3,26 +3,41 @@
 A delete is recorded here in the same transaction that marks its bags DELETED (``insert_outbox``
 runs on the caller's connection, see ``CartStore.save``), so an external cart is never forgotten
 even if the process dies before the platform call; ``OutboxStore`` then hands out the entries
-that are due and records each attempt's outcome for the background retrier.
+that are due and records each attempt's outcome for the background workers.
+
+Entries are *claimed* before they are worked on (``claimed_until``, set in the same transaction
+that selects them: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer on SQLite), so
+two processes never work the same entry; a claim whose worker died simply expires. An entry
+that can never succeed is *buried* (``dead``, or ``undetectable`` for a create whose outcome
+the platform cannot tell): kept and counted, never retried.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.status import Platform
 from orchestrator.store.database import Database
 from orchestrator.store.tables import external_deletes
 
+Kind = Literal["delete", "unknown_create"]
+Burial = Literal["dead", "undetectable"]
+
 
 @dataclass(frozen=True)
 class PendingExternalDelete:
-    """One entry of the outbox of external carts still to delete."""
+    """One entry of the outbox of external carts still to delete.
+
+    ``kind="unknown_create"``: a create whose outcome is unknown; ``external_id`` is the
+    reference it was sent with (the bag's id), which finds the cart only on platforms that take
+    caller-chosen ids.
+    """
 
     id: str
     cart_id: str
@@ -33,6 +48,31 @@ class PendingExternalDelete:
     attempts: int = 0
     next_attempt_at: datetime | None = None  # None on enqueue: due at once
     last_error: str | None = None
+    kind: Kind = "delete"
+
+
+def _entry(row: Any) -> PendingExternalDelete:
+    return PendingExternalDelete(
+        id=row.id,
+        cart_id=row.cart_id,
+        bag_id=row.bag_id,
+        merchant_id=row.merchant_id,
+        platform=Platform(row.platform),
+        external_id=row.external_id,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        kind=row.kind,
+    )
+
+
+def _workable(now: datetime) -> list[Any]:
+    t = external_deletes.c
+    return [
+        t.state == "pending",
+        t.next_attempt_at <= now,
+        or_(t.claimed_until.is_(None), t.claimed_until < now),
+    ]
 
 
 async def insert_outbox(conn: AsyncConnection, items: Sequence[PendingExternalDelete]) -> None:
@@ -52,6 +92,8 @@ async def insert_outbox(conn: AsyncConnection, items: Sequence[PendingExternalDe
             "next_attempt_at": item.next_attempt_at or now,
             "last_error": item.last_error,
             "created_at": now,
+            "kind": item.kind,
+            "state": "pending",
         }
         for item in items
     ]
@@ -71,28 +113,34 @@ class OutboxStore:
             await insert_outbox(conn, items)
 
     async def due(self, now: datetime, limit: int = 50) -> list[PendingExternalDelete]:
-        """Entries whose next attempt is due at ``now``, the longest-waiting first."""
+        """Pending, unclaimed entries due at ``now``, the longest-waiting first."""
         async with self._db.read() as conn:
             rows = await conn.execute(
                 select(external_deletes)
-                .where(external_deletes.c.next_attempt_at <= now)
+                .where(*_workable(now))
                 .order_by(external_deletes.c.next_attempt_at, external_deletes.c.id)
                 .limit(limit)
             )
-            return [
-                PendingExternalDelete(
-                    id=row.id,
-                    cart_id=row.cart_id,
-                    bag_id=row.bag_id,
-                    merchant_id=row.merchant_id,
-                    platform=Platform(row.platform),
-                    external_id=row.external_id,
-                    attempts=row.attempts,
-                    next_attempt_at=row.next_attempt_at,
-                    last_error=row.last_error,
+            return [_entry(row) for row in rows]
+
+    async def claim(
+        self, now: datetime, *, hold_s: float, limit: int = 50
+    ) -> list[PendingExternalDelete]:
+        """Claim up to ``limit`` due entries for ``hold_s`` seconds: no other worker gets them
+        until the claim is settled (``finish``, ``postpone``, ``bury``) or runs out."""
+        t = external_deletes.c
+        pick = select(external_deletes).where(*_workable(now)).order_by(t.next_attempt_at, t.id)
+        async with self._db.write() as conn:
+            if conn.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            rows = (await conn.execute(pick.limit(limit))).all()
+            if rows:
+                await conn.execute(
+                    update(external_deletes)
+                    .where(t.id.in_([row.id for row in rows]))
+                    .values(claimed_until=now + timedelta(seconds=hold_s))
                 )
-                for row in rows
-            ]
+        return [_entry(row) for row in rows]
 
     async def finish(self, delete_id: str) -> None:
         """The external cart is gone: drop its entry."""
@@ -100,7 +148,7 @@ class OutboxStore:
             await conn.execute(delete(external_deletes).where(external_deletes.c.id == delete_id))
 
     async def postpone(self, delete_id: str, next_attempt_at: datetime, last_error: str) -> None:
-        """Count a failed attempt and schedule the next one."""
+        """Count a failed attempt, schedule the next one and let the claim go."""
         async with self._db.write() as conn:
             await conn.execute(
                 update(external_deletes)
@@ -108,6 +156,28 @@ class OutboxStore:
                 .values(
                     attempts=external_deletes.c.attempts + 1,
                     next_attempt_at=next_attempt_at,
-                    last_error=last_error,
+                    last_error=last_error[:500],
+                    claimed_until=None,
                 )
             )
+
+    async def bury(self, delete_id: str, state: Burial, reason: str) -> None:
+        """Stop working on an entry that cannot succeed; it stays, counted, for an operator."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(external_deletes)
+                .where(external_deletes.c.id == delete_id)
+                .values(
+                    state=state,
+                    attempts=external_deletes.c.attempts + 1,
+                    last_error=reason[:500],
+                    claimed_until=None,
+                )
+            )
+
+    async def depths(self) -> dict[str, int]:
+        """How many entries are in each state (``pending``, ``dead``, ``undetectable``)."""
+        t = external_deletes.c
+        async with self._db.read(single_statement=True) as conn:
+            rows = await conn.execute(select(t.state, func.count()).group_by(t.state))
+            return {str(state): int(n) for state, n in rows}

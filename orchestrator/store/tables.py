@@ -186,6 +186,11 @@ order_errors = Table(
 
 # The outbox of external carts still to delete. No foreign keys on purpose: an entry must
 # outlive its cart's record (a cart is hard-deleted while its external carts are still queued).
+# ``kind`` is ``delete`` (the external id is known) or ``unknown_create`` (a create whose
+# outcome is unknown: ``external_id`` is the reference it was sent with, the bag's id).
+# ``state`` is ``pending`` (worked on), ``dead`` (a permanent failure: kept, counted, not
+# retried) or ``undetectable`` (the platform cannot be asked whether the cart exists).
+# ``claimed_until``: a worker's claim, so two processes never work the same entry.
 external_deletes = Table(
     "external_deletes",
     metadata,
@@ -199,11 +204,38 @@ external_deletes = Table(
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="delete"),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("claimed_until", UTCDateTime),
     Index("ix_external_deletes_next_attempt_at", "next_attempt_at"),
+    Index("ix_external_deletes_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# Idempotency-Key records (``store/idempotency.py``): one per (scope, key), the primary key being
+# the unique constraint that lets exactly one request claim a key on both engines. ``scope`` is
+# the app's id, or ``admin`` for the admin routes. While the first request runs, ``status`` is
+# NULL and ``locked_until`` bounds the claim (a crashed process's key frees itself); then the
+# answer is kept until ``expires_at`` (24 h after the claim). No foreign key: the admin scope is
+# no app, and purging must never wait on the apps table.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(ID), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("locked_until", UTCDateTime),
+    Column("status", Integer),
+    Column("headers", JSON),
+    Column("body", LargeBinary),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
 
 # Children first: the order in which rows can be deleted without breaking a foreign key.
 ALL_TABLES: tuple[Table, ...] = (
+    idempotency_keys,
     external_deletes,
     order_errors,
     order_skus,

@@ -327,19 +327,41 @@ async def test_429_retry_after_falls_back_to_the_other_headers(
     assert info.value.retry_after == expected
 
 
-@pytest.mark.parametrize("status", [500, 503])
-async def test_500_or_503_then_201_on_create_is_retried_once(
-    bc: BigCommerceAdapter, mock: respx.MockRouter, status: int
+async def test_503_then_201_on_create_is_retried_once(
+    bc: BigCommerceAdapter, mock: respx.MockRouter
 ) -> None:
-    # BigCommerce's status-code guide: retry 500s with increasing delays (README §2.6 [S12]).
+    # A 503 is the store down for maintenance: it did not take the request.
     route = mock.post(CARTS).mock(
         side_effect=[
-            httpx.Response(status, json=error_body(status, "Internal Server Error")),
+            httpx.Response(503, json=error_body(503, "Service Unavailable")),
             httpx.Response(201, json=bc_cart()),
         ]
     )
     cart = await bc.create_cart([LINE], currency="USD", deadline=deadline())
     assert cart.external_id == CART_ID
+    assert route.call_count == 2
+
+
+async def test_500_on_create_is_not_retried_it_may_have_made_the_cart(
+    bc: BigCommerceAdapter, mock: respx.MockRouter
+) -> None:
+    # Measured with the sandbox's apply_then_error fault: a retried 500 made a second cart.
+    route = mock.post(CARTS).mock(
+        side_effect=[
+            httpx.Response(500, json=error_body(500, "Internal Server Error")),
+            httpx.Response(201, json=bc_cart()),
+        ]
+    )
+    with pytest.raises(PlatformServerError) as info:
+        await bc.create_cart([LINE], currency="USD", deadline=deadline())
+    assert info.value.may_have_applied is True and route.call_count == 1
+
+
+async def test_500_on_a_read_is_retried(bc: BigCommerceAdapter, mock: respx.MockRouter) -> None:
+    route = mock.get(CART).mock(
+        side_effect=[httpx.Response(500), httpx.Response(200, json=bc_cart())]
+    )
+    assert (await bc.get_cart(CART_ID, deadline=deadline())).external_id == CART_ID
     assert route.call_count == 2
 
 
@@ -483,7 +505,7 @@ def test_bad_connections_are_refused(raw: dict[str, str]) -> None:
 async def test_no_log_line_or_error_carries_the_token(
     bc: BigCommerceAdapter, mock: respx.MockRouter
 ) -> None:
-    mock.post(CARTS).mock(side_effect=[httpx.Response(500), httpx.Response(401, json={})])
+    mock.post(CARTS).mock(side_effect=[httpx.Response(503), httpx.Response(401, json={})])
     with capture_logs() as logs, pytest.raises(PlatformAuthFailed) as info:
         await bc.create_cart([LINE], currency="USD", deadline=deadline())
     events = [e["event"] for e in logs]
@@ -491,7 +513,7 @@ async def test_no_log_line_or_error_carries_the_token(
     call = logs[0]
     assert call["platform"] == "BIGCOMMERCE" and call["merchant_id"] == "mer_1"
     assert call["op"] == "create_cart" and call["method"] == "POST"
-    assert call["path"] == "/stores/abc123/v3/carts" and call["status"] == 500
+    assert call["path"] == "/stores/abc123/v3/carts" and call["status"] == 503
     assert call["attempt"] == 1 and call["outcome"] == "platform_error"
     assert logs[2]["outcome"] == "auth_failed" and logs[2]["attempt"] == 2
     assert TOKEN not in repr(logs)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
@@ -18,6 +19,7 @@ from adapters.fake import FakeRegistry, ref_key
 from config import Settings
 from orchestrator.http.app import create_app
 from orchestrator.http.keys import STORE
+from orchestrator.http.server import EnvelopeAppRunner
 from orchestrator.store import Store
 
 ADMIN = {"Authorization": "Bearer admin-token"}
@@ -62,6 +64,14 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+class EnvelopeTestServer(TestServer):
+    """aiohttp's ``TestServer`` on ``EnvelopeAppRunner``: the app served as ``multicart serve``
+    serves it (framing errors answered with the envelope)."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        return EnvelopeAppRunner(self.app, **kwargs)
 
 
 CATALOG = [
@@ -117,7 +127,7 @@ async def seed(client: TestClient) -> tuple[str, dict[str, str], list[str]]:  # 
 async def api(migrated_database_url: str) -> AsyncIterator[Api]:
     platforms = FakeRegistry(prices=PRICES)
     app = create_app(test_settings(migrated_database_url), platforms=platforms, run_worker=False)
-    client = TestClient(TestServer(app))
+    client = TestClient(EnvelopeTestServer(app))
     await client.start_server()
     try:
         key, skus, merchants = await seed(client)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from errors import Cause, PlatformRejected, PlatformServerError
 from tests.api.conftest import ADMIN, Api
 from tests.store.factories import count_carts
@@ -84,15 +86,38 @@ async def test_all_or_nothing_deletes_what_was_created(api: Api) -> None:
     assert await count_carts(api.store) == 0
 
 
-async def test_unexpected_failure_is_a_clean_500(api: Api) -> None:
-    outdoors = api.platforms.for_merchant(api.merchants[0], "BIGCOMMERCE", {})
-    outdoors.fail_next("create_cart", RuntimeError("bug with a secret-token-Outdoors"))  # type: ignore[attr-defined]
+async def test_unexpected_failure_is_a_clean_500(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("bug with a secret-token-Outdoors")
+
+    monkeypatch.setattr(api.store.catalog, "lookup", broken)  # a bug outside any adapter
     response = await api.post_cart(lines(api, "tent"))
     assert response.status == 500
     body = await response.json()
     assert body["error"] == "internal_error"
     assert body["data"]["request_id"] == response.headers["X-Request-ID"]
     assert "Traceback" not in await response.text() and "secret" not in await response.text()
+
+
+async def test_an_adapter_bug_fails_only_its_bag_and_cancels_no_sibling(api: Api) -> None:
+    outdoors = api.platforms.for_merchant(api.merchants[0], "BIGCOMMERCE", {})
+    kitchen = api.platforms.for_merchant(api.merchants[1], "BIGCOMMERCE", {})
+    outdoors.fail_next("create_cart", RuntimeError("bug with a secret-token-Outdoors"))  # type: ignore[attr-defined]
+    response = await api.post_cart(lines(api, "tent", "pan"))
+    assert response.status == 201
+    cart = await response.json()
+    broken, fine = cart["bags"]
+    assert (broken["status"], fine["status"]) == ("UNKNOWN", "IN_PROGRESS")
+    assert len(kitchen.carts) == 1  # type: ignore[attr-defined]
+    assert {e["cause"] for e in cart["errors"]} == {"PLATFORM_ERROR"}
+    assert all(e["retryable"] is False for e in cart["errors"])
+    assert "secret" not in await response.text() and "Traceback" not in await response.text()
+
+    # Once more, alone: one clean 2503.
+    outdoors.fail_next("create_cart", RuntimeError("bug with a secret-token-Outdoors"))  # type: ignore[attr-defined]
+    single = await api.post_cart(lines(api, "tent"))
+    assert single.status == 502 and (await single.json())["code"] == 2503
+    assert "secret" not in await single.text()
 
 
 async def test_other_apps_cart_is_404_like_an_unknown_one(api: Api) -> None:

@@ -219,3 +219,16 @@ async def test_wrong_credentials_are_an_auth_failure_never_retried(world: World)
 def _read_method(world: World) -> str:
     """The HTTP method of a cart read: GraphQL reads are POSTs too."""
     return "POST" if world.platform.value == "SHOPIFY" else "GET"
+
+
+async def test_a_create_applied_then_answered_500_never_makes_a_second_cart(world: World) -> None:
+    if not hasattr(world, "registry"):
+        pytest.skip("the fake has no retry engine: what a 500 may have applied is per adapter")
+    a = world.in_stock[0]
+    await world.fault("apply_then_error", count=1, status=500, method="POST")
+    try:
+        await create(world, line(a, 1, "sku-a"), seconds=2.5)
+    except PlatformServerError as exc:  # the outcome is unknown: never blindly re-sent
+        assert exc.may_have_applied
+    held = await held_lines(world)
+    assert len(held) == 1 and held_quantity(held[0], a) == 1

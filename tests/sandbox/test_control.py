@@ -8,6 +8,7 @@ import pytest
 
 from sandbox.catalog import store_token
 from tests.sandbox.conftest import BC, Client, control, item
+from tests.sandbox.shopify_client import Shop, line
 
 
 async def test_stores_listing_has_the_admin_routes_shapes(client: Client) -> None:
@@ -217,3 +218,16 @@ async def test_every_platform_is_listed_with_bigcommerce_first(world: Client) ->
     for store, field in (("outdoors1", "token_ttl_s"), ("threads4", "write_conflicts")):
         response = await world.put("/__sandbox/settings", json={"store": store, field: 1})
         assert response.status == 400 and (await response.json())["field"] == field
+
+
+async def test_carts_listing_shows_a_shopify_carts_attributes(world: Client) -> None:
+    """Where the platform mints the cart ids, the attributes tell whose cart it is."""
+    shop = Shop(world)
+    attributes = [{"key": "_multicart_bag_id", "value": "bag_1"}]
+    made = await shop.create(line(41020), attributes=attributes)
+    plain = await shop.create(line(41020))
+    listed = {c["id"]: c for c in await control(world, "GET", "/carts?store=threads4")}
+    assert listed[made["cart"]["id"]]["attributes"] == attributes
+    assert "attributes" not in listed[plain["cart"]["id"]]
+    bc = await control(world, "GET", "/carts?store=outdoors1")
+    assert all("attributes" not in c for c in bc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bags.status import BagStatus, CartStatus, Platform
@@ -81,3 +82,39 @@ async def test_save_cart_writes_the_outbox_in_its_transaction(store: Store) -> N
     # the outbox outlives the cart's record
     await store.carts.delete_record(cart.id)
     assert len(await store.outbox.due(T0 + timedelta(days=3650))) == len(entries)
+
+
+async def test_concurrent_claims_never_hand_out_one_entry_twice(store: Store) -> None:
+    entries = [_entry() for _ in range(12)]
+    await store.outbox.enqueue(entries)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    claims = await asyncio.gather(*(store.outbox.claim(now, hold_s=30, limit=5) for _ in range(4)))
+    handed = [e.id for claim in claims for e in claim]
+    assert sorted(handed) == sorted(e.id for e in entries)  # every entry, each exactly once
+    assert await store.outbox.claim(now, hold_s=30) == []  # all held
+    # A claim whose worker died runs out; a settled claim is free again when due.
+    later = now + timedelta(seconds=31)
+    await store.outbox.postpone(entries[0].id, now, "PlatformTimeout")
+    assert len(await store.outbox.claim(later, hold_s=30, limit=50)) == 12
+
+
+async def test_buried_entries_are_kept_counted_and_never_handed_out(store: Store) -> None:
+    dead, lost, live = _entry(), _entry(kind="unknown_create"), _entry()
+    await store.outbox.enqueue([dead, lost, live])
+    await store.outbox.bury(dead.id, "dead", "credentials refused")
+    await store.outbox.bury(lost.id, "undetectable", "cannot be asked")
+    assert await store.outbox.depths() == {"dead": 1, "undetectable": 1, "pending": 1}
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert [e.id for e in await store.outbox.claim(later, hold_s=30)] == [live.id]
+
+
+async def test_removing_a_record_writes_its_outbox_in_the_same_transaction(store: Store) -> None:
+    app_id = await make_app(store)
+    cart = make_cart(app_id)
+    await store.carts.insert(cart)
+    entry = _entry(cart.id)
+    await store.carts.delete_record(cart.id, outbox=[entry])
+    assert await store.carts.get(app_id, cart.id) is None
+    assert [e.id for e in await store.outbox.due(datetime.now(UTC) + timedelta(seconds=1))] == [
+        entry.id
+    ]

@@ -32,5 +32,13 @@ def test_codes_are_unique() -> None:
 
 def test_cli_help_names_every_command() -> None:
     text = build_parser().format_help()
-    for command in ("serve", "db", "sandbox", "keygen"):
+    for command in ("serve", "db", "sandbox", "keygen", "keys"):
         assert command in text
+
+
+def test_readme_names_every_route() -> None:
+    from orchestrator.http.app import ROUTES
+
+    for route in ROUTES:
+        assert route.path.split("{")[0].rstrip("/") in README, route.path
+    assert "multicart --version" in README

@@ -26,6 +26,10 @@ B, C = BagStatus, CartStatus
         (B.IN_PROGRESS, B.DELETED),
         (B.FAILED, B.PENDING),  # a failed bag may be tried again
         (B.FAILED, B.DELETED),
+        (B.PENDING, B.UNKNOWN),  # no answer after sending: the cart may exist
+        (B.UNKNOWN, B.IN_PROGRESS),  # the reconciler found it
+        (B.UNKNOWN, B.FAILED),  # the reconciler proved it absent, or cannot tell
+        (B.UNKNOWN, B.DELETED),
     ],
 )
 def test_allowed_bag_transitions(current: BagStatus, new: BagStatus) -> None:
@@ -44,6 +48,10 @@ def test_allowed_bag_transitions(current: BagStatus, new: BagStatus) -> None:
         (B.DELETED, B.IN_PROGRESS),
         (B.DELETED, B.FAILED),
         (B.DELETED, B.DELETED),
+        (B.UNKNOWN, B.PENDING),  # never re-created blindly
+        (B.UNKNOWN, B.UNKNOWN),
+        (B.IN_PROGRESS, B.UNKNOWN),
+        (B.FAILED, B.UNKNOWN),
     ],
 )
 def test_forbidden_bag_transitions(current: BagStatus, new: BagStatus) -> None:

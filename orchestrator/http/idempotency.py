@@ -1,0 +1,262 @@
+"""``Idempotency-Key`` on every authenticated POST route, with Stripe's contract (design §3.6).
+
+Why: a client that lost an answer and retried made a second cart, with new external carts. Now
+a POST may carry ``Idempotency-Key`` (1..255 printable ASCII characters); the first complete
+answer is stored (``orchestrator.store.idempotency``) with a fingerprint of the request
+(SHA-256 of method, path and the body as canonical JSON: keys sorted, no spacing), and:
+
+- the same key and fingerprint within 24 h replays that answer unchanged (status, body,
+  ``Content-Type``/``Location``/``Retry-After``) with ``Idempotent-Replayed: true``;
+- the same key with another fingerprint is 422 ``idempotency_key_reused`` (1422);
+- the same key while its first request still runs, in any process, is 409
+  ``idempotency_key_in_use`` (1409) with ``Retry-After: 1`` (the usual create takes
+  milliseconds; the claim's own bound, the deadline plus a margin, would be hostile advice).
+
+Decisions:
+
+- Scope: the app (its id); the admin routes share one scope of their own (``admin``). Admin
+  POSTs take the header too (it cost nothing more): ``POST /v1/admin/apps`` answers the app's
+  key once, so admin answers are stored sealed with the credential key (``CredentialBox``),
+  never as plaintext; keep a rotated-out key in ``MULTICART_ENCRYPTION_KEYS_OLD`` for 24 h.
+- Not stored (the key is released, so the same key can be sent again): answers refusing the
+  request as sent (1001, 1002, 1004, 1005: Stripe saves nothing when validation fails and the
+  endpoint never began) and 5xx answers other than 2503. Stripe stores 500s too, but a stored
+  500 would repeat a transient fault for 24 h; the client's retry should run again. A 2503
+  ``external_cart_creation_failure`` IS a complete answer and is stored: its retry advice
+  (``retryable``, ``Retry-After``) is in it, and a retry with a new key is the way to try
+  again. 400 bodies are checked before the claim where they can be (malformed JSON, size,
+  media type: no database statement at all).
+- A request cancelled mid-way (shutdown) keeps its claim until the claim's bound, so a retry
+  never runs beside the remains of a fan-out that may still be settling.
+- A request without the header pays nothing: one dictionary lookup, no statement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from config import Settings
+from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, MulticartError
+from orchestrator.http.keys import APP_ID, REQUEST_ID
+from orchestrator.http.routes import Handler, QueryParam, Route
+from orchestrator.http.web import ABSENT, error_response, read_json
+from orchestrator.service.secrets import CredentialBox
+from orchestrator.service.workers import BackgroundWorker
+from orchestrator.store.idempotency import (
+    Claimed,
+    IdempotencyStore,
+    InUse,
+    Replay,
+    Reused,
+    StoredAnswer,
+)
+
+log = structlog.get_logger("multicart.idempotency")
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+ADMIN_SCOPE = "admin"  # app ids are minted as app_<hex>: never this
+KEEP_FOR = timedelta(hours=24)  # Stripe's window
+LOCK_MARGIN_S = 10.0  # past the longest request deadline before a claim counts as abandoned
+KEY_MAX = 255
+PURGE_EVERY_S = 60.0
+KEPT_HEADERS = ("Content-Type", "Location", "Retry-After")
+# Codes whose answers are not stored (see the docstring): the key is released instead.
+NOT_STORED = frozenset(
+    {
+        ErrorCode.INVALID_REQUEST,
+        ErrorCode.MALFORMED_JSON,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode.CART_BUSY,  # a conflict with another request: Stripe saves none either
+    }
+)
+_PRINTABLE = re.compile(r"[\x20-\x7e]+")
+
+KEY_PARAM = QueryParam(
+    HEADER,
+    {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": "^[\\x20-\\x7e]+$"},
+    "Makes a retry safe: the first complete answer to this key (per app, 24 h) is replayed "
+    "to the same request; another request with it is 422, one while it runs is 409.",
+)
+REPLAYED_DOC = {
+    "description": "`true` when this answer is the stored answer of an earlier request with "
+    "the same Idempotency-Key, replayed.",
+    "schema": {"const": "true"},
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Idempotency:
+    """The keys' policy over their store: how long a claim holds and an answer is kept, the clock
+    (tests replace ``clock``), and sealing of admin answers."""
+
+    def __init__(
+        self,
+        store: IdempotencyStore,
+        settings: Settings,
+        box: CredentialBox,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        longest = max(settings.create_deadline_s, settings.request_deadline_s)
+        self.lock_for = timedelta(seconds=longest + LOCK_MARGIN_S)
+        self._box = box
+
+    def seal(self, scope: str, body: bytes) -> bytes:
+        if scope != ADMIN_SCOPE:
+            return body  # a cart is no secret: its owner can read it anyway
+        return self._box.seal({"body": body.decode()})
+
+    def open(self, scope: str, stored: bytes) -> bytes:
+        if scope != ADMIN_SCOPE:
+            return stored
+        return str(self._box.open(stored)["body"]).encode()
+
+    async def run_once(self) -> int:
+        """Purge expired keys: one indexed DELETE (a ``BackgroundWorker`` round)."""
+        return await self.store.purge(self.clock())
+
+    def worker(self) -> BackgroundWorker:
+        """The purge, at start-up and then every ``PURGE_EVERY_S``: each round deletes about
+        that interval's worth of keys, never a day's backlog at once."""
+        return BackgroundWorker("idempotency_purge", self.run_once, PURGE_EVERY_S)
+
+
+IDEMPOTENCY = web.AppKey("idempotency", Idempotency)  # here, not keys.py: keys.py is imported here
+
+
+def checked_key(values: list[str]) -> str:
+    if len(values) != 1:
+        raise InvalidRequest([FieldProblem(HEADER, "send the header once")])
+    key = values[0]
+    if not 1 <= len(key) <= KEY_MAX or not _PRINTABLE.fullmatch(key):
+        raise InvalidRequest(
+            [FieldProblem(HEADER, f"must be 1 to {KEY_MAX} printable ASCII characters")]
+        )
+    return key
+
+
+def fingerprint(method: str, path: str, data: Any) -> str:
+    """SHA-256 of the method, path and canonical body: equal JSON bodies, however spaced or
+    ordered, match; no body reads as ``{}`` (as the create route reads it)."""
+    body = {} if data is ABSENT else data
+    try:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the standard library can
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.sha256(f"{method} {path}\n".encode())
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+def _replay(answer: StoredAnswer, body: bytes) -> web.Response:
+    response = web.Response(body=body, status=answer.status, headers=answer.headers)
+    response.headers[REPLAYED] = "true"
+    return response
+
+
+def idempotent(route: Route) -> Route:
+    """``route`` taking ``Idempotency-Key`` when it is an authenticated POST (handler wrapped,
+    header, codes and ``Idempotent-Replayed`` documented); any other route as it is. The
+    wrapper runs inside the authentication (``web.guarded``), which gives it the scope."""
+    if route.method != "POST" or route.auth == "none":
+        return route
+    handler = route.handler
+
+    async def with_key(request: web.Request) -> web.StreamResponse:
+        if HEADER not in request.headers:
+            return await handler(request)  # the hot path: nothing more
+        return await _keyed(request, route, handler)
+
+    with_key.__name__ = handler.__name__
+    return dataclasses.replace(
+        route,
+        handler=with_key,
+        headers_in=(*route.headers_in, KEY_PARAM),
+        headers_out={**route.headers_out, REPLAYED: REPLAYED_DOC},
+        errors=(*route.errors, ErrorCode.IDEMPOTENCY_KEY_IN_USE, ErrorCode.IDEMPOTENCY_KEY_REUSED),
+    )
+
+
+async def _keyed(request: web.Request, route: Route, handler: Handler) -> web.StreamResponse:
+    key = checked_key(request.headers.getall(HEADER))
+    keys: Idempotency = request.app[IDEMPOTENCY]
+    scope = ADMIN_SCOPE if route.auth == "admin" else request[APP_ID]
+    data = await read_json(request)  # 400/413/415 here, before any claim; the handler re-reads
+    outcome = await keys.store.claim(
+        scope,
+        key,
+        fingerprint(request.method, request.path, data),
+        now=keys.clock(),
+        lock_for=keys.lock_for,
+        keep_for=KEEP_FOR,
+    )
+    if isinstance(outcome, Replay):
+        return _replay(outcome.answer, keys.open(scope, outcome.answer.body))
+    if isinstance(outcome, Reused):
+        raise ApiError(
+            f"This {HEADER} was first used with another request; use a new key for this one.",
+            kind=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        )
+    if isinstance(outcome, InUse):
+        raise ApiError(
+            f"A request with this {HEADER} is still running; retry shortly.",
+            kind=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
+            headers={"Retry-After": "1"},
+        )
+    assert isinstance(outcome, Claimed)
+    kind: ErrorCode | None = None
+    try:
+        response = await handler(request)
+    except MulticartError as exc:
+        kind = exc.kind
+        response = error_response(exc, request[REQUEST_ID])
+    except Exception:
+        await _settle(keys, scope, key, outcome.owner, None)  # a 500: released
+        raise
+    stored = _storable(response, kind)
+    if stored is not None:
+        stored = dataclasses.replace(stored, body=keys.seal(scope, stored.body))
+    await _settle(keys, scope, key, outcome.owner, stored)
+    return response
+
+
+def _storable(response: web.StreamResponse, kind: ErrorCode | None) -> StoredAnswer | None:
+    """What to keep of ``response``; None: release the key instead (see the docstring)."""
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return None
+    if kind in NOT_STORED:
+        return None
+    if response.status >= 500 and kind is not ErrorCode.EXTERNAL_CART_CREATION_FAILURE:
+        return None
+    headers = {h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}
+    return StoredAnswer(response.status, headers, response.body)
+
+
+async def _settle(
+    keys: Idempotency, scope: str, key: str, owner: str, answer: StoredAnswer | None
+) -> None:
+    """Store ``answer`` on the claim, or release it. A failure here is logged, never answered:
+    the work is done and its answer stands; the claim then lapses at its bound."""
+    try:
+        if answer is None:
+            await keys.store.release(scope, key, owner)
+        elif not await keys.store.complete(scope, key, owner, answer):
+            log.warning("idempotency_claim_lost", scope=scope)  # it outlived its bound
+    except Exception:
+        log.exception("idempotency_settle_failed", scope=scope)

@@ -1,0 +1,65 @@
+"""The runner that serves the app: aiohttp's, except that HTTP framing errors get the envelope.
+
+A request aiohttp cannot parse (a header line over 8190 bytes, a malformed request line) never
+reaches the app's middlewares: aiohttp answered its own ``text/plain`` 400 whose text echoed
+the first bytes of the offending header, an ``Authorization: Bearer ...`` included. Here that
+answer is the JSON envelope (``invalid_request``, the field ``headers``) with a fixed message,
+and nothing of the request is echoed.
+
+aiohttp builds one ``RequestHandler`` per connection through ``web.Server.__call__``; the
+runner below hands it a ``Server`` whose handlers override ``handle_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from errors import ErrorCode, FieldProblem, InvalidRequest
+
+
+class EnvelopeRequestHandler(RequestHandler):
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        plain = super().handle_error(request, status, exc, message)  # logs, checks the writer
+        if status >= 500:
+            body: dict[str, Any] = {
+                "message": "An unexpected error occurred.",
+                "error": ErrorCode.INTERNAL_ERROR.error,
+                "code": ErrorCode.INTERNAL_ERROR.code,
+                "data": {"request_id": "none"},
+            }
+        else:
+            body = InvalidRequest(
+                [FieldProblem("headers", "the request line or a header is malformed or too long")],
+                message="The request cannot be parsed: its request line or a header is "
+                "malformed or longer than the server accepts.",
+            ).envelope()
+        response = web.Response(
+            status=plain.status, body=orjson.dumps(body), content_type="application/json"
+        )
+        response.force_close()
+        return response
+
+
+class EnvelopeServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return EnvelopeRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class EnvelopeAppRunner(web.AppRunner):
+    """``web.AppRunner`` whose connections answer framing errors with the envelope."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = EnvelopeServer  # same object and state, our handler factory
+        return server

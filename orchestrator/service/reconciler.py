@@ -1,0 +1,149 @@
+"""The reconciler: drives every unsettled bag and every outbox entry to a final state.
+
+Why it exists: a create can leave a bag ``PENDING`` (the process died before the outcome was
+written) or ``UNKNOWN`` (the platform may have made the cart, but the answer never came), and an
+external delete can fail. One background worker, run at start-up and then periodically in every
+process, settles them, so that after it has run every external cart multicart made is either on
+a live bag or in the outbox:
+
+* the outbox: each due entry is claimed, then deleted, retried later or buried
+  (``deletion.py``);
+* unsettled carts, once the create's deadline and lease have passed, under the cart's lease
+  (so two processes never settle the same cart): on a platform that takes caller-chosen ids
+  (Elastic Path), the create is sent again under the bag's own reference, which finds the cart
+  if it exists (or makes it) — the bag is adopted with what the platform really holds; on the
+  others (Shopify, BigCommerce) no cart can be found without its id, so the bag becomes
+  ``FAILED`` and an ``unknown_create`` outbox entry records and counts the possible orphan,
+  which the platform expires on its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from bags.models import Bag, Cart, Merchant
+from bags.status import BagStatus, CartStatus
+from config import Settings
+from errors import Conflict, PlatformError, PlatformTimeout
+from orchestrator.service.carts import creation_call
+from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.merge import apply_created, apply_failed, error_factory
+from orchestrator.service.secrets import new_id
+from orchestrator.service.workers import BackgroundWorker
+from orchestrator.store import PendingExternalDelete, Store
+
+log = structlog.get_logger("multicart.reconciler")
+
+_SETTLE_MARGIN_S = 5.0  # past the create's deadline and lease before a bag counts as unsettled
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: Store,
+        merchants: MerchantAdapters,
+        settings: Settings,
+        deleter: ExternalDeleter,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._merchants = merchants
+        self._settings = settings
+        self._deleter = deleter
+        self._clock = clock
+
+    def worker(self) -> BackgroundWorker:
+        """At start-up, then every ``external_delete_retry_s``."""
+        return BackgroundWorker("reconciler", self.run_once, self._settings.external_delete_retry_s)
+
+    async def run_once(self) -> int:
+        """One round: the unsettled carts, then the due outbox entries. Returns how many bags
+        and entries it settled."""
+        now = self._clock()
+        settled = 0
+        cutoff = now - timedelta(seconds=self._settings.create_deadline_s + _SETTLE_MARGIN_S)
+        for cart_id in await self._store.carts.unsettled(cutoff, now=now):
+            try:
+                async with self._deleter.cart_lease(cart_id):
+                    settled += await self._settle(cart_id)
+            except Conflict:
+                continue  # another process (or a request) holds it: its turn
+        # Then the outbox, with the entries settling just added.
+        return settled + await self._deleter.run_once(self._clock())
+
+    async def _settle(self, cart_id: str) -> int:
+        cart = await self._store.carts.get_any(cart_id)  # re-read under the lease
+        if cart is None or cart.status != CartStatus.IN_PROGRESS:
+            return 0
+        bound = structlog.contextvars.bound_contextvars(cart_id=cart.id)
+        with bound:
+            unsettled = [b for b in cart.bags if b.status in (BagStatus.PENDING, BagStatus.UNKNOWN)]
+            merchants = await self._store.catalog.get_merchants({b.merchant_id for b in unsettled})
+            outbox: list[PendingExternalDelete] = []
+            settled = 0
+            for bag in unsettled:
+                if await self._settle_bag(cart, bag, merchants.get(bag.merchant_id), outbox):
+                    settled += 1
+            if settled:
+                cart.date_last_modified = self._clock()
+                await self._store.carts.save(cart, outbox=outbox)
+            return settled
+
+    async def _settle_bag(
+        self,
+        cart: Cart,
+        bag: Bag,
+        merchant_row: tuple[Merchant, bytes] | None,
+        outbox: list[PendingExternalDelete],
+    ) -> bool:
+        new_error = error_factory(cart, self._clock(), new_id)
+        with structlog.contextvars.bound_contextvars(bag_id=bag.id, platform=str(bag.platform)):
+            adapter = None
+            if merchant_row is not None:
+                try:
+                    adapter = self._merchants.adapter_for(*merchant_row)
+                except ValueError:  # its connection cannot be decrypted with our keys
+                    adapter = None
+            if adapter is not None and adapter.capabilities.caller_chosen_cart_ids:
+                deadline = time.monotonic() + self._settings.create_deadline_s
+                try:
+                    found = await creation_call(adapter, cart, bag, deadline)()
+                except PlatformError as exc:
+                    if exc.may_have_applied:
+                        log.warning("bag_still_unknown", cause=str(exc.cause))
+                        return False  # the next round asks again
+                    # Deleted by its reference, the bag's id.
+                    outbox.extend(self._deleter.entries(cart.id, [bag], due_now=True))
+                    _drop_errors(cart, bag)
+                    apply_failed(bag, exc, cart, new_error)
+                    log.warning("bag_settled", outcome="FAILED", cause=str(exc.cause))
+                    return True
+                _drop_errors(cart, bag)
+                apply_created(bag, found, cart, new_error)
+                log.info("bag_settled", outcome="ADOPTED", external_id=found.external_id)
+                return True
+            # The platform cannot be asked: the bag fails, the possible cart is recorded.
+            outbox.extend(self._deleter.entries(cart.id, [bag], due_now=True))
+            _drop_errors(cart, bag)
+            unanswered = PlatformTimeout(
+                f"{bag.platform} gave no answer to the create, and it cannot be asked whether"
+                " the cart was made (a cart it made expires there on its own)",
+                platform=str(bag.platform),
+            )
+            apply_failed(bag, unanswered, cart, new_error)
+            log.warning("bag_settled", outcome="FAILED", cause="PLATFORM_TIMEOUT")
+            return True
+
+
+def _drop_errors(cart: Cart, bag: Bag) -> None:
+    """The bag's earlier order errors: replaced by what settling it found."""
+    cart.errors = [e for e in cart.errors if e.bag_id != bag.id]

@@ -1,0 +1,169 @@
+"""Idempotency-Key records: who holds a key, and the answer it got.
+
+Why in the database: a client that lost an answer retries, maybe against another process or
+after a restart, and must get the first answer back instead of a second cart. The claim is a
+row: ``INSERT ... ON CONFLICT DO NOTHING`` on the (scope, key) primary key, so among any number
+of concurrent requests, in any number of processes, exactly one inserts it and runs; the others
+read the row and are told to replay, to wait (in flight) or that the key named another request.
+
+Cost, the create path being hot: a first use is one INSERT (``claim``) and one UPDATE
+(``complete``), each its own short write transaction (the claim must be committed before the
+work so other processes see it). Only a key already present costs a SELECT, and taking over a
+stale row an UPDATE more.
+
+A row is stale, and taken over by the next claim (a compare-and-swap on ``owner``), when its
+answer is older than its ``expires_at`` or when it is still in flight past ``locked_until`` (the
+process running it died). ``purge`` deletes expired rows; nothing depends on it but the table's
+size.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orchestrator.store.database import Database
+from orchestrator.store.tables import idempotency_keys as keys
+
+_CLAIM_ROUNDS = 3  # a row vanishing or changing between our statements: try again, boundedly
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """This request holds the key: run it, then ``complete`` or ``release`` with ``owner``."""
+
+    owner: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    answer: StoredAnswer
+
+
+@dataclass(frozen=True)
+class InUse:
+    """Another request with this key and body is still running (until ``locked_until`` at most)."""
+
+    locked_until: datetime
+
+
+@dataclass(frozen=True)
+class Reused:
+    """The key was first used for another request (its fingerprint differs)."""
+
+
+Outcome = Claimed | Replay | InUse | Reused
+
+
+class IdempotencyStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime,
+        lock_for: timedelta,
+        keep_for: timedelta,
+    ) -> Outcome:
+        """Claim ``key`` in ``scope`` for a request of ``fingerprint``, or say why not.
+
+        ``lock_for``: how long an unfinished claim holds (past it, the claimer is presumed
+        dead); ``keep_for``: how long, from now, the answer will be kept.
+        """
+        owner = secrets.token_hex(16)
+        fresh = {
+            "fingerprint": fingerprint,
+            "owner": owner,
+            "locked_until": now + lock_for,
+            "status": None,
+            "headers": None,
+            "body": None,
+            "created_at": now,
+            "expires_at": now + keep_for,
+        }
+        for _ in range(_CLAIM_ROUNDS):
+            async with self._db.write() as conn:
+                if await self._insert(conn, {"scope": scope, "key": key, **fresh}):
+                    return Claimed(owner)
+            async with self._db.read(single_statement=True) as conn:
+                row = (
+                    await conn.execute(select(keys).where(keys.c.scope == scope, keys.c.key == key))
+                ).one_or_none()
+            if row is None:
+                continue  # released or purged since our insert: insert again
+            in_flight = row.status is None
+            stale = row.expires_at <= now or (in_flight and row.locked_until <= now)
+            if not stale:
+                if row.fingerprint != fingerprint:
+                    return Reused()
+                if in_flight:
+                    return InUse(row.locked_until)
+                return Replay(StoredAnswer(row.status, dict(row.headers or {}), bytes(row.body)))
+            async with self._db.write() as conn:
+                taken = await conn.execute(
+                    update(keys)
+                    .where(keys.c.scope == scope, keys.c.key == key, keys.c.owner == row.owner)
+                    .values(**fresh)
+                )
+                if taken.rowcount == 1:
+                    return Claimed(owner)
+            # another request took it over first: read again
+        raise RuntimeError(f"idempotency key {key!r} kept changing under {_CLAIM_ROUNDS} claims")
+
+    async def _insert(self, conn: AsyncConnection, row: dict[str, Any]) -> bool:
+        """Insert ``row`` unless its key exists; True when inserted."""
+        if self._db.sqlite:
+            lite = sqlite.insert(keys).values(row).on_conflict_do_nothing()
+            result = await conn.execute(lite)
+        else:
+            pg = postgresql.insert(keys).values(row).on_conflict_do_nothing()
+            result = await conn.execute(pg)
+        return result.rowcount == 1
+
+    async def complete(self, scope: str, key: str, owner: str, answer: StoredAnswer) -> bool:
+        """Store ``answer`` on the claim ``owner`` holds; False when the claim was lost (it
+        expired and another request took the key over)."""
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                update(keys)
+                .where(keys.c.scope == scope, keys.c.key == key, keys.c.owner == owner)
+                .values(
+                    status=answer.status,
+                    headers=answer.headers,
+                    body=answer.body,
+                    locked_until=None,
+                )
+            )
+        return result.rowcount == 1
+
+    async def release(self, scope: str, key: str, owner: str) -> bool:
+        """Give the key up (no answer kept): the next request with it runs afresh."""
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                delete(keys).where(keys.c.scope == scope, keys.c.key == key, keys.c.owner == owner)
+            )
+        return result.rowcount == 1
+
+    async def purge(self, now: datetime) -> int:
+        """Delete every record past its ``expires_at``; how many went. An in-flight claim's lock
+        is far shorter than its expiry, so no running request loses its key here."""
+        async with self._db.write() as conn:
+            result = await conn.execute(delete(keys).where(keys.c.expires_at <= now))
+        return int(result.rowcount or 0)
