@@ -250,6 +250,9 @@ class FakeRegistry:
     def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
         return PLATFORMS[Platform(platform)].connection.model_validate(dict(raw))
 
+    def parse_platform_ref(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
+        return PLATFORMS[Platform(platform)].platform_ref.model_validate(dict(raw))
+
     def for_merchant(
         self, merchant_id: str, platform: Platform | str, connection: Mapping[str, Any]
     ) -> CartPlatform:

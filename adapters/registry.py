@@ -23,14 +23,14 @@ from pydantic import BaseModel
 
 from adapters.base import Capabilities, CartPlatform
 from adapters.bigcommerce import RETRY_RULES as BIGCOMMERCE_RETRY_RULES
-from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
+from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection, BigCommerceRef
 from adapters.calls.http import build_client
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import PlatformMetrics, Resilience
 from adapters.elastic_path import RETRY_RULES as ELASTIC_PATH_RETRY_RULES
-from adapters.elastic_path import ElasticPathAdapter, ElasticPathConnection
+from adapters.elastic_path import ElasticPathAdapter, ElasticPathConnection, ElasticPathRef
 from adapters.shopify import RETRY_RULES as SHOPIFY_RETRY_RULES
-from adapters.shopify import ShopifyAdapter, ShopifyConnection
+from adapters.shopify import ShopifyAdapter, ShopifyConnection, ShopifyRef
 from bags.status import Platform
 from config import Settings
 
@@ -51,6 +51,7 @@ class AdapterFactory(Protocol):
 @dataclass(frozen=True)
 class PlatformSpec:
     connection: type[BaseModel]  # the admin route's ``connection`` for this platform
+    platform_ref: type[BaseModel]  # a catalog SKU's ``platform_ref`` on this platform
     adapter: AdapterFactory
     retry: RetryRules
     capabilities: Capabilities
@@ -59,18 +60,21 @@ class PlatformSpec:
 PLATFORMS: dict[Platform, PlatformSpec] = {
     Platform.BIGCOMMERCE: PlatformSpec(
         connection=BigCommerceConnection,
+        platform_ref=BigCommerceRef,
         adapter=BigCommerceAdapter,
         retry=BIGCOMMERCE_RETRY_RULES,
         capabilities=BigCommerceAdapter.capabilities,
     ),
     Platform.SHOPIFY: PlatformSpec(
         connection=ShopifyConnection,
+        platform_ref=ShopifyRef,
         adapter=ShopifyAdapter,
         retry=SHOPIFY_RETRY_RULES,
         capabilities=ShopifyAdapter.capabilities,
     ),
     Platform.ELASTIC_PATH: PlatformSpec(
         connection=ElasticPathConnection,
+        platform_ref=ElasticPathRef,
         adapter=ElasticPathAdapter,
         retry=ELASTIC_PATH_RETRY_RULES,
         capabilities=ElasticPathAdapter.capabilities,
@@ -111,6 +115,10 @@ class AdapterRegistry:
         if spec is None:
             raise ValueError(f"platform {platform} is not supported yet")
         return spec.connection.model_validate(dict(raw))
+
+    def parse_platform_ref(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
+        """The platform's ``platform_ref`` model; pydantic ``ValidationError`` for a bad shape."""
+        return PLATFORMS[Platform(platform)].platform_ref.model_validate(dict(raw))
 
     def resilience(self, platform: Platform) -> Resilience:
         """The platform's bulkheads and the breakers of its stores."""

@@ -81,7 +81,7 @@ def line_entry(store: Store, line: Line) -> dict[str, Any]:
 
 
 def cart_entry(store: Store, cart: Cart) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "id": cart.id,
         "store": store.name,
         "platform": store.platform,
@@ -92,6 +92,12 @@ def cart_entry(store: Store, cart: Cart) -> dict[str, Any]:
         "created_time": iso_time(cart.created),
         "updated_time": iso_time(cart.updated),
     }
+    # A Shopify cart's own attributes (``[{key, value}]``): how a soak run or a test tells
+    # which caller's cart it is, where the platform mints the ids. Only where the cart has some.
+    attributes = cart.attrs.get("attributes")
+    if isinstance(attributes, list):
+        entry["attributes"] = [dict(a) for a in attributes]
+    return entry
 
 
 def product_entry(store: Store, unit: Sellable) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from adapters.bigcommerce.adapter import (
     RETRY_RULES,
     BigCommerceAdapter,
     BigCommerceConnection,
+    BigCommerceRef,
 )
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "RETRY_RULES",
     "BigCommerceAdapter",
     "BigCommerceConnection",
+    "BigCommerceRef",
 ]

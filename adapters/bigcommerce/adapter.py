@@ -10,11 +10,11 @@ retries, the bulkhead and the store's circuit breaker come from ``adapters.calls
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt, field_validator
 
 from adapters.base import Capabilities, CartContext, ExternalCart, LineRequest
 from adapters.bigcommerce.payloads import PLATFORM, cart_of, cart_or_none, line_item, map_error
@@ -235,3 +235,16 @@ class BigCommerceAdapter:
 def _seg(external_id: str) -> str:
     """An id as one path segment: ids can come from callers (cart references), never a path."""
     return quote(external_id, safe="")
+
+
+_RefId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+
+
+class BigCommerceRef(BaseModel):
+    """A BigCommerce product, and its variant when it has options
+    (https://developer.bigcommerce.com/docs/rest-management/carts/items)."""
+
+    model_config = ConfigDict(extra="forbid", title="BigCommercePlatformRef")
+
+    product_id: _RefId
+    variant_id: _RefId | None = None

@@ -1,6 +1,6 @@
 """Elastic Path Commerce Cloud Carts v2: the adapter (routes, calls), its token and payloads."""
 
 from adapters.elastic_path.adapter import RETRY_RULES, ElasticPathAdapter
-from adapters.elastic_path.connection import ElasticPathConnection
+from adapters.elastic_path.connection import ElasticPathConnection, ElasticPathRef
 
-__all__ = ["RETRY_RULES", "ElasticPathAdapter", "ElasticPathConnection"]
+__all__ = ["RETRY_RULES", "ElasticPathAdapter", "ElasticPathConnection", "ElasticPathRef"]

@@ -11,7 +11,9 @@ than sent, and they never appear in a repr or a validation error.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, RootModel, SecretStr, StringConstraints, field_validator
 
 from adapters.calls.connections import header_secret, http_base_url
 
@@ -40,3 +42,28 @@ class ElasticPathConnection(BaseModel):
     @property
     def base_url(self) -> str:
         return self.api_url
+
+
+class ElasticPathProductRef(BaseModel):
+    """An Elastic Path product by its id (https://elasticpath.dev/docs/api/carts/manage-carts)."""
+
+    model_config = ConfigDict(extra="forbid", title="ElasticPathProductRef")
+
+    product_id: Annotated[
+        str,
+        StringConstraints(
+            pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        ),
+    ]
+
+
+class ElasticPathSkuRef(BaseModel):
+    """An Elastic Path product by its SKU (a cart item can name either)."""
+
+    model_config = ConfigDict(extra="forbid", title="ElasticPathSkuRef")
+
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S(.*\S)?$")]
+
+
+class ElasticPathRef(RootModel[ElasticPathProductRef | ElasticPathSkuRef]):
+    model_config = ConfigDict(title="ElasticPathPlatformRef")

@@ -1,11 +1,12 @@
 """Shopify Storefront Cart API: the adapter (calls), its documents, payloads and failures."""
 
 from adapters.shopify.adapter import RETRY_ANSWERS_ON_CREATE, RETRY_RULES, ShopifyAdapter
-from adapters.shopify.connection import ShopifyConnection
+from adapters.shopify.connection import ShopifyConnection, ShopifyRef
 
 __all__ = [
     "RETRY_ANSWERS_ON_CREATE",
     "RETRY_RULES",
     "ShopifyAdapter",
     "ShopifyConnection",
+    "ShopifyRef",
 ]

@@ -9,9 +9,17 @@ the shop URL and API version build ``{shop_url}/api/{api_version}/graphql.json``
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+)
 
 from adapters.calls.connections import header_secret, http_base_url
 
@@ -59,3 +67,14 @@ class ShopifyConnection(BaseModel):
     @property
     def endpoint(self) -> str:
         return f"{self.shop_url}/api/{self.api_version}/graphql.json"
+
+
+class ShopifyRef(BaseModel):
+    """A Shopify product variant's global id, the cart line's merchandise
+    (https://shopify.dev/docs/api/storefront/latest/input-objects/CartLineInput)."""
+
+    model_config = ConfigDict(extra="forbid", title="ShopifyPlatformRef")
+
+    variant_id: Annotated[
+        str, StringConstraints(pattern=r"^gid://shopify/ProductVariant/[0-9]{1,20}$")
+    ]

@@ -123,11 +123,31 @@ async def put_skus(request: web.Request) -> web.Response:
         skus = _SKU_LIST.validate_python(data)
     except ValidationError as exc:
         raise validation_problems(exc) from exc
+    await _check_platform_refs(request, skus)
     try:
         count = await request.app[STORE].catalog.upsert_skus([s.to_domain() for s in skus])
     except ValueError as exc:
         raise InvalidRequest([FieldProblem("merchant_id", str(exc))]) from exc
     return json_response(UpsertOut(upserted=count))
+
+
+async def _check_platform_refs(request: web.Request, skus: list[SkuIn]) -> None:
+    """Each SKU's ``platform_ref`` must have its merchant's platform's shape (the registry
+    table's model): a SKU no cart could be made from is refused now, not at every create.
+    Unknown merchants are left to the upsert, which names them."""
+    merchants = await request.app[STORE].catalog.get_merchants({s.merchant_id for s in skus})
+    platforms = request.app[PLATFORMS]
+    problems: list[FieldProblem] = []
+    for index, sku in enumerate(skus):
+        row = merchants.get(sku.merchant_id)
+        if row is None:
+            continue
+        try:
+            platforms.parse_platform_ref(row[0].platform, sku.platform_ref)
+        except ValidationError as exc:
+            problems.extend(validation_problems(exc, (index, "platform_ref")).problems)
+    if problems:
+        raise InvalidRequest(problems)
 
 
 def encode_sku_cursor(sku_id: str) -> str:

@@ -7,10 +7,10 @@ tests/api/test_openapi.py holds them equal), each route's own error codes with t
 on a throttled create; a route's ``headers_in``, such as ``Idempotency-Key``, and
 ``headers_out``, such as ``Idempotent-Replayed``).
 
-Seam: ``platform_ref`` and ``connection`` are documented here as flat objects; their
-per-platform ``oneOf`` will come from the adapters' models (``adapters.registry.PLATFORMS``)
-once those publish one: ``build_openapi`` would then replace
-``defs["SkuIn"]["properties"]["platform_ref"]`` and ``defs["MerchantIn"]...["connection"]``.
+``connection`` and ``platform_ref`` are documented per platform from the models the server
+checks them with (``adapters.registry.PLATFORMS``): a merchant is a ``oneOf`` keyed by its
+``platform``, a SKU's ``platform_ref`` an ``anyOf`` of the platforms' shapes (which one applies
+is its merchant's platform, known only to the server).
 """
 
 from __future__ import annotations
@@ -166,6 +166,43 @@ def _operation(route: Route, defs: dict[str, Any], settings: Settings) -> dict[s
     return op
 
 
+def _model_schema(model: type[BaseModel], defs: dict[str, Any]) -> str:
+    """Put ``model``'s validation schema (and what it refers to) in ``defs``; its name."""
+    schema = model.model_json_schema(ref_template=REF, mode="validation")
+    defs.update(schema.pop("$defs", {}))
+    name = str(schema.get("title") or model.__name__)
+    defs[name] = schema
+    return name
+
+
+def _per_platform(defs: dict[str, Any]) -> None:
+    from adapters.registry import PLATFORMS
+
+    merchant, sku = defs["MerchantIn"], defs["SkuIn"]
+    variants, refs = [], []
+    for platform, spec in PLATFORMS.items():
+        connection = _model_schema(spec.connection, defs)
+        variants.append(
+            {
+                "title": platform.value,
+                "properties": {
+                    "platform": {"const": platform.value},
+                    "connection": {"$ref": REF.format(model=connection)},
+                },
+            }
+        )
+        refs.append({"$ref": REF.format(model=_model_schema(spec.platform_ref, defs))})
+    merchant["oneOf"] = variants  # the connection's shape follows the platform
+    merchant["properties"]["connection"] = {
+        "type": "object",
+        "description": "The platform's connection (see oneOf); encrypted at rest, never returned.",
+    }
+    sku["properties"]["platform_ref"] = {
+        "anyOf": refs,
+        "description": "The SKU's ids on its merchant's platform, in that platform's shape.",
+    }
+
+
 def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict[str, Any]:
     models = _models(routes)
     _, top = models_json_schema(
@@ -177,6 +214,7 @@ def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, defs, settings)
     _apply_limits(defs, settings)
+    _per_platform(defs)
     defs.update(component_schemas())
     return {
         "openapi": "3.1.0",

@@ -253,3 +253,54 @@ async def test_an_allow_list_narrows_the_hosts(migrated_database_url: str) -> No
             body = {"name": "s", "platform": "SHOPIFY", "connection": {**shop, "shop_url": url}}
             response = await client.post("/v1/admin/merchants", json=body, headers=ADMIN)
             assert response.status == status, await response.text()
+
+
+async def test_a_platform_ref_must_have_its_merchants_platforms_shape(api: Api) -> None:
+    shop = await api.client.post(
+        "/v1/admin/merchants",
+        headers=ADMIN,
+        json={
+            "name": "Threads",
+            "platform": "SHOPIFY",
+            "connection": {
+                "shop_url": "https://threads.myshopify.com",
+                "storefront_token": "t",
+                "api_version": "2026-04",
+            },
+        },
+    )
+    shopify_id = (await shop.json())["id"]
+
+    def sku(merchant: str, ref: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "sku_id": "sku-x",
+            "merchant_id": merchant,
+            "name": "X",
+            "price": 100,
+            "currency": "USD",
+            "available": True,
+            "platform_ref": ref,
+        }
+
+    bad = [
+        sku(api.merchants[0], {"variant_id": "gid://shopify/ProductVariant/1"}),  # BigCommerce
+        sku(shopify_id, {"product_id": 7}),  # Shopify wants a variant gid
+        sku(api.merchants[0], {"product_id": "7"}),  # BigCommerce ids are integers
+    ]
+    response = await api.client.put("/v1/admin/skus", json=bad, headers=ADMIN)
+    assert response.status == 400
+    fields = {f["field"].split(".")[0] for f in (await response.json())["data"]["fields"]}
+    assert fields == {"[0]", "[1]", "[2]"}
+    good = [sku(shopify_id, {"variant_id": "gid://shopify/ProductVariant/41011"})]
+    assert (await api.client.put("/v1/admin/skus", json=good, headers=ADMIN)).status == 200
+
+
+async def test_the_document_gives_each_platform_its_connection_and_platform_ref(api: Api) -> None:
+    document = await (await api.client.get("/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    variants = {v["title"]: v for v in schemas["MerchantIn"]["oneOf"]}
+    assert set(variants) == {"SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH"}
+    shopify = schemas["ShopifyConnection"]
+    assert set(shopify["required"]) >= {"shop_url", "storefront_token"}
+    refs = schemas["SkuIn"]["properties"]["platform_ref"]["anyOf"]
+    assert len(refs) == 3 and schemas["BigCommercePlatformRef"]["required"] == ["product_id"]

@@ -1,0 +1,265 @@
+"""``python -m bench.soak`` (``make soak``): the fault-matrix soak over real processes.
+
+    python -m bench.soak                      # both engines, >= 1,000 carts each, < 10 min
+    python -m bench.soak --short              # ~100 carts per engine, < 1 min each
+    python -m bench.soak --engines sqlite     # one engine
+
+Per engine, all on 127.0.0.1: a sandbox, and ``multicart serve`` on SQLite (one process) or on
+a fresh PostgreSQL database (two processes on two ports, traffic round-robin over both). Phases,
+each bounded in count and time, open loop:
+
+0. ``warm-up`` (not counted in the p99 comparison): connections, tokens, caches;
+1. ``healthy``: every store answers after a small base latency;
+2. ``degraded``: every store of one platform answers 503 (30 s in the full run, scaled down in
+   ``--short``), then ``healthy-after``; the other platforms' create p99 in the 503 phase is
+   compared with the healthy phases' on both sides of it (half of ``healthy_s`` each);
+3. ``faults``: the rotating fault matrix (``soak_faults``: 0-30% 5xx, 429 with reset, hangs,
+   ``close_after_read``, ``apply_then_hang``, apply-then-500) over every platform's stores;
+4. ``kills``: the matrix goes on while ``multicart serve`` is SIGKILLed at random moments
+   (each time: the creates in flight are classified right after the kill, then the process is
+   restarted on its port).
+
+Throughout, some creates are retried with the same ``Idempotency-Key`` and some are DELETEd
+while still PENDING (``soak_traffic``). Then faults are cleared, the reconciler settles (until
+the outbox and the unsettled bags stop changing, bounded), and ``soak_audit`` counts the
+invariant from the sandbox's carts and the database. Exit status 1 when any engine found a
+duplicate or an orphan, or answered a request more than 10% past its deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+from bench.soak_audit import audit, kill_points, read_db, sandbox_carts, settle
+from bench.soak_faults import MATRIX, FaultPlan
+from bench.soak_report import Result, build
+from bench.soak_stack import PG_ADMIN_URL, SoakStack, postgres_database
+from bench.soak_traffic import Traffic
+
+REPO = Path(__file__).resolve().parents[1]
+CREATE_DEADLINE_S = 3.0
+REQUEST_DEADLINE_S = 3.0
+SETTLE_MARGIN_S = 5.0  # the reconciler's own, past a create's deadline (reconciler.py)
+SETTINGS = {
+    "create_deadline_s": str(CREATE_DEADLINE_S),
+    "request_deadline_s": str(REQUEST_DEADLINE_S),
+    "platform_connect_timeout_s": "0.5",
+    "platform_attempt_timeout_s": "1.0",
+    "platform_retry_after_cap_s": "0.5",
+    "external_delete_retry_s": "0.3",  # the reconciler's interval
+    "circuit_reset_s": "2",
+    "log_level": "WARNING",  # failed bags and the reconciler's work still logged
+    "allow_private_platform_urls": "true",  # the sandbox is plain http on loopback
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    compare_rate: float  # logical creates/s in the warm-up, healthy and degraded phases
+    rate: float  # in the faults and kills phases
+    warmup_s: float
+    healthy_s: float
+    degraded_s: float
+    faults_s: float
+    kills_s: float
+    kills: int
+    settle_bound_s: float
+
+
+FULL = Profile("full", 12.0, 8.0, 8.0, 30.0, 30.0, 48.0, 32.0, 5, 60.0)
+SHORT = Profile("short", 5.0, 5.0, 1.0, 3.0, 3.0, 8.0, 6.0, 2, 25.0)
+
+
+async def _rotate(plan: FaultPlan, slot_s: float, first: int) -> None:
+    """Move every store to its next matrix slot every ``slot_s``, until cancelled."""
+    slot = first
+    while True:
+        await plan.matrix_slot(slot)
+        slot += 1
+        await asyncio.sleep(slot_s)
+
+
+async def _kill_loop(
+    stack: SoakStack, traffic: Traffic, seconds: float, kills: int, rng: random.Random
+) -> tuple[Counter[str], int]:
+    """SIGKILL a live serve process at random moments; classify what was in flight; restart."""
+    points: Counter[str] = Counter()
+    gap = seconds / (kills + 1)
+    done = 0
+    for _ in range(kills):
+        await asyncio.sleep(rng.uniform(0.5 * gap, 1.2 * gap))
+        live = [s for s in stack.serves if s.up]
+        if not live:
+            continue
+        serve = rng.choice(live)
+        for _ in range(40):  # a moment when it has a create in flight, if one comes within 2 s
+            if any(
+                kind in ("create", "retry") for _, kind in traffic.inflight[serve.name].values()
+            ):
+                break
+            await asyncio.sleep(0.05)
+        caught = {
+            lg.id
+            for lg, kind in traffic.inflight[serve.name].values()
+            if kind in ("create", "retry")
+        }
+        stack.kill(serve)
+        done += 1
+        await asyncio.sleep(0.4)  # the platform calls already sent land (or not)
+        db = await read_db(stack.database_url)
+        held = await asyncio.to_thread(sandbox_carts, stack.sandbox_proc.url)
+        points.update(kill_points(db, held, caught, stack.stores))
+        await stack.restart(serve)
+    return points, done
+
+
+async def drive(stack: SoakStack, profile: Profile, platform: str, seed: int) -> Result:
+    rng = random.Random(seed)
+    began = time.monotonic()
+    connector = aiohttp.TCPConnector(limit=256, force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        traffic = Traffic(stack, session, rng, CREATE_DEADLINE_S, REQUEST_DEADLINE_S)
+        plan = FaultPlan(session, stack.sandbox_proc.url, stack.stores, rng)
+        await plan.healthy()
+        # Unmeasured: first connections, Elastic Path tokens, caches, before the baseline.
+        await traffic.run_phase("warm-up", profile.warmup_s, profile.compare_rate)
+        # Healthy, degraded, healthy again (A-B-A): drift on a shared machine hits the
+        # baseline on both sides of the 503 phase, not only before it.
+        await traffic.run_phase("healthy", profile.healthy_s / 2, profile.compare_rate)
+        await plan.degrade(platform)
+        await traffic.run_phase("degraded", profile.degraded_s, profile.compare_rate)
+        await plan.healthy()
+        await traffic.run_phase("healthy-after", profile.healthy_s / 2, profile.compare_rate)
+        slot_s = (profile.faults_s + profile.kills_s) / (2 * len(MATRIX))
+        rotator = asyncio.create_task(_rotate(plan, slot_s, rng.randrange(len(MATRIX))))
+        try:
+            await traffic.run_phase("faults", profile.faults_s, profile.rate)
+            killer = asyncio.create_task(
+                _kill_loop(stack, traffic, profile.kills_s, profile.kills, rng)
+            )
+            await traffic.run_phase("kills", profile.kills_s, profile.rate)
+            points, kill_count = await killer
+        finally:
+            rotator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rotator
+        await plan.clear()
+        settled = await settle(
+            stack.database_url,
+            min_s=CREATE_DEADLINE_S + SETTLE_MARGIN_S + 2.0,
+            stable_s=3.0,
+            bound_s=profile.settle_bound_s,
+        )
+    db = await read_db(stack.database_url)
+    held = await asyncio.to_thread(sandbox_carts, stack.sandbox_proc.url)
+    counted = audit(db, held, stack.stores)
+    with (stack.workdir / "requests.jsonl").open("wb") as out:  # every request, to dig into
+        for sent in traffic.sent:
+            out.write(orjson.dumps(sent, default=sorted) + b"\n")
+    engine = f"{'sqlite' if 'sqlite' in stack.database_url else 'postgresql'}"
+    return build(
+        f"{engine} ({len(stack.serves)} serve process{'es' if len(stack.serves) > 1 else ''})",
+        traffic,
+        db,
+        counted,
+        platform=platform,
+        kills=points,
+        kill_count=kill_count,
+        settled=settled,
+        elapsed_s=time.monotonic() - began,
+    )
+
+
+def run_engine(
+    database_url: str,
+    processes: int,
+    workdir: Path,
+    profile: Profile = SHORT,
+    platform: str = "BIGCOMMERCE",
+    seed: int = 1,
+) -> Result:
+    """One engine's soak on ``database_url`` (created, empty): processes started and stopped."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    stack = SoakStack.launch(workdir, database_url, processes, SETTINGS)
+    try:
+        return asyncio.run(drive(stack, profile, platform, seed))
+    finally:
+        stack.close()
+
+
+@contextlib.contextmanager
+def engine_database(engine: str, workdir: Path, pg_url: str) -> Iterator[tuple[str, int]]:
+    """(database URL, serve processes) for ``engine``: a SQLite file, or a fresh PostgreSQL
+    database dropped afterwards."""
+    if engine == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir / 'soak.db'}", 1
+        return
+    with postgres_database(pg_url) as url:
+        yield url, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--short", action="store_true", help="~100 carts per engine")
+    parser.add_argument("--engines", default="sqlite,postgresql", help="comma-separated")
+    parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="a server to CREATE DATABASE on")
+    parser.add_argument(
+        "--degrade", default="BIGCOMMERCE", choices=("BIGCOMMERCE", "SHOPIFY", "ELASTIC_PATH")
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--out", type=Path, default=REPO / ".bench" / "soak", help="logs and soak.json"
+    )
+    args = parser.parse_args(argv)
+    profile = SHORT if args.short else FULL
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not set(engines) <= {"sqlite", "postgresql"}:
+        parser.error("--engines takes sqlite and/or postgresql")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: list[Result] = []
+    for engine in engines:
+        workdir = Path(tempfile.mkdtemp(prefix=f"{engine}-", dir=args.out))
+        print(f"== soak ({profile.name}) on {engine}: logs in {workdir}", flush=True)
+        try:
+            with engine_database(engine, workdir, args.pg_url) as (url, processes):
+                result = run_engine(url, processes, workdir, profile, args.degrade, args.seed)
+        except Exception as exc:  # a run that could not happen fails the soak, saying why
+            result = Result(engine, failures=[f"the run failed: {type(exc).__name__}: {exc}"])
+        results.append(result)
+        print(f"-- {result.engine}", flush=True)
+        for line in result.lines:
+            print(line, flush=True)
+        print(f"verdict: {'ok' if result.ok else 'FAILED: ' + '; '.join(result.failures)}")
+    (args.out / "soak.json").write_bytes(
+        orjson.dumps(
+            [
+                {"engine": r.engine, "ok": r.ok, "failures": r.failures, **r.figures}
+                for r in results
+            ],
+            option=orjson.OPT_INDENT_2,
+            default=str,
+        )
+    )
+    return 0 if results and all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
