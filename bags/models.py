@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from bags.status import BagStatus, CartStatus, Platform, check_bag_transition
+from bags.status import (
+    PLATFORM_CART_LIFETIME,
+    BagStatus,
+    CartStatus,
+    Platform,
+    check_bag_transition,
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,10 @@ class Bag:
     checkout_url: str | None = None
     # What the platform reports; None until the external cart exists.
     platform_sub_total: int | None = None
+    # When the platform last confirmed a change to the external cart (its create, or a line
+    # added, updated or removed): every successful platform write sets it. The platform's
+    # own expiry counts from there (``external_expires_at``).
+    platform_changed_at: datetime | None = None
 
     @property
     def sub_total(self) -> int:
@@ -92,6 +102,22 @@ class Bag:
     @property
     def is_live(self) -> bool:
         return self.status in (BagStatus.PENDING, BagStatus.IN_PROGRESS)
+
+    @property
+    def external_expires_at(self) -> datetime | None:
+        """When the platform drops the external cart if nothing changes it (None: no external
+        cart to expire, or nothing confirmed yet)."""
+        if self.status not in (BagStatus.IN_PROGRESS, BagStatus.EXPIRED):
+            return None
+        if self.platform_changed_at is None:
+            return None
+        return self.platform_changed_at + PLATFORM_CART_LIFETIME[self.platform]
+
+    def line(self, order_sku_id: str) -> OrderSku | None:
+        return next((s for s in self.skus if s.id == order_sku_id), None)
+
+    def line_for_sku(self, sku_id: str) -> OrderSku | None:
+        return next((s for s in self.skus if s.sku_id == sku_id), None)
 
 
 @dataclass
@@ -121,3 +147,30 @@ class Cart:
 
     def bag(self, bag_id: str) -> Bag | None:
         return next((b for b in self.bags if b.id == bag_id), None)
+
+    def bag_of_merchant(self, merchant_id: str) -> Bag | None:
+        """The merchant's bag that still counts (any status but DELETED): at most one."""
+        return next(
+            (
+                b
+                for b in self.bags
+                if b.merchant_id == merchant_id and b.status != BagStatus.DELETED
+            ),
+            None,
+        )
+
+    def find_line(self, order_sku_id: str) -> tuple[Bag, OrderSku] | None:
+        """The line ``order_sku_id`` of a bag that is not DELETED, with its bag."""
+        for bag in self.bags:
+            line = bag.line(order_sku_id) if bag.status != BagStatus.DELETED else None
+            if line is not None:
+                return bag, line
+        return None
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.status == CartStatus.EXPIRED or self.expires_at <= now
+
+    def touch(self, now: datetime, ttl: timedelta) -> None:
+        """A modification: the cart's last change is ``now`` and it expires ``ttl`` later."""
+        self.date_last_modified = now
+        self.expires_at = now + ttl

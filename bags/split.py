@@ -45,25 +45,35 @@ def check_catalog(
     currency: str,
 ) -> None:
     """Raise InvalidSkus listing every unknown, unavailable or wrong-currency SKU."""
-    problems: list[SkuProblem] = []
-    for index, line in lines:
-        where = f"skus[{index}].sku_id"
-        sku = catalog.get(line.sku_id)
-        if sku is None:
-            problems.append(SkuProblem(line.sku_id, "UNKNOWN", "unknown sku_id", where))
-        elif not sku.available:
-            problems.append(SkuProblem(line.sku_id, "UNAVAILABLE", "sku is not available", where))
-        elif sku.currency != currency:
-            problems.append(
-                SkuProblem(
-                    line.sku_id,
-                    "CURRENCY_MISMATCH",
-                    f"sku is priced in {sku.currency}, the cart is in {currency}",
-                    where,
-                )
+    problems = [
+        problem
+        for index, line in lines
+        if (
+            problem := sku_problem(
+                line.sku_id, catalog.get(line.sku_id), currency, f"skus[{index}].sku_id"
             )
+        )
+    ]
     if problems:
         raise InvalidSkus(problems)
+
+
+def sku_problem(
+    sku_id: str, sku: CatalogSku | None, currency: str, where: str
+) -> SkuProblem | None:
+    """Why ``sku_id`` (``sku``: its catalog entry, if any) cannot go in a ``currency`` cart."""
+    if sku is None:
+        return SkuProblem(sku_id, "UNKNOWN", "unknown sku_id", where)
+    if not sku.available:
+        return SkuProblem(sku_id, "UNAVAILABLE", "sku is not available", where)
+    if sku.currency != currency:
+        return SkuProblem(
+            sku_id,
+            "CURRENCY_MISMATCH",
+            f"sku is priced in {sku.currency}, the cart is in {currency}",
+            where,
+        )
+    return None
 
 
 def check_lines(lines: Sequence[RequestedLine], limits: Limits) -> list[tuple[int, RequestedLine]]:

@@ -45,6 +45,14 @@ class ErrorCode(Enum):
         422,
         "This Idempotency-Key was first used with another request (method, path or body).",
     )
+    # If-Match naming another version than the cart's (RFC 9110 §13.1.1); nothing changed.
+    PRECONDITION_FAILED = (
+        "precondition_failed",
+        1412,
+        412,
+        "If-Match names another version than the cart's; nothing was changed (data.version and"
+        " ETag give the current one).",
+    )
     INTERNAL_ERROR = (
         "internal_error",
         1500,
@@ -72,6 +80,34 @@ class ErrorCode(Enum):
     DUPLICATE_CART = ("duplicate_cart", 2409, 409, "That external cart is already referenced.")
     CART_BUSY = ("cart_busy", 2410, 409, "Another change to this cart is under way; retry shortly.")
     CART_EXPIRED = ("cart_expired", 2411, 409, "The cart has expired and cannot change.")
+    ORDER_SKU_NOT_FOUND = (
+        "order_sku_not_found",
+        2406,
+        404,
+        "No such line (order SKU) in this cart.",
+    )
+    # The bag routes and saved references (orchestrator/service/bag_retry.py, references.py).
+    BAG_NOT_FOUND = ("bag_not_found", 2420, 404, "No such bag in this cart.")
+    BAG_NOT_RETRYABLE = (
+        "bag_not_retryable",
+        2421,
+        409,
+        "Only a FAILED bag can be retried (data.status is the bag's), and not while an external"
+        " cart it made earlier is still being removed.",
+    )
+    EXTERNAL_CART_NOT_FOUND = (
+        "external_cart_not_found",
+        2430,
+        404,
+        "The merchant's platform has no such cart, or the cart holds no lines.",
+    )
+    EXTERNAL_CART_READ_FAILURE = (
+        "external_cart_read_failure",
+        2502,
+        502,
+        "The platform did not answer the read of the external cart (502 failed, 503 throttled"
+        " or unavailable).",
+    )
     EXTERNAL_CART_CREATION_FAILURE = (
         "external_cart_creation_failure",
         2503,
@@ -99,6 +135,8 @@ class Cause(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     PLATFORM_UNAVAILABLE = "PLATFORM_UNAVAILABLE"
     AUTH_FAILED = "AUTH_FAILED"
+    # A line of a referenced external cart that matches no catalog SKU of its merchant.
+    NOT_IN_CATALOG = "NOT_IN_CATALOG"
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,79 @@ class Multicart:
     def delete_cart(self, cart_id: str) -> None:
         self._ok(self.http.delete(f"/v1/carts/{cart_id}"))
 
+    # lines: each answers the cart; ``if_match`` (a cart's ETag, e.g. '"3"') makes the change
+    # only if the cart is still at that version (else 412 precondition_failed)
+    @staticmethod
+    def _precondition(if_match: str | None) -> dict[str, str]:
+        return {"If-Match": if_match} if if_match else {}
+
+    def add_sku_response(
+        self, cart_id: str, sku_id: str, quantity: int, *, if_match: str | None = None
+    ) -> httpx.Response:
+        return self.http.post(
+            f"/v1/carts/{cart_id}/skus",
+            json={"sku_id": sku_id, "quantity": quantity},
+            headers=self._precondition(if_match),
+        )
+
+    def add_sku(
+        self, cart_id: str, sku_id: str, quantity: int, *, if_match: str | None = None
+    ) -> dict[str, Any]:
+        """Add ``quantity`` of ``sku_id`` (to its merchant's bag, or a new bag)."""
+        return self._ok(self.add_sku_response(cart_id, sku_id, quantity, if_match=if_match))  # type: ignore[no-any-return]
+
+    def update_sku(
+        self, cart_id: str, order_sku_id: str, quantity: int, *, if_match: str | None = None
+    ) -> dict[str, Any]:
+        """Set a line's quantity (0 removes it); ``order_sku_id`` is the line's ``id``."""
+        response = self.http.patch(
+            f"/v1/carts/{cart_id}/skus/{order_sku_id}",
+            json={"quantity": quantity},
+            headers=self._precondition(if_match),
+        )
+        return self._ok(response)  # type: ignore[no-any-return]
+
+    def remove_sku(
+        self, cart_id: str, order_sku_id: str, *, if_match: str | None = None
+    ) -> dict[str, Any]:
+        """Remove a line; an emptied bag's external cart is deleted."""
+        response = self.http.delete(
+            f"/v1/carts/{cart_id}/skus/{order_sku_id}", headers=self._precondition(if_match)
+        )
+        return self._ok(response)  # type: ignore[no-any-return]
+
+    # saved references, bag retries, previews
+    def save_reference_response(
+        self, external_cart_id: str, merchant_id: str, *, customer_id: str | None = None
+    ) -> httpx.Response:
+        body: dict[str, Any] = {"cart_id": external_cart_id, "source": merchant_id}
+        if customer_id is not None:
+            body["customer_id"] = customer_id
+        return self.http.post("/v1/cart-references", json=body)
+
+    def save_reference(
+        self, external_cart_id: str, merchant_id: str, *, customer_id: str | None = None
+    ) -> dict[str, Any]:
+        """A cart with one bag linked to an external cart already on the merchant's platform
+        (409 ``duplicate_cart`` if any cart holds it already)."""
+        response = self.save_reference_response(
+            external_cart_id, merchant_id, customer_id=customer_id
+        )
+        return self._ok(response)  # type: ignore[no-any-return]
+
+    def retry_bag_response(self, cart_id: str, bag_id: str) -> httpx.Response:
+        return self.http.post(f"/v1/carts/{cart_id}/bags/{bag_id}/retry")
+
+    def retry_bag(self, cart_id: str, bag_id: str) -> dict[str, Any]:
+        """Create a FAILED bag's external cart again; answers the cart."""
+        return self._ok(self.retry_bag_response(cart_id, bag_id))  # type: ignore[no-any-return]
+
+    def preview(self, skus: list[tuple[str, int]], **fields: Any) -> dict[str, Any]:
+        """The split a create of the same body would make, with its SKU ``problems``;
+        nothing is written and no platform is called."""
+        body = {"skus": [{"sku_id": s, "quantity": q} for s, q in skus], **fields}
+        return self._ok(self.http.post("/v1/carts/preview", json=body))  # type: ignore[no-any-return]
+
 
 class Sandbox:
     """The sandbox's control API under /__sandbox/."""
@@ -97,6 +170,10 @@ class Sandbox:
     def requests(self, store: str | None = None) -> list[dict[str, Any]]:
         params = {"store": store} if store else {}
         return self.http.get("/__sandbox/requests", params=params).raise_for_status().json()  # type: ignore[no-any-return]
+
+    def set_stock(self, store: str, platform_ref: dict[str, Any], stock: int) -> dict[str, Any]:
+        body = {"store": store, "platform_ref": platform_ref, "stock": stock}
+        return self.http.put("/__sandbox/stock", json=body).raise_for_status().json()  # type: ignore[no-any-return]
 
     def reset(self) -> None:
         self.http.post("/__sandbox/reset").raise_for_status()

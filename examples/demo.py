@@ -9,7 +9,8 @@ shows, in order:
 3. a single-bag cart against a store down for maintenance (503): retries, then the 2503
    exception (a 500 would not be re-sent: it may have made the cart);
 4. a delete, after which the sandbox holds none of that cart's external carts (Shopify has no
-   cart delete: its cart is emptied and expires there on its own).
+   cart delete: its cart is emptied and expires there on its own);
+5.-7. a cart's later life and /metrics (``demo_lifecycle.py``).
 It exits 0 when every step behaved as described, and leaves no process running.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from bags.money import from_minor_units
 from examples.client import Multicart, Sandbox, register_sandbox
+from examples.demo_lifecycle import fill_a_cart, resume_by_reference, show_metrics
 from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
 
 PLATFORMS = ("SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH")
@@ -160,6 +162,10 @@ def run(workdir: Path) -> None:
         )
         check(not remaining, "no external cart of the deleted cart holds anything")
         check(api.http.get(f"/v1/carts/{cart['id']}").status_code == 404, "the cart answers 404")
+
+        fill_a_cart(api, sandbox, stores, show, check, BC, SHOPIFY)
+        resume_by_reference(api, sandbox, stores, show, check, "kitchen2")
+        show_metrics(api, sandbox, stores, show, check, BC)
     print("\ndemo finished: every step behaved as described; processes stopped.")
 
 

@@ -144,14 +144,14 @@ def _custom_line(item: Mapping[str, Any], currency: str) -> ExternalLine:
 # --- errors ---------------------------------------------------------------------------------------
 
 
-def retry_after_of(headers: httpx.Headers) -> float | None:
-    """Seconds to wait: the window's reset, else X-Retry-After
-    (https://developer.bigcommerce.com/docs/start/best-practices/api-rate-limits)."""
-    for name, scale in (
-        ("x-rate-limit-time-reset-ms", 0.001),
-        ("x-retry-after", 1.0),
-        ("retry-after", 1.0),
-    ):
+def retry_after_of(headers: httpx.Headers, *, throttled: bool = True) -> float | None:
+    """Seconds to wait: for a 429 the window's reset, else X-Retry-After
+    (https://developer.bigcommerce.com/docs/start/best-practices/api-rate-limits). Every answer
+    carries the window's reset, so for another status (a 503) only a Retry-After counts."""
+    names: list[tuple[str, float]] = [("x-retry-after", 1.0), ("retry-after", 1.0)]
+    if throttled:
+        names.insert(0, ("x-rate-limit-time-reset-ms", 0.001))
+    for name, scale in names:
         try:
             return max(float(headers[name]) * scale, 0.0)
         except (KeyError, ValueError):
@@ -194,7 +194,9 @@ def map_error(op: str, response: httpx.Response, sku_ids: Sequence[str] = ()) ->
         return PlatformRejected(message, cause=Cause.SKU_NOT_FOUND_ON_PLATFORM, **common)
     # 401/403: bad token, missing scope, wrong store hash; 409: version mismatch; 429: quota
     # spent, wait X-Rate-Limit-Time-Reset-Ms; 503: maintenance, maybe with a wait.
-    wait = retry_after_of(response.headers) if status in (429, 503) else None
+    wait = None
+    if status in (429, 503):
+        wait = retry_after_of(response.headers, throttled=status == 429)
     return error_for_status(
         status, message, platform=PLATFORM, retry_after=wait, data=common.get("data")
     )

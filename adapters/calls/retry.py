@@ -53,6 +53,8 @@ def should_retry(exc: PlatformError, *, idempotent: bool, policy: RetryPolicy) -
     if isinstance(exc, PlatformRejected | PlatformAuthFailed | PlatformNotFound | PlatformConflict):
         return False  # the platform answered no: the same request gets the same answer
     if isinstance(exc, PlatformServerError):
+        if idempotent and (exc.platform_status or 0) >= 500:
+            return True  # a 5xx answer to a read or an absolute write: safe to send again
         if exc.platform_status in policy.retry_answers_on_create:
             return True
         if exc.platform_status == 503 and exc.retry_after is not None:

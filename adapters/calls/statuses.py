@@ -48,4 +48,8 @@ def error_for_status(
     kwargs: dict[str, Any] = {"platform": platform, "status": status, "data": data}
     if kind in (PlatformRateLimited, PlatformServerError):
         kwargs["retry_after"] = retry_after
+    if status == 503:
+        # Service Unavailable: the server did not take the request (RFC 9110 §15.6.4), which
+        # is why a create may be sent again after it. Not an unknown outcome.
+        kwargs["may_have_applied"] = False
     return kind(message, **kwargs)

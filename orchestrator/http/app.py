@@ -31,12 +31,16 @@ from orchestrator.http.keys import (
 )
 from orchestrator.http.metrics import Metrics
 from orchestrator.http.openapi import build_openapi
+from orchestrator.http.reference_routes import LIFECYCLE_ROUTES, add_preview_405
 from orchestrator.http.routes import Route
 from orchestrator.http.shedding import Shedder
+from orchestrator.http.sku_routes import MUTATIONS, SKU_ROUTES
 from orchestrator.http.web import envelope_middleware, guarded, json_response
 from orchestrator.service.carts import CartService
 from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.expiry import ExpirySweeper
 from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.mutations import CartMutations
 from orchestrator.service.reconciler import Reconciler
 from orchestrator.service.secrets import CredentialBox
 from orchestrator.service.workers import BackgroundWorker
@@ -44,7 +48,11 @@ from orchestrator.store import Store
 
 # Every authenticated POST takes Idempotency-Key (idempotency.py): wrapped and documented here,
 # so the router and /openapi.json see the same routes.
-ROUTES: list[Route] = [idempotent(r) for r in (*CART_ROUTES, *ADMIN_ROUTES, *OPERATION_ROUTES)]
+# LIFECYCLE_ROUTES first: /v1/carts/preview must not be taken for /v1/carts/{cart_id}.
+ROUTES: list[Route] = [
+    idempotent(r)
+    for r in (*LIFECYCLE_ROUTES, *CART_ROUTES, *SKU_ROUTES, *ADMIN_ROUTES, *OPERATION_ROUTES)
+]
 
 
 def service_version() -> str:
@@ -77,6 +85,7 @@ def create_app(
     box = CredentialBox.from_settings(settings)  # a bad key fails here
     for route in ROUTES:
         app.router.add_route(route.method, route.path, guarded(route))
+    add_preview_405(app.router)
     document = build_openapi(ROUTES, service_version(), settings)
 
     async def openapi(_request: web.Request) -> web.Response:
@@ -101,12 +110,15 @@ def create_app(
         app[MERCHANTS] = merchants
         app[DELETER] = deleter
         app[SERVICE] = CartService(store, merchants, settings, deleter)
+        app[MUTATIONS] = CartMutations(store, merchants, settings, deleter)
         reconciler = Reconciler(store, merchants, settings, deleter)
         app[RECONCILER] = reconciler
+        sweeper = ExpirySweeper(store, settings, deleter)
+        metrics.state.expiry = sweeper
         idempotency = Idempotency(store.idempotency, settings, box)  # seals admin answers
         app[IDEMPOTENCY] = idempotency
         workers: list[BackgroundWorker] = (
-            [reconciler.worker(), idempotency.worker()] if run_worker else []
+            [reconciler.worker(), sweeper.worker(), idempotency.worker()] if run_worker else []
         )
         for worker in workers:
             worker.start()

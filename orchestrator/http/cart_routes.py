@@ -16,8 +16,10 @@ from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int
 from orchestrator.http.keys import APP_ID, SERVICE, SETTINGS
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import CartOut, CartPageOut, CreateCartIn, cart_json
+from orchestrator.http.sku_routes import ETAG_HEADER
 from orchestrator.http.web import json_response, read_model
 from orchestrator.service.carts import CartService, CreateCart
+from orchestrator.service.mutations import etag
 
 MAX_CURSOR = 512
 CURSOR_SCHEMA = {
@@ -66,13 +68,13 @@ async def create_cart(request: web.Request) -> web.Response:
     )
     service: CartService = request.app[SERVICE]
     cart = await service.create(request[APP_ID], command)
-    return json_response(cart_json(cart), status=201)
+    return json_response(cart_json(cart), status=201, headers={"ETag": etag(cart.version)})
 
 
 async def get_cart(request: web.Request) -> web.Response:
     cart_id = checked_id(request.match_info["cart_id"], "cart_id")
     cart = await request.app[SERVICE].get(request[APP_ID], cart_id)
-    return json_response(cart_json(cart))
+    return json_response(cart_json(cart), headers={"ETag": etag(cart.version)})
 
 
 async def list_carts(request: web.Request) -> web.Response:
@@ -123,6 +125,7 @@ CART_ROUTES: list[Route] = [
         body=CreateCartIn,
         ok_status=201,
         ok_body=CartOut,
+        headers_out=ETAG_HEADER,
         errors=(ErrorCode.INVALID_SKUS, ErrorCode.EXTERNAL_CART_CREATION_FAILURE),
         operation_id="createCart",
         links={
@@ -147,6 +150,7 @@ CART_ROUTES: list[Route] = [
         summary="Get a cart",
         auth="app",
         ok_body=CartOut,
+        headers_out=ETAG_HEADER,
         errors=(ErrorCode.CART_NOT_FOUND,),
         operation_id="getCart",
     ),

@@ -74,6 +74,24 @@ DATA: dict[ErrorCode, dict[str, Any]] = {
     ErrorCode.DUPLICATE_CART: _EMPTY,
     ErrorCode.CART_BUSY: _EMPTY,
     ErrorCode.CART_EXPIRED: _EMPTY,
+    ErrorCode.ORDER_SKU_NOT_FOUND: _EMPTY,
+    ErrorCode.PRECONDITION_FAILED: _obj(["version"], version={"type": "integer"}),
+    ErrorCode.BAG_NOT_FOUND: _EMPTY,
+    ErrorCode.BAG_NOT_RETRYABLE: _obj(
+        ["status"],
+        status={"enum": ["PENDING", "IN_PROGRESS", "UNKNOWN", "FAILED", "DELETED"]},
+        outbox={"type": "string"},
+    ),
+    ErrorCode.EXTERNAL_CART_NOT_FOUND: _obj(
+        ["platform", "merchant_id"], platform={"type": "string"}, merchant_id={"type": "string"}
+    ),
+    ErrorCode.EXTERNAL_CART_READ_FAILURE: _obj(
+        ["cause", "platform", "merchant_id", "retryable"],
+        cause={"enum": [c.value for c in Cause]},
+        platform={"type": "string"},
+        merchant_id={"type": "string"},
+        retryable={"type": "boolean"},
+    ),
     ErrorCode.EXTERNAL_CART_CREATION_FAILURE: _obj(
         ["cause", "platform", "merchant_id", "retryable", "skus"],
         cause={"enum": [c.value for c in Cause]},
@@ -89,14 +107,18 @@ DATA: dict[ErrorCode, dict[str, Any]] = {
 # Codes answered with other statuses than their table entry's.
 STATUSES: dict[ErrorCode, tuple[int, ...]] = {
     ErrorCode.EXTERNAL_CART_CREATION_FAILURE: (422, 502, 503),
+    ErrorCode.EXTERNAL_CART_READ_FAILURE: (502, 503),
 }
 # The (code, status) answers carrying Retry-After.
 RETRY_AFTER = {
     (ErrorCode.EXTERNAL_CART_CREATION_FAILURE, 503): "Seconds to wait before retrying "
     "(2503 when throttled).",
+    (ErrorCode.EXTERNAL_CART_READ_FAILURE, 503): "Seconds to wait before retrying "
+    "(2502 when throttled or unavailable).",
     (ErrorCode.IDEMPOTENCY_KEY_IN_USE, 409): "Seconds to wait before retrying "
     "(1409: the first request with this Idempotency-Key is still running).",
     (ErrorCode.OVERLOADED, 503): "Seconds to wait before retrying (1529: shed under load).",
+    (ErrorCode.CART_BUSY, 409): "Seconds to wait before retrying (2410: the cart is changing).",
 }
 
 

@@ -70,7 +70,7 @@ KEEP_FOR = timedelta(hours=24)  # Stripe's window
 LOCK_MARGIN_S = 10.0  # past the longest request deadline before a claim counts as abandoned
 KEY_MAX = 255
 PURGE_EVERY_S = 60.0
-KEPT_HEADERS = ("Content-Type", "Location", "Retry-After")
+KEPT_HEADERS = ("Content-Type", "Location", "Retry-After", "ETag")
 # Codes whose answers are not stored (see the docstring): the key is released instead.
 NOT_STORED = frozenset(
     {

@@ -16,6 +16,8 @@ process-global one, so the many apps a test run builds never share or collide on
   ``database_wait`` (no connection or write lock within the request's deadline).
 - ``multicart_bags{status}`` and ``multicart_outbox_depth``: two aggregate queries per scrape,
   bounded by ``STORE_TIMEOUT_S``; ``multicart_store_up`` is 0 when they failed.
+- ``multicart_carts_expired_total``: carts this process's expiry sweeper marked ``EXPIRED``
+  (``service/expiry.py``), read at scrape time.
 """
 
 from __future__ import annotations
@@ -51,10 +53,16 @@ class _StateCollector(Collector):
 
     def __init__(self) -> None:
         self.platforms: Any = None  # the app's PlatformDirectory, once started
+        self.expiry: Any = None  # the app's ExpirySweeper, once started
         self.counts: Counts | None = None
 
     def collect(self) -> Iterator[Metric]:
         yield from self._platform_metrics()
+        yield CounterMetricFamily(
+            "multicart_carts_expired",
+            "Carts this process's expiry sweeper marked EXPIRED.",
+            value=getattr(self.expiry, "expired_total", 0),
+        )
         up = GaugeMetricFamily("multicart_store_up", "1 if the last store query answered.")
         up.add_metric([], 0 if self.counts is None else 1)
         yield up
@@ -69,6 +77,16 @@ class _StateCollector(Collector):
         )
         depth.add_metric([], self.counts.outbox_depth)
         yield depth
+        entries = GaugeMetricFamily(
+            "multicart_outbox_entries",
+            "Outbox entries by kind (delete, unknown_create) and state (pending; dead: a "
+            "permanent failure; undetectable: a create no platform can tell about).",
+            labels=["kind", "state"],
+        )
+        for kind in ("delete", "unknown_create"):
+            for state in ("pending", "dead", "undetectable"):
+                entries.add_metric([kind, state], self.counts.outbox_entries.get((kind, state), 0))
+        yield entries
 
     def _platform_metrics(self) -> Iterator[Metric]:
         metrics = getattr(self.platforms, "metrics", None)

@@ -99,6 +99,8 @@ def _apply_limits(defs: dict[str, Any], settings: Settings) -> None:
         "may be empty or absent (an empty cart)."
     )
     create["metadata"]["maxProperties"] = settings.max_metadata_entries
+    if "SkuQuantityIn" in defs:  # PATCH /v1/carts/{cart_id}/skus/{order_sku_id}
+        defs["SkuQuantityIn"]["properties"]["quantity"]["maximum"] = settings.max_quantity
 
 
 def _parameters(route: Route) -> list[dict[str, Any]]:

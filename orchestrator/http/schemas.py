@@ -57,7 +57,11 @@ class CreateCartIn(Strict):
 
 class OrderSkuOut(BaseModel):
     id: str
-    sku_id: str
+    sku_id: str | None = Field(
+        description="The catalog SKU; null for a line of a saved reference (POST"
+        " /v1/cart-references) that matches no catalog SKU of its merchant, which the cart's"
+        " errors name (type UNMAPPED_LINE, entity_type ORDER_SKU, entity_id this line's id)."
+    )
     external_id: str | None
     name: str
     quantity: int
@@ -71,11 +75,21 @@ class BagOut(BaseModel):
     merchant_id: str
     merchant_name: str
     platform: PlatformName
-    status: Literal["PENDING", "IN_PROGRESS", "UNKNOWN", "FAILED", "DELETED"]
+    status: Literal["PENDING", "IN_PROGRESS", "UNKNOWN", "FAILED", "EXPIRED", "DELETED"] = Field(
+        description="PENDING: its external cart is being made; IN_PROGRESS: it exists; UNKNOWN:"
+        " it may exist (being resolved); FAILED: none was made; EXPIRED: the platform has"
+        " dropped it (external_expires_at passed), and the bag leaves the cart's sub_total;"
+        " DELETED: deleted with its cart, or by the expiry of the cart."
+    )
     external_id: str | None
     checkout_url: str | None
     currency: str
     sub_total: int
+    external_expires_at: datetime | None = Field(
+        description="When the platform drops the external cart if nothing changes it: its last"
+        " confirmed change plus the platform's cart lifetime (Shopify about 10 days,"
+        " BigCommerce 30, Elastic Path 7). Null without a live external cart."
+    )
     skus: list[OrderSkuOut]
 
 
@@ -108,6 +122,9 @@ class CartOut(BaseModel):
     date_created: datetime
     date_last_modified: datetime
     expires_at: datetime
+    version: int = Field(
+        description='Bumped by every change; also the ETag (`"3"`) to send in If-Match.'
+    )
 
 
 def cart_json(c: Cart) -> dict[str, Any]:
@@ -138,10 +155,11 @@ def cart_json(c: Cart) -> dict[str, Any]:
                 "checkout_url": b.checkout_url,
                 "currency": b.currency,
                 "sub_total": b.sub_total,
+                "external_expires_at": b.external_expires_at,
                 "skus": [
                     {
                         "id": s.id,
-                        "sku_id": s.sku_id,
+                        "sku_id": s.sku_id or None,  # "": a referenced line not in the catalog
                         "external_id": s.external_id,
                         "name": s.name,
                         "quantity": s.quantity,
@@ -173,6 +191,7 @@ def cart_json(c: Cart) -> dict[str, Any]:
         "date_created": c.date_created,
         "date_last_modified": c.date_last_modified,
         "expires_at": c.expires_at,
+        "version": c.version,
     }
 
 

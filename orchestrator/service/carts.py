@@ -31,6 +31,7 @@ from errors import (
     PlatformError,
 )
 from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.expiry import show_platform_expiry
 from orchestrator.service.fanout import BagOutcome, fan_out
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import (
@@ -132,12 +133,14 @@ class CartService:
         ]
         outcomes = {**unreadable, **(await fan_out(calls, deadline) if calls else {})}
 
-        new_error = error_factory(cart, self._clock(), new_id)
+        answered = self._clock()
+        new_error = error_factory(cart, answered, new_id)
         failed: list[tuple[Bag, PlatformError]] = []
         for bag in bags:
             outcome = outcomes[bag.id]
             if outcome.cart is not None:
                 apply_created(bag, outcome.cart, cart, new_error)
+                bag.platform_changed_at = answered  # the platform's own expiry counts from here
             else:
                 assert outcome.error is not None
                 failed.append((bag, outcome.error))
@@ -174,10 +177,12 @@ class CartService:
         return cart
 
     async def get(self, app_id: str, cart_id: str) -> Cart:
+        """The cart as it stands now: a bag whose external cart its platform has expired
+        reads ``EXPIRED`` (``expiry.show_platform_expiry``; no platform call)."""
         cart = await self._store.carts.get(app_id, cart_id)
         if cart is None:
             raise NotFound(f"No cart {cart_id!r}.", kind=ErrorCode.CART_NOT_FOUND)
-        return cart
+        return show_platform_expiry(cart, self._clock())
 
     async def list(
         self,
@@ -189,11 +194,13 @@ class CartService:
         cursor: str | None,
     ) -> tuple[list[Cart], str | None]:
         try:
-            return await self._store.carts.page(
+            carts, next_cursor = await self._store.carts.page(
                 app_id, customer_id=customer_id, status=status, limit=limit, cursor=cursor
             )
         except ValueError as exc:
             raise InvalidRequest([FieldProblem("cursor", "not a cursor this API issued")]) from exc
+        now = self._clock()
+        return [show_platform_expiry(c, now) for c in carts], next_cursor
 
     async def delete(self, app_id: str, cart_id: str) -> None:
         """Delete the cart and its external carts; failed external deletes retry in background."""

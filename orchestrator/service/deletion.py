@@ -114,22 +114,22 @@ class ExternalDeleter:
         cart.status = CartStatus.DELETED
         cart.date_last_modified = now
         await self._store.carts.save(cart, outbox=entries)
-        await self._attempt_all(entries, deadline)
+        await self.attempt(entries, deadline)
 
     async def discard(self, cart_id: str, bags: Sequence[Bag], deadline: float) -> None:
         """Remove a cart's record and record what its bags left on the platforms, in one
         transaction (a crash between the two would forget external carts), then try."""
         entries = self.entries(cart_id, bags)
         await self._store.carts.delete_record(cart_id, outbox=entries)
-        await self._attempt_all(entries, deadline)
+        await self.attempt(entries, deadline)
 
     async def enqueue(self, cart_id: str, bags: Sequence[Bag], deadline: float) -> None:
         """Record, then try, the deletion of external carts no record keeps any more."""
         entries = self.entries(cart_id, bags)
         await self._store.outbox.enqueue(entries)
-        await self._attempt_all(entries, deadline)
+        await self.attempt(entries, deadline)
 
-    async def _attempt_all(self, entries: Sequence[PendingExternalDelete], deadline: float) -> None:
+    async def attempt(self, entries: Sequence[PendingExternalDelete], deadline: float) -> None:
         """A request's own try at its deletes. An unknown create is left to the reconciler:
         the create it follows may still be landing on the platform."""
         entries = [e for e in entries if e.kind == "delete"]

@@ -129,6 +129,7 @@ class Reconciler:
                     return True
                 _drop_errors(cart, bag)
                 apply_created(bag, found, cart, new_error)
+                bag.platform_changed_at = self._clock()  # its create, as the platform holds it
                 log.info("bag_settled", outcome="ADOPTED", external_id=found.external_id)
                 return True
             # The platform cannot be asked: the bag fails, the possible cart is recorded.

@@ -4,8 +4,9 @@
 transactions, ``database.py``) rather than inheriting them, so each reads alone and callers
 name what they touch: ``store.carts`` (the cart aggregate), ``store.catalog`` (merchants and
 SKUs), ``store.outbox`` (external deletes still to do), ``store.apps`` (tenants and key
-hashes), ``store.leases`` (one change of a cart at a time) and ``store.idempotency``
-(Idempotency-Key claims and stored answers).
+hashes), ``store.leases`` (one change of a cart at a time), ``store.idempotency``
+(Idempotency-Key claims and stored answers) and ``store.references`` (which live bag holds an
+external cart).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from orchestrator.store.database import Database
 from orchestrator.store.health import Counts, SchemaState, counts, schema_state
 from orchestrator.store.idempotency import IdempotencyStore
 from orchestrator.store.outbox import OutboxStore, PendingExternalDelete
+from orchestrator.store.references import ReferenceStore
 
 __all__ = ["Counts", "Database", "PendingExternalDelete", "SchemaState", "StaleCart", "Store"]
 
@@ -33,6 +35,7 @@ class Store:
         self.leases = LeaseStore(db)
         self.idempotency = IdempotencyStore(db)  # Idempotency-Key claims and answers
         self.outbox = OutboxStore(db)
+        self.references = ReferenceStore(db)  # who holds an external cart (saved references)
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, wait_s: float | None = None) -> Self:

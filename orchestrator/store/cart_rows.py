@@ -55,6 +55,7 @@ def bag_rows(cart: Cart) -> list[dict[str, Any]]:
             "external_id": bag.external_id,
             "checkout_url": bag.checkout_url,
             "platform_sub_total": bag.platform_sub_total,
+            "platform_changed_at": bag.platform_changed_at,
         }
         for i, bag in enumerate(cart.bags)
     ]
@@ -123,6 +124,7 @@ _BAG_OUTCOME = (
         external_id=bindparam("external_id"),
         checkout_url=bindparam("checkout_url"),
         platform_sub_total=bindparam("platform_sub_total"),
+        platform_changed_at=bindparam("platform_changed_at"),
     )
 )
 _LINE_OUTCOME = (
@@ -139,7 +141,13 @@ _LINE_OUTCOME = (
 
 
 _OUTCOME_FIELDS = {
-    _BAG_OUTCOME: ("status", "external_id", "checkout_url", "platform_sub_total"),
+    _BAG_OUTCOME: (
+        "status",
+        "external_id",
+        "checkout_url",
+        "platform_sub_total",
+        "platform_changed_at",
+    ),
     _LINE_OUTCOME: ("quantity", "price", "line_price", "external_id", "available"),
 }
 
@@ -215,6 +223,7 @@ async def load_carts(
                 external_id=row.external_id,
                 checkout_url=row.checkout_url,
                 platform_sub_total=row.platform_sub_total,
+                platform_changed_at=row.platform_changed_at,
             )
         )
     errors: defaultdict[str, list[OrderError]] = defaultdict(list)

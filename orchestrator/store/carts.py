@@ -209,6 +209,24 @@ class CartStore:
         async with self._db.read(single_statement=True) as conn:
             return [row.id for row in await conn.execute(query)]
 
+    async def expired(self, now: datetime, *, limit: int = 50) -> list[str]:
+        """Ids of live carts whose ``expires_at`` has passed at ``now`` and that nobody leases
+        (leases are wall-clock, as ``LeaseStore`` takes them), the longest expired first: the
+        expiry sweeper's batch (``ix_carts_status_expires_at``)."""
+        leased_at = datetime.now(UTC)
+        query = (
+            select(carts.c.id)
+            .where(
+                carts.c.status == CartStatus.IN_PROGRESS.value,
+                carts.c.expires_at <= now,
+                or_(carts.c.lease_until.is_(None), carts.c.lease_until < leased_at),
+            )
+            .order_by(carts.c.expires_at)
+            .limit(limit)
+        )
+        async with self._db.read(single_statement=True) as conn:
+            return [row.id for row in await conn.execute(query)]
+
 
 class LeaseStore:
     """A cart's lease: two columns of its own row (``lease_owner``, ``lease_until``), taken and

@@ -9,7 +9,7 @@ head of ``migrations/``; ``counts`` is two cheap aggregate queries run on each s
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from alembic.script import ScriptDirectory
@@ -50,7 +50,9 @@ class SchemaState:
 @dataclass(frozen=True)
 class Counts:
     bags_by_status: dict[str, int]
-    outbox_depth: int
+    outbox_depth: int  # entries still worked on (pending)
+    # (kind, state) -> entries: the dead letters and the creates no platform can tell about
+    outbox_entries: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 async def schema_state(db: Database, *, timeout_s: float = 5.0) -> SchemaState:
@@ -69,5 +71,12 @@ async def counts(db: Database, *, timeout_s: float = 2.0) -> Counts:
     async with asyncio.timeout(timeout_s), db.read() as conn:
         rows = await conn.execute(select(bags.c.status, func.count()).group_by(bags.c.status))
         by_status = {str(status): int(n) for status, n in rows}
-        depth = await conn.scalar(select(func.count()).select_from(external_deletes))
-    return Counts(bags_by_status=by_status, outbox_depth=int(depth or 0))
+        t = external_deletes.c
+        entries = {
+            (str(kind), str(state)): int(n)
+            for kind, state, n in await conn.execute(
+                select(t.kind, t.state, func.count()).group_by(t.kind, t.state)
+            )
+        }
+    pending = sum(n for (_, state), n in entries.items() if state == "pending")
+    return Counts(bags_by_status=by_status, outbox_depth=pending, outbox_entries=entries)

@@ -128,7 +128,9 @@ carts = Table(
     Column("lease_until", UTCDateTime),
     Index("ix_carts_app_id_date_created_id", "app_id", "date_created", "id"),
     Index("ix_carts_app_id_customer_id", "app_id", "customer_id", "date_created", "id"),
-    Index("ix_carts_expires_at", "expires_at"),
+    # The expiry sweeper's scan: live carts whose expires_at has passed (migration 0005; on
+    # expires_at alone it would walk every cart that ever expired or was deleted).
+    Index("ix_carts_status_expires_at", "status", "expires_at"),
 )
 
 bags = Table(
@@ -145,8 +147,24 @@ bags = Table(
     Column("external_id", Text),
     Column("checkout_url", Text),
     Column("platform_sub_total", BigInteger),
+    # The platform's last confirmed change to the external cart (migration 0005): its own
+    # cart expiry counts from there.
+    Column("platform_changed_at", UTCDateTime),
     Index("ix_bags_cart_id_position", "cart_id", "position"),
     Index("ix_bags_merchant_id_external_id", "merchant_id", "external_id"),
+)
+
+# One live bag per external cart (migration 0004): a saved reference and a cart multicart made
+# both count, so ``POST /v1/cart-references`` of a cart some bag already holds is a 409 however
+# many requests race (``store/references.py``). A DELETED bag lets go of its external cart.
+LIVE_EXTERNAL_CART = bags.c.external_id.is_not(None) & (bags.c.status != "DELETED")
+Index(
+    "uq_bags_merchant_id_external_id",
+    bags.c.merchant_id,
+    bags.c.external_id,
+    unique=True,
+    sqlite_where=LIVE_EXTERNAL_CART,
+    postgresql_where=LIVE_EXTERNAL_CART,
 )
 
 order_skus = Table(

@@ -529,3 +529,20 @@ async def test_an_id_from_a_caller_stays_one_path_segment(
     assert route.calls.last.request.url.raw_path.startswith(
         b"/stores/abc123/v3/carts/..%2Fcustomers%3Flimit%3D1"
     )
+
+
+async def test_a_503_waits_only_for_a_retry_after_not_the_rate_window(
+    bc: BigCommerceAdapter, mock: respx.MockRouter
+) -> None:
+    # Every BigCommerce answer carries the quota window's reset; it says nothing about a 503.
+    window = {"X-Rate-Limit-Time-Reset-Ms": "30000"}
+    route = mock.post(CARTS).mock(
+        side_effect=[
+            httpx.Response(503, headers=window, json=error_body(503, "Service Unavailable")),
+            httpx.Response(201, json=bc_cart()),
+        ]
+    )
+    started = time.monotonic()
+    cart = await bc.create_cart([LINE], currency="USD", deadline=deadline())
+    assert cart.external_id == CART_ID and route.call_count == 2
+    assert time.monotonic() - started < 1.0  # a short backoff, not the 30 s window

@@ -249,6 +249,8 @@ P = "BIGCOMMERCE"
         (PlatformServerError("x", platform=P, status=502), True, True),
         (PlatformServerError("x", platform=P, status=500), False, False),  # generic policy
         (PlatformServerError("x", platform=P, status=503, retry_after=1), False, True),
+        (PlatformServerError("x", platform=P, status=503, may_have_applied=False), True, True),
+        (PlatformServerError("x", platform=P, status=503, may_have_applied=False), False, False),
         (PlatformTimeout("x", platform=P), False, False),
         (PlatformTimeout("x", platform=P), True, True),
         (CircuitOpen("x", platform=P, retry_after=5, may_have_applied=False), True, False),
@@ -258,6 +260,12 @@ def test_should_retry_follows_the_design_table(
     exc: PlatformError, idempotent: bool, expected: bool
 ) -> None:
     assert should_retry(exc, idempotent=idempotent, policy=POLICY) is expected
+
+
+def test_a_503_applied_nothing_other_5xx_left_the_outcome_unknown() -> None:
+    assert error_for_status(503, "down", platform=P).may_have_applied is False
+    assert error_for_status(500, "boom", platform=P).may_have_applied is True
+    assert error_for_status(504, "late", platform=P).may_have_applied is True
 
 
 def test_a_platform_policy_may_retry_500_answers_for_creates() -> None:

@@ -254,3 +254,20 @@ async def test_a_merchant_sealed_under_a_key_we_no_longer_have_fails_alone(api: 
     assert [b["status"] for b in cart["bags"]] == ["FAILED", "IN_PROGRESS"]
     assert {e["cause"] for e in cart["errors"]} == {"AUTH_FAILED"}
     assert outdoors(api).calls == []  # nothing was sent for the unreadable merchant
+
+
+async def test_metrics_count_what_could_not_be_resolved(api: Api) -> None:
+    from tests.api.test_operations import sample
+
+    outdoors(api).lose_answer_next("create_cart", LOST)
+    assert (await api.post_cart(lines("sku-tent"))).status == 502
+    text = await (await api.client.get("/metrics")).text()
+    entries = "multicart_outbox_entries"
+    assert sample(text, entries, kind="unknown_create", state="pending") == 1
+    assert sample(text, "multicart_outbox_depth") == 1
+
+    await reconciler(api).run_once()
+    text = await (await api.client.get("/metrics")).text()
+    assert sample(text, entries, kind="unknown_create", state="undetectable") == 1
+    assert sample(text, entries, kind="unknown_create", state="pending") == 0
+    assert sample(text, "multicart_outbox_depth") == 0

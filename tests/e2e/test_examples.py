@@ -29,4 +29,7 @@ def test_demo_shows_every_outcome_and_exits_cleanly() -> None:
         assert f'"platform": "{platform}"' in out
     assert '"code": 2503' in out and '"cause": "OUT_OF_STOCK"' in out
     assert "$12.99 (1299)" in out  # money as the shopper reads it, beside minor units
+    for step in ("5. an empty cart filled later", "6. a storefront cart", "7. /metrics"):
+        assert step in out
+    assert "409 duplicate_cart" in out and "every metric has a non-zero value" in out
     assert "demo finished" in out

@@ -4,12 +4,16 @@ Each case is written out, not read from the tables under test, so a change to a 
 up here as a failing line.
 """
 
+from datetime import timedelta
+
 import pytest
 
 from bags.status import (
+    PLATFORM_CART_LIFETIME,
     BagStatus,
     CartStatus,
     IllegalTransition,
+    Platform,
     check_bag_transition,
     check_cart_transition,
 )
@@ -30,6 +34,9 @@ B, C = BagStatus, CartStatus
         (B.UNKNOWN, B.IN_PROGRESS),  # the reconciler found it
         (B.UNKNOWN, B.FAILED),  # the reconciler proved it absent, or cannot tell
         (B.UNKNOWN, B.DELETED),
+        (B.IN_PROGRESS, B.EXPIRED),  # the platform's own lifetime has passed
+        (B.EXPIRED, B.PENDING),  # its external cart may be made again
+        (B.EXPIRED, B.DELETED),  # deleted with its cart (the platform answers 404)
     ],
 )
 def test_allowed_bag_transitions(current: BagStatus, new: BagStatus) -> None:
@@ -52,6 +59,14 @@ def test_allowed_bag_transitions(current: BagStatus, new: BagStatus) -> None:
         (B.UNKNOWN, B.UNKNOWN),
         (B.IN_PROGRESS, B.UNKNOWN),
         (B.FAILED, B.UNKNOWN),
+        (B.EXPIRED, B.IN_PROGRESS),  # only through PENDING, i.e. another create
+        (B.EXPIRED, B.EXPIRED),
+        (B.EXPIRED, B.FAILED),
+        (B.EXPIRED, B.UNKNOWN),
+        (B.PENDING, B.EXPIRED),  # only a cart that exists can expire
+        (B.UNKNOWN, B.EXPIRED),
+        (B.FAILED, B.EXPIRED),
+        (B.DELETED, B.EXPIRED),
     ],
 )
 def test_forbidden_bag_transitions(current: BagStatus, new: BagStatus) -> None:
@@ -92,3 +107,13 @@ def test_deleted_is_final() -> None:
         check_bag_transition(BagStatus.DELETED, BagStatus.IN_PROGRESS)
     with pytest.raises(IllegalTransition):
         check_cart_transition(CartStatus.DELETED, CartStatus.IN_PROGRESS)
+
+
+def test_platform_cart_lifetimes() -> None:
+    # Shopify about 10 days, BigCommerce 30 after the last change, Elastic Path 7 (its default).
+    expected = {
+        Platform.SHOPIFY: timedelta(days=10),
+        Platform.BIGCOMMERCE: timedelta(days=30),
+        Platform.ELASTIC_PATH: timedelta(days=7),
+    }
+    assert expected == PLATFORM_CART_LIFETIME

@@ -1,0 +1,160 @@
+"""Retrying a FAILED bag: its external cart created again, by the create's own rules.
+
+Why: in a multi-bag cart one merchant can fail (out of stock, down, throttled) while the others
+succeed; the cart is kept with that bag ``FAILED``. Once the cause is gone the app asks for that
+bag alone again (``POST /v1/carts/{cart_id}/bags/{bag_id}/retry``) instead of rebuilding the
+cart. Under the cart's lease the bag goes ``FAILED -> PENDING`` (written first, so a crash
+leaves a bag the reconciler settles), then through the same fan-out and merge as a create
+(``fanout.py``, ``merge.py``): ``IN_PROGRESS``, ``FAILED`` or ``UNKNOWN``, the cart's errors
+for that bag replaced by the new outcome's. A failed retry keeps the cart (200 with the bag
+``FAILED`` again): unlike a create, there is a cart the app already holds.
+
+Only a ``FAILED`` bag is retried (anything else is 409 ``bag_not_retryable``), and not while an
+external cart it made earlier is still in the outbox: on Elastic Path the retry reuses the bag's
+id as the cart's reference, which that pending delete would remove.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from bags.models import Bag, Cart
+from bags.status import BagStatus, CartStatus
+from config import Settings
+from errors import (
+    Conflict,
+    ErrorCode,
+    NotFound,
+    PlatformAuthFailed,
+    PlatformError,
+    PlatformRejected,
+)
+from orchestrator.service.carts import creation_call
+from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.fanout import BagOutcome, fan_out
+from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.merge import apply_created, apply_failed, apply_unknown, error_factory
+from orchestrator.service.secrets import CredentialsUnreadable, new_id
+from orchestrator.store import StaleCart, Store
+
+log = structlog.get_logger("multicart.bag_retry")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def not_retryable(bag: Bag, message: str, **data: str) -> Conflict:
+    return Conflict(
+        message, kind=ErrorCode.BAG_NOT_RETRYABLE, data={"status": bag.status.value, **data}
+    )
+
+
+class BagRetry:
+    def __init__(
+        self,
+        store: Store,
+        merchants: MerchantAdapters,
+        settings: Settings,
+        deleter: ExternalDeleter,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._merchants = merchants
+        self._settings = settings
+        self._deleter = deleter
+        self._clock = clock
+
+    async def _load(self, app_id: str, cart_id: str, bag_id: str) -> tuple[Cart, Bag]:
+        """The cart and its FAILED bag, or the 404 / 409 saying why not."""
+        cart = await self._store.carts.get(app_id, cart_id)
+        if cart is None:
+            raise NotFound(f"No cart {cart_id!r}.", kind=ErrorCode.CART_NOT_FOUND)
+        bag = cart.bag(bag_id)
+        if bag is None:
+            raise NotFound(f"No bag {bag_id!r} in cart {cart_id!r}.", kind=ErrorCode.BAG_NOT_FOUND)
+        if cart.status is CartStatus.EXPIRED:
+            raise Conflict("The cart has expired and cannot change.", kind=ErrorCode.CART_EXPIRED)
+        if bag.status is not BagStatus.FAILED:
+            raise not_retryable(bag, f"Only a FAILED bag can be retried; this one is {bag.status}.")
+        return cart, bag
+
+    async def retry(self, app_id: str, cart_id: str, bag_id: str) -> Cart:
+        deadline = time.monotonic() + self._settings.request_deadline_s
+        await self._load(app_id, cart_id, bag_id)  # 404 and 409 before taking the lease
+        async with self._deleter.cart_lease(cart_id):
+            cart, bag = await self._load(app_id, cart_id, bag_id)  # the latest, under the lease
+            if await self._store.references.pending_deletes(bag.id):
+                raise not_retryable(
+                    bag,
+                    "An external cart this bag made earlier is still being removed; retry shortly.",
+                    outbox="pending",
+                )
+            with structlog.contextvars.bound_contextvars(cart_id=cart.id, bag_id=bag.id):
+                return await self._run(cart, bag, deadline)
+
+    async def _run(self, cart: Cart, bag: Bag, deadline: float) -> Cart:
+        # PENDING is written before any platform call, the bag's old errors dropped with it.
+        cart.errors = [e for e in cart.errors if e.bag_id != bag.id]
+        bag.move_to(BagStatus.PENDING)
+        bag.platform_sub_total = None
+        self._touch(cart)
+        await self._store.carts.save(cart)
+
+        outcome = await self._create(cart, bag, deadline)
+        new_error = error_factory(cart, self._clock(), new_id)
+        if outcome.cart is not None:
+            apply_created(bag, outcome.cart, cart, new_error)
+            bag.platform_changed_at = self._clock()  # the platform's own expiry counts from here
+            log.info("bag_retried", outcome="IN_PROGRESS", external_id=bag.external_id)
+        else:
+            assert outcome.error is not None
+            if outcome.error.may_have_applied:
+                apply_unknown(bag, outcome.error, cart, new_error)
+            else:
+                apply_failed(bag, outcome.error, cart, new_error)
+            log.warning("bag_retried", outcome=str(bag.status), cause=str(outcome.error.cause))
+        self._touch(cart)
+        try:
+            await self._store.carts.save(cart)
+        except StaleCart:
+            # The lease ran out and another change won: what this retry made is queued for
+            # deletion, as a create's would be.
+            await self._deleter.enqueue(cart.id, [bag], deadline)
+            raise Conflict(
+                "The cart changed while its bag was being retried; retry shortly.",
+                kind=ErrorCode.CART_BUSY,
+                headers={"Retry-After": "1"},
+            ) from None
+        return cart
+
+    async def _create(self, cart: Cart, bag: Bag, deadline: float) -> BagOutcome:
+        platform = str(bag.platform)
+        row = await self._store.catalog.get_merchant(bag.merchant_id)
+        error: PlatformError
+        if row is None:
+            error = PlatformRejected(
+                "the merchant no longer exists; nothing was sent", platform=platform
+            )
+            return BagOutcome(bag.id, error=error)
+        try:
+            adapter = self._merchants.adapter_for(*row)
+        except CredentialsUnreadable:
+            error = PlatformAuthFailed(
+                "this merchant's credentials cannot be read by the service (its encryption key"
+                " is no longer configured); nothing was sent",
+                platform=platform,
+                may_have_applied=False,
+            )
+            return BagOutcome(bag.id, error=error)
+        call = creation_call(adapter, cart, bag, deadline)
+        return (await fan_out([(bag.id, platform, call)], deadline))[bag.id]
+
+    def _touch(self, cart: Cart) -> None:
+        now = self._clock()
+        cart.date_last_modified = now
+        cart.expires_at = now + timedelta(days=self._settings.cart_ttl_days)

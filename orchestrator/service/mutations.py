@@ -1,0 +1,168 @@
+"""Changing a cart's lines: add a SKU, set a line's quantity, remove a line.
+
+Why a module of its own: a create makes a cart in one go, while these change a live one, which
+needs what a create does not: the cart's lease, waited for (``cart_lock.py``), so concurrent
+changes queue and none is lost; ``If-Match`` against the cart's version; the expiry check;
+and the rule that the external cart changes first and our record second, with what the
+platform really holds (``line_sync.py``). Each use case is two steps: the platform step (under
+the lease), then a ``Record`` applied to the cart and saved with the version check. Should the
+save find the cart changed anyway (a lease that ran out), the record is applied to a fresh read
+and saved again, so a change made on a platform is never left out of our record.
+
+A merchant without a bag (or whose bag FAILED) gets its bag and external cart made here, as a
+create makes them; an emptied bag is DELETED and its external cart deleted through the outbox.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bags.models import Cart
+from bags.status import CartStatus
+from config import Settings
+from errors import ApiError, ErrorCode, NotFound
+from errors import Conflict as ConflictError
+from orchestrator.service.cart_lock import CartLocks
+from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.expiry import show_platform_expiry
+from orchestrator.service.line_changes import LineChanges
+from orchestrator.service.line_records import Record
+from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.store import PendingExternalDelete, StaleCart, Store
+
+_SAVE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class IfMatch:
+    """An ``If-Match`` precondition: ``*`` (any current cart) or the versions it names."""
+
+    any: bool = False
+    versions: frozenset[int] = frozenset()
+
+    def holds(self, version: int) -> bool:
+        return self.any or version in self.versions
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CartMutations:
+    def __init__(
+        self,
+        store: Store,
+        merchants: MerchantAdapters,
+        settings: Settings,
+        deleter: ExternalDeleter,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._deleter = deleter
+        self._clock = clock
+        self._ttl = timedelta(days=settings.cart_ttl_days)
+        self._locks = CartLocks(store, settings)
+        self._lines = LineChanges(store, merchants, settings, deleter, clock)
+
+    async def add_sku(
+        self, app_id: str, cart_id: str, sku_id: str, quantity: int, if_match: IfMatch | None
+    ) -> Cart:
+        """Add ``quantity`` of ``sku_id``: to its merchant's bag, or a new bag."""
+        self._lines.check_quantity(quantity)
+        return await self._mutate(
+            app_id, cart_id, if_match, lambda c, d: self._lines.add(c, sku_id, quantity, d)
+        )
+
+    async def set_quantity(
+        self, app_id: str, cart_id: str, order_sku_id: str, quantity: int, if_match: IfMatch | None
+    ) -> Cart:
+        """Set a line's quantity; 0 removes the line."""
+        self._lines.check_quantity(quantity)
+        return await self._mutate(
+            app_id,
+            cart_id,
+            if_match,
+            lambda c, d: self._lines.set_quantity(c, order_sku_id, quantity, d),
+        )
+
+    async def remove_sku(
+        self, app_id: str, cart_id: str, order_sku_id: str, if_match: IfMatch | None
+    ) -> Cart:
+        return await self._mutate(
+            app_id, cart_id, if_match, lambda c, d: self._lines.remove(c, order_sku_id, d)
+        )
+
+    async def _mutate(
+        self,
+        app_id: str,
+        cart_id: str,
+        if_match: IfMatch | None,
+        step: Callable[[Cart, float], Awaitable[Record]],
+    ) -> Cart:
+        deadline = time.monotonic() + self._settings.request_deadline_s
+        # 404, 412 and 409 before any wait (the same checks again under the lease).
+        self._check(await self._load(app_id, cart_id), if_match)
+        async with self._locks.hold(cart_id, deadline):
+            cart = await self._load(app_id, cart_id)
+            self._check(cart, if_match)
+            record = await step(cart, deadline)
+            cart, outbox = await self._save(app_id, cart, record)
+        if outbox:
+            # The emptied bags' deletes, tried now; whatever fails, the reconciler retries.
+            await self._deleter.attempt(outbox, deadline)
+        return cart
+
+    async def _save(
+        self, app_id: str, cart: Cart, record: Record
+    ) -> tuple[Cart, list[PendingExternalDelete]]:
+        for _ in range(_SAVE_ATTEMPTS):
+            outbox = record(cart)
+            cart.touch(self._clock(), self._ttl)
+            try:
+                await self._store.carts.save(cart, outbox=outbox)
+                return cart, outbox
+            except StaleCart:
+                fresh = await self._store.carts.get(app_id, cart.id)
+                if fresh is None or fresh.status != CartStatus.IN_PROGRESS:
+                    raise self._gone(cart.id) from None
+                cart = fresh
+        raise ConflictError(
+            "The cart kept changing while this change was recorded; read it and retry.",
+            kind=ErrorCode.CART_BUSY,
+            headers={"Retry-After": "1"},
+        )
+
+    async def _load(self, app_id: str, cart_id: str) -> Cart:
+        cart = await self._store.carts.get(app_id, cart_id)
+        if cart is None:
+            raise NotFound(f"No cart {cart_id!r}.", kind=ErrorCode.CART_NOT_FOUND)
+        # A bag whose external cart the platform dropped reads EXPIRED: an add makes it again.
+        return show_platform_expiry(cart, self._clock())
+
+    def _check(self, cart: Cart, if_match: IfMatch | None) -> None:
+        if if_match is not None and not if_match.holds(cart.version):
+            raise ApiError(
+                f"The cart is at version {cart.version}, not the one If-Match names; nothing"
+                " was changed.",
+                kind=ErrorCode.PRECONDITION_FAILED,
+                data={"version": cart.version},
+                headers={"ETag": etag(cart.version)},
+            )
+        if cart.is_expired(self._clock()):
+            raise ApiError("The cart has expired and cannot change.", kind=ErrorCode.CART_EXPIRED)
+
+    @staticmethod
+    def _gone(cart_id: str) -> ApiError:
+        return ApiError(
+            f"The cart {cart_id!r} expired or was deleted while it was changing.",
+            kind=ErrorCode.CART_EXPIRED,
+        )
+
+
+def etag(version: int) -> str:
+    """The cart's entity tag (a strong validator, RFC 9110 §8.8.3): its version, quoted."""
+    return f'"{version}"'
