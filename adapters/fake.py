@@ -172,7 +172,14 @@ class FakePlatform:
         context: CartContext | None = None,
     ) -> ExternalCart:
         await self._enter("create_cart", tuple(lines), currency)
-        cart = _Cart(cart_ref or f"cart-{next(_ids)}", currency)
+        # The caller's reference is the cart's id only where the platform takes one (Elastic
+        # Path); elsewhere the platform mints it, so a second create for one bag is a second
+        # cart here too, as it would be there.
+        if cart_ref is not None and self.capabilities.caller_chosen_cart_ids:
+            cart_id = cart_ref
+        else:
+            cart_id = f"cart-{next(_ids)}"
+        cart = _Cart(cart_id, currency)
         self._add(cart, lines)
         self.carts[cart.id] = cart
         return self._answer("create_cart", self.snapshot(cart.id))

@@ -5,7 +5,10 @@ Why separate: the figures are pure functions of what ``soak_traffic`` recorded a
 test in ``make test`` read the same verdict.
 
 Verdict (``failures``): no duplicate external cart, no orphan (undetectable orphans, the
-documented case, are counted apart), no answered request later than its deadline + 10%, and,
+documented case, are counted apart), no dangling bag (a live bag pointing at an external cart
+the platform does not hold), no unknown outcome left unresolved once the reconciler has
+settled (a bag still ``PENDING``/``UNKNOWN``, an ``unknown_create`` entry still pending), no
+answered request later than its deadline + 10%, and,
 once the server honours ``Idempotency-Key`` (it replayed at least once), no second cart made by
 a retry under the same key. The degraded-phase p99 comparison is printed with its own verdict.
 """
@@ -192,6 +195,15 @@ def build(
         result.failures.append(f"{counted.duplicates} duplicate external carts")
     if counted.orphans:
         result.failures.append(f"{counted.orphans} orphaned external carts")
+    if counted.dangling:
+        result.failures.append(
+            f"{counted.dangling} dangling bags (live, their external cart missing)"
+        )
+    if counted.unresolved:
+        result.failures.append(
+            f"{counted.unresolved} unknown outcomes unresolved after settling"
+            f" ({settled.get('seconds')} s)"
+        )
     if bound["over"]:
         result.failures.append(f"{bound['over']} requests past their deadline by > 10%")
     if keys["replayed"] and keys["extra_carts"]:

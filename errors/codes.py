@@ -6,6 +6,7 @@ error-code table: ``error`` strings and numeric ``code``s never change once publ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
@@ -92,8 +93,9 @@ class ErrorCode(Enum):
         "bag_not_retryable",
         2421,
         409,
-        "Only a FAILED bag can be retried (data.status is the bag's), and not while an external"
-        " cart it made earlier is still being removed.",
+        "Only a FAILED bag can be retried (data.status is the bag's), not while an external cart"
+        " it made earlier is still being removed, and never one whose first create's outcome is"
+        " unknown (data.outbox, data.reason).",
     )
     EXTERNAL_CART_NOT_FOUND = (
         "external_cart_not_found",
@@ -282,9 +284,16 @@ class ExternalCartCreationFailure(ApiError):
 MESSAGE_MAX = 500
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_PRINTABLE = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f]*")
+
+
 def clip(text: str, limit: int = MESSAGE_MAX) -> str:
-    """``text`` cut to ``limit`` characters, an ellipsis marking the cut: the one truncation of
-    a platform's words before they are stored or returned."""
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut, and without control
+    characters (PostgreSQL refuses NUL in text; SQLite would store it): the one cleaning of a
+    platform's words before they are stored or returned."""
+    if not _PRINTABLE.fullmatch(text):
+        text = _CONTROL.sub("\ufffd", text)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 

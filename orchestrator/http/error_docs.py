@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bags.status import BagStatus
 from errors import Cause, ErrorCode
 
 REF = "#/components/schemas/{model}"
@@ -79,8 +80,9 @@ DATA: dict[ErrorCode, dict[str, Any]] = {
     ErrorCode.BAG_NOT_FOUND: _EMPTY,
     ErrorCode.BAG_NOT_RETRYABLE: _obj(
         ["status"],
-        status={"enum": ["PENDING", "IN_PROGRESS", "UNKNOWN", "FAILED", "DELETED"]},
-        outbox={"type": "string"},
+        status={"enum": [s.value for s in BagStatus]},
+        outbox={"type": "string", "enum": ["pending", "unknown_create"]},
+        reason={"type": "string"},
     ),
     ErrorCode.EXTERNAL_CART_NOT_FOUND: _obj(
         ["platform", "merchant_id"], platform={"type": "string"}, merchant_id={"type": "string"}

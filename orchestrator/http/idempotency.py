@@ -20,12 +20,21 @@ Decisions:
   never as plaintext; keep a rotated-out key in ``MULTICART_ENCRYPTION_KEYS_OLD`` for 24 h.
 - Not stored (the key is released, so the same key can be sent again): answers refusing the
   request as sent (1001, 1002, 1004, 1005: Stripe saves nothing when validation fails and the
-  endpoint never began) and 5xx answers other than 2503. Stripe stores 500s too, but a stored
-  500 would repeat a transient fault for 24 h; the client's retry should run again. A 2503
-  ``external_cart_creation_failure`` IS a complete answer and is stored: its retry advice
-  (``retryable``, ``Retry-After``) is in it, and a retry with a new key is the way to try
-  again. 400 bodies are checked before the claim where they can be (malformed JSON, size,
-  media type: no database statement at all).
+  endpoint never began) and 5xx answers other than 2503, *when the request wrote nothing
+  beyond its claim*. Stripe stores 500s too, but a stored 500 would repeat a transient fault
+  for 24 h; the client's retry should run again. A 2503 ``external_cart_creation_failure`` IS
+  a complete answer and is stored: its retry advice (``retryable``, ``Retry-After``) is in it,
+  and a retry with a new key is the way to try again. 400 bodies are checked before the claim
+  where they can be (malformed JSON, size, media type: no database statement at all).
+- A 5xx of a request that wrote anything beyond its claim (its ``PENDING`` cart, so maybe
+  external carts; a line change; a saved reference; a lease) is stored like any answer, an
+  unexpected 500 included (rendered here as the envelope renders it, so the replay is the same
+  answer): a retry with the key must never run the work a second time and make a second
+  external cart. The signal is the request's ``RequestBudget.wrote``
+  (``orchestrator/store/waits.py``, set by every committed write transaction, even one that
+  changed no row: conservative): set back to False once the claim is committed, read after the
+  handler, then set again. A request without a budget (none, inside the app) counts as having
+  written. The refusals above (1001..1005, ``cart_busy``) are released whatever was written.
 - A request cancelled mid-way (shutdown) keeps its claim until the claim's bound, so a retry
   never runs beside the remains of a fan-out that may still be settling.
 - A request without the header pays nothing: one dictionary lookup, no statement.
@@ -60,6 +69,7 @@ from orchestrator.store.idempotency import (
     Reused,
     StoredAnswer,
 )
+from orchestrator.store.waits import REQUEST_BUDGET, RequestBudget
 
 log = structlog.get_logger("multicart.idempotency")
 
@@ -220,29 +230,70 @@ async def _keyed(request: web.Request, route: Route, handler: Handler) -> web.St
             headers={"Retry-After": "1"},
         )
     assert isinstance(outcome, Claimed)
+    budget = REQUEST_BUDGET.get()
+    if budget is not None:
+        budget.wrote = False  # the claim's own write: only the handler's count from here
     kind: ErrorCode | None = None
+    unexpected: Exception | None = None
     try:
         response = await handler(request)
     except MulticartError as exc:
         kind = exc.kind
         response = error_response(exc, request[REQUEST_ID])
-    except Exception:
-        await _settle(keys, scope, key, outcome.owner, None)  # a 500: released
-        raise
-    stored = _storable(response, kind)
+    except Exception as exc:
+        unexpected = exc
+    wrote = _wrote(budget)
+    if unexpected is not None:
+        if not wrote:
+            await _settle(keys, scope, key, outcome.owner, None)  # a 500: released
+            raise unexpected
+        # It wrote: the 500 is this key's answer, rendered here as the envelope renders it.
+        log.error("unhandled_error", method=request.method, path=request.path, exc_info=unexpected)
+        kind = ErrorCode.INTERNAL_ERROR
+        response = error_response(
+            ApiError(
+                "An unexpected error occurred; report the request_id.",
+                kind=kind,
+                data={"request_id": request[REQUEST_ID]},
+            ),
+            request[REQUEST_ID],
+        )
+    stored = _storable(response, kind, wrote=wrote)
+    if stored is None and wrote and response.status >= 500:
+        # A 5xx after a write that cannot be stored (not a plain body): the claim is kept
+        # until its bound rather than released, so a retry cannot run the work again meanwhile.
+        log.warning("idempotency_claim_kept", scope=scope, status=response.status)
+        return response
     if stored is not None:
         stored = dataclasses.replace(stored, body=keys.seal(scope, stored.body))
     await _settle(keys, scope, key, outcome.owner, stored)
     return response
 
 
-def _storable(response: web.StreamResponse, kind: ErrorCode | None) -> StoredAnswer | None:
-    """What to keep of ``response``; None: release the key instead (see the docstring)."""
+def _wrote(budget: RequestBudget | None) -> bool:
+    """Whether the handler committed a write (see the docstring); the flag is set again, the
+    claim having written, so the settling write queues as a finishing one."""
+    if budget is None:
+        return True  # no signal: never risk running the work twice
+    wrote = budget.wrote
+    budget.wrote = True
+    return wrote
+
+
+def _storable(
+    response: web.StreamResponse, kind: ErrorCode | None, *, wrote: bool
+) -> StoredAnswer | None:
+    """What to keep of ``response``; None: release the key instead (see the docstring). After
+    a write a 5xx is kept too."""
     if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
         return None
     if kind in NOT_STORED:
         return None
-    if response.status >= 500 and kind is not ErrorCode.EXTERNAL_CART_CREATION_FAILURE:
+    if (
+        response.status >= 500
+        and kind is not ErrorCode.EXTERNAL_CART_CREATION_FAILURE
+        and not wrote
+    ):
         return None
     headers = {h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}
     return StoredAnswer(response.status, headers, response.body)

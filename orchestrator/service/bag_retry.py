@@ -11,7 +11,11 @@ for that bag replaced by the new outcome's. A failed retry keeps the cart (200 w
 
 Only a ``FAILED`` bag is retried (anything else is 409 ``bag_not_retryable``), and not while an
 external cart it made earlier is still in the outbox: on Elastic Path the retry reuses the bag's
-id as the cart's reference, which that pending delete would remove.
+id as the cart's reference, which that pending delete would remove. Nor, ever, a bag with an
+``unknown_create`` entry in any state (pending, ``dead`` or ``undetectable``): its first create
+may have made a cart that cannot be found again (Shopify, BigCommerce mint the ids), and a
+second create for the same bag would make a second cart. Such a bag stays ``FAILED``; an add
+of its merchant's SKU makes a new bag (``line_changes.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ log = structlog.get_logger("multicart.bag_retry")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+UNKNOWN_FIRST_CREATE = (
+    "the outcome of this bag's first create is unknown: the platform may hold a cart it made,"
+    " and a create under the same bag could make a second one"
+)
 
 
 def not_retryable(bag: Bag, message: str, **data: str) -> Conflict:
@@ -88,11 +98,27 @@ class BagRetry:
         await self._load(app_id, cart_id, bag_id)  # 404 and 409 before taking the lease
         async with self._deleter.cart_lease(cart_id):
             cart, bag = await self._load(app_id, cart_id, bag_id)  # the latest, under the lease
-            if await self._store.references.pending_deletes(bag.id):
+            held = await self._store.references.bag_outbox(bag.id)
+            if held.unknown_creates:
+                raise not_retryable(
+                    bag,
+                    "This bag's first create may have made an external cart that cannot be"
+                    " found again; it is never created again under this bag's id (add the"
+                    " merchant's SKU to the cart: a new bag is made for it).",
+                    outbox="unknown_create",
+                    reason=UNKNOWN_FIRST_CREATE,
+                )
+            if held.pending:
                 raise not_retryable(
                     bag,
                     "An external cart this bag made earlier is still being removed; retry shortly.",
                     outbox="pending",
+                )
+            if not bag.skus:  # replaced by a new bag of the merchant, which took its lines
+                raise not_retryable(
+                    bag,
+                    "This bag holds no lines: its merchant's lines are in a newer bag.",
+                    reason="the bag holds no lines",
                 )
             with structlog.contextvars.bound_contextvars(cart_id=cart.id, bag_id=bag.id):
                 return await self._run(cart, bag, deadline)

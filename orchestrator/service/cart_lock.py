@@ -12,6 +12,10 @@ processes too) but waits for it, within the request's deadline:
   lease is two columns of a row: there is nothing to subscribe to);
 - it gives up, with 409 ``cart_busy`` and ``Retry-After``, only when the wait would leave the
   change too little of the deadline to do its platform work (``WORK_SHARE`` of it).
+
+A release that fails (``Overloaded``, a database error) is logged and swallowed
+(``release_quietly``): the change under the lease is already saved, so its answer stands, and
+the lease lapses at its TTL.
 """
 
 from __future__ import annotations
@@ -22,14 +26,28 @@ import random
 import time
 from collections.abc import AsyncIterator
 
+import structlog
+
 from config import Settings
 from errors import Conflict, ErrorCode
 from orchestrator.service.secrets import new_id
 from orchestrator.store import Store
 
+log = structlog.get_logger("multicart.cart_lock")
+
 WORK_SHARE = 0.25  # of the request's deadline, kept for the platform work after the wait
 FIRST_POLL_S = 0.01
 MAX_POLL_S = 0.2
+
+
+async def release_quietly(store: Store, cart_id: str, owner: str) -> None:
+    """Release the cart's lease; a failure is logged, never raised: it would replace the
+    answer of a change already saved (or the error already on its way), and the lease
+    lapses at its TTL anyway."""
+    try:
+        await store.leases.release(cart_id, owner)
+    except Exception:
+        log.warning("lease_release_failed", cart_id=cart_id, exc_info=True)
 
 
 def busy() -> Conflict:
@@ -70,7 +88,7 @@ class CartLocks:
                 try:
                     yield
                 finally:
-                    await self._store.leases.release(cart_id, owner)
+                    await release_quietly(self._store, cart_id, owner)
             finally:
                 lock.release()
         finally:

@@ -8,9 +8,10 @@ Everything it needs arrives through the constructor (one composition root,
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,11 +25,13 @@ from config import Settings
 from errors import Conflict as ConflictError
 from errors import (
     ErrorCode,
+    ExternalCartCreationFailure,
     FieldProblem,
     InvalidRequest,
     NotFound,
     PlatformAuthFailed,
     PlatformError,
+    PlatformRejected,
 )
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import show_platform_expiry
@@ -132,6 +135,7 @@ class CartService:
             if bag.id in adapters
         ]
         outcomes = {**unreadable, **(await fan_out(calls, deadline) if calls else {})}
+        await self._refuse_other_currencies(cart, bags, outcomes, deadline)
 
         answered = self._clock()
         new_error = error_factory(cart, answered, new_id)
@@ -157,12 +161,12 @@ class CartService:
                 cause=str(outcome.error.cause) if outcome.error else None,
             )
 
-        if failed and (len(bags) == 1 or command.all_or_nothing):
-            # No cart is kept; what its bags made (or may have made) goes to the outbox in
-            # the same transaction that removes the record.
-            await self._deleter.discard(cart.id, bags, deadline)
-            raise creation_failure(failed)
         try:
+            if failed and (len(bags) == 1 or command.all_or_nothing):
+                # No cart is kept; what its bags made (or may have made) goes to the outbox
+                # in the same transaction that removes the record.
+                await self._deleter.discard(cart.id, bags, deadline)
+                raise creation_failure(failed)
             await self._store.carts.record_creation(cart)
         except StaleCart:
             # The lease ran out (the create overran its deadline) and another change won:
@@ -174,7 +178,53 @@ class CartService:
                 kind=ErrorCode.CART_BUSY,
                 headers={"Retry-After": "1"},
             ) from None
+        except (ExternalCartCreationFailure, asyncio.CancelledError):
+            raise
+        except Exception:
+            # The outcome could not be written (the database busy or failing): the ids the
+            # platforms gave are known only here, so they go to the outbox (deleted, as no
+            # record keeps them) before the error is answered. The PENDING bags left behind
+            # are the reconciler's.
+            await self._remember(cart.id, bags, deadline)
+            raise
         return cart
+
+    async def _refuse_other_currencies(
+        self, cart: Cart, bags: Sequence[Bag], outcomes: dict[str, BagOutcome], deadline: float
+    ) -> None:
+        """A cart the platform prices in another currency (a Shopify shop takes no currency on
+        create: its own is used) is no cart of ours: its amounts would be summed as the cart's.
+        The bag fails, and the external cart is queued for deletion before anything else is
+        written."""
+        made: list[Bag] = []
+        for bag in bags:
+            external = outcomes[bag.id].cart
+            if external is None or external.currency == bag.currency:
+                continue
+            made.append(replace(bag, external_id=external.external_id, skus=[]))
+            outcomes[bag.id] = BagOutcome(
+                bag.id,
+                error=PlatformRejected(
+                    f"{bag.platform} priced the cart in {external.currency or 'no currency'};"
+                    f" this cart is in {bag.currency}",
+                    platform=str(bag.platform),
+                    may_have_applied=False,
+                ),
+            )
+        if made:
+            await self._deleter.enqueue(cart.id, made, deadline)
+
+    async def _remember(self, cart_id: str, bags: Sequence[Bag], deadline: float) -> None:
+        made = [b for b in bags if b.external_id]
+        if not made:
+            return
+        try:
+            await self._deleter.enqueue(cart_id, made, deadline)
+        except Exception:  # nothing more can be written: the ids go to the log at least
+            log.error(
+                "external_carts_unrecorded",
+                external_ids=[(b.platform.value, b.merchant_id, b.external_id) for b in made],
+            )
 
     async def get(self, app_id: str, cart_id: str) -> Cart:
         """The cart as it stands now: a bag whose external cart its platform has expired

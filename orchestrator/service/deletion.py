@@ -29,6 +29,7 @@ from bags.status import BagStatus, CartStatus
 from config import Settings
 from errors import Conflict as ConflictError
 from errors import ErrorCode, PlatformAuthFailed, PlatformError, PlatformNotFound
+from orchestrator.service.cart_lock import release_quietly
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.secrets import new_id
 from orchestrator.store import PendingExternalDelete, Store
@@ -67,7 +68,7 @@ class ExternalDeleter:
         try:
             yield
         finally:
-            await self._store.leases.release(cart_id, owner)
+            await release_quietly(self._store, cart_id, owner)  # a failure: logged, it lapses
 
     def entries(
         self, cart_id: str, bags: Sequence[Bag], *, due_now: bool = False

@@ -15,8 +15,11 @@ Failures are order errors (``EXTERNAL_ADD_ITEM``, ``EXTERNAL_UPDATE_ITEM``,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
+
+import structlog
 
 from adapters.base import CartPlatform, ExternalCart, LineRequest
 from bags.models import Bag, Cart, CatalogSku, Merchant, OrderSku
@@ -42,6 +45,8 @@ from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import apply_created, apply_failed, apply_unknown, error_factory
 from orchestrator.service.secrets import new_id
 from orchestrator.store import PendingExternalDelete, Store
+
+log = structlog.get_logger("multicart.lines")
 
 _UNSETTLED = (BagStatus.PENDING, BagStatus.UNKNOWN)
 # No external cart to change (FAILED: never made; EXPIRED: the platform dropped it).
@@ -80,7 +85,7 @@ class LineChanges:
         problem = sku_problem(sku_id, sku, cart.currency, "sku_id")
         if problem is not None or sku is None:
             raise InvalidSkus([problem] if problem else [])
-        bag = cart.bag_of_merchant(sku.merchant_id)
+        bag = _merchant_bag(cart, sku.merchant_id)
         line = bag.line_for_sku(sku_id) if bag is not None else None
         self._check_room(cart, bag, line, quantity)
         if bag is None or bag.status in _NO_EXTERNAL:
@@ -121,6 +126,9 @@ class LineChanges:
             b = c.bag(bag.id)
             if b is None or b.status != BagStatus.IN_PROGRESS:
                 return []
+            if settled.gone:  # no cart there: the bag is EXPIRED, the next add makes it again
+                self._records.expire(c, b, sku_id, ADD, settled)
+                return []
             ln = b.line_for_sku(sku_id)
             if ln is None:
                 ln = OrderSku(new_id("osk"), sku_id, sku.name, 0, sku.price, 0, sku.platform_ref)
@@ -148,18 +156,42 @@ class LineChanges:
         deadline: float,
     ) -> Record:
         """A new bag (or a FAILED or EXPIRED one, again) and its external cart, as a create
-        makes them."""
+        makes them.
+
+        A bag is made again under its own id (the reference its create is sent with, which
+        is the cart's id on Elastic Path) only when nothing else can hold or remove a cart
+        under that id: while an outbox entry of the bag is pending, 409 ``cart_busy`` (on
+        Elastic Path that delete would remove the new cart); and a bag whose first create's
+        outcome is unknown (an ``unknown_create`` entry, in any state) is never made again:
+        a new bag takes its lines, and it stays ``FAILED``, listed. The external cart a bag
+        leaves (an ``EXPIRED`` one's) is queued for deletion in the same save that makes the
+        bag ``PENDING``, so that no cart is ever in neither a bag nor the outbox."""
         merchant, sealed = owners[sku.merchant_id]
-        if bag is None:
+        leaving: list[PendingExternalDelete] = []
+        if bag is not None:
+            held = await self._store.references.bag_outbox(bag.id)
+            if held.unknown_creates:
+                old = bag
+                bag = Bag(
+                    new_id("bag"), merchant.id, merchant.name, merchant.platform, cart.currency
+                )
+                leaving = self._leave(cart, old, bag.id)
+                bag.skus, old.skus = old.skus, []  # the lines go on in the new bag
+                old.platform_sub_total = None
+                cart.bags.append(bag)
+            elif held.pending:
+                raise _deleting(self._settings)
+            else:
+                leaving = self._leave(cart, bag, bag.id)
+                bag.move_to(BagStatus.PENDING)
+                cart.errors = [e for e in cart.errors if e.bag_id != bag.id]
+        else:
             # One bag per merchant: an earlier, emptied (DELETED) one gives way.
             gone = {b.id for b in cart.bags if b.merchant_id == sku.merchant_id}
             cart.bags = [b for b in cart.bags if b.id not in gone]
             cart.errors = [e for e in cart.errors if e.bag_id not in gone]
             bag = Bag(new_id("bag"), merchant.id, merchant.name, merchant.platform, cart.currency)
             cart.bags.append(bag)
-        else:
-            bag.move_to(BagStatus.PENDING)
-            cart.errors = [e for e in cart.errors if e.bag_id != bag.id]
         line = bag.line_for_sku(sku.sku_id)
         if line is None:
             bag.skus.append(
@@ -176,17 +208,23 @@ class LineChanges:
         else:
             line.quantity += quantity
             line.line_price = line.price * line.quantity
-        # PENDING before any call (a crash leaves it to the reconciler), as a create does.
+        # PENDING before any call (a crash leaves it to the reconciler), as a create does,
+        # with the delete of the cart the bag leaves.
         cart.date_last_modified = self._clock()
-        await self._store.carts.save(cart)
+        await self._store.carts.save(cart, outbox=leaving)
         outcome: BagOutcome
         try:
             adapter = self._merchants.adapter_for(merchant, sealed)
         except ValueError:
             outcome = BagOutcome(bag.id, error=_unreadable(str(bag.platform)))
+            await self._try_deletes(leaving, deadline)
         else:
             call = creation_call(adapter, cart, bag, deadline)
-            outcome = (await fan_out([(bag.id, str(bag.platform), call)], deadline))[bag.id]
+            made, _ = await asyncio.gather(
+                fan_out([(bag.id, str(bag.platform), call)], deadline),
+                self._try_deletes(leaving, deadline),
+            )
+            outcome = made[bag.id]
         bag_id = bag.id
 
         def record(c: Cart) -> list[PendingExternalDelete]:
@@ -204,6 +242,30 @@ class LineChanges:
             return []
 
         return record
+
+    def _leave(self, cart: Cart, bag: Bag, reference: str) -> list[PendingExternalDelete]:
+        """``bag`` is about to be made again under ``reference``: the outbox entry deleting the
+        external cart it held (none when it held none, or when its cart is the one
+        ``reference`` names, as an Elastic Path bag's is: the create finds that one), and the
+        bag and its lines cleared of the old cart's ids, so a crash while ``PENDING`` records
+        an unknown create, not a delete of the old cart."""
+        leaving: list[PendingExternalDelete] = []
+        if bag.external_id is not None and bag.external_id != reference:
+            leaving = self._deleter.entries(cart.id, [bag])
+        bag.external_id, bag.checkout_url, bag.platform_sub_total = None, None, None
+        for line in bag.skus:
+            line.external_id = None
+        return leaving
+
+    async def _try_deletes(self, entries: list[PendingExternalDelete], deadline: float) -> None:
+        """The request's own try at ``entries`` (already saved): a failure leaves them to the
+        outbox's worker, and never costs the create beside it its outcome."""
+        if not entries:
+            return
+        try:
+            await self._deleter.attempt(entries, deadline)
+        except Exception:  # the entries stay pending in the outbox; the reconciler retries
+            log.exception("external_delete_attempt_failed", count=len(entries))
 
     # --- set quantity and remove ----------------------------------------------------------
 
@@ -308,7 +370,8 @@ class LineChanges:
             raise InvalidRequest(
                 [FieldProblem("sku_id", f"a cart holds at most {self._settings.max_skus} lines")]
             )
-        if bag is None and len(counted) >= self._settings.max_bags:
+        merchants = {b.merchant_id for b in counted}  # a replaced bag's merchant counts once
+        if bag is None and len(merchants) >= self._settings.max_bags:
             raise InvalidRequest(
                 [
                     FieldProblem(
@@ -332,6 +395,13 @@ class LineChanges:
             return _unreadable(str(bag.platform))
 
 
+def _merchant_bag(cart: Cart, merchant_id: str) -> Bag | None:
+    """The merchant's bag that counts (any status but DELETED): the newest, since a bag whose
+    first create's outcome is unknown stays, ``FAILED``, beside the one that replaced it."""
+    mine = [b for b in cart.bags if b.merchant_id == merchant_id and b.status != BagStatus.DELETED]
+    return mine[-1] if mine else None
+
+
 def _find(cart: Cart, order_sku_id: str) -> tuple[Bag, OrderSku]:
     found = cart.find_line(order_sku_id)
     if found is None:
@@ -351,6 +421,15 @@ def _settling(settings: Settings) -> ConflictError:
     wait = max(1, round(settings.external_delete_retry_s))
     return ConflictError(
         "This merchant's external cart is still being created or resolved; retry shortly.",
+        kind=ErrorCode.CART_BUSY,
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _deleting(settings: Settings) -> ConflictError:
+    wait = max(1, round(settings.external_delete_retry_s))
+    return ConflictError(
+        "An external cart this merchant's bag made earlier is still being removed; retry shortly.",
         kind=ErrorCode.CART_BUSY,
         headers={"Retry-After": str(wait)},
     )

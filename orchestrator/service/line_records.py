@@ -83,16 +83,26 @@ class LineRecords:
             b.move_to(BagStatus.DELETED)
             b.skus, b.platform_sub_total = [], None
             return entries
+        if kind == REMOVE:
+            b.skus.remove(ln)  # no cart holds it: the removal is done
+        self.expire(c, b, ln.sku_id, kind, settled)
+        return []
+
+    def expire(self, c: Cart, b: Bag, sku_id: str, kind: str, settled: Settled) -> None:
+        """The platform answered that the bag's external cart is gone (a 404, and a read-back
+        that found none): the bag is ``EXPIRED``, as one past its platform's lifetime reads,
+        with the order error. Its lines stay in our record, so the merchant's next add makes
+        the external cart again with them (``line_changes.py``), queuing a delete of the old id
+        (a 404 there, which counts as done) rather than writing to a cart that is not there."""
         new_error = error_factory(c, self._clock(), new_id)
         message = f"{b.platform} no longer has this bag's cart"
         if settled.error is not None:
             message = settled.error.message
+        message += "; the bag is EXPIRED, and the merchant's next add makes its cart again"
         c.errors.append(
-            new_error(
-                b, ln.sku_id, kind, Cause.CART_NOT_FOUND_ON_PLATFORM, message, retryable=False
-            )
+            new_error(b, sku_id, kind, Cause.CART_NOT_FOUND_ON_PLATFORM, message, retryable=False)
         )
-        return []
+        b.move_to(BagStatus.EXPIRED)
 
     def refused(self, bag_id: str, sku_id: str, kind: str, error: PlatformError) -> Record:
         """Nothing changed on the platform: only the order error is recorded."""

@@ -14,7 +14,8 @@ a live bag or in the outbox:
   if it exists (or makes it) — the bag is adopted with what the platform really holds; on the
   others (Shopify, BigCommerce) no cart can be found without its id, so the bag becomes
   ``FAILED`` and an ``unknown_create`` outbox entry records and counts the possible orphan,
-  which the platform expires on its own.
+  which the platform expires on its own. Such a bag's order errors say ``retryable: false``
+  and it is never created again under its id (``bag_retry.py``, ``line_changes.py``).
 """
 
 from __future__ import annotations
@@ -71,14 +72,19 @@ class Reconciler:
         now = self._clock()
         settled = 0
         cutoff = now - timedelta(seconds=self._settings.create_deadline_s + _SETTLE_MARGIN_S)
-        for cart_id in await self._store.carts.unsettled(cutoff, now=now):
-            try:
-                async with self._deleter.cart_lease(cart_id):
-                    settled += await self._settle(cart_id)
-            except Conflict:
-                continue  # another process (or a request) holds it: its turn
-        # Then the outbox, with the entries settling just added.
-        return settled + await self._deleter.run_once(self._clock())
+        try:
+            for cart_id in await self._store.carts.unsettled(cutoff, now=now):
+                try:
+                    async with self._deleter.cart_lease(cart_id):
+                        settled += await self._settle(cart_id)
+                except Conflict:
+                    continue  # another process (or a request) holds it: its turn
+                except Exception:  # one cart's trouble never stops the others or the outbox
+                    log.exception("cart_settle_failed", cart_id=cart_id)
+        finally:
+            # Then the outbox, with the entries settling just added, whatever happened above.
+            settled += await self._deleter.run_once(self._clock())
+        return settled
 
     async def _settle(self, cart_id: str) -> int:
         cart = await self._store.carts.get_any(cart_id)  # re-read under the lease
@@ -140,6 +146,10 @@ class Reconciler:
                 " the cart was made (a cart it made expires there on its own)",
                 platform=str(bag.platform),
             )
+            # Not retryable: a create under this bag could make a second cart beside the one
+            # this may have made (its ``unknown_create`` entry keeps the bag from being made
+            # again: a retry is 409, an add makes a new bag).
+            unanswered.retryable = False
             apply_failed(bag, unanswered, cart, new_error)
             log.warning("bag_settled", outcome="FAILED", cause="PLATFORM_TIMEOUT")
             return True

@@ -8,8 +8,10 @@ and prices the platform holds, each line mapped back to a catalog SKU of that me
 ``sku_id`` (stored as ``""``, answered as ``null``) and an ``UNMAPPED_LINE`` order error naming
 it. An external cart is held by at most one live bag, whoever made it (a saved reference, or a
 cart multicart created): the store's unique index decides concurrent saves (409
-``duplicate_cart``). An empty external cart counts as absent (404): Elastic Path answers an
-unknown id with an empty cart, so an empty cart cannot be told from none there.
+``duplicate_cart``). A cart deleted whose platform delete is still pending in the outbox holds
+its external cart too (409 ``duplicate_cart``, saying so): the outbox's next round would delete
+the external cart under the new bag. An empty external cart counts as absent (404): Elastic
+Path answers an unknown id with an empty cart, so an empty cart cannot be told from none there.
 """
 
 from __future__ import annotations
@@ -60,7 +62,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def duplicate() -> Conflict:
+def duplicate(*, deleting: bool = False) -> Conflict:
+    if deleting:
+        return Conflict(
+            "That external cart belonged to a deleted cart and its delete on the platform is"
+            " still pending (retried in the background); it will be deleted, so it cannot be"
+            " saved.",
+            kind=ErrorCode.DUPLICATE_CART,
+        )
     return Conflict(
         "That external cart is already referenced by a cart.", kind=ErrorCode.DUPLICATE_CART
     )
@@ -112,14 +121,15 @@ class ReferenceService:
             )
         merchant, sealed = row
         # Asked before the platform: a cart already held is a 409 without any call.
-        if await self._store.references.holder(merchant.id, command.external_id) is not None:
-            raise duplicate()
+        held = await self._store.references.hold(merchant.id, command.external_id)
+        if held is not None:
+            raise duplicate(deleting=held.deleting)
         external = await self._read(merchant, sealed, command.external_id, deadline)
         cart = await self._cart(app_id, merchant, external, command)
         try:
             await self._store.references.insert(cart)
-        except DuplicateReference:
-            raise duplicate() from None
+        except DuplicateReference as exc:
+            raise duplicate(deleting=exc.deleting) from None
         return cart
 
     async def _read(

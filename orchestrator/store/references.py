@@ -6,13 +6,28 @@ must give exactly one winner on both engines. The partial unique index
 ``uq_bags_merchant_id_external_id`` (``tables.py``, migration 0004) decides the race; this
 module asks it first (a cheap 409 before any platform call), then inserts the new cart and
 turns the index's refusal into ``DuplicateReference``. A bag retry asks it whether an external
-cart the bag made earlier is still queued for deletion (``pending_deletes``).
+cart the bag made earlier is still queued for deletion, or whether its first create's outcome
+is unknown (``bag_outbox``).
+
+An external cart whose delete is still pending also counts as held. The index stops covering a
+bag once it is ``DELETED``, but its ``external_deletes`` entry (state ``pending``) will delete
+that external cart on the outbox's next round: a cart saved meanwhile would hold an external
+cart about to vanish. ``hold`` (the pre-check) asks for both, and ``insert`` asks the outbox
+again *after* its insert, in the same transaction: on PostgreSQL a concurrent delete of the old
+holder makes the insert wait on the index until it commits, and a statement run after that wait
+sees its outbox entry (READ COMMITTED), so no interleaving lets the save through; on SQLite the
+single writer serializes the two. Every kind counts (an Elastic Path ``unknown_create`` entry
+deletes the cart named by the bag's id, which is that cart's id there).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.models import Cart
 from bags.status import BagStatus
@@ -20,7 +35,7 @@ from orchestrator.store.cart_rows import cart_values, insert_children
 from orchestrator.store.database import Database
 from orchestrator.store.tables import bags, carts, external_deletes
 
-__all__ = ["DuplicateReference", "ReferenceStore"]
+__all__ = ["BagOutbox", "DuplicateReference", "Holder", "ReferenceStore"]
 
 _UNIQUE_INDEX = "uq_bags_merchant_id_external_id"
 # SQLite names the columns, not the index, in its message.
@@ -28,7 +43,29 @@ _SQLITE_MARKER = "bags.merchant_id, bags.external_id"
 
 
 class DuplicateReference(Exception):
-    """A live bag already holds that external cart (nothing was written)."""
+    """A live bag already holds that external cart, or its delete is still pending
+    (``deleting``); nothing was written."""
+
+    def __init__(self, message: str, *, deleting: bool = False) -> None:
+        super().__init__(message)
+        self.deleting = deleting
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds an external cart: a live bag of ``cart_id``, or (``deleting``) the outbox
+    entry of ``cart_id``, a deleted cart whose platform delete has not been done yet."""
+
+    cart_id: str
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class BagOutbox:
+    """A bag's outbox entries (``ReferenceStore.bag_outbox``)."""
+
+    pending: int  # still being worked, any kind
+    unknown_creates: int  # of kind ``unknown_create``, in any state
 
 
 def _is_duplicate(exc: IntegrityError) -> bool:
@@ -40,9 +77,10 @@ class ReferenceStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def holder(self, merchant_id: str, external_id: str) -> str | None:
-        """The id of the cart whose live bag holds the external cart, or None."""
-        query = (
+    async def hold(self, merchant_id: str, external_id: str) -> Holder | None:
+        """Who holds the external cart (a live bag first, then a pending delete), or None:
+        one statement, both asked as scalar subqueries."""
+        live = (
             select(bags.c.cart_id)
             .where(
                 bags.c.merchant_id == merchant_id,
@@ -51,17 +89,35 @@ class ReferenceStore:
             )
             .limit(1)
         )
+        query = select(
+            live.scalar_subquery(), _deleting_query(merchant_id, external_id).scalar_subquery()
+        )
         async with self._db.read(single_statement=True) as conn:
-            found = await conn.scalar(query)
-        return None if found is None else str(found)
+            held, deleting = (await conn.execute(query)).one()
+        if held is not None:
+            return Holder(str(held))
+        return None if deleting is None else Holder(str(deleting), deleting=True)
+
+    async def holder(self, merchant_id: str, external_id: str) -> str | None:
+        """The id of the cart holding the external cart (its live bag's, or the deleted
+        cart's whose delete of it is still pending), or None."""
+        held = await self.hold(merchant_id, external_id)
+        return None if held is None else held.cart_id
 
     async def insert(self, cart: Cart) -> None:
         """Insert ``cart`` (a saved reference: its bags already hold their external carts);
-        ``DuplicateReference`` when a live bag got one of them first."""
+        ``DuplicateReference`` when a live bag got one of them first, or when one of them
+        has a delete still pending (asked after the insert: see the module docstring)."""
+        held = [(b.merchant_id, b.external_id) for b in cart.bags if b.external_id]
         try:
             async with self._db.write() as conn:
                 await conn.execute(insert(carts), {**cart_values(cart), "version": cart.version})
                 await insert_children(conn, cart)
+                deleting = await _deleting(conn, held)
+                if deleting is not None:  # raised inside: the transaction rolls back
+                    raise DuplicateReference(
+                        f"cart {deleting}'s delete of it is pending", deleting=True
+                    )
         except IntegrityError as exc:
             if _is_duplicate(exc):
                 raise DuplicateReference(str(exc.orig)) from None
@@ -74,3 +130,37 @@ class ReferenceStore:
         )
         async with self._db.read(single_statement=True) as conn:
             return int(await conn.scalar(query) or 0)
+
+    async def bag_outbox(self, bag_id: str) -> BagOutbox:
+        """What the outbox holds for ``bag_id``, in one statement: the entries still being
+        worked, and its ``unknown_create`` entries in any state (pending, or buried ``dead`` or
+        ``undetectable``: a cart its create may have made is still unaccounted for on the
+        platform, so no create may be sent under its id again). A finished entry is no row."""
+        t = external_deletes.c
+        query = select(
+            func.coalesce(func.sum(case((t.state == "pending", 1), else_=0)), 0),
+            func.coalesce(func.sum(case((t.kind == "unknown_create", 1), else_=0)), 0),
+        ).where(t.bag_id == bag_id)
+        async with self._db.read(single_statement=True) as conn:
+            pending, unknown = (await conn.execute(query)).one()
+        return BagOutbox(pending=int(pending), unknown_creates=int(unknown))
+
+
+def _deleting_query(merchant_id: str, external_id: str) -> Select[tuple[str]]:
+    """The cart id of a pending outbox entry that will delete the external cart."""
+    t = external_deletes.c
+    return (
+        select(t.cart_id)
+        .where(t.state == "pending", t.merchant_id == merchant_id, t.external_id == external_id)
+        .limit(1)
+    )
+
+
+async def _deleting(conn: AsyncConnection, held: Iterable[tuple[str, str]]) -> str | None:
+    """The cart id of a pending outbox entry deleting one of ``held`` (merchant id, external
+    id), or None."""
+    for merchant_id, external_id in held:
+        found = await conn.scalar(_deleting_query(merchant_id, external_id))
+        if found is not None:
+            return str(found)
+    return None

@@ -18,8 +18,9 @@ flight) bags, 35 of them counted as undetectable orphans. With this lock, at 128
 bags (214 writes still gave up, mostly starting ones), at 64 none. Starting writers are the
 ones to turn away: nothing is made yet.
 
-Limitation: "has written" is the signal, so a create whose Idempotency-Key claim (a write) came
-first queues its ``PENDING`` insert as finishing; still correct, only less selective.
+"Has written" is the signal; the Idempotency-Key claim (a write) is not counted as one
+(``orchestrator.http.idempotency`` sets ``wrote`` back after it), so a keyed create's
+``PENDING`` insert still queues as starting.
 """
 
 from __future__ import annotations

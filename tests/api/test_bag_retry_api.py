@@ -104,6 +104,28 @@ async def test_unknown_foreign_busy_and_still_deleting(api: Api) -> None:
     assert busy.status == 409 and (await busy.json())["error"] == "cart_busy"
     await api.store.leases.release(cart["id"], "someone-else")
 
+    # An earlier external cart of the bag still being deleted: refused until it is gone.
+    deleting = PendingExternalDelete(
+        id="xdel_retry",
+        cart_id=cart["id"],
+        bag_id=failed["id"],
+        merchant_id=failed["merchant_id"],
+        platform=Platform.BIGCOMMERCE,
+        external_id="cart-earlier",
+    )
+    await api.store.outbox.enqueue([deleting])
+    pending = await retry(api, cart["id"], failed["id"])
+    assert pending.status == 409
+    assert (await pending.json())["data"] == {"status": "FAILED", "outbox": "pending"}
+    await api.store.outbox.finish(deleting.id)
+    assert (await retry(api, cart["id"], failed["id"])).status == 200
+
+
+async def test_a_bag_whose_first_create_is_unknown_is_never_retried(api: Api) -> None:
+    """Its unknown_create entry, pending or buried (undetectable: BigCommerce cannot be asked),
+    keeps the bag from a second create, which would make a second cart for it."""
+    cart, failed = await cart_with_a_failed_bag(api)
+    platform_of(api, 1).out_of_stock.clear()
     entry = PendingExternalDelete(
         id="xdel_retry",
         cart_id=cart["id"],
@@ -114,8 +136,13 @@ async def test_unknown_foreign_busy_and_still_deleting(api: Api) -> None:
         kind="unknown_create",
     )
     await api.store.outbox.enqueue([entry])
-    pending = await retry(api, cart["id"], failed["id"])
-    assert pending.status == 409
-    assert (await pending.json())["data"] == {"status": "FAILED", "outbox": "pending"}
-    await api.store.outbox.bury(entry.id, "undetectable", "cannot be asked")
-    assert (await retry(api, cart["id"], failed["id"])).status == 200
+    for _ in ("pending", "undetectable"):
+        refused = await retry(api, cart["id"], failed["id"])
+        assert refused.status == 409
+        body = await refused.json()
+        assert body["error"] == "bag_not_retryable"
+        assert (body["data"]["status"], body["data"]["outbox"]) == ("FAILED", "unknown_create")
+        assert "first create" in body["data"]["reason"]
+        await api.store.outbox.bury(entry.id, "undetectable", "cannot be asked")
+    assert platform_of(api, 1).calls.count(("create_cart", ())) == 0
+    assert [c[0] for c in platform_of(api, 1).calls] == ["create_cart"]  # the first create only

@@ -168,3 +168,57 @@ async def test_health_readiness_and_openapi(api: Api) -> None:
     create = document["paths"]["/v1/carts"]["post"]
     assert {"201", "400", "401", "502", "503"} <= set(create["responses"])
     assert "external_cart_creation_failure (2503)" in create["responses"]["502"]["description"]
+
+
+async def test_an_outcome_that_cannot_be_written_leaves_its_external_carts_in_the_outbox(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    async def broken(_cart: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(api.store.carts, "record_creation", broken)
+    for merchant in api.merchants[:2]:  # their deletes fail: the entries stay to be seen
+        fake = api.platforms.for_merchant(merchant, "BIGCOMMERCE", {})
+        fake.fail_next("delete_cart", PlatformServerError("down", platform="BIGCOMMERCE"))  # type: ignore[attr-defined]
+    response = await api.post_cart(lines(api, "tent", "pan"))
+    assert response.status == 500
+    made = {
+        cart_id
+        for merchant in api.merchants[:2]
+        for cart_id in api.platforms.for_merchant(merchant, "BIGCOMMERCE", {}).carts  # type: ignore[attr-defined]
+    }
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    queued = {e.external_id for e in await api.store.outbox.due(later)}
+    assert made and queued == made  # every id the platforms gave is accounted for
+
+
+def test_platform_text_loses_its_control_characters_before_it_is_kept() -> None:
+    from errors.codes import clip
+
+    assert clip("Only 2\x00 left\x1b[0m") == "Only 2\ufffd left\ufffd[0m"
+    assert clip("tab\tand\nnewline stay") == "tab\tand\nnewline stay"
+
+
+async def test_a_cart_priced_in_another_currency_fails_its_bag_and_is_deleted(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    kitchen = api.platforms.for_merchant(api.merchants[1], "BIGCOMMERCE", {})
+    original = kitchen.create_cart
+
+    async def in_cad(*args: Any, **kwargs: Any) -> Any:  # a shop that prices in its own CAD
+        return dataclasses.replace(await original(*args, **kwargs), currency="CAD")
+
+    monkeypatch.setattr(kitchen, "create_cart", in_cad)
+    response = await api.post_cart(lines(api, "tent", "pan"))
+    assert response.status == 201
+    cart = await response.json()
+    assert [b["status"] for b in cart["bags"]] == ["IN_PROGRESS", "FAILED"]
+    assert [(e["entity_id"], e["cause"]) for e in cart["errors"]] == [
+        ("sku-pan", "PLATFORM_REJECTED")
+    ]
+    assert "CAD" in cart["errors"][0]["message"]
+    assert kitchen.carts == {}  # type: ignore[attr-defined]  # no amount of it was kept

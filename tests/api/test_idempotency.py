@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import event, func, select
 
 from adapters.fake import FakeRegistry
-from errors import Cause, PlatformRateLimited, PlatformServerError
+from errors import Cause, ErrorCode, Overloaded, PlatformRateLimited, PlatformServerError
 from orchestrator.http.app import create_app
 from orchestrator.http.idempotency import IDEMPOTENCY, KEEP_FOR, Idempotency, fingerprint
 from orchestrator.http.keys import SERVICE, SETTINGS
@@ -124,6 +124,52 @@ async def test_a_500_is_not_stored_and_the_retry_runs(
     assert (status, answer["error"]) == (500, "internal_error")
     assert await key_rows(api) == 0  # released
     status, headers, _ = await post(api, "k-4", body(api, "tent"))
+    assert status == 201 and "Idempotent-Replayed" not in headers
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [RuntimeError("a bug"), Overloaded("the database is busy", kind=ErrorCode.OVERLOADED)],
+    ids=["500", "503"],
+)
+async def test_a_5xx_after_the_external_carts_were_made_is_stored_never_run_again(
+    api: Api, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    """The fan-out made the external cart, then its outcome could not be written: a retry with
+    the key replays that 5xx instead of creating a second external cart."""
+
+    async def unrecordable(cart: Any) -> None:
+        raise failure
+
+    monkeypatch.setattr(api.store.carts, "record_creation", unrecordable)
+    status, headers, first = await post(api, "k-4b", body(api, "tent"))
+    assert status >= 500 and "Idempotent-Replayed" not in headers
+    assert creates(api) == 1
+    outdoors = api.platforms.for_merchant(api.merchants[0], "BIGCOMMERCE", {})
+    held = dict(outdoors.carts)  # type: ignore[attr-defined]
+    assert len(held) <= 1  # made once (the create may have queued it for deletion)
+
+    monkeypatch.undo()  # the database is well again: a rerun would succeed, and must not run
+    status_again, headers_again, again = await post(api, "k-4b", body(api, "tent"))
+    assert (status_again, headers_again["Idempotent-Replayed"], again) == (status, "true", first)
+    assert headers_again.get("Retry-After") == headers.get("Retry-After")
+    assert creates(api) == 1 and dict(outdoors.carts) == held  # type: ignore[attr-defined]
+
+
+async def test_a_503_before_anything_was_written_releases_the_key(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = api.store.carts.insert
+
+    async def busy_once(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(api.store.carts, "insert", real)
+        raise Overloaded("the database is busy", kind=ErrorCode.OVERLOADED)
+
+    monkeypatch.setattr(api.store.carts, "insert", busy_once)
+    status, _, answer = await post(api, "k-4c", body(api, "tent"))
+    assert (status, answer["error"]) == (503, "overloaded")
+    assert await key_rows(api) == 0 and creates(api) == 0  # released: nothing was made
+    status, headers, _ = await post(api, "k-4c", body(api, "tent"))
     assert status == 201 and "Idempotent-Replayed" not in headers
 
 

@@ -271,3 +271,24 @@ async def test_metrics_count_what_could_not_be_resolved(api: Api) -> None:
     assert sample(text, entries, kind="unknown_create", state="undetectable") == 1
     assert sample(text, entries, kind="unknown_create", state="pending") == 0
     assert sample(text, "multicart_outbox_depth") == 0
+
+
+async def test_one_carts_trouble_stops_neither_the_others_nor_the_outbox(
+    api: Api, monkeypatch: Any
+) -> None:
+    outdoors(api).lose_answer_next("create_cart", LOST, times=2)
+    first = await (await api.post_cart(lines("sku-tent", "sku-pan"))).json()
+    second = await (await api.post_cart(lines("sku-tent", "sku-pan"))).json()
+    worker = reconciler(api)
+    real_settle = worker._settle
+
+    async def settle(cart_id: str) -> int:
+        if cart_id == first["id"]:
+            raise RuntimeError("a bug in one cart")
+        return await real_settle(cart_id)
+
+    monkeypatch.setattr(worker, "_settle", settle)
+    await worker.run_once()
+    assert (await cart_of(api, first["id"]))["bags"][0]["status"] == "UNKNOWN"
+    assert (await cart_of(api, second["id"]))["bags"][0]["status"] == "FAILED"
+    assert await api.store.outbox.depths() == {"undetectable": 1}  # the outbox ran too

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from adapters.base import LineRequest
 from adapters.fake import FakePlatform
 from bags.status import Platform
 from errors import PlatformRateLimited, PlatformServerError
+from orchestrator.http.keys import DELETER
 from tests.api.conftest import PRICES, Api
 from tests.store.factories import count_carts
 
@@ -111,6 +115,55 @@ async def test_a_deleted_carts_external_cart_is_gone_with_it(api: Api) -> None:
     response = await save(api, body)
     assert response.status == 404
     assert (await response.json())["error"] == "external_cart_not_found"
+
+
+async def _deleted_with_its_delete_pending(api: Api) -> tuple[dict[str, Any], str]:
+    """A saved cart, deleted while its platform's delete fails: its outbox entry is pending."""
+    external_id = await external_cart(api, ({"product_id": 1}, 1))
+    body = {"cart_id": external_id, "source": api.merchants[0]}
+    cart = await (await save(api, body)).json()
+    down = PlatformServerError("down", platform="BIGCOMMERCE", status=500)
+    platform_of(api, 0).fail_next("delete_cart", down)
+    assert (await api.client.delete(f"/v1/carts/{cart['id']}", headers=api.auth)).status == 204
+    assert external_id in platform_of(api, 0).carts  # still there: its delete is pending
+    assert await api.store.outbox.depths() == {"pending": 1}
+    return body, external_id
+
+
+async def test_an_external_cart_whose_delete_is_pending_is_still_held(api: Api) -> None:
+    body, external_id = await _deleted_with_its_delete_pending(api)
+    platform_of(api, 0).calls.clear()
+    response = await save(api, body)
+    assert response.status == 409
+    answer = await response.json()
+    assert (answer["error"], answer["code"]) == ("duplicate_cart", 2409)
+    assert "delete" in answer["message"] and "pending" in answer["message"]
+    assert platform_of(api, 0).calls == []  # refused before any platform call
+    assert await count_carts(api.store) == 1  # only the deleted one
+
+    # The outbox's next round deletes it, as it would have under a new bag: then it is gone.
+    deleter = api.client.server.app[DELETER]
+    assert await deleter.run_once(datetime.now(UTC) + timedelta(minutes=5)) == 1
+    assert external_id not in platform_of(api, 0).carts
+    assert (await save(api, body)).status == 404
+
+
+async def test_a_delete_pending_is_asked_again_when_the_cart_is_inserted(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delete lands between the first check and the insert: the insert's own check (same
+    transaction) refuses it."""
+    body, _ = await _deleted_with_its_delete_pending(api)
+
+    async def nobody(merchant_id: str, external_id: str) -> None:
+        return None
+
+    monkeypatch.setattr(api.store.references, "hold", nobody)
+    response = await save(api, body)
+    assert response.status == 409
+    answer = await response.json()
+    assert answer["error"] == "duplicate_cart" and "pending" in answer["message"]
+    assert await count_carts(api.store) == 1  # rolled back
 
 
 async def test_unknown_empty_or_unreadable_carts(api: Api) -> None:

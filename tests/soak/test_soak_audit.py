@@ -80,3 +80,13 @@ def test_kill_points_tell_the_three_moments_apart() -> None:
         "after the commit": 1, "pending on BigCommerce (cannot tell)": 1,
         "no record (before the platform call)": 1,
     })  # fmt: skip
+
+
+def test_bigcommerce_carts_are_matched_to_undetectable_entries_per_store() -> None:
+    stores = [*STORES, StoreInfo("bc2", "BIGCOMMERCE", "m-bc2", "bc-1")]
+    db = state([], [entry("m-bc", "b1", state="undetectable")])
+    # The entry is the first store's merchant's: it cannot cover a cart on the second store.
+    counted = audit(db, [cart("bc2", "BIGCOMMERCE", "c1")], stores)
+    assert (counted.undetectable_orphans, counted.orphans) == (0, 1)
+    counted = audit(db, [cart("bc", "BIGCOMMERCE", "c1")], stores)
+    assert (counted.undetectable_orphans, counted.orphans) == (1, 0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from bench.soak_report import degraded_p99, latency_bound
-from bench.soak_traffic import Sent
+from collections import Counter
+
+from bench.soak_audit import Audit, DbState
+from bench.soak_report import build, degraded_p99, latency_bound
+from bench.soak_traffic import Sent, Traffic
 
 
 def sent(phase: str, latency: float, platforms: set[str], **more: object) -> Sent:
@@ -33,3 +36,27 @@ def test_the_degraded_p99_leaves_out_carts_on_the_failing_platform() -> None:
     slow = degraded_p99(requests, "BIGCOMMERCE")
     assert (slow["n_healthy"], slow["n_degraded"]) == (2, 1)
     assert round(slow["ratio"], 2) == 1.1 and slow["holds"]
+
+
+def _verdict(counted: Audit) -> list[str]:
+    traffic = Traffic.__new__(Traffic)  # what build reads of it, without a stack
+    traffic.sent, traffic.logicals, traffic.not_sent = [], [], 0
+    db = DbState([], [], {}, Counter())
+    result = build(
+        "sqlite",
+        traffic,
+        db,
+        counted,
+        platform="BIGCOMMERCE",
+        kills=Counter(),
+        kill_count=0,
+        settled={"seconds": 4.0},
+        elapsed_s=1.0,
+    )
+    return result.failures
+
+
+def test_dangling_bags_and_unresolved_outcomes_fail_the_verdict() -> None:
+    assert _verdict(Audit()) == []
+    assert _verdict(Audit(dangling=2)) == ["2 dangling bags (live, their external cart missing)"]
+    assert _verdict(Audit(unresolved=1)) == ["1 unknown outcomes unresolved after settling (4.0 s)"]

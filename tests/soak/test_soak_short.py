@@ -27,6 +27,8 @@ def test_short_soak_keeps_the_invariants(db_engine: str, tmp_path: Path) -> None
     assert figures["carts"] >= 60, report
     assert figures["audit"]["duplicates"] == 0, report
     assert figures["audit"]["orphans"] == 0, report
+    assert figures["audit"]["dangling"] == 0, report
+    assert figures["audit"]["unresolved"] == 0, report
     assert figures["latency"]["over"] == 0, report
     assert figures["kills"] == SHORT.kills, report
     assert result.ok, report
