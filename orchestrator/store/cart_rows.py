@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import Executable, Row, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.models import Bag, Cart, OrderError, OrderSku
@@ -104,19 +104,19 @@ def error_rows(cart: Cart) -> list[dict[str, Any]]:
 async def insert_children(conn: AsyncConnection, cart: Cart) -> None:
     """Insert the bags, order skus and errors of ``cart`` (their rows must not exist)."""
     for statement, rows in (
-        (_INSERT_BAGS, bag_rows(cart)),
-        (_INSERT_LINES, sku_rows(cart)),
-        (_INSERT_ERRORS, error_rows(cart)),
+        (INSERT_BAGS, bag_rows(cart)),
+        (INSERT_LINES, sku_rows(cart)),
+        (INSERT_ERRORS, error_rows(cart)),
     ):
         if rows:
             await conn.execute(statement, rows)
 
 
-_INSERT_BAGS, _INSERT_LINES, _INSERT_ERRORS = insert(bags), insert(order_skus), insert(order_errors)
+INSERT_BAGS, INSERT_LINES, INSERT_ERRORS = insert(bags), insert(order_skus), insert(order_errors)
 
 # Targeted updates for a cart whose bags and lines already exist (the end of a create):
 # fewer statements and no index churn, compared with deleting and re-inserting the children.
-_BAG_OUTCOME = (
+BAG_OUTCOME = (
     update(bags)
     .where(bags.c.id == bindparam("row_id"))
     .values(
@@ -127,7 +127,7 @@ _BAG_OUTCOME = (
         platform_changed_at=bindparam("platform_changed_at"),
     )
 )
-_LINE_OUTCOME = (
+LINE_OUTCOME = (
     update(order_skus)
     .where(order_skus.c.id == bindparam("row_id"))
     .values(
@@ -141,28 +141,35 @@ _LINE_OUTCOME = (
 
 
 _OUTCOME_FIELDS = {
-    _BAG_OUTCOME: (
+    BAG_OUTCOME: (
         "status",
         "external_id",
         "checkout_url",
         "platform_sub_total",
         "platform_changed_at",
     ),
-    _LINE_OUTCOME: ("quantity", "price", "line_price", "external_id", "available"),
+    LINE_OUTCOME: ("quantity", "price", "line_price", "external_id", "available"),
 }
 
 
-async def update_children_in_place(conn: AsyncConnection, cart: Cart) -> None:
-    """Write bag and line outcomes over their existing rows; insert the cart's errors."""
-    for statement, rows in ((_BAG_OUTCOME, bag_rows(cart)), (_LINE_OUTCOME, sku_rows(cart))):
-        params = [
-            {"row_id": r["id"], **{k: r[k] for k in _OUTCOME_FIELDS[statement]}} for r in rows
-        ]
-        if params:
-            await conn.execute(statement, params)
-    errors = error_rows(cart)
-    if errors:
-        await conn.execute(_INSERT_ERRORS, errors)
+def children_rows(cart: Cart) -> dict[Executable, list[dict[str, Any]]]:
+    """The rows ``insert_children`` writes, per statement (for the group commit)."""
+    return {
+        INSERT_BAGS: bag_rows(cart),
+        INSERT_LINES: sku_rows(cart),
+        INSERT_ERRORS: error_rows(cart),
+    }
+
+
+def outcome_rows(cart: Cart) -> dict[Executable, list[dict[str, Any]]]:
+    """Bag and line outcomes over their existing rows, and the cart's errors to insert: what
+    the end of a create writes, per statement (for the group commit)."""
+    out: dict[Executable, list[dict[str, Any]]] = {}
+    for statement, rows in ((BAG_OUTCOME, bag_rows(cart)), (LINE_OUTCOME, sku_rows(cart))):
+        fields = _OUTCOME_FIELDS[statement]
+        out[statement] = [{"row_id": r["id"], **{k: r[k] for k in fields}} for r in rows]
+    out[INSERT_ERRORS] = error_rows(cart)
+    return out
 
 
 async def delete_children(conn: AsyncConnection, cart_id: str) -> None:

@@ -17,15 +17,22 @@ from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, or_, sele
 from bags.models import Cart
 from bags.status import BagStatus, CartStatus
 from orchestrator.store.cart_rows import (
+    BAG_OUTCOME,
+    INSERT_BAGS,
+    INSERT_ERRORS,
+    INSERT_LINES,
+    LINE_OUTCOME,
     cart_values,
+    children_rows,
     decode_cursor,
     delete_children,
     encode_cursor,
     insert_children,
     load_carts,
-    update_children_in_place,
+    outcome_rows,
 )
 from orchestrator.store.database import Database
+from orchestrator.store.group_commit import GroupCommit, RowWrite, StaleWrite
 from orchestrator.store.outbox import PendingExternalDelete, insert_outbox
 from orchestrator.store.tables import bags, carts
 
@@ -45,6 +52,17 @@ _TOUCH_CART = (
         lease_until=None,
     )
 )
+# The order a group commit runs the create path's statements in: parents before children, and
+# a cart's version check before the outcomes it guards.
+_CREATE_WRITES = (
+    _INSERT_CART,
+    INSERT_BAGS,
+    INSERT_LINES,
+    _TOUCH_CART,
+    BAG_OUTCOME,
+    LINE_OUTCOME,
+    INSERT_ERRORS,
+)
 
 
 class StaleCart(Exception):
@@ -61,6 +79,9 @@ class CartStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # A create's two writes (``insert``, ``record_creation``) share transactions with
+        # other creates' (``group_commit.py``).
+        self.group_commit = GroupCommit(db, _CREATE_WRITES)
 
     async def insert(self, cart: Cart, *, lease: tuple[str, datetime] | None = None) -> None:
         """Insert the whole aggregate (cart, bags, order skus, errors) in one transaction.
@@ -71,9 +92,7 @@ class CartStore:
         values = {**cart_values(cart), "version": cart.version}
         if lease is not None:
             values["lease_owner"], values["lease_until"] = lease
-        async with self._db.write() as conn:
-            await conn.execute(_INSERT_CART, values)
-            await insert_children(conn, cart)
+        await self.group_commit.run(RowWrite({_INSERT_CART: [values], **children_rows(cart)}))
 
     async def save(self, cart: Cart, *, outbox: Sequence[PendingExternalDelete] = ()) -> None:
         """Replace the stored aggregate with ``cart`` if nobody saved it since it was loaded.
@@ -98,14 +117,13 @@ class CartStore:
         """Save a freshly inserted cart's creation outcomes with the version check of
         ``save``: bags and lines are updated in place and its errors inserted (the create
         path's second and last write; the inserted cart had no errors)."""
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                _TOUCH_CART,
-                {"row_id": cart.id, "seen": cart.version, "modified": cart.date_last_modified},
+        touch = {"row_id": cart.id, "seen": cart.version, "modified": cart.date_last_modified}
+        try:
+            await self.group_commit.run(
+                RowWrite(outcome_rows(cart), check=(_TOUCH_CART, cart.id, touch))
             )
-            if result.rowcount != 1:
-                raise StaleCart(f"cart {cart.id} is no longer at version {cart.version}")
-            await update_children_in_place(conn, cart)
+        except StaleWrite:
+            raise StaleCart(f"cart {cart.id} is no longer at version {cart.version}") from None
         cart.version += 1
 
     async def get(self, app_id: str, cart_id: str) -> Cart | None:

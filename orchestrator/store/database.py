@@ -171,18 +171,21 @@ class Database:
         return bound(self._wait_s, self._settle_s)
 
     @contextlib.asynccontextmanager
-    async def _connect(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def _connect(
+        self, *, write: bool, first: bool | None = None, wait_s: float | None = None
+    ) -> AsyncIterator[AsyncConnection]:
         """A pooled connection (and, for a SQLite write, the write lock), both taken within
-        ``wait_bound()``; ``Overloaded`` when they are not."""
+        ``wait_s`` (default ``wait_bound()``); ``Overloaded`` when they are not. ``first``:
+        queue with the finishing writers (default: whether this request has written)."""
         lock = self._write_lock if write and self.sqlite else None
-        bound = self.wait_bound()
+        bound = self.wait_bound() if wait_s is None else wait_s
         conn = self._engine.connect()
         waiting_for = "a connection"
         try:
             async with asyncio.timeout(bound):
                 if lock is not None:
                     waiting_for = "the write lock"
-                    await lock.acquire(first=finishing())
+                    await lock.acquire(first=finishing() if first is None else first)
                     waiting_for = "a connection"
                 try:
                     await conn.start()
@@ -209,9 +212,14 @@ class Database:
                 lock.release()
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction; commits on success, rolls back on any exception."""
-        async with self._connect(write=True) as conn:
+    async def write(
+        self, *, first: bool | None = None, wait_s: float | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        """One write transaction; commits on success, rolls back on any exception.
+
+        ``first`` and ``wait_s`` override what the current request implies (``finishing()``,
+        ``wait_bound()``): the group commit writes for several requests at once."""
+        async with self._connect(write=True, first=first, wait_s=wait_s) as conn:
             await conn.execution_options(**{WRITE: True})
             async with conn.begin():
                 yield conn

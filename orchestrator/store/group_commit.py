@@ -1,0 +1,268 @@
+"""Group commit: the create path's writes of concurrent requests share one transaction.
+
+Why: a create writes twice (its ``PENDING`` cart born leased, then its outcomes), each a
+transaction of 3-4 statements, and on SQLite every statement is several thread hand-offs
+through aiosqlite while the one writer waits. Under load those writes arrive together; here they
+are merged into one transaction whose statements run once per *batch* (``executemany`` of all
+the batch's rows), not once per create.
+
+The classic shape, with no added latency when writes do not arrive together: a write queues
+and, if no flush is running, one starts at once (one task switch); while a flush holds the
+database, later writes queue, and the next flush takes every one of them. A request's wait in
+the queue is bounded as any database wait (``waits.bound``: its deadline; a request that has
+written keeps ``SETTLE_S``); one that gives up while still queued is removed and answers
+``Overloaded`` with nothing written. A write taken into a flush waits for that transaction's end.
+
+Ordering and crash safety are unchanged: each caller returns only after *its* rows are
+committed, so the ``PENDING`` insert is durable before any platform call and the outcome write
+is durable before the answer. A batch that fails as a whole (a constraint, a lost connection)
+is rolled back and every write in it run again alone, so one bad write fails only its caller.
+
+A version check (``RowWrite.check``: the cart must still be at the version its create saw) is
+per write: on an engine that counts an ``executemany``'s rows (SQLite) the batch checks the
+total and runs its writes alone on a mismatch; elsewhere (asyncpg reports no count) the
+batch's carts are read ``FOR UPDATE`` first and a stale write is left out and answered
+``StaleCart``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import Executable, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from errors import ErrorCode, Overloaded
+from orchestrator.store.database import RETRY_AFTER_S, Database
+from orchestrator.store.tables import carts
+from orchestrator.store.waits import REQUEST_BUDGET, START_MIN_S, finishing
+
+log = structlog.get_logger(__name__)
+
+Rows = list[dict[str, Any]]
+
+
+class StaleWrite(Exception):
+    """The cart a write's ``check`` named is no longer at that version (nothing was written)."""
+
+
+@dataclass(slots=True)
+class RowWrite:
+    """One request's write: parameter rows per statement, and an optional version check.
+
+    ``rows`` maps statements to their rows; a batch runs the statements in the order the
+    ``GroupCommit`` was given, each once with every write's rows. ``check`` = (statement, cart
+    id, params): that statement (an UPDATE of the carts row guarded by its version) must match
+    exactly one row, else the write is stale.
+    """
+
+    rows: dict[Executable, Rows]
+    check: tuple[Executable, str, dict[str, Any]] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Queued:
+    write: RowWrite
+    done: asyncio.Future[None]
+    first: bool  # the caller has written before: it queues with the finishing writers
+    until: float  # monotonic time its wait ends
+    taken: bool = False
+
+
+@dataclass
+class GroupCommitStats:
+    """Counters for tests and the profile: how many flushes and how many writes they carried."""
+
+    flushes: int = 0
+    writes: int = 0
+    alone: int = 0  # writes run again alone after their batch failed
+    largest: int = 0
+    sizes: dict[int, int] = field(default_factory=dict)
+
+
+class GroupCommit:
+    """Merges concurrent ``RowWrite``s into shared transactions on one ``Database``."""
+
+    def __init__(self, db: Database, order: Sequence[Executable]) -> None:
+        self._db = db
+        self._order = tuple(order)
+        self._queue: deque[_Queued] = deque()
+        self._flusher: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.stats = GroupCommitStats()
+        # An engine that counts an executemany's matched rows lets a batch check versions with
+        # the UPDATE itself; asyncpg does not (SQLAlchemy's supports_sane_multi_rowcount).
+        self._counts_many = bool(db.engine.dialect.supports_sane_multi_rowcount)
+
+    async def run(self, write: RowWrite) -> None:
+        """Commit ``write`` (with whatever else is queued); ``StaleWrite`` if its check failed,
+        ``Overloaded`` if it could not be started within the request's bound."""
+        wait = self._db.wait_bound()
+        entry = _Queued(
+            write,
+            asyncio.get_running_loop().create_future(),
+            first=finishing(),
+            until=time.monotonic() + wait,
+        )
+        # Retrieved even when its caller is gone (cancelled): no "never retrieved" warnings.
+        entry.done.add_done_callback(_retrieve)
+        self._queue.append(entry)
+        if self._flusher is None:
+            # An empty context: the flush serves many requests, none of whose budget is its own.
+            self._flusher = asyncio.create_task(self._drain(), context=contextvars.Context())
+        try:
+            async with asyncio.timeout(wait):
+                await asyncio.shield(entry.done)
+        except TimeoutError:
+            if entry.taken:  # its transaction is running: its outcome is the caller's answer
+                await entry.done
+            else:
+                self._queue.remove(entry)
+                budget = REQUEST_BUDGET.get()
+                if budget is not None:
+                    budget.gave_up += 1
+                raise Overloaded(
+                    f"The database did not take this write within {wait:.2f} s; retry shortly.",
+                    kind=ErrorCode.OVERLOADED,
+                    data={"reason": "database_wait"},
+                    headers={"Retry-After": RETRY_AFTER_S},
+                ) from None
+        except asyncio.CancelledError:
+            if not entry.taken and entry in self._queue:
+                self._queue.remove(entry)
+            raise
+        budget = REQUEST_BUDGET.get()
+        if budget is not None:
+            budget.wrote = True
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                await self._flush_once()
+        finally:
+            self._flusher = None
+
+    async def _flush_once(self) -> None:
+        now = time.monotonic()
+        first = any(e.first for e in self._queue)
+        wait = max(START_MIN_S, max(e.until for e in self._queue) - now)
+        batch: list[_Queued] = []
+        try:
+            async with self._db.write(first=first, wait_s=wait) as conn:
+                while self._queue:  # everyone queued by now rides along
+                    entry = self._queue.popleft()
+                    entry.taken = True
+                    batch.append(entry)
+                stale = await self._execute(conn, batch)
+        except Overloaded:
+            if not batch:  # the database was not had in time: the queued writers give up on
+                await asyncio.sleep(0)  # their own bounds (all of them, by now); let them run
+                return
+            self._fail(batch, Overloaded("the database went away", kind=ErrorCode.OVERLOADED))
+            return
+        except Exception as exc:
+            if not batch:  # no connection at all: every queued writer hears why, as it would
+                while self._queue:  # have from its own connect
+                    batch.append(self._queue.popleft())
+                for entry in batch:
+                    _settle(entry, exc)
+                return
+            self._fail(batch, exc)
+            return
+        self._count(len(batch))
+        for entry in batch:
+            _settle(entry, StaleWrite("the cart moved on") if entry in stale else None)
+
+    def _fail(self, batch: list[_Queued], exc: BaseException) -> None:
+        """A batch rolled back: a lone write gets its error; each of several runs again alone."""
+        if len(batch) == 1:
+            _settle(batch[0], exc)
+            return
+        self.stats.alone += len(batch)
+        log.info("group_commit_split", writes=len(batch), error=type(exc).__name__)
+        for entry in batch:
+            task = asyncio.get_running_loop().create_task(self._alone(entry))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _alone(self, entry: _Queued) -> None:
+        try:
+            wait = max(START_MIN_S, entry.until - time.monotonic())
+            async with self._db.write(first=entry.first, wait_s=wait) as conn:
+                stale = await self._execute(conn, [entry])
+        except BaseException as exc:  # handed to the one caller it belongs to
+            _settle(entry, exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        self._count(1)
+        _settle(entry, StaleWrite("the cart moved on") if stale else None)
+
+    async def _execute(self, conn: AsyncConnection, batch: list[_Queued]) -> set[_Queued]:
+        """Run the batch's statements on ``conn``; the writes left out as stale."""
+        stale: set[_Queued] = set()
+        checked = [e for e in batch if e.write.check is not None]
+        if len(checked) > 1 and not self._counts_many:
+            # asyncpg: lock the batch's carts and compare versions before any statement.
+            ids = [e.write.check[1] for e in checked if e.write.check is not None]
+            found = await conn.execute(
+                select(carts.c.id, carts.c.version).where(carts.c.id.in_(ids)).with_for_update()
+            )
+            versions = dict(found.tuples().all())
+            for e in checked:
+                assert e.write.check is not None
+                _, cart_id, guard = e.write.check
+                if versions.get(cart_id) != guard["seen"]:
+                    stale.add(e)
+        live = [e for e in batch if e not in stale]
+        checks: dict[Executable, Rows] = {}
+        for e in live:
+            if e.write.check is not None:
+                guarded, _, guard = e.write.check
+                checks.setdefault(guarded, []).append(guard)
+        for statement in self._order:
+            if statement in checks:
+                guards = checks[statement]
+                matched = await conn.execute(statement, guards[0] if len(guards) == 1 else guards)
+                if (len(guards) == 1 or self._counts_many) and matched.rowcount != len(guards):
+                    if len(live) == 1:  # rolled back: the lone caller hears StaleWrite
+                        raise StaleWrite("the cart moved on")
+                    raise _SplitBatch(f"{len(guards) - matched.rowcount} stale writes")
+            rows = [row for e in live for row in e.write.rows.get(statement, ())]
+            if rows:
+                await conn.execute(statement, rows)
+        return stale
+
+    def _count(self, size: int) -> None:
+        s = self.stats
+        s.flushes += 1
+        s.writes += size
+        s.largest = max(s.largest, size)
+        s.sizes[size] = s.sizes.get(size, 0) + 1
+
+
+def _settle(entry: _Queued, exc: BaseException | None) -> None:
+    if entry.done.done():
+        return
+    if exc is None:
+        entry.done.set_result(None)
+    elif isinstance(exc, asyncio.CancelledError):
+        entry.done.cancel()
+    else:
+        entry.done.set_exception(exc)
+
+
+def _retrieve(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()
+
+
+class _SplitBatch(Exception):
+    """A checked UPDATE matched fewer rows than the batch had writes: run each alone."""
