@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -24,9 +25,39 @@ from config import Settings
 KEY_PREFIX = "mc_live_"
 
 
+class _RandomPool:
+    """Random bytes from ``os.urandom`` in 4 KiB reads, handed out 10 bytes per id.
+
+    A create mints about ten ids (cart, lease, bags, lines, request); one ``getrandom`` system
+    call each was 2.8% of the event loop's busy time (``python -m bench --profile 100``).
+    The pool is emptied in a forked child (``multicart serve --workers``), so two processes
+    never hand out the same bytes.
+    """
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._at = 0
+        os.register_at_fork(after_in_child=self.clear)
+
+    def clear(self) -> None:
+        self._buf, self._at = b"", 0
+
+    def take(self, n: int) -> bytes:
+        if self._at + n > len(self._buf):
+            self._buf, self._at = os.urandom(self.SIZE), 0
+        chunk = self._buf[self._at : self._at + n]
+        self._at += n
+        return chunk
+
+
+_POOL = _RandomPool()
+
+
 def new_id(prefix: str) -> str:
-    """An opaque id we mint: a readable prefix and 20 random base32 characters."""
-    return f"{prefix}_{secrets.token_hex(10)}"
+    """An opaque id we mint: a readable prefix and 20 random hex characters (80 bits)."""
+    return f"{prefix}_{_POOL.take(10).hex()}"
 
 
 def new_api_key() -> str:
