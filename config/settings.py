@@ -135,6 +135,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Interval of the background retry of failed external deletes.",
     )
+    catalog_refresh_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="Staleness bound of each process's catalog cache: how often it checks the "
+        "catalog's version (0: no cache, every create reads the catalog).",
+    )
+    catalog_cache_size: int = Field(
+        default=10_000, ge=1, description="SKUs (and as many merchants) the catalog cache holds."
+    )
     log_format: str = Field(
         default="auto",
         pattern="^(auto|json|console)$",

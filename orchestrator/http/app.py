@@ -120,6 +120,12 @@ def create_app(
         workers: list[BackgroundWorker] = (
             [reconciler.worker(), sweeper.worker(), idempotency.worker()] if run_worker else []
         )
+        if run_worker and settings.catalog_refresh_s > 0:  # the cache only with its poll
+            store.catalog.use_cache(
+                refresh_s=settings.catalog_refresh_s, max_entries=settings.catalog_cache_size
+            )
+            refresh = store.catalog.refresh_cache
+            workers.append(BackgroundWorker("catalog_refresh", refresh, settings.catalog_refresh_s))
         for worker in workers:
             worker.start()
         try:

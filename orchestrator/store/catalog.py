@@ -6,11 +6,19 @@ sealed; the store never sees credentials in the clear. ``upsert_skus`` is one tr
 first checks every merchant exists (a clear ``ValueError`` listing the unknown ids instead of a
 foreign-key error), then inserts or updates with the engine's ``INSERT ... ON CONFLICT DO
 UPDATE``.
+
+``lookup`` and ``get_merchants`` (the per-request reads: every create, line add and preview)
+answer from an in-process ``CatalogCache`` when the composition root turns it on
+(``use_cache``); every write here bumps the ``catalog_version`` row in its own transaction and
+drops this process's cache once committed, and ``refresh_cache`` (a background round) drops it
+when another process's write moved the version. Bounds and what a stale entry can do:
+``catalog_cache.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -20,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.models import CatalogSku, Merchant
 from bags.status import Platform
+from orchestrator.store.catalog_cache import CatalogCache, Owner
 from orchestrator.store.database import Database
-from orchestrator.store.tables import apps, merchants, skus
+from orchestrator.store.tables import CATALOG_VERSION_ROW, apps, catalog_version, merchants, skus
 
 # Ids per IN (...) and rows per upsert statement: well under both engines' parameter limits.
 CHUNK = 500
@@ -86,13 +95,66 @@ class AppStore:
 
 
 class CatalogStore:
-    def __init__(self, db: Database) -> None:
+    """Merchants and SKUs; ``lookup``/``get_merchants`` through the cache once it is on."""
+
+    def __init__(self, db: Database, cache: CatalogCache | None = None) -> None:
         self._db = db
+        self.cache = cache if cache is not None else CatalogCache(refresh_s=0)  # off
+
+    def use_cache(self, *, refresh_s: float, max_entries: int) -> CatalogCache:
+        """Turn the cache on (``refresh_s`` > 0; 0 leaves it off): the caller must then run
+        ``refresh_cache`` every ``refresh_s`` (the composition root's background worker)."""
+        self.cache = CatalogCache(refresh_s=refresh_s, max_entries=max_entries)
+        return self.cache
+
+    async def refresh_cache(self) -> bool:
+        """One poll: drop the cache if the catalog's version moved; True when it did."""
+        if not self.cache.enabled:
+            return False
+        ticket = self.cache.begin()
+        version = await self.version()
+        return self.cache.observe(version, ticket[1])
+
+    async def version(self) -> int:
+        """The catalog's version counter (0 before any write)."""
+        async with self._db.read(single_statement=True) as conn:
+            found = await conn.scalar(
+                select(catalog_version.c.version).where(catalog_version.c.id == CATALOG_VERSION_ROW)
+            )
+        return 0 if found is None else int(found)
+
+    @contextlib.asynccontextmanager
+    async def _catalog_write(self, *, bump: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A write transaction that changes the catalog: the version moves in it (``bump``
+        False: the caller bumps it before its first change), and this process's cache is
+        dropped once it has ended (committed or not)."""
+        try:
+            async with self._db.write() as conn:
+                if bump:
+                    await self._bump(conn)
+                yield conn
+        finally:
+            self.cache.invalidate()
+
+    async def _bump(self, conn: AsyncConnection) -> None:
+        # An upsert, not an UPDATE: a missing row (an emptied table) is made again. Taken first
+        # in merchant and SKU writes, so on PostgreSQL they queue on this one row lock (admin
+        # writes are rare) and never deadlock on each other's SKU rows; a reseal takes it after
+        # a merchant row's NO KEY UPDATE lock, which an upsert's foreign-key check (KEY SHARE)
+        # does not wait for.
+        row = {"id": CATALOG_VERSION_ROW, "version": 1}
+        bumped = {"version": catalog_version.c.version + 1}
+        if self._db.sqlite:
+            lite = sqlite.insert(catalog_version).values(row)
+            await conn.execute(lite.on_conflict_do_update(index_elements=["id"], set_=bumped))
+        else:
+            pg = postgresql.insert(catalog_version).values(row)
+            await conn.execute(pg.on_conflict_do_update(index_elements=["id"], set_=bumped))
 
     # -- merchants ----------------------------------------------------------------------------
 
     async def create_merchant(self, merchant: Merchant, connection_ciphertext: bytes) -> None:
-        async with self._db.write() as conn:
+        async with self._catalog_write() as conn:
             await conn.execute(
                 insert(merchants).values(
                     id=merchant.id,
@@ -110,37 +172,46 @@ class CatalogStore:
         self, merchant_ids: Collection[str]
     ) -> dict[str, tuple[Merchant, bytes]]:
         """The merchants among ``merchant_ids`` that exist, with their sealed connections."""
-        found: dict[str, tuple[Merchant, bytes]] = {}
-        ids = sorted(set(merchant_ids))
-        if not ids:
+        found, missing = self.cache.merchants(sorted(set(merchant_ids)))
+        if not missing:
             return found
-        async with self._db.read() as conn:
-            for part in chunked(ids):
+        ticket = self.cache.begin()
+        read: dict[str, Owner] = {}
+        async with self._db.read(single_statement=len(missing) <= CHUNK) as conn:
+            for part in chunked(missing):
                 result = await conn.execute(select(merchants).where(merchants.c.id.in_(part)))
                 for row in result:
-                    found[row.id] = (_merchant(row), bytes(row.connection_ciphertext))
+                    read[row.id] = (_merchant(row), bytes(row.connection_ciphertext))
+        self.cache.put_merchants(ticket, read.values())
+        found.update(read)
         return found
 
     async def lookup(
         self, sku_ids: Collection[str]
     ) -> tuple[dict[str, CatalogSku], dict[str, tuple[Merchant, bytes]]]:
         """The SKUs among ``sku_ids`` and their merchants, in one query (the create path's read)."""
-        found: dict[str, CatalogSku] = {}
-        owners: dict[str, tuple[Merchant, bytes]] = {}
-        ids = sorted(set(sku_ids))
-        if not ids:
+        found, owners, missing = self.cache.skus(sorted(set(sku_ids)))
+        if not missing:
             return found, owners
-        async with self._db.read(single_statement=len(ids) <= CHUNK) as conn:
-            for part in chunked(ids):
+        ticket = self.cache.begin()  # before the read: an invalidation meanwhile voids the fill
+        read: list[tuple[CatalogSku, Owner]] = []
+        async with self._db.read(single_statement=len(missing) <= CHUNK) as conn:
+            for part in chunked(missing):
                 for row in await conn.execute(_CATALOG_QUERY, {"ids": list(part)}):
-                    found[row.sku_id] = _sku(row)
-                    if row.merchant_id not in owners:
+                    owner = owners.get(row.merchant_id)
+                    if owner is None:
                         merchant = Merchant(
                             id=row.merchant_id,
                             name=row.merchant_name,
                             platform=Platform(row.merchant_platform),
                         )
-                        owners[row.merchant_id] = (merchant, bytes(row.connection_ciphertext))
+                        owner = owners[row.merchant_id] = (
+                            merchant,
+                            bytes(row.connection_ciphertext),
+                        )
+                    sku = found[row.sku_id] = _sku(row)
+                    read.append((sku, owner))
+        self.cache.put_skus(ticket, read)
         return found, owners
 
     async def list_merchants(self) -> list[Merchant]:
@@ -165,7 +236,8 @@ class CatalogStore:
         """
         rewritten, after = 0, ""
         while True:
-            async with self._db.write() as conn:
+            async with self._catalog_write(bump=False) as conn:
+                bumped = False
                 rows = (
                     await conn.execute(
                         select(merchants.c.id, merchants.c.connection_ciphertext)
@@ -179,6 +251,9 @@ class CatalogStore:
                     new = reseal(row.id, old)
                     if new is None:
                         continue
+                    if not bumped:  # a run that rewrites nothing writes nothing
+                        await self._bump(conn)
+                        bumped = True
                     done = await conn.execute(
                         update(merchants)
                         .where(merchants.c.id == row.id)
@@ -217,7 +292,7 @@ class CatalogStore:
             for item in sorted(latest.values(), key=lambda sku: sku.sku_id)
         ]
         wanted = sorted({item.merchant_id for item in latest.values()})
-        async with self._db.write() as conn:
+        async with self._catalog_write() as conn:
             known: set[str] = set()
             for part in chunked(wanted):
                 known.update(

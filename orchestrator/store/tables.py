@@ -107,6 +107,17 @@ skus = Table(
     Index("ix_skus_merchant_id", "merchant_id"),
 )
 
+# The catalog's version (migration 0006): one row (id 1) whose counter every transaction that
+# writes ``merchants`` or ``skus`` bumps; each process's catalog cache polls it
+# (``store/catalog_cache.py``) and drops its entries when it moved.
+CATALOG_VERSION_ROW = 1
+catalog_version = Table(
+    "catalog_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
 # Listing is newest first: (app_id, [customer_id,] date_created, id) scanned backwards serves
 # ORDER BY date_created DESC, id DESC on both engines, so the indexes can stay ascending.
 carts = Table(
@@ -254,6 +265,7 @@ idempotency_keys = Table(
 # Children first: the order in which rows can be deleted without breaking a foreign key.
 ALL_TABLES: tuple[Table, ...] = (
     idempotency_keys,
+    catalog_version,
     external_deletes,
     order_errors,
     order_skus,
