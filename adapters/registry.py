@@ -6,7 +6,8 @@ adapter class, its retry rules and its capabilities. Adding a platform is one ro
 package under ``adapters/`` (and its simulator under ``sandbox/``).
 
 ``AdapterRegistry`` is built once by the composition root with ``Settings``. It owns what is
-shared per process (one HTTP client per platform, each platform's bulkheads and circuit
+shared per process (one ``Transport`` per platform: an aiohttp session, opened on first use
+inside the running loop and closed by ``aclose``; each platform's bulkheads and circuit
 breakers, the call counters) and builds a ``CartPlatform`` for a merchant's decrypted
 connection; the orchestrator keeps the one cache of built adapters.
 """
@@ -18,13 +19,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
 from pydantic import BaseModel
 
 from adapters.base import Capabilities, CartPlatform
 from adapters.bigcommerce import RETRY_RULES as BIGCOMMERCE_RETRY_RULES
 from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection, BigCommerceRef
-from adapters.calls.http import build_client
+from adapters.calls.aiohttp_transport import AiohttpTransport
+from adapters.calls.http import Transport
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import PlatformMetrics, Resilience
 from adapters.elastic_path import RETRY_RULES as ELASTIC_PATH_RETRY_RULES
@@ -32,7 +33,7 @@ from adapters.elastic_path import ElasticPathAdapter, ElasticPathConnection, Ela
 from adapters.shopify import RETRY_RULES as SHOPIFY_RETRY_RULES
 from adapters.shopify import ShopifyAdapter, ShopifyConnection, ShopifyRef
 from bags.status import Platform
-from config import Settings
+from config import PlatformSettings, Settings
 
 
 class AdapterFactory(Protocol):
@@ -42,7 +43,7 @@ class AdapterFactory(Protocol):
         self,
         merchant_id: str,
         connection: Any,
-        client: httpx.AsyncClient,
+        transport: Transport,
         resilience: Resilience,
         policy: RetryPolicy,
     ) -> CartPlatform: ...
@@ -87,15 +88,14 @@ class AdapterRegistry:
         self,
         settings: Settings,
         *,
-        client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport_factory: Callable[[PlatformSettings], Transport] = AiohttpTransport,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``client`` (shared by all platforms, never closed here) or ``transport``: for tests."""
+        """``transport_factory`` builds each platform's transport, owned and closed here (the
+        adapter unit tests pass ``HttpxTransport.for_settings``, which respx mocks)."""
         self._settings = settings
-        self._shared_client = client
-        self._transport = transport
-        self._clients: dict[Platform, httpx.AsyncClient] = {}
+        self._transport_factory = transport_factory
+        self._transports: dict[Platform, Transport] = {}
         self.metrics = PlatformMetrics()
         self._resilience = {
             platform: Resilience(settings.for_platform(platform.value), self.metrics, clock)
@@ -124,14 +124,13 @@ class AdapterRegistry:
         """The platform's bulkheads and the breakers of its stores."""
         return self._resilience[platform]
 
-    def client(self, platform: Platform) -> httpx.AsyncClient:
-        if self._shared_client is not None:
-            return self._shared_client
-        if platform not in self._clients:
-            self._clients[platform] = build_client(
-                self._settings.for_platform(platform.value), transport=self._transport
+    def transport(self, platform: Platform) -> Transport:
+        """The platform's one transport (no I/O here: a session opens on its first request)."""
+        if platform not in self._transports:
+            self._transports[platform] = self._transport_factory(
+                self._settings.for_platform(platform.value)
             )
-        return self._clients[platform]
+        return self._transports[platform]
 
     def for_merchant(
         self, merchant_id: str, platform: Platform | str, connection: Mapping[str, Any]
@@ -142,12 +141,12 @@ class AdapterRegistry:
         return PLATFORMS[platform].adapter(
             merchant_id,
             parsed,
-            self.client(platform),
+            self.transport(platform),
             self._resilience[platform],
             self._policies[platform],
         )
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            await transport.aclose()

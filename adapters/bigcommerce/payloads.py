@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
 import orjson
 
 from adapters.base import ExternalCart, ExternalLine, LineRequest
 from adapters.calls.answers import amount_in_range, minor_units, quantity_in_range
+from adapters.calls.http import Answer, Headers
 from adapters.calls.statuses import error_for_status
 from bags.status import Platform
 from errors import Cause, PlatformError, PlatformRejected, PlatformServerError
@@ -62,25 +62,25 @@ def _int_id(value: Any) -> int:
     return number
 
 
-def _json_data(response: httpx.Response) -> Any:
+def _json_data(response: Answer) -> Any:
     try:
         # orjson: several times faster than the stdlib's json on every platform answer;
         # numbers still arrive as floats and go through str() in minor_units.
-        return orjson.loads(response.content)["data"]
+        return orjson.loads(response.body)["data"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PlatformServerError(
-            f"BigCommerce answered {response.status_code} with a body that is not the documented"
+            f"BigCommerce answered {response.status} with a body that is not the documented"
             " {data, meta} JSON",
             platform=PLATFORM,
-            status=response.status_code,
+            status=response.status,
         ) from exc
 
 
-def cart_or_none(response: httpx.Response) -> ExternalCart | None:
-    return None if response.status_code == 204 else cart_of(response)
+def cart_or_none(response: Answer) -> ExternalCart | None:
+    return None if response.status == 204 else cart_of(response)
 
 
-def cart_of(response: httpx.Response) -> ExternalCart:
+def cart_of(response: Answer) -> ExternalCart:
     """``Cart_Full`` to an ``ExternalCart``; JSON-number money read exactly."""
     data = _json_data(response)
     try:
@@ -104,7 +104,7 @@ def cart_of(response: httpx.Response) -> ExternalCart:
         raise PlatformServerError(
             f"BigCommerce sent a cart this adapter cannot read ({type(exc).__name__}: {exc})",
             platform=PLATFORM,
-            status=response.status_code,
+            status=response.status,
         ) from exc
 
 
@@ -144,7 +144,7 @@ def _custom_line(item: Mapping[str, Any], currency: str) -> ExternalLine:
 # --- errors ---------------------------------------------------------------------------------------
 
 
-def retry_after_of(headers: httpx.Headers, *, throttled: bool = True) -> float | None:
+def retry_after_of(headers: Headers, *, throttled: bool = True) -> float | None:
     """Seconds to wait: for a 429 the window's reset, else X-Retry-After
     (https://developer.bigcommerce.com/docs/start/best-practices/api-rate-limits). Every answer
     carries the window's reset, so for another status (a 503) only a Retry-After counts."""
@@ -159,15 +159,15 @@ def retry_after_of(headers: httpx.Headers, *, throttled: bool = True) -> float |
     return None
 
 
-def map_error(op: str, response: httpx.Response, sku_ids: Sequence[str] = ()) -> PlatformError:
+def map_error(op: str, response: Answer, sku_ids: Sequence[str] = ()) -> PlatformError:
     """Every non-2xx BigCommerce answer, translated once: the shared status table, refined.
 
     ``ErrorResponse`` is ``{status, title, type, detail?, errors?: {field: message}}``
     (https://developer.bigcommerce.com/docs/start/about/status-codes).
     """
-    status = response.status_code
+    status = response.status
     try:
-        body = orjson.loads(response.content)  # as the answers; nesting capped at 1024 levels
+        body = orjson.loads(response.body)  # as the answers; nesting capped at 1024 levels
     except orjson.JSONDecodeError:
         body = None
     body = body if isinstance(body, dict) else {}

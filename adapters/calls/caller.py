@@ -1,11 +1,12 @@
 """One merchant store's calls: bulkhead, breaker, auth, one attempt, logs, metrics and retries.
 
 Why a module of its own: ``PlatformCaller`` is where the pieces meet. It puts each attempt
-(``adapters.calls.http.send_once``) inside the platform's bulkhead and the store's circuit
-breaker (``adapters.calls.resilience``), logs and counts it, and hands the attempts to the retry
-engine (``adapters.calls.retry``). A platform fills in two seams:
+(``adapters.calls.http.prepare_request``, then the platform's ``Transport``) inside the
+platform's bulkhead and the store's circuit breaker (``adapters.calls.resilience``), logs and
+counts it, and hands the attempts to the retry engine (``adapters.calls.retry``). A platform
+fills in two seams:
 
-* ``classify(op, response, sku_ids)``: the error an answer means, or None for a success. REST
+* ``classify(op, answer, sku_ids)``: the error an answer means, or None for a success. REST
   platforms map non-2xx statuses (``rest_classifier``); Shopify also turns a 200 whose body says
   ``THROTTLED`` or carries top-level ``errors`` into an error.
 * ``auth``: the headers of each attempt, and one ``refresh`` on a 401 before the answer is
@@ -13,7 +14,7 @@ engine (``adapters.calls.retry``). A platform fills in two seams:
   looped on.
 
 It is also the adapter boundary's last line: any other ``Exception`` an attempt raises (a bug in
-a parser, a value httpx or aiohttp refuses, an amount ``decimal`` cannot hold) becomes one
+a parser, a value the transport refuses, an amount ``decimal`` cannot hold) becomes one
 ``PlatformError`` here, by how far the attempt had got (``_Stage``), and is logged once as
 ``platform_adapter_bug``. ``BaseException``s (cancellation) pass through untouched.
 """
@@ -27,14 +28,15 @@ from enum import Enum
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
 import structlog
 
 from adapters.calls.http import (
+    Answer,
+    Headers,
+    Transport,
     UnsendableHeader,
     check_header_values,
     prepare_request,
-    transmit,
 )
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import CircuitOpen, Resilience
@@ -44,9 +46,8 @@ from errors import PlatformAuthFailed, PlatformError, PlatformServerError
 
 T = TypeVar("T")
 
-Headers = Mapping[str, str] | httpx.Headers
-ErrorMapper = Callable[[str, httpx.Response, Sequence[str]], PlatformError]
-Classifier = Callable[[str, httpx.Response, Sequence[str]], PlatformError | None]
+ErrorMapper = Callable[[str, Answer, Sequence[str]], PlatformError]
+Classifier = Callable[[str, Answer, Sequence[str]], PlatformError | None]
 
 
 class Auth(Protocol):
@@ -64,21 +65,20 @@ class Auth(Protocol):
 class StaticAuth:
     """Credentials that never change (an API token): nothing to refresh.
 
-    The headers are encoded and checked once, here. A value no header can carry (non-ASCII,
+    The headers are checked once, here. A value no header can carry (non-ASCII,
     CR/LF: a token pasted with its line break) never raises out of an adapter's constructor;
     each call then fails with ``UnsendableHeader``, which the caller reports as AUTH_FAILED
     (nothing sent) for that merchant alone.
     """
 
     def __init__(self, headers: Headers) -> None:
-        self._headers: httpx.Headers | None
+        self._headers: Headers | None
         try:
-            built = headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers)
-            check_header_values(built)
-        except (UnicodeEncodeError, UnsendableHeader):
-            self._headers = None  # the error quotes the value: not kept
+            check_header_values(headers)
+        except UnsendableHeader:
+            self._headers = None
         else:
-            self._headers = built
+            self._headers = dict(headers)
 
     async def headers(self, deadline: float) -> Headers:
         if self._headers is None:
@@ -92,10 +92,18 @@ class StaticAuth:
 def rest_classifier(map_error: ErrorMapper) -> Classifier:
     """The classification of a REST platform: every non-2xx answer, through ``map_error``."""
 
-    def classify(op: str, response: httpx.Response, sku_ids: Sequence[str]) -> PlatformError | None:
-        return None if response.is_success else map_error(op, response, sku_ids)
+    def classify(op: str, answer: Answer, sku_ids: Sequence[str]) -> PlatformError | None:
+        return None if answer.is_success else map_error(op, answer, sku_ids)
 
     return classify
+
+
+def with_extra(headers: Headers, extra: Mapping[str, str]) -> Headers:
+    """``headers`` with ``extra`` added, a name in both (in any case) taking ``extra``'s value."""
+    replaced = {name.lower() for name in extra}
+    merged = {name: value for name, value in headers.items() if name.lower() not in replaced}
+    merged.update(extra)
+    return merged
 
 
 class _Stage(Enum):
@@ -116,7 +124,7 @@ class PlatformCaller:
         platform: str,
         merchant_id: str,
         store_key: str,
-        client: httpx.AsyncClient,
+        transport: Transport,
         resilience: Resilience,
         policy: RetryPolicy,
         classify: Classifier,
@@ -124,7 +132,7 @@ class PlatformCaller:
     ) -> None:
         self.platform = platform
         self._store_key = store_key  # the breaker's key: the store's base URL
-        self._client = client
+        self._transport = transport
         self._resilience = resilience
         self.policy = policy
         self._classify = classify
@@ -137,11 +145,11 @@ class PlatformCaller:
         self,
         op: str,
         method: str,
-        url: str | httpx.URL,
+        url: str,
         *,
         deadline: float,
         idempotent: bool,
-        parse: Callable[[httpx.Response], T],
+        parse: Callable[[Answer], T],
         params: Mapping[str, str] | None = None,
         json: Any = None,
         content: bytes | None = None,
@@ -155,35 +163,33 @@ class PlatformCaller:
         resilience, platform = self._resilience, self.platform
         metrics = resilience.metrics
         stage = _Stage.AUTH
-        response: httpx.Response | None = None
+        response: Answer | None = None
+        policy = self.policy
 
-        async def send(auth_headers: Headers) -> httpx.Response:
+        async def send(auth_headers: Headers) -> Answer:
             nonlocal stage
             stage = _Stage.PREPARE
-            sent: Headers = auth_headers
-            if extra_headers:
-                sent = httpx.Headers(auth_headers)
-                sent.update(extra_headers)
+            sent = with_extra(auth_headers, extra_headers) if extra_headers else auth_headers
             request, budget = prepare_request(
                 method,
                 url,
                 platform=platform,
                 op=op,
                 deadline=deadline,
-                policy=self.policy,
+                policy=policy,
                 headers=sent,
                 params=params,
                 json=json,
                 content=content,
             )
             stage = _Stage.SEND
-            return await transmit(
-                self._client,
+            return await self._transport.send(
                 request,
+                budget=budget,
+                connect_timeout=min(policy.connect_timeout_s, budget),
+                max_answer_bytes=policy.max_answer_bytes,
                 platform=platform,
                 op=op,
-                budget=budget,
-                max_answer_bytes=self.policy.max_answer_bytes,
             )
 
         async def exchange() -> T:
@@ -191,7 +197,7 @@ class PlatformCaller:
             stage, response = _Stage.AUTH, None
             headers = await self._auth.headers(deadline)
             response = await send(headers)
-            if response.status_code == 401:
+            if response.status == 401:
                 stage = _Stage.AUTH  # a 401 applied nothing
                 if await self._auth.refresh(headers, deadline):
                     response = await send(await self._auth.headers(deadline))
@@ -218,7 +224,7 @@ class PlatformCaller:
                                 exc, stage, op, response, sku_ids, number
                             ) from None  # logged once, with its traceback, just now
                         finally:
-                            status = response.status_code if response is not None else None
+                            status = response.status if response is not None else None
                 outcome = "ok"
                 return result
             except PlatformError as exc:
@@ -233,7 +239,7 @@ class PlatformCaller:
                     "platform_call",
                     op=op,
                     method=method,
-                    path=url.path if isinstance(url, httpx.URL) else urlsplit(url).path,
+                    path=urlsplit(url).path,
                     status=status,
                     attempt=number,
                     outcome=outcome,
@@ -255,7 +261,7 @@ class PlatformCaller:
         exc: Exception,
         stage: _Stage,
         op: str,
-        response: httpx.Response | None,
+        response: Answer | None,
         sku_ids: Sequence[str],
         number: int,
     ) -> PlatformError:
@@ -281,7 +287,7 @@ class PlatformCaller:
                 may_have_applied=False,
                 data=data,
             )
-        status = response.status_code if response is not None else None
+        status = response.status if response is not None else None
         self.log.error(
             "platform_adapter_bug",
             op=op,
@@ -310,7 +316,7 @@ class PlatformCaller:
                 data=data,
             )
         message = (
-            f"{platform} answered {response.status_code} to {op} with a body this adapter"
+            f"{platform} answered {response.status} to {op} with a body this adapter"
             f" cannot read ({kind})"
         )
         if response.is_success:  # it was applied, or may have been: never "not sent"
@@ -319,4 +325,4 @@ class PlatformCaller:
             )
         # A refusal or failure whose body could not be read: the status alone still says
         # what it means (a 4xx applied nothing; a 5xx left the outcome unknown).
-        return error_for_status(response.status_code, message, platform=platform, data=data)
+        return error_for_status(response.status, message, platform=platform, data=data)

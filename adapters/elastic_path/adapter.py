@@ -26,10 +26,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import httpx
-
 from adapters.base import Capabilities, CartContext, ExternalCart, LineRequest
 from adapters.calls.caller import PlatformCaller, StaticAuth, rest_classifier
+from adapters.calls.http import Answer, Transport
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import Bulkheads, Resilience
 from adapters.elastic_path.auth import FORM_HEADERS, ClientCredentialsAuth
@@ -73,7 +72,7 @@ class ElasticPathAdapter:
         self,
         merchant_id: str,
         connection: ElasticPathConnection,
-        client: httpx.AsyncClient,
+        transport: Transport,
         resilience: Resilience,
         policy: RetryPolicy,
         *,
@@ -93,7 +92,7 @@ class ElasticPathAdapter:
                 platform=PLATFORM,
                 merchant_id=merchant_id,
                 store_key=f"{self._base}/oauth/access_token",
-                client=client,
+                transport=transport,
                 resilience=token_resilience,
                 policy=policy,
                 classify=rest_classifier(token_error),
@@ -105,7 +104,7 @@ class ElasticPathAdapter:
             platform=PLATFORM,
             merchant_id=merchant_id,
             store_key=self._base,
-            client=client,
+            transport=transport,
             resilience=resilience,
             policy=policy,
             classify=rest_classifier(map_error),
@@ -189,7 +188,7 @@ class ElasticPathAdapter:
             cart = await self._call(
                 "remove_line", "DELETE", f"{_cart(external_id)}/items/{_seg(line_id)}",
                 deadline=deadline, idempotent=True, unknown=unknown,
-                parse=lambda r: items_cart(r, external_id)[0] if r.content.strip() else None,
+                parse=lambda r: items_cart(r, external_id)[0] if r.body.strip() else None,
             )  # fmt: skip
         except PlatformNotFound:
             if not unknown:
@@ -313,7 +312,7 @@ class ElasticPathAdapter:
         path: str,
         *,
         deadline: float,
-        parse: Callable[[httpx.Response], T],
+        parse: Callable[[Answer], T],
         **kwargs: Any,
     ) -> T:
         url = self._base + path

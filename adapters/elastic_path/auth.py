@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
-
-from adapters.calls.caller import Headers, PlatformCaller
+from adapters.calls.caller import PlatformCaller
+from adapters.calls.http import Answer, Headers
 from adapters.elastic_path.connection import ElasticPathConnection
 from adapters.elastic_path.failures import PLATFORM, body_of
 from errors import PlatformAuthFailed, PlatformError, PlatformServerError, PlatformTimeout
@@ -29,19 +28,20 @@ from errors import PlatformAuthFailed, PlatformError, PlatformServerError, Platf
 # The docs: "Access tokens expire after 1 hour" (used when an answer gives no lifetime).
 DEFAULT_LIFETIME_S = 3600.0
 MAX_MARGIN_S = 60.0  # renew this long before expiry, or at 90% of a short lifetime
-FORM_HEADERS = httpx.Headers(
-    {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-)
+FORM_HEADERS: Headers = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "Accept": "application/json",
+}
 
 
 @dataclass(frozen=True)
 class Token:
-    headers: httpx.Headers = field(repr=False)  # the carts calls' headers, bearer included
+    headers: Headers = field(repr=False)  # the carts calls' headers, bearer included
     renew_at: float  # on the auth's clock
 
     @property
     def bearer(self) -> str:
-        return self.headers["authorization"]
+        return self.headers["Authorization"]
 
 
 class ClientCredentialsAuth:
@@ -141,7 +141,7 @@ def _bearer(headers: Headers) -> str | None:
     return str(found[0]) if found else None
 
 
-def _token_of(response: httpx.Response, fetched_at: float) -> Token:
+def _token_of(response: Answer, fetched_at: float) -> Token:
     """An ``AccessTokenResponse``: unwrapped as the docs and the JS SDK read it, or in the
     ``{"data": ...}`` the OpenAPI example shows
     (https://elasticpath.dev/docs/api/authentication/create-an-access-token)."""
@@ -162,18 +162,16 @@ def _token_of(response: httpx.Response, fetched_at: float) -> Token:
         lifetime = _lifetime(body)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlatformServerError(
-            f"Elastic Path answered {response.status_code} to the token request with a body"
+            f"Elastic Path answered {response.status} to the token request with a body"
             f" this adapter cannot read ({type(exc).__name__})",
             platform=PLATFORM,
-            status=response.status_code,
+            status=response.status,
         ) from None  # the body holds the token: keep it out of the chain
-    headers = httpx.Headers(
-        {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        }
-    )
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+    }
     margin = min(MAX_MARGIN_S, lifetime * 0.1)
     return Token(headers=headers, renew_at=fetched_at + lifetime - margin)
 

@@ -15,11 +15,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
 from adapters.base import ExternalCart, LineProblem, LineRequest
+from adapters.calls.http import Answer, Headers
 from adapters.calls.statuses import error_for_status
 from bags.status import Platform
 from errors import Cause, PlatformAuthFailed, PlatformError, PlatformRejected, clip
@@ -110,19 +111,18 @@ def error_items(body: Any, default_status: int) -> list[ItemError]:
     return items
 
 
-def body_of(response: httpx.Response) -> Any:
+def body_of(response: Answer) -> Any:
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(response.body)
     except orjson.JSONDecodeError:
         return None
 
 
-def _is_item_add(response: httpx.Response) -> bool:
-    try:
-        request = response.request
-    except RuntimeError:  # a response built by hand, never sent
+def _is_item_add(response: Answer) -> bool:
+    request = response.request
+    if request is None:  # an answer built by hand, never sent
         return False
-    return request.method == "POST" and request.url.path.endswith("/items")
+    return request.method == "POST" and urlsplit(request.url).path.endswith("/items")
 
 
 def rejection(
@@ -166,7 +166,7 @@ def line_problems(
     return tuple(problems)
 
 
-def retry_after_of(headers: httpx.Headers) -> float | None:
+def retry_after_of(headers: Headers) -> float | None:
     """Seconds to wait. Elastic Path documents no rate-limit headers, only the 429
     (https://elasticpath.dev/guides/Getting-Started/rate-limits); honour a Retry-After if sent."""
     try:
@@ -175,14 +175,14 @@ def retry_after_of(headers: httpx.Headers) -> float | None:
         return None
 
 
-def map_error(op: str, response: httpx.Response, sku_ids: Sequence[str] = ()) -> PlatformError:
+def map_error(op: str, response: Answer, sku_ids: Sequence[str] = ()) -> PlatformError:
     """Every non-2xx answer of a carts route: the shared status table, refined.
 
     400 "Insufficient stock" is OUT_OF_STOCK; 404 "Product not found" SKU_NOT_FOUND; an add's
     refusals keep the item each entry names (``ItemsRejected``); 401 "Unable to validate access
     token" and 403 AUTH_FAILED; 409 "Write conflict detected" a conflict; 429 throttled.
     """
-    status = response.status_code
+    status = response.status
     items = error_items(body_of(response), status)
     message = items[0].message if items else f"Elastic Path answered HTTP {status}"
     if len(items) > 1:
@@ -206,10 +206,10 @@ def map_error(op: str, response: httpx.Response, sku_ids: Sequence[str] = ()) ->
     return error_for_status(status, message, platform=PLATFORM, retry_after=wait, data=data)
 
 
-def token_error(op: str, response: httpx.Response, sku_ids: Sequence[str] = ()) -> PlatformError:
+def token_error(op: str, response: Answer, sku_ids: Sequence[str] = ()) -> PlatformError:
     """A non-2xx answer of ``POST /oauth/access_token``: 400 and 401 are the credentials
     (https://elasticpath.dev/docs/api/authentication/create-an-access-token)."""
-    status = response.status_code
+    status = response.status
     if status in (400, 401, 403):
         items = error_items(body_of(response), status)
         said = f": {items[0].message}" if items else ""

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from adapters.base import CartContext, ExternalCart, ExternalLine, LineRequest
 from adapters.calls.answers import amount_in_range, quantity_in_range
+from adapters.calls.http import Answer
 from adapters.elastic_path.failures import PLATFORM, ItemError, body_of, error_items
 from errors import Cause, PlatformRejected, PlatformServerError
 
@@ -114,12 +113,12 @@ class CartState:
     has_items: bool | None
 
 
-def _unreadable(response: httpx.Response, what: str, exc: Exception) -> PlatformServerError:
+def _unreadable(response: Answer, what: str, exc: Exception) -> PlatformServerError:
     return PlatformServerError(
-        f"Elastic Path answered {response.status_code} with {what} this adapter cannot read"
+        f"Elastic Path answered {response.status} with {what} this adapter cannot read"
         f" ({type(exc).__name__}: {exc})",
         platform=PLATFORM,
-        status=response.status_code,
+        status=response.status,
     )
 
 
@@ -129,7 +128,7 @@ def _object(value: Any) -> dict[str, Any]:
     return value
 
 
-def cart_state(response: httpx.Response) -> CartState:
+def cart_state(response: Answer) -> CartState:
     """A ``CartEntityResponse`` (https://elasticpath.dev/docs/api/carts/get-a-cart)."""
     try:
         data = _object(_object(body_of(response))["data"])
@@ -192,7 +191,7 @@ def _line(item: dict[str, Any]) -> ExternalLine | None:
 
 
 def items_cart(
-    response: httpx.Response, cart_id: str, currency: str = ""
+    response: Answer, cart_id: str, currency: str = ""
 ) -> tuple[ExternalCart, list[ItemError]]:
     """A cart-items collection (``CartsResponse``) as the cart, and any per-item ``errors`` it
     carries (a partly successful bulk add). Every add, update and read of items answers it
@@ -222,4 +221,4 @@ def items_cart(
         cart = ExternalCart(external_id=cart_id, currency=held, sub_total=sub_total, lines=lines)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _unreadable(response, "cart items", exc) from exc
-    return cart, error_items(body, response.status_code)
+    return cart, error_items(body, response.status)

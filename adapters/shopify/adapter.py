@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import httpx
-
 from adapters.base import Capabilities, CartContext, ExternalCart, LineRequest
 from adapters.calls.caller import PlatformCaller, StaticAuth
+from adapters.calls.http import Answer, Transport
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import Resilience
 from adapters.shopify import documents
@@ -57,14 +56,14 @@ class ShopifyAdapter:
         self,
         merchant_id: str,
         connection: ShopifyConnection,
-        client: httpx.AsyncClient,
+        transport: Transport,
         resilience: Resilience,
         policy: RetryPolicy,
     ) -> None:
         self.merchant_id = merchant_id
         self._base = connection.shop_url
-        self._endpoint = httpx.URL(connection.endpoint)  # parsed once, as BigCommerce's
-        # Encoded once, by StaticAuth, which never raises here: a token no header can carry
+        self._endpoint = connection.endpoint
+        # Checked once, by StaticAuth, which never raises here: a token no header can carry
         # fails each call as AUTH_FAILED instead of this constructor.
         headers = {
             # Server-side access: the private token
@@ -77,7 +76,7 @@ class ShopifyAdapter:
             platform=PLATFORM,
             merchant_id=merchant_id,
             store_key=self._base,
-            client=client,
+            transport=transport,
             resilience=resilience,
             policy=policy,
             classify=classify,
@@ -224,7 +223,7 @@ class ShopifyAdapter:
         query: str,
         variables: Mapping[str, Any],
         *,
-        parse: Callable[[httpx.Response], T],
+        parse: Callable[[Answer], T],
         **kwargs: Any,
     ) -> T:
         return await self._caller.call(

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
 import orjson
 
+from adapters.calls.http import Answer, Headers
 from adapters.calls.statuses import error_for_status
 from bags.status import Platform
 from errors import (
@@ -64,12 +64,12 @@ _REJECTING_CODES = frozenset(
 )
 
 
-def unreadable(response: httpx.Response, why: str) -> PlatformServerError:
+def unreadable(response: Answer, why: str) -> PlatformServerError:
     """A 2xx this adapter cannot read: whatever it asked may have been applied."""
     return PlatformServerError(
-        f"Shopify answered {response.status_code} with {why}",
+        f"Shopify answered {response.status} with {why}",
         platform=PLATFORM,
-        status=response.status_code,
+        status=response.status,
     )
 
 
@@ -88,7 +88,7 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def retry_after_of(headers: httpx.Headers) -> float | None:
+def retry_after_of(headers: Headers) -> float | None:
     """``Retry-After`` in seconds (RFC 9110: delay-seconds or an HTTP date), else None."""
     value = headers.get("retry-after")
     if value is None:
@@ -105,12 +105,12 @@ def retry_after_of(headers: httpx.Headers) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-def classify(op: str, response: httpx.Response, sku_ids: Sequence[str]) -> PlatformError | None:
+def classify(op: str, response: Answer, sku_ids: Sequence[str]) -> PlatformError | None:
     """The ``PlatformCaller`` seam: the error an answer means, or None when ``data`` is there."""
     if not response.is_success:
         return status_error(response, sku_ids)
     try:
-        body = orjson.loads(response.content)
+        body = orjson.loads(response.body)
     except orjson.JSONDecodeError:
         return unreadable(response, "a body that is not JSON")
     if not isinstance(body, dict):
@@ -129,14 +129,14 @@ def _errors_text(errors: Any) -> str:
     return "; ".join(t for t in texts[:3] if t)
 
 
-def status_error(response: httpx.Response, sku_ids: Sequence[str]) -> PlatformError:
+def status_error(response: Answer, sku_ids: Sequence[str]) -> PlatformError:
     """A non-2xx answer: the shared status table, refined where Shopify differs."""
-    status = response.status_code
+    status = response.status
     message = f"Shopify answered HTTP {status}"
     if status in _STATUS_PHRASES:
         message += f", {_STATUS_PHRASES[status]}"
     try:
-        body = orjson.loads(response.content)
+        body = orjson.loads(response.body)
     except orjson.JSONDecodeError:
         body = None  # 401/403/430 bodies are often empty or HTML
     if isinstance(body, dict) and body.get("errors"):
@@ -188,7 +188,7 @@ def _throttle_wait(body: Mapping[str, Any], errors: list[Any]) -> float:
 
 
 def graphql_error(
-    response: httpx.Response, body: Mapping[str, Any], sku_ids: Sequence[str]
+    response: Answer, body: Mapping[str, Any], sku_ids: Sequence[str]
 ) -> PlatformError:
     """A 200 with top-level ``errors``: the document was refused (or, with data, half run)."""
     errors = body["errors"] if isinstance(body["errors"], list) else [body["errors"]]
@@ -198,7 +198,7 @@ def graphql_error(
         if isinstance(e, dict) and isinstance(e.get("extensions"), dict)
     }
     text = _errors_text(errors)
-    common: dict[str, Any] = {"platform": PLATFORM, "status": response.status_code}
+    common: dict[str, Any] = {"platform": PLATFORM, "status": response.status}
     common["data"] = sku_data(sku_ids)
     throttled = "THROTTLED" in codes or any(
         isinstance(e, dict) and str(e.get("message", "")).strip().lower() == "throttled"

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import orjson
 
 from adapters.base import CartContext, ExternalCart, ExternalLine, LineProblem, LineRequest
 from adapters.calls.answers import minor_units, quantity_in_range
+from adapters.calls.http import Answer
 from adapters.shopify.failures import PLATFORM, sku_data, unreadable, user_errors_error
 from errors import Cause, PlatformNotFound, PlatformRejected, clip
 
@@ -91,10 +91,10 @@ def cart_input(lines: Sequence[LineRequest], context: CartContext | None) -> dic
 # --- answers --------------------------------------------------------------------------------------
 
 
-def root_of(response: httpx.Response, root: str) -> Any:
+def root_of(response: Answer, root: str) -> Any:
     """``data.<root>`` of an answer ``classify`` let through."""
     try:
-        return orjson.loads(response.content)["data"][root]
+        return orjson.loads(response.body)["data"][root]
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise unreadable(response, f"no data.{root}") from exc
 
@@ -123,7 +123,7 @@ def _line(node: Mapping[str, Any], currency: str) -> ExternalLine:
     )
 
 
-def read_cart(node: Mapping[str, Any], response: httpx.Response) -> ExternalCart:
+def read_cart(node: Mapping[str, Any], response: Answer) -> ExternalCart:
     """A ``Cart`` (as ``documents._CART_FIELDS`` selects it) to an ``ExternalCart``."""
     try:
         subtotal = node["cost"]["subtotalAmount"]
@@ -141,14 +141,14 @@ def read_cart(node: Mapping[str, Any], response: httpx.Response) -> ExternalCart
         ) from exc
 
 
-def queried_cart(response: httpx.Response) -> ExternalCart:
+def queried_cart(response: Answer) -> ExternalCart:
     """``cart(id:)``: null for an unknown, expired or foreign cart."""
     node = root_of(response, "cart")
     if node is None:
         raise PlatformNotFound(
             "Shopify has no such cart (unknown or expired)",
             platform=PLATFORM,
-            status=response.status_code,
+            status=response.status,
         )
     if not isinstance(node, dict):
         raise unreadable(response, "a cart that is not an object")
@@ -156,7 +156,7 @@ def queried_cart(response: httpx.Response) -> ExternalCart:
 
 
 def mutated_cart(
-    response: httpx.Response,
+    response: Answer,
     root: str,
     requests: Sequence[LineRequest] = (),
     *,
@@ -172,7 +172,7 @@ def mutated_cart(
     except _UNREADABLE as exc:
         raise unreadable(response, f"a {root} payload this adapter cannot read") from exc
     if user_errors:
-        raise user_errors_error(root, user_errors, sku_ids, response.status_code)
+        raise user_errors_error(root, user_errors, sku_ids, response.status)
     if not isinstance(node, dict):
         raise unreadable(response, f"{root} without a cart and without userErrors")
     cart = read_cart(node, response)
@@ -186,7 +186,7 @@ def mutated_cart(
             f"Shopify created the cart without any of its lines ({messages or 'no reason given'})",
             platform=PLATFORM,
             cause=Cause.OUT_OF_STOCK if stock else Cause.PLATFORM_REJECTED,
-            status=response.status_code,
+            status=response.status,
             data=sku_data(sku_ids),
         )
     return replace(cart, problems=problems) if problems else cart

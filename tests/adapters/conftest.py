@@ -1,5 +1,6 @@
-"""Fixtures for adapter tests: fast settings, a registry on the real aiohttp transport, respx,
-a controllable clock for circuit breakers, and loopback TCP servers that misbehave on purpose."""
+"""Fixtures for adapter tests: fast settings, a registry on the httpx transport (respx mocks it)
+and one on the production aiohttp transport (``live_registry``, for real sockets), respx, a
+controllable clock for circuit breakers, and loopback TCP servers that misbehave on purpose."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import respx
 
 from adapters.bigcommerce import BigCommerceAdapter
+from adapters.calls.httpx_transport import HttpxTransport
 from adapters.registry import AdapterRegistry
 from bags.status import Platform
 from config import Settings
@@ -63,9 +65,22 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def registry(clock: FakeClock) -> AsyncIterator[AdapterRegistry]:
+    """The adapters' code on the httpx transport, which respx mocks."""
+    reg = mocked_registry(fast_settings(), clock=clock)
+    yield reg
+    await reg.aclose()
+
+
+@pytest.fixture
+async def live_registry(clock: FakeClock) -> AsyncIterator[AdapterRegistry]:
+    """The production transport (aiohttp), for real sockets: what "was it sent?" is tested on."""
     reg = AdapterRegistry(fast_settings(), clock=clock)
     yield reg
     await reg.aclose()
+
+
+def mocked_registry(settings: Settings, **kwargs: Any) -> AdapterRegistry:
+    return AdapterRegistry(settings, transport_factory=HttpxTransport.for_settings, **kwargs)
 
 
 @pytest.fixture
@@ -79,7 +94,6 @@ def bc(registry: AdapterRegistry) -> BigCommerceAdapter:
 
 @pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
-    # With the httpx-aiohttp transport respx can only patch httpx itself, as using="httpx".
     with respx.mock(using="httpx", assert_all_called=False) as router:
         yield router
 

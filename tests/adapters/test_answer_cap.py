@@ -1,4 +1,4 @@
-"""Platform answers are read with a size cap, on the real aiohttp transport.
+"""Platform answers are read with a size cap, on the production aiohttp transport.
 
 An oversize Content-Length is refused before a byte of body is read; a body without one (or a
 compressed one) is counted as it is decoded and the read stops at the cap. Either way the
@@ -18,13 +18,20 @@ import respx
 
 from adapters.base import LineRequest
 from adapters.bigcommerce import BigCommerceAdapter
-from adapters.calls.http import build_client, send_once
+from adapters.calls.aiohttp_transport import AiohttpTransport
+from adapters.calls.http import Answer, send_once
 from adapters.calls.policy import RetryPolicy
-from adapters.registry import AdapterRegistry
 from bags.status import Platform
 from config import Settings
 from errors import PlatformServerError
-from tests.adapters.conftest import STORE, Behaviour, TcpServer, deadline, fast_settings
+from tests.adapters.conftest import (
+    STORE,
+    Behaviour,
+    TcpServer,
+    deadline,
+    fast_settings,
+    mocked_registry,
+)
 
 CAP = 4096
 POLICY = RetryPolicy(attempt_timeout_s=2.0, max_answer_bytes=CAP)
@@ -65,13 +72,13 @@ async def endless_chunks(
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    built = build_client(fast_settings().for_platform("BIGCOMMERCE"))
+async def client() -> AsyncIterator[AiohttpTransport]:
+    built = AiohttpTransport(fast_settings().for_platform("BIGCOMMERCE"))
     yield built
     await built.aclose()
 
 
-async def get(client: httpx.AsyncClient, url: str) -> httpx.Response:
+async def get(client: AiohttpTransport, url: str) -> Answer:
     return await send_once(
         client, "GET", url + "/carts/1", platform="BIGCOMMERCE", op="get_cart",
         deadline=deadline(), policy=POLICY,
@@ -79,7 +86,7 @@ async def get(client: httpx.AsyncClient, url: str) -> httpx.Response:
 
 
 async def test_an_oversize_content_length_is_refused_before_the_body_is_read(
-    client: httpx.AsyncClient, tcp_server: StartServer
+    client: AiohttpTransport, tcp_server: StartServer
 ) -> None:
     # The server announces 10 MB and sends none of it: reading would wait for the timeout.
     server = await tcp_server(answering(b"Content-Length: 10000000\r\n", then_hang=True))
@@ -92,7 +99,7 @@ async def test_an_oversize_content_length_is_refused_before_the_body_is_read(
 
 
 async def test_a_body_without_a_length_is_cut_at_the_cap(
-    client: httpx.AsyncClient, tcp_server: StartServer
+    client: AiohttpTransport, tcp_server: StartServer
 ) -> None:
     server = await tcp_server(endless_chunks)
     with pytest.raises(PlatformServerError):
@@ -100,7 +107,7 @@ async def test_a_body_without_a_length_is_cut_at_the_cap(
 
 
 async def test_a_compressed_body_is_capped_as_it_inflates(
-    client: httpx.AsyncClient, tcp_server: StartServer
+    client: AiohttpTransport, tcp_server: StartServer
 ) -> None:
     bomb = gzip.compress(b" " * (CAP * 100))  # about 1 KiB on the wire, 400 KiB inflated
     head = b"Content-Encoding: gzip\r\nContent-Length: %d\r\n" % len(bomb)
@@ -116,7 +123,7 @@ def chunked(body: bytes) -> bytes:
 
 @pytest.mark.parametrize("size", [0, 100, CAP])
 async def test_answers_within_the_cap_are_read_whole_with_or_without_a_length(
-    client: httpx.AsyncClient, tcp_server: StartServer, size: int
+    client: AiohttpTransport, tcp_server: StartServer, size: int
 ) -> None:
     body = b"y" * size
     packed = gzip.compress(body)
@@ -127,11 +134,11 @@ async def test_answers_within_the_cap_are_read_whole_with_or_without_a_length(
     ]:
         server = await tcp_server(answering(head, sent))
         response = await get(client, server.url)
-        assert response.content == body and response.is_closed
+        assert response.body == body
 
 
 async def test_one_byte_over_the_cap_is_refused(
-    client: httpx.AsyncClient, tcp_server: StartServer
+    client: AiohttpTransport, tcp_server: StartServer
 ) -> None:
     body = b"y" * (CAP + 1)
     server = await tcp_server(answering(b"Content-Length: %d\r\n" % len(body), body))
@@ -140,7 +147,7 @@ async def test_one_byte_over_the_cap_is_refused(
 
 
 async def test_an_oversize_answer_to_a_create_is_not_repeated() -> None:
-    registry = AdapterRegistry(fast_settings(platform_max_answer_bytes=CAP))
+    registry = mocked_registry(fast_settings(platform_max_answer_bytes=CAP))
     bc = registry.for_merchant(
         "mer_1", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": "t"}
     )

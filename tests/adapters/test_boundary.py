@@ -18,6 +18,8 @@ import respx
 from structlog.testing import capture_logs
 
 from adapters.calls.caller import Classifier, PlatformCaller, StaticAuth, rest_classifier
+from adapters.calls.http import Answer
+from adapters.calls.httpx_transport import HttpxTransport
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import PlatformMetrics, Resilience
 from adapters.calls.statuses import error_for_status
@@ -38,8 +40,8 @@ SECRET = "tok-s3cr3t-0123456789"
 POLICY = RetryPolicy(max_attempts=3, backoff_base_s=0.001, backoff_max_s=0.002)
 
 
-def by_status(op: str, response: httpx.Response, sku_ids: Sequence[str]) -> PlatformError:
-    return error_for_status(response.status_code, f"HTTP {response.status_code}", platform=P)
+def by_status(op: str, response: Answer, sku_ids: Sequence[str]) -> PlatformError:
+    return error_for_status(response.status, f"HTTP {response.status}", platform=P)
 
 
 def caller(
@@ -52,7 +54,7 @@ def caller(
         platform=P,
         merchant_id="mer_1",
         store_key=BASE,
-        client=client,
+        transport=HttpxTransport(client),
         resilience=Resilience(fast_settings().for_platform(P), PlatformMetrics()),
         policy=POLICY,
         classify=classify or rest_classifier(by_status),
@@ -60,7 +62,7 @@ def caller(
     )
 
 
-def broken_parse(response: httpx.Response) -> Any:
+def broken_parse(response: Answer) -> Any:
     return {"total": 1}["missing"]  # type: ignore[index]  # a KeyError: a parser's bug
 
 
@@ -128,7 +130,7 @@ async def test_a_failure_inside_the_transport_may_have_applied() -> None:
 async def test_a_classifier_bug_on_a_non_2xx_keeps_what_the_status_says(
     status: int, kind: type[PlatformError], applied: bool
 ) -> None:
-    def crashing(op: str, response: httpx.Response, sku_ids: Sequence[str]) -> None:
+    def crashing(op: str, response: Answer, sku_ids: Sequence[str]) -> None:
         raise AttributeError("classifier bug")
 
     with respx.mock(using="httpx", assert_all_called=False) as mock:
@@ -144,7 +146,7 @@ async def test_a_classifier_bug_on_a_non_2xx_keeps_what_the_status_says(
 
 
 async def test_cancellation_is_never_mapped() -> None:
-    def cancelled(response: httpx.Response) -> None:
+    def cancelled(response: Answer) -> None:
         raise asyncio.CancelledError
 
     with respx.mock(using="httpx", assert_all_called=False) as mock:

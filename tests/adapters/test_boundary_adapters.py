@@ -55,7 +55,7 @@ def adapter(registry: AdapterRegistry, platform: Platform, connection: Any) -> A
     return PLATFORMS[platform].adapter(
         "mer_1",
         connection,
-        registry.client(platform),
+        registry.transport(platform),
         registry.resilience(platform),
         RetryPolicy.for_platform(settings, PLATFORMS[platform].retry),
     )
@@ -119,7 +119,7 @@ def test_bigcommerce_refuses_a_token_no_header_can_carry_without_echoing_it(toke
 
 
 async def test_bigcommerce_a_stored_token_with_a_line_break_is_auth_failed_and_never_sent(
-    registry: AdapterRegistry, tcp_server: Any
+    live_registry: AdapterRegistry, tcp_server: Any
 ) -> None:
     async def answer(reader: Any, writer: Any, server: TcpServer) -> None:
         server.requests.append(await reader.read(1))
@@ -128,7 +128,7 @@ async def test_bigcommerce_a_stored_token_with_a_line_break_is_auth_failed_and_n
     connection = BigCommerceConnection.model_construct(
         api_url=f"{server.url}/stores/abc/v3", access_token=SecretStr("tok\r\nX-Injected: 1")
     )
-    bc = adapter(registry, Platform.BIGCOMMERCE, connection)  # on the real aiohttp transport
+    bc = adapter(live_registry, Platform.BIGCOMMERCE, connection)  # the production transport
     with pytest.raises(PlatformAuthFailed) as caught:
         await bc.get_cart("c1", deadline=deadline())
     assert not caught.value.may_have_applied and server.requests == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import httpx
+import orjson
 import pytest
 import respx
 
@@ -16,6 +17,8 @@ from adapters.calls.caller import (
     StaticAuth,
     rest_classifier,
 )
+from adapters.calls.http import Answer
+from adapters.calls.httpx_transport import HttpxTransport
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import PlatformMetrics, Resilience
 from adapters.calls.statuses import error_for_status
@@ -32,8 +35,8 @@ BASE = "https://api.platform.test"
 POLICY = RetryPolicy(max_attempts=3, backoff_base_s=0.001, backoff_max_s=0.002)
 
 
-def by_status(op: str, response: httpx.Response, sku_ids: Sequence[str]) -> PlatformError:
-    return error_for_status(response.status_code, f"{op}: HTTP {response.status_code}", platform=P)
+def by_status(op: str, response: Answer, sku_ids: Sequence[str]) -> PlatformError:
+    return error_for_status(response.status, f"{op}: HTTP {response.status}", platform=P)
 
 
 def caller(
@@ -43,7 +46,7 @@ def caller(
         platform=P,
         merchant_id="mer_1",
         store_key=BASE,
-        client=client,
+        transport=HttpxTransport(client),
         resilience=Resilience(fast_settings().for_platform(P), PlatformMetrics()),
         policy=POLICY,
         classify=classify or rest_classifier(by_status),
@@ -85,7 +88,7 @@ async def test_a_401_refreshes_once_and_the_call_is_sent_again_with_the_new_toke
                 f"{BASE}/carts/1",
                 deadline=deadline(),
                 idempotent=True,
-                parse=lambda r: r.json(),
+                parse=lambda r: orjson.loads(r.body),
             )
     assert got == {"ok": 1}
     assert auth.refreshes == 1
@@ -104,7 +107,7 @@ async def test_a_second_401_is_an_auth_failure_never_a_loop() -> None:
                     f"{BASE}/carts",
                     deadline=deadline(),
                     idempotent=False,
-                    parse=lambda r: r.json(),
+                    parse=lambda r: orjson.loads(r.body),
                     json={},
                 )
     assert auth.refreshes == 1 and route.call_count == 2  # auth failures are never retried
@@ -122,16 +125,16 @@ async def test_an_auth_that_cannot_renew_gets_the_401_classified_at_once() -> No
                     f"{BASE}/carts/1",
                     deadline=deadline(),
                     idempotent=True,
-                    parse=lambda r: r.json(),
+                    parse=lambda r: orjson.loads(r.body),
                 )
     assert route.call_count == 1 and tokens(route) == ["Bearer t1"]
 
 
-def graphql_like(op: str, response: httpx.Response, sku_ids: Sequence[str]) -> PlatformError | None:
+def graphql_like(op: str, response: Answer, sku_ids: Sequence[str]) -> PlatformError | None:
     """Errors inside a 200, as a GraphQL platform reports them."""
     if not response.is_success:
         return by_status(op, response, sku_ids)
-    errors = response.json().get("errors") or []
+    errors = orjson.loads(response.body).get("errors") or []
     codes = {e.get("extensions", {}).get("code") for e in errors}
     if "THROTTLED" in codes:
         return PlatformRateLimited("throttled", platform=P, status=200, retry_after=0.01)
@@ -153,14 +156,14 @@ async def test_classify_turns_a_200_throttle_into_a_retried_rate_limit() -> None
                 f"{BASE}/graphql",
                 deadline=deadline(),
                 idempotent=False,
-                parse=lambda r: r.json()["data"],
+                parse=lambda r: orjson.loads(r.body)["data"],
                 json={"query": "{}"},
             )
     assert got == 1 and route.call_count == 2
 
 
 async def test_classify_turns_a_200_with_errors_into_a_rejection_without_parsing() -> None:
-    parsed: list[httpx.Response] = []
+    parsed: list[Answer] = []
     body = {"errors": [{"message": "Field 'nope' doesn't exist on type 'Cart'"}]}
     with respx.mock(using="httpx") as mock:
         route = mock.post(f"{BASE}/graphql").mock(return_value=httpx.Response(200, json=body))

@@ -1,38 +1,63 @@
-"""The shared platform client keeps no cookies: one client serves many merchants' stores."""
+"""The production transport keeps no cookies: one session serves many merchants' stores.
+
+Over a real loopback server, as in production: store A (``/stores/a``) sets a cookie for the
+whole host; neither store B (``/stores/b``, the same host) nor store A itself ever gets it back.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
-import httpx
-import respx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from adapters.bigcommerce import BigCommerceAdapter
+from adapters.calls.aiohttp_transport import AiohttpTransport
 from adapters.registry import AdapterRegistry
 from bags.status import Platform
-from tests.adapters.conftest import STORE, TOKEN
+from tests.adapters.conftest import TOKEN
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[str, list[tuple[str, str | None]]]]:
+    seen: list[tuple[str, str | None]] = []
+
+    async def delete(request: web.Request) -> web.Response:
+        seen.append((request.path, request.headers.get("Cookie")))
+        answer = web.Response(status=204)
+        if request.path.startswith("/stores/a/"):
+            answer.set_cookie("session", "abc", path="/")
+        return answer
+
+    app = web.Application()
+    app.router.add_delete("/stores/{store}/v3/carts/{cart}", delete)
+    async with TestServer(app, host="127.0.0.1") as test_server:
+        yield str(test_server.make_url("")).rstrip("/"), seen
 
 
 async def test_a_cookie_set_by_one_store_never_reaches_another(
-    registry: AdapterRegistry, mock: respx.MockRouter
+    live_registry: AdapterRegistry, server: tuple[str, list[tuple[str, str | None]]]
 ) -> None:
-    first = registry.for_merchant(
-        "mer_a", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": TOKEN}
+    base, seen = server
+    first = live_registry.for_merchant(
+        "mer_a", Platform.BIGCOMMERCE, {"api_url": f"{base}/stores/a/v3", "access_token": TOKEN}
     )
-    other_store = STORE.replace("/stores/", "/stores/other")
-    second = registry.for_merchant(
-        "mer_b", Platform.BIGCOMMERCE, {"api_url": other_store, "access_token": TOKEN}
+    second = live_registry.for_merchant(
+        "mer_b", Platform.BIGCOMMERCE, {"api_url": f"{base}/stores/b/v3", "access_token": TOKEN}
     )
     assert isinstance(first, BigCommerceAdapter) and isinstance(second, BigCommerceAdapter)
-    route_a = mock.delete(url__startswith=STORE).mock(
-        return_value=httpx.Response(204, headers={"Set-Cookie": "session=abc; Path=/"})
-    )
-    route_b = mock.delete(url__startswith=other_store).mock(return_value=httpx.Response(204))
     deadline = time.monotonic() + 5
     await first.delete_cart("c1", deadline=deadline)
     await second.delete_cart("c2", deadline=deadline)
     await first.delete_cart("c3", deadline=deadline)
-    assert route_a.call_count == 2 and route_b.call_count == 1
-    sent = [call.request for call in (*route_a.calls, *route_b.calls)]
-    assert all("cookie" not in request.headers for request in sent)
-    assert len(registry.client(Platform.BIGCOMMERCE).cookies.jar) == 0
+    assert seen == [
+        ("/stores/a/v3/carts/c1", None),
+        ("/stores/b/v3/carts/c2", None),
+        ("/stores/a/v3/carts/c3", None),
+    ]
+    transport = live_registry.transport(Platform.BIGCOMMERCE)
+    assert isinstance(transport, AiohttpTransport)
+    session = transport._session
+    assert session is not None and len(session.cookie_jar) == 0

@@ -30,7 +30,7 @@ from errors import (
     PlatformServerError,
     PlatformTimeout,
 )
-from tests.adapters.conftest import FakeClock, deadline, fast_settings
+from tests.adapters.conftest import FakeClock, deadline, fast_settings, mocked_registry
 
 API = "https://api.elasticpath.test"
 CLIENT_ID = "ep-client-id-0123456789"
@@ -183,7 +183,7 @@ def mock() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 async def registry(clock: FakeClock) -> AsyncIterator[AdapterRegistry]:
-    reg = AdapterRegistry(fast_settings(), clock=clock)
+    reg = mocked_registry(fast_settings(), clock=clock)
     yield reg
     await reg.aclose()
 
@@ -201,7 +201,7 @@ def make_adapter(registry: AdapterRegistry, clock: FakeClock | None = None) -> E
     return ElasticPathAdapter(
         "mer_ep",
         ElasticPathConnection.model_validate(CONN),
-        registry.client(Platform.ELASTIC_PATH),
+        registry.transport(Platform.ELASTIC_PATH),
         registry.resilience(Platform.ELASTIC_PATH),
         RetryPolicy.for_platform(settings, RETRY_RULES),
         clock=clock or FakeClock(),

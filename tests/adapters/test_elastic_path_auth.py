@@ -19,7 +19,7 @@ from errors import (
     PlatformServerError,
     PlatformUnavailable,
 )
-from tests.adapters.conftest import FakeClock, deadline, fast_settings
+from tests.adapters.conftest import FakeClock, deadline, fast_settings, mocked_registry
 from tests.adapters.test_elastic_path import (
     CLIENT_ID,
     CONN,
@@ -50,7 +50,7 @@ def mock() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 async def registry() -> AsyncIterator[AdapterRegistry]:
-    reg = AdapterRegistry(fast_settings())
+    reg = mocked_registry(fast_settings())
     yield reg
     await reg.aclose()
 
@@ -299,7 +299,7 @@ async def test_renewals_inside_full_bulkheads_never_wait_on_their_own_slots(
     mock: respx.MockRouter,
 ) -> None:
     # Every slot is held by a call whose 401 needs a renewal: the token fetch has its own.
-    registry = AdapterRegistry(fast_settings(platform_concurrency=2, platform_store_concurrency=2))
+    registry = mocked_registry(fast_settings(platform_concurrency=2, platform_store_concurrency=2))
     ep = make_adapter(registry)
     grant = mock.post(TOKEN_URL).mock(side_effect=tokens("tok1", "tok2"))
 

@@ -21,9 +21,8 @@ import respx
 
 from adapters.base import CartContext
 from adapters.elastic_path import ElasticPathAdapter
-from adapters.registry import AdapterRegistry
 from bags.status import Platform
-from tests.adapters.conftest import deadline, fast_settings
+from tests.adapters.conftest import deadline, fast_settings, mocked_registry
 from tests.adapters.test_elastic_path import (
     CART,
     CONN,
@@ -77,7 +76,7 @@ def mock() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 async def ep() -> AsyncIterator[ElasticPathAdapter]:
-    registry = AdapterRegistry(fast_settings())
+    registry = mocked_registry(fast_settings())
     adapter = registry.for_merchant("mer_ep", Platform.ELASTIC_PATH, CONN)
     assert isinstance(adapter, ElasticPathAdapter)
     yield adapter

@@ -1,19 +1,23 @@
-"""Transport-error classification against real loopback servers, and the retry engine."""
+"""The production transport's "was it sent?" against real loopback servers, and the retry
+engine."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import httpx
 import pytest
-from httpx_aiohttp import AiohttpTransport
+from aiohttp.client_reqrep import ConnectionKey
 
 from adapters.base import LineRequest
 from adapters.bigcommerce import BigCommerceAdapter
-from adapters.calls.http import build_client, request_not_sent, send_once
+from adapters.calls.aiohttp_transport import AiohttpTransport, request_not_sent
+from adapters.calls.http import Answer, send_once
+from adapters.calls.httpx_transport import request_not_sent as httpx_not_sent
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import CircuitOpen
 from adapters.calls.retry import call_with_retries, should_retry
@@ -60,21 +64,31 @@ class NullLog:
 # --- was it sent? ---------------------------------------------------------------------------------
 
 
-def _from(httpx_exc: Exception, origin: BaseException) -> Exception:
-    httpx_exc.__cause__ = origin
-    return httpx_exc
+KEY = ConnectionKey("127.0.0.1", 1, False, True, None, None, None)
 
 
 @pytest.mark.parametrize(
     ("exc", "not_sent"),
     [
-        # What httpx-aiohttp 0.2.0 raises: the httpx type is ConnectTimeout in all these cases.
-        (_from(httpx.ConnectTimeout("x"), aiohttp.ServerDisconnectedError()), False),
-        (_from(httpx.ConnectTimeout("x"), aiohttp.ClientOSError(104, "reset")), False),
-        (_from(httpx.ConnectTimeout("x"), aiohttp.ConnectionTimeoutError("x")), True),
-        (_from(httpx.ReadTimeout("x"), aiohttp.SocketTimeoutError("x")), False),
-        (_from(httpx.ReadError("x"), aiohttp.ClientPayloadError("x")), False),
-        # Stock httpx / respx: the type alone decides.
+        # aiohttp (production): only a failure to get a connection proves nothing was sent.
+        (aiohttp.ClientConnectorError(KEY, OSError(111, "refused")), True),
+        (aiohttp.ConnectionTimeoutError("x"), True),
+        (aiohttp.InvalidURL("x"), True),
+        (aiohttp.ServerDisconnectedError(), False),  # it read the request, then closed
+        (aiohttp.ClientOSError(104, "reset"), False),
+        (aiohttp.SocketTimeoutError("x"), False),
+        (aiohttp.ClientPayloadError("x"), False),
+    ],
+)
+def test_the_production_transport_says_not_sent_only_for_connection_failures(
+    exc: BaseException, not_sent: bool
+) -> None:
+    assert request_not_sent(exc) is not_sent
+
+
+@pytest.mark.parametrize(
+    ("exc", "not_sent"),
+    [
         (httpx.ConnectError("refused"), True),
         (httpx.ConnectTimeout("x"), True),
         (httpx.PoolTimeout("x"), True),
@@ -84,99 +98,107 @@ def _from(httpx_exc: Exception, origin: BaseException) -> Exception:
         (httpx.ReadError("x"), False),
     ],
 )
-def test_request_not_sent_classifies_by_the_origin_of_the_error(
-    exc: Exception, not_sent: bool
+def test_the_test_transport_reads_httpx_errors_as_httpcore_raises_them(
+    exc: BaseException, not_sent: bool
 ) -> None:
-    assert request_not_sent(exc) is not_sent
+    assert httpx_not_sent(exc) is not_sent
 
 
-async def test_close_after_read_is_ambiguous_never_not_sent(tcp_server: StartServer) -> None:
+@pytest.fixture
+async def transport() -> AsyncIterator[AiohttpTransport]:
+    built = AiohttpTransport(fast_settings().for_platform(P))
+    yield built
+    await built.aclose()
+
+
+async def post(transport: AiohttpTransport, url: str, budget_s: float = 3.0) -> Answer:
+    return await send_once(
+        transport, "POST", url + "/carts", platform=P, op="create_cart",
+        deadline=deadline(budget_s), policy=POLICY, json={"a": 1},
+    )  # fmt: skip
+
+
+async def test_close_after_read_is_ambiguous_never_not_sent(
+    tcp_server: StartServer, transport: AiohttpTransport
+) -> None:
     server = await tcp_server(close_after_read)
-    client = build_client(fast_settings().for_platform(P))
-    try:
-        # Proof of the transport's quirk this module guards against (design §4).
-        with pytest.raises(httpx.ConnectTimeout) as raw:
-            await client.post(server.url + "/raw", json={"a": 1})
-        assert isinstance(raw.value.__cause__, aiohttp.ServerDisconnectedError)
-
-        with pytest.raises(PlatformTimeout) as info:
-            await send_once(
-                client,
-                "POST",
-                server.url + "/carts",
-                platform="BIGCOMMERCE",
-                op="create_cart",
-                deadline=deadline(),
-                policy=POLICY,
-                json={"a": 1},
-            )
-    finally:
-        await client.aclose()
+    with pytest.raises(PlatformTimeout) as info:
+        await post(transport, server.url)
     assert info.value.may_have_applied is True
     assert info.value.cause == Cause.PLATFORM_TIMEOUT
-    assert len(server.requests) == 2  # each POST reached the server once
+    assert isinstance(info.value.__cause__, aiohttp.ServerDisconnectedError)
+    assert len(server.requests) == 1  # a POST is not repeated by aiohttp either
     assert b'{"a":1}' in server.requests[-1].replace(b" ", b"")
 
 
-async def test_refused_port_is_not_sent(refused_url: str) -> None:
-    client = build_client(fast_settings().for_platform(P))
-    try:
-        with pytest.raises(PlatformUnavailable) as info:
-            await send_once(
-                client,
-                "POST",
-                refused_url + "/carts",
-                platform="BIGCOMMERCE",
-                op="create_cart",
-                deadline=deadline(),
-                policy=POLICY,
-                json={},
-            )
-    finally:
-        await client.aclose()
+async def test_refused_port_is_not_sent(refused_url: str, transport: AiohttpTransport) -> None:
+    with pytest.raises(PlatformUnavailable) as info:
+        await post(transport, refused_url)
     assert info.value.may_have_applied is False
     assert info.value.cause == Cause.PLATFORM_UNAVAILABLE
-    assert isinstance(info.value.__cause__, httpx.ConnectTimeout)  # what the transport raised
+    assert isinstance(info.value.__cause__, aiohttp.ClientConnectorError)
 
 
-async def test_unknown_host_is_not_sent() -> None:
-    client = build_client(fast_settings().for_platform(P))
-    try:
-        with pytest.raises(PlatformUnavailable) as info:
-            await send_once(
-                client,
-                "GET",
-                "http://no-such-store.invalid/v3/carts",
-                platform="BIGCOMMERCE",
-                op="get_cart",
-                deadline=deadline(1.0),
-                policy=POLICY,
-            )
-    finally:
-        await client.aclose()
+async def test_unknown_host_is_not_sent(transport: AiohttpTransport) -> None:
+    with pytest.raises(PlatformUnavailable) as info:
+        await send_once(
+            transport,
+            "GET",
+            "http://no-such-store.invalid/v3/carts",
+            platform=P,
+            op="get_cart",
+            deadline=deadline(1.0),
+            policy=POLICY,
+        )
     assert info.value.may_have_applied is False
 
 
-async def test_a_hanging_answer_times_out_within_the_deadline(tcp_server: StartServer) -> None:
+async def test_a_url_the_transport_refuses_is_not_sent(transport: AiohttpTransport) -> None:
+    with pytest.raises(PlatformUnavailable) as info:
+        await post(transport, "http://127.0.0.1:99999")  # no such port
+    assert info.value.may_have_applied is False
+
+
+async def test_a_hanging_answer_times_out_within_the_deadline(
+    tcp_server: StartServer, transport: AiohttpTransport
+) -> None:
     server = await tcp_server(hang_after_read)
-    client = build_client(fast_settings().for_platform(P))
     started = time.monotonic()
-    try:
-        with pytest.raises(PlatformTimeout) as info:
-            await send_once(
-                client,
-                "POST",
-                server.url + "/carts",
-                platform="BIGCOMMERCE",
-                op="create_cart",
-                deadline=deadline(0.2),
-                policy=POLICY,
-                json={},
-            )
-    finally:
-        await client.aclose()
+    with pytest.raises(PlatformTimeout) as info:
+        await post(transport, server.url, budget_s=0.2)
     assert 0.19 <= time.monotonic() - started < 0.3
     assert info.value.may_have_applied is True
+    assert len(server.requests) == 1
+
+
+async def test_a_server_that_accepts_and_never_reads_may_have_applied_after_the_timeout(
+    tcp_server: StartServer, transport: AiohttpTransport
+) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Any) -> None:
+        await asyncio.sleep(3600)  # the connection is up: the request is on the wire
+
+    server = await tcp_server(silent)
+    with pytest.raises(PlatformTimeout) as info:
+        await post(transport, server.url, budget_s=0.2)
+    assert info.value.may_have_applied is True
+
+
+async def test_the_session_is_opened_in_the_loop_with_the_platforms_limits_and_no_cookies(
+    tcp_server: StartServer,
+) -> None:
+    settings = fast_settings(platform_concurrency=5, platform_connect_timeout_s=0.7)
+    transport = AiohttpTransport(settings.for_platform(P))
+    assert transport._session is None  # built outside a loop's task: nothing opened yet
+    server = await tcp_server(close_after_read)
+    with pytest.raises(PlatformTimeout):
+        await post(transport, server.url)
+    session = transport._session
+    assert session is not None
+    assert isinstance(session.cookie_jar, aiohttp.DummyCookieJar)
+    assert session.connector is not None and session.connector.limit == 5
+    assert session.timeout.sock_connect == 0.7 and session.timeout.total is None
+    await transport.aclose()
+    assert session.closed and transport._session is None
 
 
 def _adapter_for(registry: AdapterRegistry, base: str) -> BigCommerceAdapter:
@@ -188,10 +210,10 @@ def _adapter_for(registry: AdapterRegistry, base: str) -> BigCommerceAdapter:
 
 
 async def test_adapter_does_not_repeat_a_create_the_server_closed_after_reading(
-    tcp_server: StartServer, registry: AdapterRegistry
+    tcp_server: StartServer, live_registry: AdapterRegistry
 ) -> None:
     server = await tcp_server(close_after_read)
-    adapter = _adapter_for(registry, server.url)
+    adapter = _adapter_for(live_registry, server.url)
     line = LineRequest(platform_ref={"product_id": 1}, quantity=1)
     with pytest.raises(PlatformTimeout) as info:
         await adapter.create_cart([line], currency="USD", deadline=deadline())
@@ -200,35 +222,26 @@ async def test_adapter_does_not_repeat_a_create_the_server_closed_after_reading(
 
 
 async def test_adapter_retries_a_read_the_server_closed_after_reading(
-    tcp_server: StartServer, registry: AdapterRegistry
+    tcp_server: StartServer, live_registry: AdapterRegistry
 ) -> None:
     server = await tcp_server(close_after_read)
     with pytest.raises(PlatformTimeout):
-        await _adapter_for(registry, server.url).get_cart("c1", deadline=deadline())
+        await _adapter_for(live_registry, server.url).get_cart("c1", deadline=deadline())
     # 3 attempts (aiohttp itself also repeats an idempotent request once on a lost connection)
     assert len(server.requests) >= 3
 
 
 async def test_adapter_retries_a_refused_create(
-    refused_url: str, registry: AdapterRegistry
+    refused_url: str, live_registry: AdapterRegistry
 ) -> None:
     line = LineRequest(platform_ref={"product_id": 1}, quantity=1)
-    metrics = registry.metrics
+    metrics = live_registry.metrics
     with pytest.raises(PlatformUnavailable):
-        await _adapter_for(registry, refused_url).create_cart(
+        await _adapter_for(live_registry, refused_url).create_cart(
             [line], currency="USD", deadline=deadline()
         )
     assert metrics.retries[("BIGCOMMERCE", "create_cart")] == 2
     assert metrics.calls[("BIGCOMMERCE", "platform_unavailable")] == 3
-
-
-def test_build_client_uses_the_aiohttp_transport_with_explicit_limits() -> None:
-    settings = fast_settings(platform_connect_timeout_s=0.7, platform_attempt_timeout_s=4.0)
-    client = build_client(settings.for_platform(P))
-    assert isinstance(client._transport, AiohttpTransport)
-    assert client._transport.limits.max_connections == settings.platform_concurrency
-    assert client.timeout.connect == 0.7
-    assert client.timeout.read == 4.0
 
 
 # --- the retry table ------------------------------------------------------------------------------
@@ -396,9 +409,3 @@ async def test_errors_outside_the_taxonomy_are_not_retried() -> None:
             attempt, op="get", idempotent=True, deadline=deadline(), policy=POLICY, log=NullLog()
         )
     assert calls == 1
-
-
-def test_a_looping_cause_chain_is_classified_instead_of_looping_forever() -> None:
-    first, second = httpx.ReadError("a"), httpx.ReadError("b")
-    first.__cause__, second.__cause__ = second, first
-    assert request_not_sent(first) is False

@@ -1,15 +1,32 @@
-"""The registry: the platform table, connection parsing, building adapters, shared clients."""
+"""The registry: the platform table, connection parsing, building adapters, shared transports."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
+from adapters.calls.aiohttp_transport import AiohttpTransport
+from adapters.calls.httpx_transport import HttpxTransport
 from adapters.registry import PLATFORMS, AdapterRegistry
 from bags.status import Platform
-from tests.adapters.conftest import OTHER_STORE, STORE, TOKEN, fast_settings
+from config import PlatformSettings
+from errors import PlatformTimeout
+from tests.adapters.conftest import (
+    OTHER_STORE,
+    STORE,
+    TOKEN,
+    Behaviour,
+    TcpServer,
+    close_after_read,
+    fast_settings,
+)
+
+StartServer = Callable[[Behaviour], Awaitable[TcpServer]]
 
 CONN = {"api_url": STORE, "access_token": TOKEN}
 
@@ -35,7 +52,7 @@ def test_every_platform_row_is_complete_and_the_registry_offers_exactly_the_tabl
         assert spec.capabilities == spec.adapter.capabilities  # type: ignore[attr-defined]
 
 
-async def test_adapters_are_built_per_call_and_share_one_client_per_platform() -> None:
+async def test_adapters_are_built_per_call_and_share_one_transport_per_platform() -> None:
     registry = AdapterRegistry(fast_settings())
     first = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
     assert isinstance(first, BigCommerceAdapter)
@@ -43,32 +60,49 @@ async def test_adapters_are_built_per_call_and_share_one_client_per_platform() -
     assert registry.for_merchant("m1", "BIGCOMMERCE", dict(CONN)) is not first
     moved = registry.for_merchant("m1", Platform.BIGCOMMERCE, {**CONN, "api_url": OTHER_STORE})
     assert isinstance(moved, BigCommerceAdapter) and moved._base == OTHER_STORE
-    # one client for the platform, closed by aclose
-    client = registry.client(Platform.BIGCOMMERCE)
-    assert registry.client(Platform.BIGCOMMERCE) is client
+    # one production transport for the platform, another for each other platform
+    transport = registry.transport(Platform.BIGCOMMERCE)
+    assert isinstance(transport, AiohttpTransport)
+    assert registry.transport(Platform.BIGCOMMERCE) is transport
+    assert registry.transport(Platform.SHOPIFY) is not transport
     await registry.aclose()
-    assert client.is_closed
 
 
-async def test_an_injected_client_is_used_and_left_open() -> None:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(204)))
-    registry = AdapterRegistry(fast_settings(), client=client)
-    adapter = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
-    await adapter.delete_cart("c1", deadline=10**9)
+async def test_aclose_closes_every_session_it_opened(tcp_server: StartServer) -> None:
+    server = await tcp_server(close_after_read)
+    registry = AdapterRegistry(fast_settings())
+    adapter = registry.for_merchant(
+        "m1", Platform.BIGCOMMERCE, {**CONN, "api_url": server.url + "/stores/s/v3"}
+    )
+    with pytest.raises(PlatformTimeout):
+        await adapter.delete_cart("c1", deadline=time.monotonic() + 3)
+    transport = registry.transport(Platform.BIGCOMMERCE)
+    assert isinstance(transport, AiohttpTransport)
+    session = transport._session
+    assert session is not None and not session.closed
     await registry.aclose()
-    assert not client.is_closed
-    await client.aclose()
+    assert session.closed
 
 
-async def test_an_injected_transport_is_used() -> None:
+async def test_an_injected_transport_factory_is_used_and_its_transports_closed() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(204)
 
-    registry = AdapterRegistry(fast_settings(), transport=httpx.MockTransport(handler))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    built: list[PlatformSettings] = []
+
+    def factory(settings: PlatformSettings) -> HttpxTransport:
+        built.append(settings)
+        return HttpxTransport(client)
+
+    registry = AdapterRegistry(fast_settings(), transport_factory=factory)
     adapter = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
-    await adapter.delete_cart("c1", deadline=10**9)
+    await adapter.delete_cart("c1", deadline=time.monotonic() + 3)
     await registry.aclose()
     assert [(r.method, r.url.path) for r in seen] == [("DELETE", "/stores/abc123/v3/carts/c1")]
+    assert built == [fast_settings().for_platform("BIGCOMMERCE")]  # built once, when first used
+    assert not client.is_closed  # a client handed in is its owner's to close
+    await client.aclose()
