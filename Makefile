@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8090
 
-.PHONY: help setup lint types test test-fast demo serve sandbox bench soak clean
+.PHONY: help setup lint types test test-fast demo serve sandbox bench bench-soak soak clean
 
 help:
 	@echo "make demo     start sandbox + orchestrator on SQLite, show the outcomes, stop"
@@ -13,6 +13,7 @@ help:
 	@echo "make serve    run the API (multicart serve --migrate) with MULTICART_* settings"
 	@echo "make sandbox  run the platform simulators on 127.0.0.1:$(SANDBOX_PORT)"
 	@echo "make bench    the benchmark (see BENCHMARKS.md)"
+	@echo "make bench-soak  memory over 100,000 carts (~17 min, capped at 22; BENCHMARKS.md)"
 	@echo "make soak     the fault-matrix soak on SQLite and PostgreSQL (< 10 min; README: Soak)"
 
 $(STAMP): pyproject.toml
@@ -50,6 +51,10 @@ sandbox: setup
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
+
+bench-soak: setup
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.memory
 
 soak: setup
 	$(BIN)/python -m bench.soak

@@ -6,9 +6,8 @@ requests in flight (64 workers) for ``--seconds`` after a short warm-up (bounded
 prints throughput and latency percentiles as JSON. Stacks:
 
 - ``aiohttp``: a raw ``aiohttp.ClientSession`` (the baseline);
-- ``httpx-aiohttp``: ``adapters.calls.http.build_client`` exactly as multicart builds a
-  platform client (``httpx.AsyncClient`` on the ``httpx_aiohttp.AiohttpTransport``),
-  ``platform_concurrency=64``;
+- ``httpx-aiohttp``: ``httpx.AsyncClient`` on the ``httpx_aiohttp.AiohttpTransport``, built as
+  multicart's platform clients were (limits of 64, ``trust_env=False``, no redirects);
 - ``httpx``: stock ``httpx.AsyncClient`` (its own HTTP/1.1 stack) with the same limits, for
   context: what the adapters would get without the aiohttp transport.
 
@@ -81,13 +80,19 @@ Sender = Callable[[], Awaitable[bool]]
 
 
 def httpx_client(stack: str, concurrency: int) -> httpx.AsyncClient:
-    """The httpx client of ``stack``: multicart's own construction for ``httpx-aiohttp``."""
-    if stack == "httpx-aiohttp":
-        from adapters.calls.http import build_client
-        from config import Settings
-
-        return build_client(Settings(platform_concurrency=concurrency).for_platform("BIGCOMMERCE"))
+    """The httpx client of ``stack``: on the aiohttp transport for ``httpx-aiohttp`` (as
+    multicart's ``build_client`` built it before the adapters moved to their own transports)."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    if stack == "httpx-aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return httpx.AsyncClient(
+            transport=AiohttpTransport(limits=limits),
+            limits=limits,
+            timeout=5.0,
+            trust_env=False,
+            follow_redirects=False,
+        )
     return httpx.AsyncClient(limits=limits, timeout=5.0, trust_env=False)
 
 

@@ -14,11 +14,15 @@ import gc
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from config import Settings, configure_logging
+
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
 
 CONFIG_ERROR = 2
 SERVE_VARIABLES = (
@@ -84,10 +88,23 @@ def check_serving_settings(settings: Settings) -> None:
         raise ConfigError(f"MULTICART_DATABASE_URL: {exc}") from exc
 
 
+def _backend(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).get_backend_name()
+
+
 def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = load_settings(**overrides)
     check_serving_settings(settings)  # before --migrate touches the database
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if args.workers > 1 and _backend(settings.database_url) != "postgresql":
+        raise ConfigError(
+            f"--workers {args.workers} needs PostgreSQL (MULTICART_DATABASE_URL): SQLite has one "
+            "writer, serialised inside one process, so more processes would only contend"
+        )
     configure_logging(settings.log_format, settings.log_level)
     if args.migrate:
         migrate(settings.database_url)
@@ -97,8 +114,41 @@ def _serve(args: argparse.Namespace) -> int:
         uvloop.install()
     except ImportError:  # uvloop is Linux/macOS only; asyncio's own loop works too
         pass
-    asyncio.run(_run_server(settings))
-    return 0
+    if args.workers == 1:
+        asyncio.run(_run_server(settings))
+        return 0
+    return _serve_workers(settings, args.workers)
+
+
+def _serve_workers(settings: Settings, count: int) -> int:
+    """``--workers N``: checks once here, then N pre-forked processes on one socket. The app's
+    modules are imported here, once, and shared by the workers (copy-on-write)."""
+    import adapters.registry  # noqa: F401
+    import orchestrator.http.app  # noqa: F401
+    from orchestrator.http import prefork
+
+    asyncio.run(_check_schema(settings))
+    try:
+        sock = prefork.bind(settings.host, settings.port)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from exc
+    port = sock.getsockname()[1]
+
+    def child(sock: socket.socket, index: int, ready: Callable[[], None]) -> int:
+        asyncio.run(_run_server(settings, sock=sock, ready=ready, worker=index))
+        return 0
+
+    def announce(_pids: list[int]) -> None:
+        print(f"multicart listening on http://{settings.host}:{port}", flush=True)
+
+    try:
+        return prefork.run_workers(sock, count, child, announce)
+    except prefork.WorkersFailed as exc:
+        raise ConfigError(f"workers did not start: {exc}") from exc
+    finally:
+        sock.close()
 
 
 async def _check_schema(settings: Settings) -> None:
@@ -117,8 +167,17 @@ async def _check_schema(settings: Settings) -> None:
         raise ConfigError(state.problem())
 
 
-async def _run_server(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT; print the address actually bound (port 0 picks one)."""
+async def _run_server(
+    settings: Settings,
+    *,
+    sock: socket.socket | None = None,
+    ready: Callable[[], None] | None = None,
+    worker: int | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT; print the address actually bound (port 0 picks one).
+
+    Under ``--workers`` (``sock`` given: the parent's listening socket, schema already checked)
+    the parent prints the address once every worker called ``ready``."""
     import signal
 
     import structlog
@@ -127,15 +186,22 @@ async def _run_server(settings: Settings) -> None:
 
     from adapters.registry import PLATFORMS
     from orchestrator.http.app import create_app
-    from orchestrator.http.server import EnvelopeAppRunner
+    from orchestrator.http.keys import METRICS
+    from orchestrator.http.server import EnvelopeAppRunner, requests_served
 
-    await _check_schema(settings)
+    if sock is None:
+        await _check_schema(settings)
     log = structlog.get_logger("multicart")
-    if not settings.admin_token.get_secret_value():
+    if not settings.admin_token.get_secret_value() and not worker:
         log.warning("admin_routes_off", reason="MULTICART_ADMIN_TOKEN is empty")
-    runner = EnvelopeAppRunner(create_app(settings), access_log=None)
+    app = create_app(settings)
+    runner = EnvelopeAppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = (
+        web.SockSite(runner, sock)
+        if sock is not None
+        else web.TCPSite(runner, settings.host, settings.port)
+    )
     try:
         await site.start()
     except OSError as exc:
@@ -144,19 +210,24 @@ async def _run_server(settings: Settings) -> None:
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
         ) from exc
     port = runner.addresses[0][1] if runner.addresses else settings.port
-    described = {
+    described: dict[str, Any] = {
         "version": _version(),
         "address": f"http://{settings.host}:{port}",
         "engine": make_url(settings.database_url).get_backend_name(),
         "platforms": sorted(p.value for p in PLATFORMS),
     }
+    if worker is not None:
+        described |= {"worker": worker, "pid": os.getpid()}
     # Everything built at start-up (modules, SQLAlchemy's and pydantic's structures) lives as
     # long as the process: moved out of the collector's reach, full collections stop pausing
     # the loop for 45-60 ms (measured with `python -m bench --profile`; p99/p50 fell to ~1.8x).
     gc.collect()
     gc.freeze()
     log.info("started", **described)
-    print(f"multicart listening on http://{settings.host}:{port}", flush=True)
+    if ready is None:
+        print(f"multicart listening on http://{settings.host}:{port}", flush=True)
+    else:
+        ready()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -164,8 +235,9 @@ async def _run_server(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        served = requests_served(app[METRICS].requests)
         await runner.cleanup()
-        log.info("stopped", **described)
+        log.info("stopped", requests=served, **described)
 
 
 def migrate(url: str) -> None:
@@ -264,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default MULTICART_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default MULTICART_PORT or 8080)")
     serve.add_argument("--migrate", action="store_true", help="apply migrations before serving")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serving processes sharing the port (default 1); N > 1 needs PostgreSQL (SQLite "
+        "has one writer); the parent forwards SIGTERM/SIGINT and exits 1 if a worker dies",
+    )
     serve.set_defaults(func=_serve)
 
     db = sub.add_parser("db", help="database tasks")
