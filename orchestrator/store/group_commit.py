@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import Executable, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Executable, select
 
 from errors import ErrorCode, Overloaded
 from orchestrator.store.database import RETRY_AFTER_S, Database
@@ -155,12 +154,14 @@ class GroupCommit:
         wait = max(START_MIN_S, max(e.until for e in self._queue) - now)
         batch: list[_Queued] = []
         try:
-            async with self._db.write(first=first, wait_s=wait) as conn:
-                while self._queue:  # everyone queued by now rides along
+            async with self._db.write_slot(first=first, wait_s=wait) as run:
+                # The database is had: everyone queued by now rides along (taken here, on the
+                # event loop, where a caller giving up looks at ``taken``).
+                while self._queue:
                     entry = self._queue.popleft()
                     entry.taken = True
                     batch.append(entry)
-                stale = await self._execute(conn, batch)
+                stale = await run(lambda conn: self._execute(conn, batch))
         except Overloaded:
             if not batch:  # the database was not had in time: the queued writers give up on
                 await asyncio.sleep(0)  # their own bounds (all of them, by now); let them run
@@ -195,8 +196,8 @@ class GroupCommit:
     async def _alone(self, entry: _Queued) -> None:
         try:
             wait = max(START_MIN_S, entry.until - time.monotonic())
-            async with self._db.write(first=entry.first, wait_s=wait) as conn:
-                stale = await self._execute(conn, [entry])
+            async with self._db.write_slot(first=entry.first, wait_s=wait) as run:
+                stale = await run(lambda conn: self._execute(conn, [entry]))
         except BaseException as exc:  # handed to the one caller it belongs to
             _settle(entry, exc)
             if isinstance(exc, asyncio.CancelledError):
@@ -205,14 +206,14 @@ class GroupCommit:
         self._count(1)
         _settle(entry, StaleWrite("the cart moved on") if stale else None)
 
-    async def _execute(self, conn: AsyncConnection, batch: list[_Queued]) -> set[_Queued]:
+    def _execute(self, conn: Connection, batch: list[_Queued]) -> set[_Queued]:
         """Run the batch's statements on ``conn``; the writes left out as stale."""
         stale: set[_Queued] = set()
         checked = [e for e in batch if e.write.check is not None]
         if len(checked) > 1 and not self._counts_many:
             # asyncpg: lock the batch's carts and compare versions before any statement.
             ids = [e.write.check[1] for e in checked if e.write.check is not None]
-            found = await conn.execute(
+            found = conn.execute(
                 select(carts.c.id, carts.c.version).where(carts.c.id.in_(ids)).with_for_update()
             )
             versions = dict(found.tuples().all())
@@ -230,14 +231,14 @@ class GroupCommit:
         for statement in self._order:
             if statement in checks:
                 guards = checks[statement]
-                matched = await conn.execute(statement, guards[0] if len(guards) == 1 else guards)
+                matched = conn.execute(statement, guards[0] if len(guards) == 1 else guards)
                 if (len(guards) == 1 or self._counts_many) and matched.rowcount != len(guards):
                     if len(live) == 1:  # rolled back: the lone caller hears StaleWrite
                         raise StaleWrite("the cart moved on")
                     raise _SplitBatch(f"{len(guards) - matched.rowcount} stale writes")
             rows = [row for e in live for row in e.write.rows.get(statement, ())]
             if rows:
-                await conn.execute(statement, rows)
+                conn.execute(statement, rows)
         return stale
 
     def _count(self, size: int) -> None:
