@@ -12,10 +12,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from bags.models import Cart
-from bags.status import BagStatus, CartStatus
+from bags.status import CartStatus
 from orchestrator.store.cart_rows import (
     BAG_OUTCOME,
     INSERT_BAGS,
@@ -34,7 +44,7 @@ from orchestrator.store.cart_rows import (
 from orchestrator.store.database import Database
 from orchestrator.store.group_commit import GroupCommit, RowWrite, StaleWrite
 from orchestrator.store.outbox import PendingExternalDelete, insert_outbox
-from orchestrator.store.tables import bags, carts
+from orchestrator.store.tables import UNSETTLED_BAG, bags, carts
 
 __all__ = ["CartStore", "LeaseStore", "StaleCart"]
 
@@ -63,6 +73,23 @@ _CREATE_WRITES = (
     LINE_OUTCOME,
     INSERT_ERRORS,
 )
+
+
+def unsettled_query(before: datetime, now: datetime, limit: int) -> Select[tuple[str]]:
+    """``CartStore.unsettled``'s query: driven from the unsettled bags (a partial index,
+    migration 0007), then each cart by its key; the live carts are never scanned."""
+    unsettled = select(bags.c.cart_id).where(UNSETTLED_BAG).distinct().subquery("unsettled")
+    return (
+        select(carts.c.id)
+        .join(unsettled, unsettled.c.cart_id == carts.c.id)
+        .where(
+            carts.c.status == CartStatus.IN_PROGRESS.value,
+            carts.c.date_last_modified < before,
+            or_(carts.c.lease_until.is_(None), carts.c.lease_until < now),
+        )
+        .order_by(carts.c.date_last_modified)
+        .limit(limit)
+    )
 
 
 class StaleCart(Exception):
@@ -208,22 +235,7 @@ class CartStore:
         """Ids of live carts with a bag still ``PENDING`` or ``UNKNOWN``, unchanged since
         ``before`` and not leased at ``now``: creates that crashed, or whose outcome is
         unknown."""
-        now = now or datetime.now(UTC)
-        query = (
-            select(carts.c.id)
-            .where(
-                carts.c.status == CartStatus.IN_PROGRESS.value,
-                carts.c.date_last_modified < before,
-                or_(carts.c.lease_until.is_(None), carts.c.lease_until < now),
-                carts.c.id.in_(
-                    select(bags.c.cart_id).where(
-                        bags.c.status.in_([BagStatus.PENDING.value, BagStatus.UNKNOWN.value])
-                    )
-                ),
-            )
-            .order_by(carts.c.date_last_modified)
-            .limit(limit)
-        )
+        query = unsettled_query(before, now or datetime.now(UTC), limit)
         async with self._db.read(single_statement=True) as conn:
             return [row.id for row in await conn.execute(query)]
 

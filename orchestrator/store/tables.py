@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    bindparam,
 )
 
 ID = 64  # length of the ids we mint (and of caller ids the API bounds the same way)
@@ -176,6 +177,19 @@ Index(
     unique=True,
     sqlite_where=LIVE_EXTERNAL_CART,
     postgresql_where=LIVE_EXTERNAL_CART,
+)
+
+# The reconciler's scan (migration 0007): only unsettled bags are in it. The statuses are
+# rendered into the SQL (``literal_execute``): SQLite uses a partial index only for a query
+# whose WHERE names the same constants, never for bound parameters.
+UNSETTLED_BAG = bags.c.status.in_(
+    bindparam("unsettled_statuses", ["PENDING", "UNKNOWN"], expanding=True, literal_execute=True)
+)
+Index(
+    "ix_bags_unsettled_cart_id",
+    bags.c.cart_id,
+    sqlite_where=UNSETTLED_BAG,
+    postgresql_where=UNSETTLED_BAG,
 )
 
 order_skus = Table(

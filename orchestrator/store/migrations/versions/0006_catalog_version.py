@@ -9,7 +9,7 @@ upsert all the same, so an emptied table (the tests truncate every table) heals 
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-09
+Create Date: 2026-11-30
 """
 
 from __future__ import annotations
