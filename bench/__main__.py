@@ -56,6 +56,7 @@ from examples.launch import BIN, Process, migrate, orchestrator_env, start, star
 FANOUT_SHARE = 0.15  # fan-out rate: this share of multicart's capacity (10-bag carts: ~half)
 SETTINGS = {"log_level": "WARNING", "circuit_failure_threshold": "1000"}
 PG_SERVER = "postgres@127.0.0.1:5432"
+WARM_RATE, WARM_S = 60.0, 3.0  # a fresh PostgreSQL system's warm-up before its first probe
 
 
 class PostgresUnavailable(Exception):
@@ -237,7 +238,9 @@ def postgres_part(
             seeds.setdefault(pg_name(n), one * (1.0 + 0.3 * (n > 1) + 0.2 * (n > 2)))
         seeds.setdefault("reference-pg", seeds.get(REF, runner.profile.first_rate))
         print("== 4. engines: PostgreSQL, multicart with 1, 2 and 4 workers", flush=True)
-        on_demand = OnDemand(stack, starters)
+        # A fresh process's first probe would also measure its start (pools, caches, each
+        # worker's first statements): WARM_S at WARM_RATE first, well below any capacity.
+        on_demand = OnDemand(stack, starters, warm=lambda s: runner.load(s, WARM_RATE, "3", WARM_S))
         try:
             found = capacity_round(runner, systems, seeds, on_demand)
         finally:
@@ -314,15 +317,17 @@ def method(p: Profile) -> list[str]:
         "each figure is the median [min-max] of the repetitions",
         "carts: one SKU per merchant, quantity 1; 10 merchants are registered on the sandbox's "
         "BigCommerce stores (merchant j on store j mod n: each merchant is its own bag)",
-        "overhead above the platform latency at half capacity: that run has 0 ms of injected "
-        "platform latency, so it is multicart's p50 itself (the sandbox's own handling "
-        "included); the 1-bag fan-out p50 minus its 50 ms is shown too",
+        "p50 overhead over the reference at half capacity: multicart's p50 minus the "
+        "reference's in the same repetition, both at half of multicart's capacity with 0 ms of "
+        "injected platform latency (the sandbox's own handling is in both); the 1-bag fan-out "
+        "p50 minus its 50 ms is shown too",
         f"fan-out runs at {100 * FANOUT_SHARE:g}% of multicart's capacity in carts/s (10-bag "
         "carts then make about half of the platform calls/s of the capacity runs)",
         "engines: on one fresh PostgreSQL database, `multicart serve --workers N` (N pre-forked "
         "processes accepting on one port; one URL each) for N = 1, 2, 4, and the reference on "
         "PostgreSQL; each system's processes are started for its own capacity search and "
-        "stopped after it (a few seconds each), so idle pools never hold PostgreSQL's 100 "
+        f"stopped after it (a few seconds each) and warmed up with {WARM_S:g} s at "
+        f"{WARM_RATE:g}/s before its first probe, so idle pools never hold PostgreSQL's 100 "
         "connections and idle background workers never run during another system's probes; "
         "the machine's 2 cores are shared by the workers, PostgreSQL, the sandbox and the load "
         "generator",

@@ -282,9 +282,15 @@ class OnDemand:
     before; the system's URL is the new process's.
     """
 
-    def __init__(self, stack: Stack, starters: dict[str, Callable[[], Process]]) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        starters: dict[str, Callable[[], Process]],
+        warm: Callable[[System], object] = lambda _system: None,
+    ) -> None:
         self.stack = stack
         self.starters = starters
+        self.warm = warm  # run once on each fresh system before its first probe
         self.current: tuple[str, Process] | None = None
 
     def __call__(self, system: System) -> None:
@@ -294,6 +300,7 @@ class OnDemand:
         process = self.stack.keep(self.starters[system.name]())
         system.urls = [process.url + "/v1/carts"]
         self.current = (system.name, process)
+        self.warm(system)
 
     def release(self) -> None:
         if self.current is not None:
