@@ -35,6 +35,7 @@ from adapters.calls.http import (
 from config import PlatformSettings
 
 KEEPALIVE_S = 5.0
+CONNECT_SHARE = 0.9  # of an attempt's budget, the most that waiting for a connection may take
 
 # --- Was the request sent? ---------------------------------------------------------------------
 #
@@ -73,9 +74,11 @@ class AiohttpTransport:
     @staticmethod
     def _timeout(connect: float, budget: float) -> aiohttp.ClientTimeout:
         # ``connect`` bounds taking a pooled connection or opening one; both fail as
-        # ConnectionTimeoutError, "not sent". ``asyncio.timeout(budget)`` bounds the rest.
+        # ConnectionTimeoutError, "not sent". It ends a little before ``asyncio.timeout(budget)``
+        # (which bounds the rest), so a request still waiting for a pool slot at the end of its
+        # budget is reported as never sent, not as an attempt that may have applied.
         return aiohttp.ClientTimeout(
-            total=None, connect=budget, sock_connect=connect, sock_read=budget
+            total=None, connect=budget * CONNECT_SHARE, sock_connect=connect, sock_read=budget
         )
 
     def _open(self) -> aiohttp.ClientSession:
@@ -89,6 +92,13 @@ class AiohttpTransport:
             trust_env=False,
             raise_for_status=False,
         )
+        # aiohttp resends a GET/PUT/DELETE once when a reused connection breaks (RFC 9112
+        # 9.3.1.1). The first copy may have been applied, and if the resend then fails to
+        # connect the error would read "not sent": an Elastic Path create (a PUT) would be
+        # marked failed while its cart exists. Retries are ours alone (``adapters.calls.retry``,
+        # which knows whether an operation may be repeated). ``_retry_connection`` is one of
+        # the ClientSession attributes aiohttp lists as settable (``ClientSession.ATTRS``).
+        self._session._retry_connection = False
         return self._session
 
     async def send(

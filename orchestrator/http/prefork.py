@@ -190,7 +190,9 @@ def _stop(children: dict[int, int], grace_s: float) -> bool:
                 os.waitpid(pid, 0)
                 children.pop(pid)
             return False
-        signal.sigtimedwait({signal.SIGCHLD}, min(left, 0.5))
+        # A second SIGTERM/SIGINT while stopping is taken here too (it would otherwise stay
+        # pending and kill the parent when the signal mask is restored).
+        signal.sigtimedwait(_SIGNALS, min(left, 0.5))
     return clean
 
 

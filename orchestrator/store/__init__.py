@@ -58,4 +58,5 @@ class Store:
         return await counts(self.db, timeout_s=timeout_s)
 
     async def close(self) -> None:
+        await self.carts.group_commit.aclose()  # writes in flight end before the database
         await self.db.close()

@@ -117,8 +117,10 @@ class CartStore:
         bags are created (a DELETE answers ``cart_busy``); ``record_creation`` lets go.
         """
         values = {**cart_values(cart), "version": cart.version}
-        if lease is not None:
-            values["lease_owner"], values["lease_until"] = lease
+        # Every carts row carries the same keys: a group commit's executemany builds its
+        # statement from the first row's keys (a lease-less empty cart first would drop the
+        # lease of every cart after it).
+        values["lease_owner"], values["lease_until"] = lease if lease is not None else (None, None)
         await self.group_commit.run(RowWrite({_INSERT_CART: [values], **children_rows(cart)}))
 
     async def save(self, cart: Cart, *, outbox: Sequence[PendingExternalDelete] = ()) -> None:

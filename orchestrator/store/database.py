@@ -196,6 +196,15 @@ class Database:
         async with asyncio.timeout(timeout_s), self._engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    @property
+    def settle_s(self) -> float:
+        """The shortest wait of a request that has written (``waits.SETTLE_S``)."""
+        return self._settle_s
+
+    def promote_writer(self, waiter: asyncio.Future[None]) -> None:
+        """A queued starting wait for SQLite's write lock now queues with the finishing ones."""
+        self._write_lock.promote(waiter)
+
     def wait_bound(self) -> float:
         """How long the next wait may last (``waits.bound``)."""
         return bound(self._wait_s, self._settle_s)
@@ -259,7 +268,11 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def write_slot(
-        self, *, first: bool, wait_s: float
+        self,
+        *,
+        first: bool,
+        wait_s: float,
+        on_wait: Callable[[asyncio.Future[None]], None] | None = None,
     ) -> AsyncIterator[Callable[[Callable[[Connection], T]], Awaitable[T]]]:
         """The database's write side, had within ``wait_s`` (``Overloaded`` otherwise, as
         ``write``), yielding ``run``: ``await run(work)`` runs sync ``work`` in one write
@@ -281,7 +294,7 @@ class Database:
             return
         try:
             async with asyncio.timeout(wait_s):
-                await self._write_lock.acquire(first=first)
+                await self._write_lock.acquire(first=first, on_wait=on_wait)
         except TimeoutError as exc:
             raise Overloaded(
                 f"The database did not give the write lock within {wait_s:.2f} s; retry shortly.",

@@ -95,6 +95,8 @@ class GroupCommit:
         self._queue: deque[_Queued] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # The flush's queued wait for SQLite's write lock, while it waits as a starting writer.
+        self._lock_wait: asyncio.Future[None] | None = None
         self.stats = GroupCommitStats()
         # An engine that counts an executemany's matched rows lets a batch check versions with
         # the UPDATE itself; asyncpg does not (SQLAlchemy's supports_sane_multi_rowcount).
@@ -113,6 +115,10 @@ class GroupCommit:
         # Retrieved even when its caller is gone (cancelled): no "never retrieved" warnings.
         entry.done.add_done_callback(_retrieve)
         self._queue.append(entry)
+        if entry.first and self._lock_wait is not None:
+            # The flush waiting for the lock now carries a finishing write: it waits as one.
+            self._db.promote_writer(self._lock_wait)
+            self._lock_wait = None
         if self._flusher is None:
             # An empty context: the flush serves many requests, none of whose budget is its own.
             self._flusher = asyncio.create_task(self._drain(), context=contextvars.Context())
@@ -120,10 +126,11 @@ class GroupCommit:
             async with asyncio.timeout(wait):
                 await asyncio.shield(entry.done)
         except TimeoutError:
-            if entry.taken:  # its transaction is running: its outcome is the caller's answer
+            if entry.done.done() or entry.taken:  # its outcome is the caller's answer
                 await entry.done
             else:
-                self._queue.remove(entry)
+                if entry in self._queue:
+                    self._queue.remove(entry)
                 budget = REQUEST_BUDGET.get()
                 if budget is not None:
                     budget.gave_up += 1
@@ -148,13 +155,26 @@ class GroupCommit:
         finally:
             self._flusher = None
 
+    async def aclose(self) -> None:
+        """Wait for the writes in flight (the flush and any write run again alone): called
+        before the database closes, so none of them finds it gone."""
+        while self._flusher is not None or self._tasks:
+            pending = [t for t in (self._flusher, *self._tasks) if t is not None]
+            await asyncio.wait(pending)
+
     async def _flush_once(self) -> None:
         now = time.monotonic()
         first = any(e.first for e in self._queue)
         wait = max(START_MIN_S, max(e.until for e in self._queue) - now)
         batch: list[_Queued] = []
+
+        def waiting(waiter: asyncio.Future[None]) -> None:
+            if not first:  # a finishing write queued meanwhile promotes it (``run``)
+                self._lock_wait = waiter
+
         try:
-            async with self._db.write_slot(first=first, wait_s=wait) as run:
+            async with self._db.write_slot(first=first, wait_s=wait, on_wait=waiting) as run:
+                self._lock_wait = None
                 # The database is had: everyone queued by now rides along (taken here, on the
                 # event loop, where a caller giving up looks at ``taken``).
                 while self._queue:
@@ -171,12 +191,20 @@ class GroupCommit:
         except Exception as exc:
             if not batch:  # no connection at all: every queued writer hears why, as it would
                 while self._queue:  # have from its own connect
-                    batch.append(self._queue.popleft())
+                    entry = self._queue.popleft()
+                    entry.taken = True
+                    batch.append(entry)
                 for entry in batch:
                     _settle(entry, exc)
                 return
             self._fail(batch, exc)
             return
+        except BaseException as exc:  # cancelled (shutdown): nobody taken is left waiting
+            for entry in batch:
+                _settle(entry, exc)
+            raise
+        finally:
+            self._lock_wait = None
         self._count(len(batch))
         for entry in batch:
             _settle(entry, StaleWrite("the cart moved on") if entry in stale else None)
@@ -194,8 +222,11 @@ class GroupCommit:
             task.add_done_callback(self._tasks.discard)
 
     async def _alone(self, entry: _Queued) -> None:
+        # Its own bound, from now: a finishing write keeps its floor (its external carts are
+        # made) however long the failed batch took.
+        floor = self._db.settle_s if entry.first else START_MIN_S
         try:
-            wait = max(START_MIN_S, entry.until - time.monotonic())
+            wait = max(floor, entry.until - time.monotonic())
             async with self._db.write_slot(first=entry.first, wait_s=wait) as run:
                 stale = await run(lambda conn: self._execute(conn, [entry]))
         except BaseException as exc:  # handed to the one caller it belongs to
@@ -236,8 +267,13 @@ class GroupCommit:
                     if len(live) == 1:  # rolled back: the lone caller hears StaleWrite
                         raise StaleWrite("the cart moved on")
                     raise _SplitBatch(f"{len(guards) - matched.rowcount} stale writes")
-            rows = [row for e in live for row in e.write.rows.get(statement, ())]
-            if rows:
+            # One executemany per set of keys: SQLAlchemy builds the statement from the first
+            # row's keys (writes are made to carry the same keys; this keeps a stray one right).
+            groups: dict[tuple[str, ...], Rows] = {}
+            for e in live:
+                for row in e.write.rows.get(statement, ()):
+                    groups.setdefault(tuple(row), []).append(row)
+            for rows in groups.values():
                 conn.execute(statement, rows)
         return stale
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -82,22 +83,37 @@ class WriteLock:
     def locked(self) -> bool:
         return self._locked
 
-    async def acquire(self, *, first: bool = False) -> None:
-        """Take the lock; ``first``: queue with the finishing writers."""
+    async def acquire(
+        self,
+        *,
+        first: bool = False,
+        on_wait: Callable[[asyncio.Future[None]], None] | None = None,
+    ) -> None:
+        """Take the lock; ``first``: queue with the finishing writers. ``on_wait`` is handed the
+        waiter when this call has to queue (for ``promote``)."""
         if not self._locked and not self._finishing and not self._starting:
             self._locked = True
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        queue = self._finishing if first else self._starting
-        queue.append(waiter)
+        (self._finishing if first else self._starting).append(waiter)
+        if on_wait is not None:
+            on_wait(waiter)
         try:
             await waiter
         except BaseException:
-            if waiter in queue:
-                queue.remove(waiter)
+            for queue in (self._finishing, self._starting):
+                if waiter in queue:
+                    queue.remove(waiter)
             if waiter.done() and not waiter.cancelled():
                 self.release()  # granted, then cancelled before it ran: pass it on
             raise
+
+    def promote(self, waiter: asyncio.Future[None]) -> None:
+        """Move a queued starting waiter to the finishing queue (a group commit's flush that
+        began waiting for starting writes and now also carries a finishing one)."""
+        if waiter in self._starting:
+            self._starting.remove(waiter)
+            self._finishing.append(waiter)
 
     def release(self) -> None:
         for queue in (self._finishing, self._starting):

@@ -409,3 +409,39 @@ async def test_errors_outside_the_taxonomy_are_not_retried() -> None:
             attempt, op="get", idempotent=True, deadline=deadline(), policy=POLICY, log=NullLog()
         )
     assert calls == 1
+
+
+async def answer_once_then_close_after_read(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: TcpServer
+) -> None:
+    """Answer the first request on a connection (keep-alive), then read the second and close:
+    the second may have been applied."""
+    from tests.adapters.conftest import _read_request
+
+    await _read_request(reader, server)
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
+    )
+    await writer.drain()
+    await _read_request(reader, server)
+    writer.close()
+
+
+async def test_a_put_on_a_broken_reused_connection_is_not_resent_by_aiohttp(
+    tcp_server: StartServer, transport: AiohttpTransport
+) -> None:
+    # aiohttp would resend an idempotent method on a fresh connection; a PUT create (Elastic
+    # Path) that reached the platform must not be sent twice behind the retry engine's back.
+    server = await tcp_server(answer_once_then_close_after_read)
+    first = await send_once(
+        transport, "PUT", server.url + "/carts/a", platform=P, op="create_cart",
+        deadline=deadline(3.0), policy=POLICY, json={"a": 1},
+    )  # fmt: skip
+    assert first.status == 200
+    with pytest.raises(PlatformError) as info:
+        await send_once(
+            transport, "PUT", server.url + "/carts/a", platform=P, op="create_cart",
+            deadline=deadline(3.0), policy=POLICY, json={"a": 1},
+        )  # fmt: skip
+    assert info.value.may_have_applied is True
+    assert len(server.requests) == 2  # the broken one was not resent

@@ -9,12 +9,14 @@ import copy
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bags.models import Cart
 from bags.status import BagStatus
 from errors import Overloaded
 from orchestrator.store import StaleCart, Store
+from orchestrator.store.tables import carts
 from tests.store.factories import T0, count_carts, make_app, make_cart
 from tests.store.test_waits import budget, writes_blocked
 
@@ -123,3 +125,54 @@ async def test_a_lone_write_is_not_delayed(store: Store) -> None:
     before = gc.stats.flushes
     await store.carts.insert(pending(app_id))
     assert gc.stats.flushes == before + 1
+
+
+async def test_a_leaseless_cart_first_in_a_batch_keeps_the_next_carts_lease(store: Store) -> None:
+    app_id = await make_app(store)
+    empty = make_cart(app_id, bags=0, errors=0)
+    leased = pending(app_id)
+    until = T0 + timedelta(minutes=5)
+    async with writes_blocked(store.db):  # both in one batch, the lease-less one first
+        first = asyncio.create_task(store.carts.insert(empty))
+        second = asyncio.create_task(store.carts.insert(leased, lease=("lease_x", until)))
+        await asyncio.sleep(0)
+    await asyncio.gather(first, second)
+    async with store.db.read() as conn:
+        row = (
+            await conn.execute(
+                select(carts.c.lease_owner, carts.c.lease_until).where(carts.c.id == leased.id)
+            )
+        ).one()
+    assert row.lease_owner == "lease_x" and row.lease_until == until
+
+
+async def test_a_finishing_write_promotes_the_flush_past_starting_writers(store: Store) -> None:
+    if not store.db.sqlite:
+        pytest.skip("the write lock's queues are SQLite's; PostgreSQL has row locks")
+    app_id = await make_app(store)
+    recorded = pending(app_id)
+    await store.carts.insert(recorded)
+    for bag in recorded.bags:
+        bag.move_to(BagStatus.IN_PROGRESS)
+        bag.external_id = f"ext-{bag.id}"
+    order: list[str] = []
+
+    async def competitor() -> None:  # a starting writer outside the group commit
+        async with store.db.write():
+            order.append("competitor")
+
+    async def outcome() -> None:
+        with budget(5.0, wrote=True):  # a create that has made its external carts
+            await store.carts.record_creation(recorded)
+        order.append("outcome")
+
+    async with writes_blocked(store.db):
+        other = asyncio.create_task(competitor())  # queued first
+        await asyncio.sleep(0)
+        insert = asyncio.create_task(store.carts.insert(pending(app_id)))  # flush waits: starting
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        finishing = asyncio.create_task(outcome())
+        await asyncio.sleep(0)
+    await asyncio.gather(insert, other, finishing)
+    assert order == ["outcome", "competitor"], order
