@@ -46,6 +46,7 @@ from orchestrator.store.waits import REQUEST_BUDGET, START_MIN_S, finishing
 log = structlog.get_logger(__name__)
 
 Rows = list[dict[str, Any]]
+SLOW_FLUSH_S = 0.25  # a flush this long (lock wait + transaction) is logged at warning
 
 
 class StaleWrite(Exception):
@@ -82,6 +83,7 @@ class GroupCommitStats:
     flushes: int = 0
     writes: int = 0
     alone: int = 0  # writes run again alone after their batch failed
+    slow: int = 0  # flushes that took SLOW_FLUSH_S or more
     largest: int = 0
     sizes: dict[int, int] = field(default_factory=dict)
 
@@ -174,6 +176,7 @@ class GroupCommit:
 
         try:
             async with self._db.write_slot(first=first, wait_s=wait, on_wait=waiting) as run:
+                had = time.monotonic()
                 self._lock_wait = None
                 # The database is had: everyone queued by now rides along (taken here, on the
                 # event loop, where a caller giving up looks at ``taken``).
@@ -182,6 +185,7 @@ class GroupCommit:
                     entry.taken = True
                     batch.append(entry)
                 stale = await run(lambda conn: self._execute(conn, batch))
+            self._report_slow(len(batch), had - now, time.monotonic() - had)
         except Overloaded:
             if not batch:  # the database was not had in time: the queued writers give up on
                 await asyncio.sleep(0)  # their own bounds (all of them, by now); let them run
@@ -208,6 +212,20 @@ class GroupCommit:
         self._count(len(batch))
         for entry in batch:
             _settle(entry, StaleWrite("the cart moved on") if entry in stale else None)
+
+    def _report_slow(self, writes: int, waited_s: float, ran_s: float) -> None:
+        """A flush past ``SLOW_FLUSH_S`` is an operator's concern: every create waits for it.
+        The benchmark sees rare stalls of 0.1-2 s under steady load (BENCHMARKS.md's analysis);
+        this says whether the database side holds them, and which half: the wait for the
+        write side (lock or pool) or the transaction itself."""
+        if waited_s + ran_s >= SLOW_FLUSH_S:
+            self.stats.slow += 1
+            log.warning(
+                "group_commit_slow",
+                writes=writes,
+                wait_ms=round(waited_s * 1000, 1),
+                transaction_ms=round(ran_s * 1000, 1),
+            )
 
     def _fail(self, batch: list[_Queued], exc: BaseException) -> None:
         """A batch rolled back: a lone write gets its error; each of several runs again alone."""

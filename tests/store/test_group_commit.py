@@ -176,3 +176,23 @@ async def test_a_finishing_write_promotes_the_flush_past_starting_writers(store:
         await asyncio.sleep(0)
     await asyncio.gather(insert, other, finishing)
     assert order == ["outcome", "competitor"], order
+
+
+async def test_a_slow_flush_is_logged_with_where_the_time_went(store: Store) -> None:
+    if not store.db.sqlite:
+        pytest.skip("held here behind SQLite's write lock")
+    from structlog.testing import capture_logs
+
+    from orchestrator.store import group_commit
+
+    app_id = await make_app(store)
+    with capture_logs() as logs:
+        async with writes_blocked(store.db):
+            slow = asyncio.create_task(store.carts.insert(pending(app_id)))
+            await asyncio.sleep(group_commit.SLOW_FLUSH_S + 0.05)  # the write lock held this long
+        await slow
+        await store.carts.insert(pending(app_id))  # a quick one: not logged
+    events = [e for e in logs if e["event"] == "group_commit_slow"]
+    assert len(events) == 1, logs
+    assert events[0]["writes"] == 1 and events[0]["wait_ms"] >= 250
+    assert events[0]["log_level"] == "warning"
