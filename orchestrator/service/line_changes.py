@@ -288,17 +288,10 @@ class LineChanges:
                 return []
 
             return record_failed
-        adapter = await self._adapter(bag)
-        if isinstance(adapter, PlatformError):
-            return self._records.refused(bag.id, line.sku_id, UPDATE, adapter)
-        assert bag.external_id is not None
-        ext, held_id = bag.external_id, line.external_id
-        if held_id is None:
-            try:
-                found = await find_held(adapter, bag, line.platform_ref, deadline)
-            except PlatformError as exc:
-                return self._records.refused(bag.id, line.sku_id, UPDATE, exc)
-            held_id = found.external_id if found else None
+        reached = await self._reach(bag, line, UPDATE, deadline)
+        if not isinstance(reached, tuple):
+            return reached
+        adapter, ext, held_id = reached
         if held_id is not None:
             target = held_id
 
@@ -339,19 +332,12 @@ class LineChanges:
                 return entries
 
             return record_emptied
-        adapter = await self._adapter(bag)
-        if isinstance(adapter, PlatformError):
-            return self._records.refused(bag.id, line.sku_id, REMOVE, adapter)
-        assert bag.external_id is not None
-        ext, held_id = bag.external_id, line.external_id
-        if held_id is None:
-            try:
-                found = await find_held(adapter, bag, line.platform_ref, deadline)
-            except PlatformError as exc:
-                return self._records.refused(bag.id, line.sku_id, REMOVE, exc)
-            if found is None:  # not on the platform: only our record holds it
-                return self._records.line(bag_id, line_id, Settled(), 0, REMOVE)
-            held_id = found.external_id
+        reached = await self._reach(bag, line, REMOVE, deadline)
+        if not isinstance(reached, tuple):
+            return reached
+        adapter, ext, held_id = reached
+        if held_id is None:  # not on the platform: only our record holds it
+            return self._records.line(bag_id, line_id, Settled(), 0, REMOVE)
         target = held_id
 
         async def write(d: float) -> ExternalCart | None:
@@ -379,6 +365,25 @@ class LineChanges:
                     )
                 ]
             )
+
+    async def _reach(
+        self, bag: Bag, line: OrderSku, op: str, deadline: float
+    ) -> tuple[CartPlatform, str, str | None] | Record:
+        """The bag's adapter, its external cart and the line's id there (asked of the platform
+        when we hold none; None when the platform does not hold the line), or the refusal
+        ``Record`` when the merchant or the platform cannot be reached."""
+        adapter = await self._adapter(bag)
+        if isinstance(adapter, PlatformError):
+            return self._records.refused(bag.id, line.sku_id, op, adapter)
+        assert bag.external_id is not None
+        held_id = line.external_id
+        if held_id is None:
+            try:
+                found = await find_held(adapter, bag, line.platform_ref, deadline)
+            except PlatformError as exc:
+                return self._records.refused(bag.id, line.sku_id, op, exc)
+            held_id = found.external_id if found else None
+        return adapter, bag.external_id, held_id
 
     async def _adapter(self, bag: Bag) -> CartPlatform | PlatformError:
         rows = await self._store.catalog.get_merchants({bag.merchant_id})

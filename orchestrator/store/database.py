@@ -156,6 +156,20 @@ def _configure_sqlite(engine: AsyncEngine | Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def gave_up_waiting(waiting_for: str, bound_s: float) -> Overloaded:
+    """The 503 (``data.reason: database_wait``) for a database wait that ran out, counted on
+    the current request's budget (for ``/metrics``)."""
+    budget = REQUEST_BUDGET.get()
+    if budget is not None:
+        budget.gave_up += 1
+    return Overloaded(
+        f"The database did not give {waiting_for} within {bound_s:.2f} s; retry shortly.",
+        kind=ErrorCode.OVERLOADED,
+        data={"reason": "database_wait"},
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
 class Database:
     """One engine and the two ways every store method uses it: ``write`` and ``read``."""
 
@@ -233,15 +247,7 @@ class Database:
                         lock.release()
                     raise
         except TimeoutError as exc:
-            budget = REQUEST_BUDGET.get()
-            if budget is not None:
-                budget.gave_up += 1
-            raise Overloaded(
-                f"The database did not give {waiting_for} within {bound:.2f} s; retry shortly.",
-                kind=ErrorCode.OVERLOADED,
-                data={"reason": "database_wait"},
-                headers={"Retry-After": RETRY_AFTER_S},
-            ) from exc
+            raise gave_up_waiting(waiting_for, bound) from exc
         try:
             async with contextlib.AsyncExitStack() as stack:
                 stack.push_async_exit(conn)  # closes it (back to the pool), as `async with`
@@ -296,12 +302,7 @@ class Database:
             async with asyncio.timeout(wait_s):
                 await self._write_lock.acquire(first=first, on_wait=on_wait)
         except TimeoutError as exc:
-            raise Overloaded(
-                f"The database did not give the write lock within {wait_s:.2f} s; retry shortly.",
-                kind=ErrorCode.OVERLOADED,
-                data={"reason": "database_wait"},
-                headers={"Retry-After": RETRY_AFTER_S},
-            ) from exc
+            raise gave_up_waiting("the write lock", wait_s) from exc
         sync, thread = self._sync, self._sync_thread
 
         async def run_on_writer(work: Callable[[Connection], T]) -> T:

@@ -38,8 +38,8 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Executable, select
 
-from errors import ErrorCode, Overloaded
-from orchestrator.store.database import RETRY_AFTER_S, Database
+from errors import Overloaded
+from orchestrator.store.database import Database, gave_up_waiting
 from orchestrator.store.tables import carts
 from orchestrator.store.waits import REQUEST_BUDGET, START_MIN_S, finishing
 
@@ -133,15 +133,7 @@ class GroupCommit:
             else:
                 if entry in self._queue:
                     self._queue.remove(entry)
-                budget = REQUEST_BUDGET.get()
-                if budget is not None:
-                    budget.gave_up += 1
-                raise Overloaded(
-                    f"The database did not take this write within {wait:.2f} s; retry shortly.",
-                    kind=ErrorCode.OVERLOADED,
-                    data={"reason": "database_wait"},
-                    headers={"Retry-After": RETRY_AFTER_S},
-                ) from None
+                raise gave_up_waiting("a turn for this write", wait) from None
         except asyncio.CancelledError:
             if not entry.taken and entry in self._queue:
                 self._queue.remove(entry)
@@ -186,11 +178,13 @@ class GroupCommit:
                     batch.append(entry)
                 stale = await run(lambda conn: self._execute(conn, batch))
             self._report_slow(len(batch), had - now, time.monotonic() - had)
-        except Overloaded:
-            if not batch:  # the database was not had in time: the queued writers give up on
-                await asyncio.sleep(0)  # their own bounds (all of them, by now); let them run
+        except Overloaded as exc:
+            if batch:  # not so far: it is raised only before the write side is had
+                self._fail(batch, exc)
                 return
-            self._fail(batch, Overloaded("the database went away", kind=ErrorCode.OVERLOADED))
+            # Nothing was taken: the queued writers give up on their own bounds (all of them,
+            # by now); let them run before the next try.
+            await asyncio.sleep(0)
             return
         except Exception as exc:
             if not batch:  # no connection at all: every queued writer hears why, as it would

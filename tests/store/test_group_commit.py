@@ -118,7 +118,7 @@ async def test_a_write_still_queued_at_its_deadline_gives_up_and_writes_nothing(
     assert await store.carts.get(app_id, later.id) is not None
 
 
-async def test_a_lone_write_is_not_delayed(store: Store) -> None:
+async def test_a_lone_write_is_flushed_alone(store: Store) -> None:
     # No other write in flight: the write is flushed at once, alone (one transaction).
     app_id = await make_app(store)
     gc = store.carts.group_commit
