@@ -66,6 +66,12 @@ PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 10
 DEFAULT_WAIT_S = 10.0  # MULTICART_DB_WAIT_S: pool checkout, connect and write lock, no request
 RETRY_AFTER_S = "1"
+# SQLite checkpoints the WAL into the database file in whichever connection commits past 1,000
+# WAL pages, inside that commit. On the group commit's writer that made one create's write take
+# 300-470 ms now and then (the `group_commit_slow` events of `python -m bench --quick`, no lock
+# wait in them), with every other create queued behind it. The writer's own checkpoints are off;
+# a PASSIVE checkpoint runs on a thread of its own every this many of its transactions.
+CHECKPOINT_EVERY = 100
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -131,7 +137,24 @@ def sync_sqlite_engine(engine: AsyncEngine) -> Engine:
     url = engine.url.set(drivername="sqlite")
     sync = create_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None)
     _configure_sqlite(sync)
+
+    @event.listens_for(sync, "connect")
+    def _no_autocheckpoint(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # This connection's commits never checkpoint: ``Database`` checkpoints on a thread of
+        # its own (``CHECKPOINT_EVERY``), where no create waits for it.
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint = 0")
+
     return sync.execution_options(**{WRITE: True})
+
+
+def _checkpoint(engine: Engine) -> None:
+    """``PRAGMA wal_checkpoint(PASSIVE)`` on a connection of ``engine`` (autocommit: no
+    transaction is open around it). PASSIVE never waits for the writer or the readers."""
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    finally:
+        raw.close()
 
 
 def _configure_sqlite(engine: AsyncEngine | Engine) -> None:
@@ -189,6 +212,22 @@ class Database:
             if self.sqlite
             else None
         )
+        # The writer's WAL is checkpointed off its path (see ``CHECKPOINT_EVERY``).
+        self._checkpointer: Engine | None = (
+            create_engine(engine.url.set(drivername="sqlite"), pool_size=1, max_overflow=0)
+            if self.sqlite
+            else None
+        )
+        if self._checkpointer is not None:
+            _configure_sqlite(self._checkpointer)
+        self._checkpoint_thread = (
+            ThreadPoolExecutor(1, thread_name_prefix="multicart-sqlite-checkpoint")
+            if self.sqlite
+            else None
+        )
+        self._commits_since_checkpoint = 0
+        self._checkpoint_running: asyncio.Future[None] | None = None
+        self.checkpoints = 0
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, wait_s: float = DEFAULT_WAIT_S) -> Self:
@@ -204,6 +243,33 @@ class Database:
         if self._sync is not None and self._sync_thread is not None:
             await asyncio.get_running_loop().run_in_executor(self._sync_thread, self._sync.dispose)
             self._sync_thread.shutdown(wait=False)
+        if self._checkpoint_running is not None:
+            await asyncio.wait([self._checkpoint_running])
+        if self._checkpointer is not None and self._checkpoint_thread is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._checkpoint_thread, self._checkpointer.dispose)
+            self._checkpoint_thread.shutdown(wait=False)
+
+    def _after_commit(self) -> None:
+        """Every ``CHECKPOINT_EVERY`` writer transactions, one PASSIVE checkpoint on the
+        checkpoint thread (one at a time; a failed one is tried again at the next turn)."""
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint < CHECKPOINT_EVERY or self._checkpoint_running:
+            return
+        engine, thread = self._checkpointer, self._checkpoint_thread
+        if engine is None or thread is None:
+            return
+        self._commits_since_checkpoint = 0
+        running = asyncio.get_running_loop().run_in_executor(thread, _checkpoint, engine)
+        self._checkpoint_running = running
+
+        def done(finished: asyncio.Future[None]) -> None:
+            self._checkpoint_running = None
+            if finished.cancelled() or finished.exception() is not None:
+                return  # tried again CHECKPOINT_EVERY commits later
+            self.checkpoints += 1
+
+        running.add_done_callback(done)
 
     async def ping(self, *, timeout_s: float = 5.0) -> None:
         """Raise if the database does not answer ``SELECT 1`` within ``timeout_s``."""
@@ -312,7 +378,9 @@ class Database:
 
             running = asyncio.get_running_loop().run_in_executor(thread, transaction)
             try:
-                return await asyncio.shield(running)
+                result = await asyncio.shield(running)
+                self._after_commit()
+                return result
             except asyncio.CancelledError:
                 # The transaction runs on regardless: the lock goes only once it has ended.
                 await asyncio.wait([running])

@@ -196,3 +196,25 @@ async def test_a_slow_flush_is_logged_with_where_the_time_went(store: Store) -> 
     assert len(events) == 1, logs
     assert events[0]["writes"] == 1 and events[0]["wait_ms"] >= 250
     assert events[0]["log_level"] == "warning"
+
+
+async def test_the_writer_never_checkpoints_and_the_checkpointer_does(store: Store) -> None:
+    # SQLite checkpoints inside whichever commit passes 1,000 WAL pages: on the group commit's
+    # writer that stalled every create for 300-470 ms. The writer's are off; a PASSIVE one runs
+    # on a thread of its own every CHECKPOINT_EVERY writer transactions.
+    if not store.db.sqlite:
+        pytest.skip("SQLite's WAL")
+    from orchestrator.store.database import CHECKPOINT_EVERY
+
+    sync = store.db._sync
+    assert sync is not None
+    with sync.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    app_id = await make_app(store)
+    before = store.db.checkpoints
+    for _ in range(CHECKPOINT_EVERY + 1):
+        await store.carts.insert(pending(app_id))
+    running = store.db._checkpoint_running
+    if running is not None:
+        await asyncio.wait_for(asyncio.shield(running), 10)
+    assert store.db.checkpoints == before + 1
