@@ -37,6 +37,7 @@ from errors import (
     PlatformError,
     PlatformRejected,
 )
+from orchestrator.service.cart_lock import busy
 from orchestrator.service.carts import creation_call
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.fanout import BagOutcome, fan_out
@@ -129,7 +130,10 @@ class BagRetry:
         bag.move_to(BagStatus.PENDING)
         bag.platform_sub_total = None
         self._touch(cart)
-        await self._store.carts.save(cart)
+        try:
+            await self._store.carts.save(cart)
+        except StaleCart:  # the lease ran out and another change won: nothing was sent
+            raise busy() from None
 
         outcome = await self._create(cart, bag, deadline)
         new_error = error_factory(cart, self._clock(), new_id)
@@ -147,16 +151,27 @@ class BagRetry:
         self._touch(cart)
         try:
             await self._store.carts.save(cart)
-        except StaleCart:
-            # The lease ran out and another change won: what this retry made is queued for
-            # deletion, as a create's would be.
-            await self._deleter.enqueue(cart.id, [bag], deadline)
+        except Exception as exc:
+            return await self._read_back(cart, bag, exc, deadline)
+        return cart
+
+    async def _read_back(self, cart: Cart, bag: Bag, exc: Exception, deadline: float) -> Cart:
+        """The outcome could not be saved (the lease ran out and another change won, or the
+        database failed): what this retry made is queued for deletion unless the database
+        shows the bag holding it, as a create's would be (``deletion.after_failed_write``)."""
+        made = self._deleter.entries(cart.id, [bag]) if bag.external_id else []
+        stored, queued = await self._deleter.after_failed_write(cart.id, made, exc, deadline)
+        held = stored.bag(bag.id) if stored is not None else None
+        recorded = held is not None and held.status is not BagStatus.PENDING and not queued
+        if stored is not None and recorded:
+            return stored  # on record: only the write's answer was lost
+        if isinstance(exc, StaleCart):
             raise Conflict(
                 "The cart changed while its bag was being retried; retry shortly.",
                 kind=ErrorCode.CART_BUSY,
                 headers={"Retry-After": "1"},
             ) from None
-        return cart
+        raise exc
 
     async def _create(self, cart: Cart, bag: Bag, deadline: float) -> BagOutcome:
         platform = str(bag.platform)

@@ -20,10 +20,10 @@ import structlog
 from adapters.base import CartContext, CartPlatform, LineRequest
 from bags.models import Bag, Cart
 from bags.split import Limits, RequestedLine, check_lines, split_into_bags
-from bags.status import CartStatus
+from bags.status import BagStatus, CartStatus
 from config import Settings
-from errors import Conflict as ConflictError
 from errors import (
+    ApiError,
     ErrorCode,
     ExternalCartCreationFailure,
     FieldProblem,
@@ -33,6 +33,7 @@ from errors import (
     PlatformError,
     PlatformRejected,
 )
+from orchestrator.service.cart_lock import busy
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import show_platform_expiry
 from orchestrator.service.fanout import BagOutcome, fan_out
@@ -49,6 +50,7 @@ from orchestrator.store import StaleCart, Store
 
 log = structlog.get_logger("multicart.carts")
 _LEASE_MARGIN_S = 5.0  # past the create's deadline, for its last writes
+_DELETE_ATTEMPTS = 3  # reads of a cart that keeps changing under a DELETE, then cart_busy
 
 
 @dataclass
@@ -128,7 +130,8 @@ class CartService:
         # PENDING bags exist before any platform call, and the cart is born leased until the
         # create's deadline (and a margin), so a DELETE meanwhile answers cart_busy.
         lease_until = now + timedelta(seconds=self._settings.create_deadline_s + _LEASE_MARGIN_S)
-        await self._store.carts.insert(cart, lease=(new_id("lease"), lease_until))
+        lease_owner = new_id("lease")
+        await self._store.carts.insert(cart, lease=(lease_owner, lease_until))
         calls = [
             (bag.id, str(bag.platform), creation_call(adapters[bag.id], cart, bag, deadline))
             for bag in bags
@@ -167,27 +170,60 @@ class CartService:
                 # in the same transaction that removes the record.
                 await self._deleter.discard(cart.id, bags, deadline)
                 raise creation_failure(failed)
-            await self._store.carts.record_creation(cart)
-        except StaleCart:
-            # The lease ran out (the create overran its deadline) and another change won:
-            # what this create made is queued for deletion, and the caller hears 409.
-            await self._deleter.enqueue(cart.id, bags, deadline)
-            raise ConflictError(
-                "The cart changed while it was being created; its external carts are being"
-                " removed.",
-                kind=ErrorCode.CART_BUSY,
-                headers={"Retry-After": "1"},
-            ) from None
+            await self._store.carts.record_creation(cart, lease_owner=lease_owner)
         except (ExternalCartCreationFailure, asyncio.CancelledError):
             raise
-        except Exception:
-            # The outcome could not be written (the database busy or failing): the ids the
-            # platforms gave are known only here, so they go to the outbox (deleted, as no
-            # record keeps them) before the error is answered. The PENDING bags left behind
-            # are the reconciler's.
-            await self._remember(cart.id, bags, deadline)
-            raise
+        except Exception as exc:
+            return await self._after_failed_write(cart, bags, failed, exc, lease_owner, deadline)
         return cart
+
+    async def _after_failed_write(
+        self,
+        cart: Cart,
+        bags: Sequence[Bag],
+        failed: Sequence[tuple[Bag, PlatformError]],
+        exc: Exception,
+        lease_owner: str,
+        deadline: float,
+    ) -> Cart:
+        """The outcome write raised: what the platforms made is kept or queued for deletion
+        by what the database holds now (``CartStore.queue_unkept``), never because "it
+        raised" alone. The answer follows the same reading:
+
+        - the cart is live and names what this create made (the write committed and only its
+          answer was lost; or the create overran its lease and the reconciler adopted its
+          bags): the cart as stored, as if nothing had failed;
+        - the record is gone while this create was discarding it: the creation failure;
+        - the cart was deleted or expired meanwhile: 409 ``cart_expired`` (a stored answer:
+          a retry with the same ``Idempotency-Key`` never makes a second cart);
+        - otherwise (nothing recorded) the write's own error: the bags whose carts were
+          queued are ``FAILED`` in the same transaction; a bag still ``PENDING`` (its outcome
+          unknown) is the reconciler's, which adopts no reference the outbox names."""
+        made = [b for b in bags if b.external_id]
+        stored, queued = await self._deleter.after_failed_write(
+            cart.id, self._deleter.entries(cart.id, made), exc, deadline, lease_owner=lease_owner
+        )
+        if stored is None:
+            if failed:
+                raise creation_failure(list(failed)) from None  # the discard had committed
+            raise exc
+        if stored.status is not CartStatus.IN_PROGRESS:
+            raise ApiError(
+                "The cart expired or was deleted while it was being created; what it made on"
+                " the platforms is being removed.",
+                kind=ErrorCode.CART_EXPIRED,
+            ) from None
+        recorded = not queued and all(
+            (b := stored.bag(bag.id)) is not None and b.status is not BagStatus.PENDING
+            for bag in bags
+        )
+        if recorded or isinstance(exc, StaleCart):
+            # On record (the write's answer was lost, or the reconciler adopted the bags),
+            # or changed by another request after this create's lease ran out: the cart as
+            # it stands (a bag whose cart was queued reads FAILED).
+            log.warning("create_outcome_read_back", error=type(exc).__name__, recorded=recorded)
+            return show_platform_expiry(stored, self._clock())
+        raise exc
 
     async def _refuse_other_currencies(
         self, cart: Cart, bags: Sequence[Bag], outcomes: dict[str, BagOutcome], deadline: float
@@ -213,18 +249,6 @@ class CartService:
             )
         if made:
             await self._deleter.enqueue(cart.id, made, deadline)
-
-    async def _remember(self, cart_id: str, bags: Sequence[Bag], deadline: float) -> None:
-        made = [b for b in bags if b.external_id]
-        if not made:
-            return
-        try:
-            await self._deleter.enqueue(cart_id, made, deadline)
-        except Exception:  # nothing more can be written: the ids go to the log at least
-            log.error(
-                "external_carts_unrecorded",
-                external_ids=[(b.platform.value, b.merchant_id, b.external_id) for b in made],
-            )
 
     async def get(self, app_id: str, cart_id: str) -> Cart:
         """The cart as it stands now: a bag whose external cart its platform has expired
@@ -257,8 +281,16 @@ class CartService:
         deadline = time.monotonic() + self._settings.request_deadline_s
         await self.get(app_id, cart_id)  # 404 before anything else, for unknown and foreign ids
         async with self._deleter.cart_lease(cart_id):
-            cart = await self.get(app_id, cart_id)  # re-read under the lease: the latest version
-            await self._deleter.delete_cart(cart, self._clock(), deadline)
+            for _ in range(_DELETE_ATTEMPTS):
+                cart = await self.get(app_id, cart_id)  # under the lease: the latest version
+                try:
+                    await self._deleter.delete_cart(cart, self._clock(), deadline)
+                    return
+                except StaleCart:
+                    # A create that overran its lease recorded its outcome meanwhile (it
+                    # does not take the lease back): read again, delete what it recorded.
+                    continue
+        raise busy()
 
 
 def creation_call(

@@ -31,6 +31,7 @@ from errors import Conflict as ConflictError
 from errors import ErrorCode, PlatformAuthFailed, PlatformError, PlatformNotFound
 from orchestrator.service.cart_lock import release_quietly
 from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.merge import fail_unrecorded
 from orchestrator.service.secrets import new_id
 from orchestrator.store import PendingExternalDelete, Store
 from orchestrator.store.outbox import Burial, Kind
@@ -129,6 +130,38 @@ class ExternalDeleter:
         entries = self.entries(cart_id, bags)
         await self._store.outbox.enqueue(entries)
         await self.attempt(entries, deadline)
+
+    async def after_failed_write(
+        self,
+        cart_id: str,
+        made: Sequence[PendingExternalDelete],
+        failure: Exception,
+        deadline: float,
+        *,
+        lease_owner: str | None = None,
+    ) -> tuple[Cart | None, list[PendingExternalDelete]]:
+        """A write that would have recorded the external carts ``made`` raised ``failure``:
+        queue the deletes of those no live bag holds, decided from what the database holds
+        (``CartStore.queue_unkept``: the write may have committed, or another process may
+        have adopted them), then try them. Returns the cart as stored (None when its record
+        is gone) and what was queued. If even that cannot be written, the ids are logged
+        and ``failure`` is raised."""
+        try:
+            stored, queued = await self._store.carts.queue_unkept(
+                cart_id,
+                made,
+                lease_owner=lease_owner,
+                fail_bag=lambda cart, bag: fail_unrecorded(cart, bag, datetime.now(UTC), new_id),
+            )
+        except Exception:  # nothing more can be written: the ids go to the log at least
+            log.error(
+                "external_carts_unrecorded",
+                cart_id=cart_id,
+                external_ids=[(e.platform.value, e.merchant_id, e.external_id) for e in made],
+            )
+            raise failure from None
+        await self.attempt(queued, deadline)
+        return stored, queued
 
     async def attempt(self, entries: Sequence[PendingExternalDelete], deadline: float) -> None:
         """A request's own try at its deletes. An unknown create is left to the reconciler:

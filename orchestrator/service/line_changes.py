@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
@@ -36,15 +37,23 @@ from errors import (
     PlatformAuthFailed,
     PlatformError,
 )
+from orchestrator.service.cart_lock import busy
 from orchestrator.service.carts import creation_call
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.fanout import BagOutcome, fan_out
-from orchestrator.service.line_records import ADD, REMOVE, UPDATE, LineRecords, Record
+from orchestrator.service.line_records import (
+    ADD,
+    REMOVE,
+    UPDATE,
+    LineRecords,
+    MadeRecord,
+    Record,
+)
 from orchestrator.service.line_sync import Settled, change, find_held
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import apply_created, apply_failed, apply_unknown, error_factory
 from orchestrator.service.secrets import new_id
-from orchestrator.store import PendingExternalDelete, Store
+from orchestrator.store import PendingExternalDelete, StaleCart, Store
 
 log = structlog.get_logger("multicart.lines")
 
@@ -211,7 +220,10 @@ class LineChanges:
         # PENDING before any call (a crash leaves it to the reconciler), as a create does,
         # with the delete of the cart the bag leaves.
         cart.date_last_modified = self._clock()
-        await self._store.carts.save(cart, outbox=leaving)
+        try:
+            await self._store.carts.save(cart, outbox=leaving)
+        except StaleCart:  # the lease ran out and another change won: nothing was sent
+            raise busy() from None
         outcome: BagOutcome
         try:
             adapter = self._merchants.adapter_for(merchant, sealed)
@@ -241,7 +253,10 @@ class LineChanges:
                 apply_failed(b, outcome.error, c, new_error)
             return []
 
-        return record
+        if outcome.cart is None:
+            return record
+        holding = replace(bag, external_id=outcome.cart.external_id)
+        return MadeRecord(record, bag_id, self._deleter.entries(cart.id, [holding]))
 
     def _leave(self, cart: Cart, bag: Bag, reference: str) -> list[PendingExternalDelete]:
         """``bag`` is about to be made again under ``reference``: the outbox entry deleting the

@@ -9,6 +9,7 @@ held, the order error when the platform holds other than asked, an emptied bag's
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from bags.models import Bag, Cart, OrderSku
@@ -22,6 +23,22 @@ from orchestrator.store import PendingExternalDelete
 
 # Applies a change's outcome to a cart; returns the outbox entries to save with it.
 Record = Callable[[Cart], list[PendingExternalDelete]]
+
+
+@dataclass(frozen=True)
+class MadeRecord:
+    """The ``Record`` of a change that made an external cart (a new bag's), with the outbox
+    entries that delete it: queued should its save fail, unless the database shows the bag
+    holding it (``CartStore.queue_unkept``), so no id a platform gave is ever dropped."""
+
+    apply: Record
+    bag_id: str
+    made: list[PendingExternalDelete]
+
+    def __call__(self, cart: Cart) -> list[PendingExternalDelete]:
+        return self.apply(cart)
+
+
 ADD, UPDATE, REMOVE = "EXTERNAL_ADD_ITEM", "EXTERNAL_UPDATE_ITEM", "EXTERNAL_REMOVE_ITEM"
 
 

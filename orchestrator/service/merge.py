@@ -204,3 +204,24 @@ def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCre
             for b, e in failed
         ]
     return ExternalCartCreationFailure(message, data=data, status=status, headers=headers)
+
+
+def being_removed(bag: Bag) -> PlatformError:
+    """Why a bag whose create's outcome could not be recorded is ``FAILED``: the external
+    cart it made is queued for deletion (retryable once that delete is done)."""
+    error = PlatformError(
+        f"the outcome of the create on {bag.platform} could not be recorded; the external cart"
+        " it made is being removed (retry the bag once it is gone)",
+        platform=str(bag.platform),
+        may_have_applied=False,
+    )
+    error.retryable = True
+    return error
+
+
+def fail_unrecorded(cart: Cart, bag: Bag, now: datetime, new_id: Callable[[str], str]) -> None:
+    """``bag`` (still ``PENDING`` in the record) made an external cart whose outcome could not
+    be written, and its delete is queued: the bag is ``FAILED`` with the order errors saying
+    why, replacing any it had."""
+    cart.errors = [e for e in cart.errors if e.bag_id != bag.id]
+    apply_failed(bag, being_removed(bag), cart, error_factory(cart, now, new_id))

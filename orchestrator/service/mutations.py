@@ -20,8 +20,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import structlog
+
 from bags.models import Cart
-from bags.status import CartStatus
+from bags.status import BagStatus, CartStatus
 from config import Settings
 from errors import ApiError, ErrorCode, NotFound
 from errors import Conflict as ConflictError
@@ -29,9 +31,11 @@ from orchestrator.service.cart_lock import CartLocks
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import show_platform_expiry
 from orchestrator.service.line_changes import LineChanges
-from orchestrator.service.line_records import Record
+from orchestrator.service.line_records import MadeRecord, Record
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.store import PendingExternalDelete, StaleCart, Store
+
+log = structlog.get_logger("multicart.mutations")
 
 _SAVE_ATTEMPTS = 3
 
@@ -110,7 +114,12 @@ class CartMutations:
             cart = await self._load(app_id, cart_id)
             self._check(cart, if_match)
             record = await step(cart, deadline)
-            cart, outbox = await self._save(app_id, cart, record)
+            try:
+                cart, outbox = await self._save(app_id, cart, record)
+            except Exception as exc:
+                if not isinstance(record, MadeRecord):
+                    raise
+                cart, outbox = await self._read_back(cart_id, record, exc, deadline), []
         if outbox:
             # The emptied bags' deletes, tried now; whatever fails, the reconciler retries.
             await self._deleter.attempt(outbox, deadline)
@@ -135,6 +144,21 @@ class CartMutations:
             kind=ErrorCode.CART_BUSY,
             headers={"Retry-After": "1"},
         )
+
+    async def _read_back(
+        self, cart_id: str, record: MadeRecord, exc: Exception, deadline: float
+    ) -> Cart:
+        """A change that made an external cart could not save it: the cart is queued for
+        deletion unless the database shows its bag holding it (the save committed and only its
+        answer was lost), decided from what the database holds (``CartStore.queue_unkept``)."""
+        stored, queued = await self._deleter.after_failed_write(cart_id, record.made, exc, deadline)
+        bag = stored.bag(record.bag_id) if stored is not None else None
+        if stored is None or stored.status is not CartStatus.IN_PROGRESS or bag is None:
+            raise exc
+        if queued or bag.status is BagStatus.PENDING:
+            raise exc  # not on record: the bag is the reconciler's, its cart being removed
+        log.warning("line_change_read_back", error=type(exc).__name__)
+        return show_platform_expiry(stored, self._clock())
 
     async def _load(self, app_id: str, cart_id: str) -> Cart:
         cart = await self._store.carts.get(app_id, cart_id)

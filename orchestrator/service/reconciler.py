@@ -33,7 +33,12 @@ from errors import Conflict, PlatformError, PlatformTimeout
 from orchestrator.service.carts import creation_call
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.merchants import MerchantAdapters
-from orchestrator.service.merge import apply_created, apply_failed, error_factory
+from orchestrator.service.merge import (
+    apply_created,
+    apply_failed,
+    being_removed,
+    error_factory,
+)
 from orchestrator.service.secrets import new_id
 from orchestrator.service.workers import BackgroundWorker
 from orchestrator.store import PendingExternalDelete, Store
@@ -120,6 +125,15 @@ class Reconciler:
                 except ValueError:  # its connection cannot be decrypted with our keys
                     adapter = None
             if adapter is not None and adapter.capabilities.caller_chosen_cart_ids:
+                if await self._store.references.being_deleted(bag.merchant_id, bag.id):
+                    # What its create made is queued for deletion (its outcome could not be
+                    # written): a reference an outbox entry names is never adopted or sent
+                    # again, or that delete would remove the cart adopted (the bag's id is
+                    # the cart's). The entry deletes it; the bag fails.
+                    _drop_errors(cart, bag)
+                    apply_failed(bag, being_removed(bag), cart, new_error)
+                    log.warning("bag_settled", outcome="FAILED", reason="outbox_names_it")
+                    return True
                 deadline = time.monotonic() + self._settings.create_deadline_s
                 try:
                     found = await creation_call(adapter, cart, bag, deadline)()

@@ -8,7 +8,7 @@ cart are caught twice: ``save`` is an optimistic version check (``StaleCart``), 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     insert,
     or_,
@@ -24,8 +25,9 @@ from sqlalchemy import (
     update,
 )
 
-from bags.models import Cart
-from bags.status import CartStatus
+from bags.models import Bag, Cart
+from bags.status import BagStatus, CartStatus
+from errors import Overloaded
 from orchestrator.store.cart_rows import (
     BAG_OUTCOME,
     INSERT_BAGS,
@@ -51,15 +53,18 @@ __all__ = ["CartStore", "LeaseStore", "StaleCart"]
 # The create path's statements, built once: building them per call (coercions, bind
 # parameters) was a visible share of its CPU (`python -m bench --profile`).
 _INSERT_CART = insert(carts)
-# Recording a create's outcomes also lets go of the lease the create held (see ``insert``).
+# Recording a create's outcomes also lets go of the lease the create held (see ``insert``),
+# and only that one: a create that overran its lease may find a line change holding the cart,
+# whose lease it must not drop (a second change would get in beside it).
+_OWN_LEASE = carts.c.lease_owner == bindparam("owner")
 _TOUCH_CART = (
     update(carts)
     .where(carts.c.id == bindparam("row_id"), carts.c.version == bindparam("seen"))
     .values(
         date_last_modified=bindparam("modified"),
         version=carts.c.version + 1,
-        lease_owner=None,
-        lease_until=None,
+        lease_owner=case((_OWN_LEASE, None), else_=carts.c.lease_owner),
+        lease_until=case((_OWN_LEASE, None), else_=carts.c.lease_until),
     )
 )
 # The order a group commit runs the create path's statements in: parents before children, and
@@ -92,6 +97,10 @@ def unsettled_query(before: datetime, now: datetime, limit: int) -> Select[tuple
     )
 
 
+# Bags whose external id no longer holds a cart of ours (its delete was queued when it got there).
+_NOT_HOLDING = (BagStatus.DELETED, BagStatus.FAILED)
+
+
 class StaleCart(Exception):
     """The cart changed (or vanished) since it was loaded: the optimistic version check failed."""
 
@@ -121,7 +130,21 @@ class CartStore:
         # statement from the first row's keys (a lease-less empty cart first would drop the
         # lease of every cart after it).
         values["lease_owner"], values["lease_until"] = lease if lease is not None else (None, None)
-        await self.group_commit.run(RowWrite({_INSERT_CART: [values], **children_rows(cart)}))
+        try:
+            await self.group_commit.run(RowWrite({_INSERT_CART: [values], **children_rows(cart)}))
+        except Overloaded:
+            raise  # it never left the queue: nothing was written
+        except Exception:
+            # A batch whose COMMIT lost its answer may have committed; its writes then run
+            # again alone and this one meets its own row (a duplicate key). The cart's id is
+            # random and ours alone, so a row under it is this insert, committed.
+            if not await self._exists(cart.id):
+                raise
+
+    async def _exists(self, cart_id: str) -> bool:
+        async with self._db.read(single_statement=True) as conn:
+            found = await conn.execute(select(carts.c.id).where(carts.c.id == cart_id))
+            return found.first() is not None
 
     async def save(self, cart: Cart, *, outbox: Sequence[PendingExternalDelete] = ()) -> None:
         """Replace the stored aggregate with ``cart`` if nobody saved it since it was loaded.
@@ -142,11 +165,17 @@ class CartStore:
             await insert_outbox(conn, outbox)
         cart.version += 1
 
-    async def record_creation(self, cart: Cart) -> None:
+    async def record_creation(self, cart: Cart, *, lease_owner: str | None = None) -> None:
         """Save a freshly inserted cart's creation outcomes with the version check of
         ``save``: bags and lines are updated in place and its errors inserted (the create
-        path's second and last write; the inserted cart had no errors)."""
-        touch = {"row_id": cart.id, "seen": cart.version, "modified": cart.date_last_modified}
+        path's second and last write; the inserted cart had no errors). The lease
+        ``lease_owner`` took at ``insert`` is let go, if it is still the one on the row."""
+        touch = {
+            "row_id": cart.id,
+            "seen": cart.version,
+            "modified": cart.date_last_modified,
+            "owner": lease_owner,
+        }
         try:
             await self.group_commit.run(
                 RowWrite(outcome_rows(cart), check=(_TOUCH_CART, cart.id, touch))
@@ -223,6 +252,74 @@ class CartStore:
             await delete_children(conn, cart_id)
             await conn.execute(delete(carts).where(carts.c.id == cart_id))
             await insert_outbox(conn, outbox)
+
+    async def queue_unkept(
+        self,
+        cart_id: str,
+        candidates: Sequence[PendingExternalDelete],
+        *,
+        lease_owner: str | None = None,
+        fail_bag: Callable[[Cart, Bag], None] | None = None,
+    ) -> tuple[Cart | None, list[PendingExternalDelete]]:
+        """After a write of ``cart_id`` failed: queue the deletes of ``candidates`` (external
+        carts a request made) that no live bag of the stored cart names, and return the cart
+        as the database now holds it (None when its record is gone) with the entries queued.
+
+        Why: "an exception was raised" does not say "nothing was written" (a COMMIT whose
+        answer was lost; a create that overran its lease while the reconciler adopted its
+        bags). The decision is taken from what the database holds, in one transaction that
+        first bumps the cart's version: that takes the row lock (PostgreSQL) or runs under
+        the single writer (SQLite), so a concurrent adoption either committed before this
+        read (its bag names the cart: not queued) or fails its version check after it and
+        reads the outbox entry queued here (the reconciler never adopts a reference an entry
+        names). The lease ``lease_owner`` holds on the cart, if still its, is let go, and
+        ``fail_bag`` is applied to each bag still ``PENDING`` whose made cart was queued."""
+        own = carts.c.lease_owner == lease_owner
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(carts)
+                .where(carts.c.id == cart_id)
+                .values(
+                    version=carts.c.version + 1,
+                    lease_owner=case((own, None), else_=carts.c.lease_owner),
+                    lease_until=case((own, None), else_=carts.c.lease_until),
+                )
+            )
+            rows = (await conn.execute(select(carts).where(carts.c.id == cart_id))).all()
+            loaded = await load_carts(conn, rows)
+            stored = loaded[0] if loaded else None
+            kept: set[tuple[str, str]] = set()
+            if stored is not None and stored.status != CartStatus.DELETED:
+                kept = {
+                    (b.merchant_id, b.external_id)
+                    for b in stored.bags
+                    if b.external_id and b.status not in _NOT_HOLDING
+                }
+            queued = [
+                e
+                for e in candidates
+                if e.kind != "delete" or (e.merchant_id, e.external_id) not in kept
+            ]
+            await insert_outbox(conn, queued)
+            unrecorded = {e.bag_id for e in queued}
+            failing = [
+                b
+                for b in (stored.bags if stored is not None else ())
+                if b.id in unrecorded and b.status is BagStatus.PENDING
+            ]
+            if stored is not None and failing and fail_bag is not None:
+                # Its cart is queued for deletion: the bag fails here, so the reconciler
+                # neither adopts its reference nor counts it as an unknown create.
+                for bag in failing:
+                    fail_bag(stored, bag)
+                await conn.execute(
+                    update(carts)
+                    .where(carts.c.id == cart_id)
+                    .values(**_changeable(cart_values(stored)))
+                )
+                await delete_children(conn, cart_id)
+                await insert_children(conn, stored)
+        return stored, queued
 
     async def get_any(self, cart_id: str) -> Cart | None:
         """The cart whatever its app (for the background workers), or None."""

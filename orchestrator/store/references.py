@@ -51,6 +51,10 @@ class DuplicateReference(Exception):
         self.deleting = deleting
 
 
+# Outbox states whose entry may still delete its external cart: worked, or requeued by hand.
+_REQUEUEABLE = ("pending", "dead")
+
+
 @dataclass(frozen=True)
 class Holder:
     """Who holds an external cart: a live bag of ``cart_id``, or (``deleting``) the outbox
@@ -64,7 +68,7 @@ class Holder:
 class BagOutbox:
     """A bag's outbox entries (``ReferenceStore.bag_outbox``)."""
 
-    pending: int  # still being worked, any kind
+    pending: int  # still being worked, or dead (an operator may requeue it), any kind
     unknown_creates: int  # of kind ``unknown_create``, in any state
 
 
@@ -123,6 +127,13 @@ class ReferenceStore:
                 raise DuplicateReference(str(exc.orig)) from None
             raise
 
+    async def being_deleted(self, merchant_id: str, external_id: str) -> bool:
+        """Whether an outbox entry (pending, or dead and so requeueable) names the external
+        cart: a reference in that state is never adopted or sent again."""
+        query = _deleting_query(merchant_id, external_id)
+        async with self._db.read(single_statement=True) as conn:
+            return await conn.scalar(query) is not None
+
     async def pending_deletes(self, bag_id: str) -> int:
         """How many outbox entries of ``bag_id`` are still being worked (not buried)."""
         query = select(func.count()).where(
@@ -133,12 +144,13 @@ class ReferenceStore:
 
     async def bag_outbox(self, bag_id: str) -> BagOutbox:
         """What the outbox holds for ``bag_id``, in one statement: the entries still being
-        worked, and its ``unknown_create`` entries in any state (pending, or buried ``dead`` or
+        worked or dead (a dead letter can be requeued, so its reference stays taken), and
+        its ``unknown_create`` entries in any state (pending, or buried ``dead`` or
         ``undetectable``: a cart its create may have made is still unaccounted for on the
         platform, so no create may be sent under its id again). A finished entry is no row."""
         t = external_deletes.c
         query = select(
-            func.coalesce(func.sum(case((t.state == "pending", 1), else_=0)), 0),
+            func.coalesce(func.sum(case((t.state.in_(_REQUEUEABLE), 1), else_=0)), 0),
             func.coalesce(func.sum(case((t.kind == "unknown_create", 1), else_=0)), 0),
         ).where(t.bag_id == bag_id)
         async with self._db.read(single_statement=True) as conn:
@@ -147,11 +159,15 @@ class ReferenceStore:
 
 
 def _deleting_query(merchant_id: str, external_id: str) -> Select[tuple[str]]:
-    """The cart id of a pending outbox entry that will delete the external cart."""
+    """The cart id of an outbox entry that will (or, requeued, may) delete the external cart."""
     t = external_deletes.c
     return (
         select(t.cart_id)
-        .where(t.state == "pending", t.merchant_id == merchant_id, t.external_id == external_id)
+        .where(
+            t.state.in_(_REQUEUEABLE),
+            t.merchant_id == merchant_id,
+            t.external_id == external_id,
+        )
         .limit(1)
     )
 

@@ -175,7 +175,7 @@ async def test_an_outcome_that_cannot_be_written_leaves_its_external_carts_in_th
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    async def broken(_cart: object) -> None:
+    async def broken(_cart: object, **_: object) -> None:
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(api.store.carts, "record_creation", broken)

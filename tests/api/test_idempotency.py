@@ -138,7 +138,7 @@ async def test_a_5xx_after_the_external_carts_were_made_is_stored_never_run_agai
     """The fan-out made the external cart, then its outcome could not be written: a retry with
     the key replays that 5xx instead of creating a second external cart."""
 
-    async def unrecordable(cart: Any) -> None:
+    async def unrecordable(cart: Any, **_: Any) -> None:
         raise failure
 
     monkeypatch.setattr(api.store.carts, "record_creation", unrecordable)

@@ -218,22 +218,6 @@ def _hash(key: str) -> str:
     return hash_api_key(key)
 
 
-async def test_a_stale_write_queues_what_the_create_made_and_answers_409(
-    api: Api, monkeypatch: Any
-) -> None:
-    from orchestrator.store import StaleCart
-
-    async def stale(_cart: object) -> None:
-        raise StaleCart("the cart changed meanwhile")
-
-    monkeypatch.setattr(api.store.carts, "record_creation", stale)
-    response = await api.post_cart(lines("sku-tent", "sku-pan"))
-    assert response.status == 409 and (await response.json())["error"] == "cart_busy"
-    # The request's own try deleted both external carts; nothing was left unaccounted for.
-    assert outdoors(api).carts == {}
-    assert api.platforms.for_merchant(api.merchants[1], Platform.BIGCOMMERCE, {}).carts == {}  # type: ignore[attr-defined]
-
-
 async def test_a_merchant_sealed_under_a_key_we_no_longer_have_fails_alone(api: Api) -> None:
     from sqlalchemy import update
 

@@ -1,0 +1,290 @@
+"""The interleavings a review found, each driven step by step (issue 15, points 1, 3, 4, 6).
+
+The rule they hold (design §7): a reference still named by an outbox entry is never adopted or
+re-used, and whether to delete what a failed write made is decided from what the database holds
+after the failure, not from "an exception was raised". Each test parks a create at the
+platform, or fails a write, moves the cart's lease into the past instead of sleeping, and then
+checks the sandbox-side truth: every external cart the fakes hold is on a live bag or in the
+outbox, and every live bag names a cart that exists. Against the fake platforms, both engines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from adapters.fake import FakePlatform
+from bags.status import BagStatus, Platform
+from errors import Overloaded, PlatformRejected, PlatformServerError
+from orchestrator.store import StaleCart
+from orchestrator.store.tables import carts
+from tests.api.conftest import Api
+from tests.api.test_reconcile import add_ep_merchant, cart_of, lines, outdoors, reconciler
+
+LIVE = {BagStatus.IN_PROGRESS.value, BagStatus.PENDING.value, BagStatus.UNKNOWN.value}
+
+
+async def expire_lease(api: Api, cart_id: str) -> None:
+    """The create's lease and settle margin have passed: the row's times, moved back."""
+    past = datetime.now(UTC) - timedelta(hours=1)
+    async with api.store.db.write() as conn:
+        await conn.execute(
+            update(carts)
+            .where(carts.c.id == cart_id)
+            .values(lease_until=past, date_last_modified=past)
+        )
+
+
+async def drain_outbox(api: Api) -> None:
+    """Every due outbox entry worked, as the reconciler would over the next day."""
+    await reconciler(api, ahead=timedelta(days=1)).run_once()
+
+
+async def assert_accounted(api: Api, cart_id: str) -> None:
+    """No live bag points at a missing external cart; every external cart the fakes hold is
+    on a live bag of the cart or named by a pending outbox entry."""
+    stored = await api.store.carts.get_any(cart_id)
+    assert stored is not None
+    live = {
+        (b.merchant_id, b.external_id)
+        for b in stored.bags
+        if b.external_id and b.status.value in LIVE
+    }
+    for merchant_id, external_id in live:
+        fake = api.platforms.platforms[merchant_id]
+        assert external_id in fake.carts, f"a live bag points at a deleted cart {external_id}"
+    pending = {
+        (e.merchant_id, e.external_id)
+        for e in await api.store.outbox.due(datetime.now(UTC) + timedelta(days=30), limit=500)
+    }
+    for merchant_id, fake in api.platforms.platforms.items():
+        for external_id in fake.carts:
+            assert (merchant_id, external_id) in live | pending, f"orphan {external_id}"
+
+
+def park_first_create(fake: FakePlatform) -> tuple[asyncio.Event, asyncio.Event]:
+    """The fake's next create waits (before the platform applies it) until ``go`` is set;
+    ``parked`` is set once it waits."""
+    parked, go = asyncio.Event(), asyncio.Event()
+    original = fake.create_cart
+    state = {"first": True}
+
+    async def create_cart(*args: Any, **kwargs: Any) -> Any:
+        if state["first"]:
+            state["first"] = False
+            parked.set()
+            await go.wait()
+        return await original(*args, **kwargs)
+
+    fake.create_cart = create_cart  # type: ignore[method-assign]
+    return parked, go
+
+
+def failing_once(
+    real: Callable[..., Awaitable[None]], exc: BaseException, *, after: bool = False
+) -> Callable[..., Awaitable[None]]:
+    """``real``, whose first call raises ``exc``: before it runs, or (``after``) once it has
+    committed, as a COMMIT whose answer was lost."""
+    calls = {"n": 0}
+
+    async def wrapped(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            if after:
+                await real(*args, **kwargs)
+            raise exc
+        await real(*args, **kwargs)
+
+    return wrapped
+
+
+async def test_an_unwritten_outcome_is_never_adopted_and_then_deleted(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1(a): the outcome write fails and the request's own delete fails too; the reconciler
+    used to re-send the create under the bag's reference, adopt the cart, and then the
+    queued delete removed it."""
+    _, seeds, garden = await add_ep_merchant(api)
+    monkeypatch.setattr(
+        api.store.carts,
+        "record_creation",
+        failing_once(api.store.carts.record_creation, Overloaded("database busy")),
+    )
+    garden.fail_next("delete_cart", PlatformServerError("down", platform="ELASTIC_PATH"))
+    outdoors(api).fail_next("delete_cart", PlatformServerError("down", platform="BIGCOMMERCE"))
+    response = await api.post_cart(lines("sku-tent", seeds))
+    assert response.status == 503
+    [listed] = (await (await api.client.get("/v1/carts", headers=api.auth)).json())["data"]
+    assert len(garden.carts) == 1  # made, its delete postponed
+
+    await expire_lease(api, listed["id"])
+    await reconciler(api, ahead=timedelta(0)).run_once()
+    await drain_outbox(api)
+    settled = await cart_of(api, listed["id"])
+    assert {b["status"] for b in settled["bags"]} == {"FAILED"}
+    assert garden.carts == {} and outdoors(api).carts == {}
+    await assert_accounted(api, listed["id"])
+
+
+async def test_a_create_that_overran_its_lease_keeps_what_the_reconciler_adopted(
+    api: Api,
+) -> None:
+    """1(b): the create outlives its lease; the reconciler adopts the Elastic Path bag by its
+    reference; the create's late outcome write is stale and used to queue the delete of the
+    very cart the bag now names."""
+    _, seeds, garden = await add_ep_merchant(api)
+    parked, go = park_first_create(garden)
+    creating = asyncio.create_task(api.post_cart(lines("sku-tent", seeds)))
+    await asyncio.wait_for(parked.wait(), 5)
+    [listed] = (await (await api.client.get("/v1/carts", headers=api.auth)).json())["data"]
+    await expire_lease(api, listed["id"])
+    await reconciler(api, ahead=timedelta(0)).run_once()  # adopts the EP bag, fails the other
+    go.set()
+    response = await creating
+    assert response.status == 201  # the cart as it stands: adopted
+    answered = await response.json()
+    ep = next(b for b in answered["bags"] if b["platform"] == "ELASTIC_PATH")
+    assert ep["status"] == "IN_PROGRESS" and ep["external_id"] == ep["id"]
+
+    await drain_outbox(api)
+    assert list(garden.carts) == [ep["id"]]  # the adopted cart is still there
+    # The BigCommerce bag was settled FAILED meanwhile: the cart its create made is deleted.
+    assert outdoors(api).carts == {}
+    await assert_accounted(api, listed["id"])
+
+
+async def test_an_outcome_committed_whose_answer_was_lost_is_the_answer(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3: the outcome write committed but raised (a connection lost at COMMIT): the carts
+    used to be queued for deletion while the bags named them."""
+    monkeypatch.setattr(
+        api.store.carts,
+        "record_creation",
+        failing_once(
+            api.store.carts.record_creation, ConnectionResetError("lost at COMMIT"), after=True
+        ),
+    )
+    response = await api.post_cart(lines("sku-tent", "sku-pan"))
+    assert response.status == 201
+    cart = await response.json()
+    assert [b["status"] for b in cart["bags"]] == ["IN_PROGRESS", "IN_PROGRESS"]
+    await drain_outbox(api)
+    assert await api.store.outbox.depths() == {}
+    await assert_accounted(api, cart["id"])
+    assert len(outdoors(api).carts) == 1
+
+
+async def test_an_insert_committed_whose_answer_was_lost_goes_on(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3: a batch whose COMMIT lost its answer is run again alone; the insert then meets its
+    own row (a duplicate key) and used to answer 500 after the cart existed."""
+    real = api.store.carts.group_commit.run
+    calls = {"n": 0}
+
+    async def commit_then_lose(write: Any) -> None:
+        calls["n"] += 1
+        await real(write)
+        if calls["n"] == 1:
+            await real(write)  # the re-run: a duplicate key, raised as the batch's would be
+
+    monkeypatch.setattr(api.store.carts.group_commit, "run", commit_then_lose)
+    response = await api.post_cart(lines("sku-tent"))
+    assert response.status == 201, await response.text()
+    await assert_accounted(api, (await response.json())["id"])
+
+
+async def test_a_new_bag_whose_save_fails_keeps_its_external_id(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """4: an add that made a new bag's external cart, then could not save: the id used to be
+    dropped and the bag later counted undetectable."""
+    cart = await (await api.post_cart(lines("sku-tent"))).json()
+    real_save = api.store.carts.save
+    saves = {"n": 0}
+
+    async def second_save_fails(*args: Any, **kwargs: Any) -> None:
+        saves["n"] += 1
+        if saves["n"] == 2:  # the first writes the PENDING bag, the second its outcome
+            raise Overloaded("database busy")
+        await real_save(*args, **kwargs)
+
+    monkeypatch.setattr(api.store.carts, "save", second_save_fails)
+    kitchen = api.platforms.for_merchant(api.merchants[1], Platform.BIGCOMMERCE, {})
+    assert isinstance(kitchen, FakePlatform)
+    kitchen.fail_next("delete_cart", PlatformServerError("down", platform="BIGCOMMERCE"))
+    added = await api.client.post(
+        f"/v1/carts/{cart['id']}/skus",
+        json={"sku_id": "sku-pan", "quantity": 1},
+        headers=api.auth,
+    )
+    assert added.status == 503
+    [made] = list(kitchen.carts)
+    queued = await api.store.outbox.due(datetime.now(UTC) + timedelta(days=1))
+    assert [(e.kind, e.external_id) for e in queued] == [("delete", made)]
+    await expire_lease(api, cart["id"])
+    await reconciler(api, ahead=timedelta(0)).run_once()
+    await drain_outbox(api)
+    assert kitchen.carts == {} and await api.store.outbox.depths() == {}
+    await assert_accounted(api, cart["id"])
+
+
+async def test_a_stale_first_save_is_409_not_500(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """6: StaleCart escaped as a 500 from DELETE, from a bag retry's first save and from the
+    first save of a new bag."""
+    cart = await (await api.post_cart(lines("sku-tent"))).json()
+    monkeypatch.setattr(
+        api.store.carts, "save", failing_once(api.store.carts.save, StaleCart("moved on"))
+    )
+    added = await api.client.post(
+        f"/v1/carts/{cart['id']}/skus", json={"sku_id": "sku-pan", "quantity": 1}, headers=api.auth
+    )
+    assert added.status == 409 and (await added.json())["error"] == "cart_busy"
+    assert api.platforms.platforms.get(api.merchants[1]) is None  # nothing was sent
+
+    monkeypatch.setattr(
+        api.store.carts, "save", failing_once(api.store.carts.save, StaleCart("moved on"))
+    )
+    deleted = await api.client.delete(f"/v1/carts/{cart['id']}", headers=api.auth)
+    assert deleted.status == 204  # read again under the lease, then deleted
+    await drain_outbox(api)
+    assert outdoors(api).carts == {}
+
+
+async def test_a_bag_retry_whose_first_save_is_stale_is_409(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outdoors(api).fail_next("create_cart", PlatformRejected("refused", platform="BIGCOMMERCE"))
+    cart = await (await api.post_cart(lines("sku-tent", "sku-pan"))).json()
+    failed = next(b for b in cart["bags"] if b["status"] == "FAILED")
+    monkeypatch.setattr(
+        api.store.carts, "save", failing_once(api.store.carts.save, StaleCart("moved on"))
+    )
+    retried = await api.client.post(
+        f"/v1/carts/{cart['id']}/bags/{failed['id']}/retry", headers=api.auth
+    )
+    assert retried.status == 409 and (await retried.json())["error"] == "cart_busy"
+
+
+async def test_a_late_outcome_write_keeps_the_lease_of_the_change_holding_the_cart(
+    api: Api,
+) -> None:
+    """6: recording a create's outcome used to clear whatever lease was on the row, letting a
+    second change in beside the one holding it."""
+    parked, go = park_first_create(outdoors(api))
+    creating = asyncio.create_task(api.post_cart(lines("sku-tent")))
+    await asyncio.wait_for(parked.wait(), 5)
+    [listed] = (await (await api.client.get("/v1/carts", headers=api.auth)).json())["data"]
+    await expire_lease(api, listed["id"])
+    assert await api.store.leases.acquire(listed["id"], "lease_other", 60)  # a change holds it
+    go.set()
+    assert (await creating).status == 201
+    # The change's lease is still on the row: no one else gets the cart.
+    assert not await api.store.leases.acquire(listed["id"], "lease_third", 60)
+    assert await api.store.leases.acquire(listed["id"], "lease_other", 60)
