@@ -11,9 +11,9 @@ from aiohttp import web
 from bags.split import RequestedLine
 from bags.status import CartStatus
 from config import Settings
-from errors import ErrorCode, FieldProblem, InvalidRequest
+from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int
-from orchestrator.http.keys import APP_ID, SERVICE, SETTINGS
+from orchestrator.http.keys import APP_ID, RECONCILER, SERVICE, SETTINGS, STORE
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import CartOut, CartPageOut, CreateCartIn, cart_json
 from orchestrator.http.sku_routes import ETAG_HEADER
@@ -68,6 +68,25 @@ async def create_cart(request: web.Request) -> web.Response:
     )
     service: CartService = request.app[SERVICE]
     cart = await service.create(request[APP_ID], command)
+    return json_response(cart_json(cart), status=201, headers={"ETag": etag(cart.version)})
+
+
+async def resume_create(request: web.Request, cart_id: str) -> web.Response | None:
+    """The answer to a create retried with the Idempotency-Key of one that died after writing
+    ``cart_id``: that cart, its unsettled bags settled first (as the reconciler would), never
+    a second cart. None when its record is gone (a creation failure discarded it, and its
+    external carts are in the outbox): the create runs again."""
+    store = request.app[STORE]
+    stored = await store.carts.get_any(cart_id)
+    if stored is None or stored.app_id != request[APP_ID]:
+        return None
+    if stored.status is not CartStatus.IN_PROGRESS:
+        raise ApiError(
+            "The cart this Idempotency-Key created has expired or was deleted.",
+            kind=ErrorCode.CART_EXPIRED,
+        )
+    await request.app[RECONCILER].settle_now(cart_id)
+    cart = await request.app[SERVICE].get(request[APP_ID], cart_id)
     return json_response(cart_json(cart), status=201, headers={"ETag": etag(cart.version)})
 
 
@@ -128,6 +147,7 @@ CART_ROUTES: list[Route] = [
         headers_out=ETAG_HEADER,
         errors=(ErrorCode.INVALID_SKUS, ErrorCode.EXTERNAL_CART_CREATION_FAILURE),
         operation_id="createCart",
+        resume=resume_create,
         links={
             "GetCart": ("getCart", {"cart_id": "$response.body#/id"}),
             "DeleteCart": ("deleteCart", {"cart_id": "$response.body#/id"}),

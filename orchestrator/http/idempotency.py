@@ -37,11 +37,20 @@ Decisions:
   written. The refusals above (1001..1005, ``cart_busy``) are released whatever was written.
 - A request cancelled mid-way (shutdown) keeps its claim until the claim's bound, so a retry
   never runs beside the remains of a fan-out that may still be settling.
+- One key, one cart: a create's ``PENDING`` insert names its cart on the key's record in the
+  same transaction (``store.idempotency.BIND_CART``). A retry that takes over a claim whose
+  request died (SIGKILL, a crash: its lock lapsed) answers that cart, its unsettled bags
+  settled first (``Route.resume``), and stores that answer; it never makes another cart. Only
+  a cart whose record is gone (a creation failure discarded it) lets the create run again.
+  The same key with another body is then 422, as before.
+- Storing the answer is tried ``SETTLE_TRIES`` times before the claim is left to lapse;
+  claims that keep racing answer 409 ``idempotency_key_in_use``, never 500.
 - A request without the header pays nothing: one dictionary lookup, no statement.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -62,9 +71,11 @@ from orchestrator.http.web import ABSENT, error_response, read_json
 from orchestrator.service.secrets import CredentialBox
 from orchestrator.service.workers import BackgroundWorker
 from orchestrator.store.idempotency import (
+    IN_FLIGHT,
     Claimed,
     IdempotencyStore,
     InUse,
+    KeyInFlight,
     Replay,
     Reused,
     StoredAnswer,
@@ -80,6 +91,8 @@ KEEP_FOR = timedelta(hours=24)  # Stripe's window
 LOCK_MARGIN_S = 10.0  # past the longest request deadline before a claim counts as abandoned
 KEY_MAX = 255
 PURGE_EVERY_S = 60.0
+SETTLE_TRIES = 3  # storing an answer (or releasing the key): tries, 50 then 100 ms apart
+SETTLE_PAUSE_S = 0.05
 KEPT_HEADERS = ("Content-Type", "Location", "Retry-After", "ETag")
 # Codes whose answers are not stored (see the docstring): the key is released instead.
 NOT_STORED = frozenset(
@@ -235,13 +248,18 @@ async def _keyed(request: web.Request, route: Route, handler: Handler) -> web.St
         budget.wrote = False  # the claim's own write: only the handler's count from here
     kind: ErrorCode | None = None
     unexpected: Exception | None = None
+    in_flight = IN_FLIGHT.set(KeyInFlight(scope, key, outcome.owner))
     try:
-        response = await handler(request)
+        response = await _run(request, route, handler, outcome)
+    except _ClaimKept:
+        raise
     except MulticartError as exc:
         kind = exc.kind
         response = error_response(exc, request[REQUEST_ID])
     except Exception as exc:
         unexpected = exc
+    finally:
+        IN_FLIGHT.reset(in_flight)
     wrote = _wrote(budget)
     if unexpected is not None:
         if not wrote:
@@ -268,6 +286,35 @@ async def _keyed(request: web.Request, route: Route, handler: Handler) -> web.St
         stored = dataclasses.replace(stored, body=keys.seal(scope, stored.body))
     await _settle(keys, scope, key, outcome.owner, stored)
     return response
+
+
+async def _run(
+    request: web.Request, route: Route, handler: Handler, claim: Claimed
+) -> web.StreamResponse:
+    """The route's work, or, when the claim was taken over from a request that died after
+    writing a cart (``claim.cart_id``), the answer for that cart: one key, one cart. A cart
+    that is no more (its record discarded with a creation failure) runs the route again."""
+    if claim.cart_id is not None and route.resume is not None:
+        log.warning("idempotency_resumed", cart_id=claim.cart_id)
+        try:
+            resumed = await route.resume(request, claim.cart_id)
+        except ApiError as exc:
+            if exc.kind is not ErrorCode.CART_BUSY:
+                raise
+            # Another process is settling that cart: the claim stays as it is (neither
+            # released, which would let a retry make a second cart, nor answered).
+            raise _ClaimKept(
+                f"The cart this {HEADER} created is being settled; retry shortly.",
+                kind=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
+                headers={"Retry-After": "1"},
+            ) from None
+        if resumed is not None:
+            return resumed
+    return await handler(request)
+
+
+class _ClaimKept(ApiError):
+    """An answer after which the claim is left in flight, to lapse at its bound."""
 
 
 def _wrote(budget: RequestBudget | None) -> bool:
@@ -302,12 +349,19 @@ def _storable(
 async def _settle(
     keys: Idempotency, scope: str, key: str, owner: str, answer: StoredAnswer | None
 ) -> None:
-    """Store ``answer`` on the claim, or release it. A failure here is logged, never answered:
-    the work is done and its answer stands; the claim then lapses at its bound."""
-    try:
-        if answer is None:
-            await keys.store.release(scope, key, owner)
-        elif not await keys.store.complete(scope, key, owner, answer):
-            log.warning("idempotency_claim_lost", scope=scope)  # it outlived its bound
-    except Exception:
-        log.exception("idempotency_settle_failed", scope=scope)
+    """Store ``answer`` on the claim, or release it. A failure is tried again, boundedly
+    (``SETTLE_TRIES``): a claim left in flight would lapse and let a retry run the work
+    again. If it still fails it is logged, never answered: the work is done and its answer
+    stands; the claim lapses at its bound (a create's then answers the cart it names)."""
+    for attempt in range(SETTLE_TRIES):
+        try:
+            if answer is None:
+                await keys.store.release(scope, key, owner)
+            elif not await keys.store.complete(scope, key, owner, answer):
+                log.warning("idempotency_claim_lost", scope=scope)  # it outlived its bound
+            return
+        except Exception:
+            if attempt + 1 == SETTLE_TRIES:
+                log.exception("idempotency_settle_failed", scope=scope)
+                return
+            await asyncio.sleep(SETTLE_PAUSE_S * 2**attempt)

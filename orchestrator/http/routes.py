@@ -15,6 +15,8 @@ from aiohttp import web
 from errors import ErrorCode
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# (request, the cart the key names) -> the answer, or None when that cart is no more
+Resume = Callable[[web.Request, str], Awaitable[web.StreamResponse | None]]
 Auth = Literal["app", "admin", "none"]
 
 
@@ -47,3 +49,6 @@ class Route:
     # OpenAPI links of the success answer: name -> (operationId, {parameter: expression}),
     # so clients (and schemathesis's stateful phase) can follow a create to its reads.
     links: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    # How a retry with an Idempotency-Key whose first request died after writing a cart
+    # answers that cart (``idempotency.py``); None: the route runs again.
+    resume: Resume | None = None

@@ -91,6 +91,13 @@ class Reconciler:
             settled += await self._deleter.run_once(self._clock())
         return settled
 
+    async def settle_now(self, cart_id: str) -> None:
+        """Settle one cart's unsettled bags at once, under its lease (409 ``cart_busy`` if
+        another holds it): a retry whose Idempotency-Key names this cart found the request
+        that wrote it dead (its key's lock lapsed, which outlasts the create's lease)."""
+        async with self._deleter.cart_lease(cart_id):
+            await self._settle(cart_id)
+
     async def _settle(self, cart_id: str) -> int:
         cart = await self._store.carts.get_any(cart_id)  # re-read under the lease
         if cart is None or cart.status != CartStatus.IN_PROGRESS:

@@ -45,6 +45,7 @@ from orchestrator.store.cart_rows import (
 )
 from orchestrator.store.database import Database
 from orchestrator.store.group_commit import GroupCommit, RowWrite, StaleWrite
+from orchestrator.store.idempotency import BIND_CART, bind_cart_rows
 from orchestrator.store.outbox import PendingExternalDelete, insert_outbox
 from orchestrator.store.tables import UNSETTLED_BAG, bags, carts
 
@@ -71,6 +72,7 @@ _TOUCH_CART = (
 # a cart's version check before the outcomes it guards.
 _CREATE_WRITES = (
     _INSERT_CART,
+    BIND_CART,
     INSERT_BAGS,
     INSERT_LINES,
     _TOUCH_CART,
@@ -131,7 +133,11 @@ class CartStore:
         # lease of every cart after it).
         values["lease_owner"], values["lease_until"] = lease if lease is not None else (None, None)
         try:
-            await self.group_commit.run(RowWrite({_INSERT_CART: [values], **children_rows(cart)}))
+            rows = {_INSERT_CART: [values], **children_rows(cart)}
+            bind = bind_cart_rows(cart.id)  # the request's Idempotency-Key names its cart
+            if bind:
+                rows[BIND_CART] = bind
+            await self.group_commit.run(RowWrite(rows))
         except Overloaded:
             raise  # it never left the queue: nothing was written
         except Exception:

@@ -20,11 +20,12 @@ size.
 from __future__ import annotations
 
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,9 +44,45 @@ class StoredAnswer:
 
 @dataclass(frozen=True)
 class Claimed:
-    """This request holds the key: run it, then ``complete`` or ``release`` with ``owner``."""
+    """This request holds the key: run it, then ``complete`` or ``release`` with ``owner``.
+
+    ``cart_id``: the claim was taken over from a request that died after writing this cart
+    (the key's lock lapsed): answer that cart, never make another."""
 
     owner: str
+    cart_id: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyInFlight:
+    """The claim the current request holds (``IN_FLIGHT``), for the cart's insert to name
+    its cart on the key's record in the same transaction (``bind_cart_rows``)."""
+
+    scope: str
+    key: str
+    owner: str
+
+
+IN_FLIGHT: ContextVar[KeyInFlight | None] = ContextVar("idempotency_in_flight", default=None)
+
+# The cart's insert names its cart on the claim, if the claim is still its request's.
+BIND_CART = (
+    update(keys)
+    .where(
+        keys.c.scope == bindparam("k_scope"),
+        keys.c.key == bindparam("k_key"),
+        keys.c.owner == bindparam("k_owner"),
+    )
+    .values(cart_id=bindparam("k_cart"), phase="cart_written")
+)
+
+
+def bind_cart_rows(cart_id: str) -> list[dict[str, Any]]:
+    """``BIND_CART``'s row for the current request's claim, if it holds one."""
+    held = IN_FLIGHT.get()
+    if held is None:
+        return []
+    return [{"k_scope": held.scope, "k_key": held.key, "k_owner": held.owner, "k_cart": cart_id}]
 
 
 @dataclass(frozen=True)
@@ -116,16 +153,22 @@ class IdempotencyStore:
                 if in_flight:
                     return InUse(row.locked_until)
                 return Replay(StoredAnswer(row.status, dict(row.headers or {}), bytes(row.body)))
+            if in_flight and row.cart_id is not None and row.fingerprint != fingerprint:
+                return Reused()  # the key names a cart another request made
+            # A claim that lapsed in flight keeps the cart its request wrote (the retry answers
+            # that cart); an expired answer starts afresh.
+            named = row.cart_id if in_flight else None
             async with self._db.write() as conn:
                 taken = await conn.execute(
                     update(keys)
                     .where(keys.c.scope == scope, keys.c.key == key, keys.c.owner == row.owner)
-                    .values(**fresh)
+                    .values(**fresh, cart_id=named, phase=row.phase if named else None)
                 )
                 if taken.rowcount == 1:
-                    return Claimed(owner)
+                    return Claimed(owner, cart_id=named)
             # another request took it over first: read again
-        raise RuntimeError(f"idempotency key {key!r} kept changing under {_CLAIM_ROUNDS} claims")
+        # Other requests with this key kept racing ours: one of them is running it now.
+        return InUse(now + lock_for)
 
     async def _insert(self, conn: AsyncConnection, row: dict[str, Any]) -> bool:
         """Insert ``row`` unless its key exists; True when inserted."""

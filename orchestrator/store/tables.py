@@ -273,6 +273,9 @@ idempotency_keys = Table(
     Column("body", LargeBinary),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    # The cart the claim's request wrote, and how far it got (migration 0008).
+    Column("cart_id", String(ID)),
+    Column("phase", String(16)),
     Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
 
