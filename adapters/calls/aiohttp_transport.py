@@ -144,8 +144,7 @@ class AiohttpTransport:
             # aiohttp connects to a literal IP without asking the resolver: checked here.
             problem = literal_problem(url.raw_host, self._policy)
             if problem is not None:
-                refused = refusal(url.raw_host, [problem])
-                raise refused_error(refused, platform=platform, op=op) from refused
+                raise refused_error(platform=platform, op=op) from refusal(url.raw_host, [problem])
         try:
             # The read timeout is per socket read; this bounds the whole attempt, reading the
             # body included.
@@ -165,7 +164,7 @@ class AiohttpTransport:
         except aiohttp.ClientError as exc:  # before TimeoutError: aiohttp's timeouts are both
             os_error = getattr(exc, "os_error", None)  # GuardedResolver's, as a failed lookup
             if isinstance(os_error, AddressRefused):
-                raise refused_error(os_error, platform=platform, op=op) from exc
+                raise refused_error(platform=platform, op=op) from exc
             raise transport_error(
                 exc, not_sent=request_not_sent(exc), platform=platform, op=op
             ) from exc

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from structlog.testing import capture_logs
 
 from adapters.calls.address_guard import AddressRefused, GuardedResolver
 from adapters.calls.aiohttp_transport import AiohttpTransport
@@ -224,16 +225,21 @@ async def test_a_refused_store_fails_once_per_call_and_never_trips_its_circuit(
     base = f"http://localhost:{port_of(server)}/stores/x/v3"
     registry = AdapterRegistry(fast_settings(allow_private_platform_urls=False))
     adapter = registry.for_merchant(
-        "mer_1", Platform.BIGCOMMERCE, {"api_url": base, "access_token": "tok"}
+        "mer_1", Platform.BIGCOMMERCE, {"api_url": base, "access_token": "tok-secret-7"}
     )
     try:
-        for _ in range(5):  # past the breaker's threshold of 3
-            with pytest.raises(PlatformAddressRefused):
-                await adapter.get_cart("cart-1", deadline=deadline(2.0))  # a read: retryable
-            with pytest.raises(PlatformAddressRefused):
-                await adapter.delete_cart("cart-1", deadline=deadline(2.0))
+        with capture_logs() as logs:
+            for _ in range(5):  # past the breaker's threshold of 3
+                with pytest.raises(PlatformAddressRefused):
+                    await adapter.get_cart("cart-1", deadline=deadline(2.0))  # a read: retryable
+                with pytest.raises(PlatformAddressRefused):
+                    await adapter.delete_cart("cart-1", deadline=deadline(2.0))
     finally:
         await registry.aclose()
+    refused = [e for e in logs if e["event"] == "platform_host_refused"]
+    assert refused and all(e["host"] == "localhost" for e in refused)
+    assert all(e["log_level"] == "warning" for e in refused)
+    assert "tok-secret-7" not in repr(logs)
     metrics = registry.metrics
     assert metrics.retries == {}
     assert metrics.calls == {(P, "platform_unavailable"): 10}  # one attempt per call
