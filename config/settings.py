@@ -30,6 +30,10 @@ class PlatformSettings:
     circuit_failure_threshold: int
     circuit_reset_s: float
     max_answer_bytes: int = 2 * 1024 * 1024
+    # Where merchant URLs may point (``adapters.calls.connections.UrlPolicy``): checked when a
+    # merchant is registered and again, on the resolved addresses, at every connect.
+    allow_private_urls: bool = False
+    allowed_hosts: tuple[str, ...] = ()
 
 
 class PlatformOverrides(BaseModel):
@@ -153,12 +157,13 @@ class Settings(BaseSettings):
     allow_private_platform_urls: bool = Field(
         default=False,
         description="Allow merchant URLs over plain http or to private, loopback or link-local "
-        "hosts (the sandbox, tests). Off: https to a public host only.",
+        "hosts (the sandbox, tests). Off: https to a public host only, and every connect "
+        "refuses a host that resolves to such an address.",
     )
     platform_host_allowlist: str = Field(
         default="",
         description="Comma-separated hosts merchant URLs may use (`.example.com`: every name "
-        "under it); empty: any public host.",
+        "under it), at registration and at every connect; empty: any public host.",
     )
     shopify: PlatformOverrides = Field(
         default_factory=PlatformOverrides,
@@ -188,6 +193,12 @@ class Settings(BaseSettings):
             circuit_failure_threshold=self.circuit_failure_threshold,
             circuit_reset_s=self.circuit_reset_s,
             max_answer_bytes=self.platform_max_answer_bytes,
+            allow_private_urls=self.allow_private_platform_urls,
+            allowed_hosts=tuple(
+                h.strip().rstrip(".").lower()
+                for h in self.platform_host_allowlist.split(",")
+                if h.strip()
+            ),
         )
         chosen = {k: v for k, v in overrides.model_dump().items() if v is not None}
         merged = PlatformSettings(**{**flat.__dict__, **chosen})

@@ -22,6 +22,7 @@ Error tree (everything multicart raises on purpose is a ``MulticartError``)::
         ├── PlatformConflict             409 (version mismatch, write conflict)
         ├── PlatformRateLimited          429 / THROTTLED, with retry_after seconds
         ├── PlatformUnavailable          nothing was sent (connect refused, circuit open)
+        ├── PlatformAddressRefused       the host resolves to a private/metadata address (no retry)
         ├── PlatformServerError          5xx answer: outcome unknown for writes
         └── PlatformTimeout              no answer after sending: outcome unknown for writes
 
@@ -45,6 +46,7 @@ from errors.codes import (
     NotFound,
     Overloaded,
     PayloadTooLarge,
+    PlatformAddressRefused,
     PlatformAuthFailed,
     PlatformConflict,
     PlatformError,
@@ -76,6 +78,7 @@ __all__ = [
     "NotFound",
     "Overloaded",
     "PayloadTooLarge",
+    "PlatformAddressRefused",
     "PlatformAuthFailed",
     "PlatformConflict",
     "PlatformError",

@@ -362,6 +362,17 @@ class PlatformUnavailable(PlatformError):
     retryable = True
 
 
+class PlatformAddressRefused(PlatformError):
+    """The store's host resolves only to addresses multicart may not call (loopback, private,
+    link-local, metadata...): refused at connect time, before a byte was sent. Not retried and
+    not a transient failure (no circuit trips): the same name gives the same refusal until DNS
+    or the operator's policy changes."""
+
+    cause = Cause.PLATFORM_UNAVAILABLE
+    retryable = False
+    may_have_applied = False
+
+
 class PlatformServerError(PlatformError):
     cause = Cause.PLATFORM_ERROR
     retryable = True

@@ -15,7 +15,10 @@ merchant's store, and a cookie of one must never ride to another), no redirects 
 proxies from the environment, the pool capped at the platform's concurrency, idle connections
 kept 5 s (httpx's default, which httpx-aiohttp passed on), the connect timeout and the attempt
 budget, and the answer read under the size cap. The session is created on first use, inside the
-running loop, as aiohttp requires.
+running loop, as aiohttp requires. Unless the settings allow every host and address, the
+connector resolves through ``adapters.calls.address_guard`` and a literal IP is checked before
+sending: a store's host that resolves to a loopback, private or metadata address is refused
+there, nothing sent (``PlatformAddressRefused``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ import asyncio
 import aiohttp
 import yarl
 
+from adapters.calls.address_guard import (
+    AddressRefused,
+    GuardedResolver,
+    guard_needed,
+    literal_problem,
+    refusal,
+    refused_error,
+)
+from adapters.calls.connections import UrlPolicy
 from adapters.calls.http import (
     Answer,
     Request,
@@ -70,6 +82,9 @@ class AiohttpTransport:
         # Built once: the timeouts of an attempt with its full budget (the usual case).
         self._full = self._timeout(self._connect_timeout, self._attempt_timeout)
         self._session: aiohttp.ClientSession | None = None
+        policy = UrlPolicy.of(settings)
+        self._policy = policy if guard_needed(policy) else None
+        self._resolver: GuardedResolver | None = None
 
     @staticmethod
     def _timeout(connect: float, budget: float) -> aiohttp.ClientTimeout:
@@ -82,8 +97,13 @@ class AiohttpTransport:
         )
 
     def _open(self) -> aiohttp.ClientSession:
+        if self._policy is not None:  # closed by aclose: a connector only closes its own
+            self._resolver = GuardedResolver(self._policy, aiohttp.DefaultResolver())
         connector = aiohttp.TCPConnector(
-            limit=self._limit, limit_per_host=0, keepalive_timeout=KEEPALIVE_S
+            limit=self._limit,
+            limit_per_host=0,
+            keepalive_timeout=KEEPALIVE_S,
+            resolver=self._resolver,  # None: aiohttp's default, owned by the connector
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -120,6 +140,11 @@ class AiohttpTransport:
             url = yarl.URL(request.url)  # yarl caches parsed URLs: about 0.2 us
         except (ValueError, TypeError) as exc:
             raise transport_error(exc, not_sent=True, platform=platform, op=op) from exc
+        if self._policy is not None and url.raw_host:
+            # aiohttp connects to a literal IP without asking the resolver: checked here.
+            problem = literal_problem(url.raw_host, self._policy)
+            if problem is not None:
+                raise refused_error(platform=platform, op=op) from refusal(url.raw_host, [problem])
         try:
             # The read timeout is per socket read; this bounds the whole attempt, reading the
             # body included.
@@ -137,6 +162,9 @@ class AiohttpTransport:
                 body = await _read_capped(response, max_answer_bytes, platform=platform, op=op)
                 return Answer(response.status, response.headers, body, request)
         except aiohttp.ClientError as exc:  # before TimeoutError: aiohttp's timeouts are both
+            os_error = getattr(exc, "os_error", None)  # GuardedResolver's, as a failed lookup
+            if isinstance(os_error, AddressRefused):
+                raise refused_error(platform=platform, op=op) from exc
             raise transport_error(
                 exc, not_sent=request_not_sent(exc), platform=platform, op=op
             ) from exc
@@ -145,8 +173,11 @@ class AiohttpTransport:
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
+        resolver, self._resolver = self._resolver, None
         if session is not None:
             await session.close()
+        if resolver is not None:
+            await resolver.close()
 
 
 async def _read_capped(

@@ -9,6 +9,7 @@ attempt in it; ``adapters.calls.http`` sends the attempts.
 | outcome of an attempt                                   | sent? | retried                      |
 |---------------------------------------------------------|-------|------------------------------|
 | connect refused / DNS / connect timeout, circuit closed | no    | yes, jittered backoff        |
+| host resolves to a refused address (``address_guard``)  | no    | never                        |
 | 429, 503 with Retry-After, Shopify THROTTLED            | no    | after the wait, capped       |
 | 400 / 401 / 403 / 404 / 409 / 422, GraphQL userErrors   | -     | never                        |
 | 500 / 502 / 504, read timeout, reset after sending      | maybe | reads, PUTs and DELETEs only |
@@ -30,6 +31,7 @@ from tenacity import (
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import CircuitOpen
 from errors import (
+    PlatformAddressRefused,
     PlatformAuthFailed,
     PlatformConflict,
     PlatformError,
@@ -52,6 +54,8 @@ def should_retry(exc: PlatformError, *, idempotent: bool, policy: RetryPolicy) -
         return True  # nothing was applied; wait as told
     if isinstance(exc, PlatformRejected | PlatformAuthFailed | PlatformNotFound | PlatformConflict):
         return False  # the platform answered no: the same request gets the same answer
+    if isinstance(exc, PlatformAddressRefused):
+        return False  # our policy said no, before sending: it says the same again
     if isinstance(exc, PlatformServerError):
         if idempotent and (exc.platform_status or 0) >= 500:
             return True  # a 5xx answer to a read or an absolute write: safe to send again

@@ -18,7 +18,6 @@ from pydantic import TypeAdapter, ValidationError
 from adapters.calls.connections import UrlPolicy, url_problem
 from bags.models import Merchant
 from bags.status import Platform
-from config import Settings
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, NotFound
 from orchestrator.http.cart_routes import CURSOR_SCHEMA, query_cursor, query_id
 from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int, id_problem
@@ -65,7 +64,8 @@ async def create_merchant(request: web.Request) -> web.Response:
     except ValidationError as exc:
         raise validation_problems(exc, ("connection",)) from exc
     base_url: str = getattr(connection, "base_url", "")
-    problem = url_problem(base_url, _url_policy(request.app[SETTINGS]))
+    policy = UrlPolicy.of(request.app[SETTINGS].for_platform(platform.value))
+    problem = url_problem(base_url, policy)
     if problem is not None:
         field = next((k for k, v in connection.model_dump().items() if v == base_url), "api_url")
         raise InvalidRequest([FieldProblem(f"connection.{field}", problem)])
@@ -75,13 +75,6 @@ async def create_merchant(request: web.Request) -> web.Response:
     return json_response(
         MerchantOut(id=merchant.id, name=merchant.name, platform=body.platform), status=201
     )
-
-
-def _url_policy(settings: Settings) -> UrlPolicy:
-    hosts = tuple(
-        h.strip().lower() for h in settings.platform_host_allowlist.split(",") if h.strip()
-    )
-    return UrlPolicy(allow_private=settings.allow_private_platform_urls, allowed_hosts=hosts)
 
 
 def _plain(value: Any) -> Any:

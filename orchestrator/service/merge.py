@@ -161,7 +161,7 @@ def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCre
     headers: dict[str, str] = {}
     if all(e.cause in REJECTED_CAUSES for _, e in failed):
         status = 422
-    elif cause in THROTTLED_CAUSES:
+    elif cause in THROTTLED_CAUSES and error.retryable:  # not a refused address: permanent
         status = 503
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after or 1)))
     else:

@@ -34,6 +34,7 @@ from errors import (
     Conflict,
     ErrorCode,
     NotFound,
+    PlatformAddressRefused,
     PlatformError,
     PlatformNotFound,
     PlatformRejected,
@@ -76,8 +77,9 @@ def duplicate(*, deleting: bool = False) -> Conflict:
 
 
 def read_failure(error: PlatformError, merchant_id: str) -> ApiError:
-    """The 2502 answer: 503 with Retry-After when throttled or unavailable, else 502."""
-    throttled = error.cause in _THROTTLED
+    """The 2502 answer: 503 with Retry-After when throttled or unavailable for now, else 502
+    (a host resolving to a refused address is unavailable for good)."""
+    throttled = error.cause in _THROTTLED and error.retryable  # a refused address is permanent
     headers = {"Retry-After": str(max(1, math.ceil(error.retry_after or 1)))} if throttled else {}
     return ApiError(
         f"{error.platform} did not answer the read of the external cart: {error.message}",
@@ -88,7 +90,8 @@ def read_failure(error: PlatformError, merchant_id: str) -> ApiError:
             "cause": str(error.cause),
             "platform": error.platform,
             "merchant_id": merchant_id,
-            "retryable": error.cause is not Cause.AUTH_FAILED,
+            "retryable": error.cause is not Cause.AUTH_FAILED
+            and not isinstance(error, PlatformAddressRefused),
         },
     )
 

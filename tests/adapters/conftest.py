@@ -36,6 +36,7 @@ def fast_settings(**overrides: Any) -> Settings:
         "platform_concurrency": 8,
         "circuit_failure_threshold": 3,
         "circuit_reset_s": 30.0,
+        "allow_private_platform_urls": True,  # the servers are on loopback
     }
     values.update(overrides)
     return Settings(**values)
@@ -179,6 +180,7 @@ def bc_cart(
 class TcpServer:
     url: str
     requests: list[bytes] = field(default_factory=list)
+    connections: int = 0  # accepted, whether or not a request came
     got_request: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -221,6 +223,7 @@ async def tcp_server() -> AsyncIterator[Callable[[Behaviour], Awaitable[TcpServe
         state = TcpServer(url="")
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            state.connections += 1
             task = asyncio.current_task()
             assert task is not None
             tasks.add(task)  # type: ignore[arg-type]

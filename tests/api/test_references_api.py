@@ -12,7 +12,7 @@ import pytest
 from adapters.base import LineRequest
 from adapters.fake import FakePlatform
 from bags.status import Platform
-from errors import PlatformRateLimited, PlatformServerError
+from errors import PlatformAddressRefused, PlatformRateLimited, PlatformServerError
 from orchestrator.http.keys import DELETER
 from tests.api.conftest import PRICES, Api
 from tests.store.factories import count_carts
@@ -194,6 +194,11 @@ async def test_unknown_empty_or_unreadable_carts(api: Api) -> None:
     )
     throttled = await save(api, {"cart_id": external_id, "source": api.merchants[0]})
     assert throttled.status == 503 and throttled.headers["Retry-After"] == "3"
+    fake.fail_next("get_cart", PlatformAddressRefused("refused", platform="BIGCOMMERCE"))
+    refused = await save(api, {"cart_id": external_id, "source": api.merchants[0]})
+    assert refused.status == 502 and "Retry-After" not in refused.headers  # it stays refused
+    answer = await refused.json()
+    assert (answer["data"]["cause"], answer["data"]["retryable"]) == ("PLATFORM_UNAVAILABLE", False)
     assert await count_carts(api.store) == 0
     assert (await save(api, {"cart_id": external_id, "source": api.merchants[0]})).status == 201
 

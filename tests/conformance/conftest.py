@@ -49,6 +49,7 @@ def settings() -> Settings:
         platform_max_attempts=3,
         platform_retry_after_cap_s=0.3,
         circuit_failure_threshold=1000,  # the contract is about single calls, not breakers
+        allow_private_platform_urls=True,  # the sandbox is on loopback
     )
 
 

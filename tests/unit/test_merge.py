@@ -10,6 +10,7 @@ from bags.models import Bag, Cart, OrderSku
 from bags.status import BagStatus, Platform
 from errors import (
     Cause,
+    PlatformAddressRefused,
     PlatformRateLimited,
     PlatformRejected,
     PlatformServerError,
@@ -102,6 +103,8 @@ def test_failed_bag_gets_one_error_per_sku() -> None:
         (PlatformTimeout("x", platform="BIGCOMMERCE"), 502, None),
         (PlatformRejected("x", platform="BIGCOMMERCE", cause=Cause.OUT_OF_STOCK), 422, None),
         (PlatformRateLimited("x", platform="BIGCOMMERCE", retry_after=2.2), 503, "3"),
+        # unavailable for good (its host resolves to a refused address): no Retry-After
+        (PlatformAddressRefused("x", platform="BIGCOMMERCE"), 502, None),
     ],
 )
 def test_single_bag_failure_status(error: object, status: int, retry_after: str | None) -> None:
