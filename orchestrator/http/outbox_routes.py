@@ -122,7 +122,9 @@ OUTBOX_ROUTES: list[Route] = [
         auth="admin",
         ok_body=OutboxListOut,
         query=(
-            QueryParam("state", {"enum": list(STATES)}, "Only entries in this state."),
+            QueryParam(
+                "state", {"type": "string", "enum": list(STATES)}, "Only entries in this state."
+            ),
             QueryParam(
                 "limit",
                 {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_DEFAULT},

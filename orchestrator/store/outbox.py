@@ -8,8 +8,10 @@ that are due and records each attempt's outcome for the background workers.
 Entries are *claimed* before they are worked on (``claimed_until``, set in the same transaction
 that selects them: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer on SQLite), so
 two processes never work the same entry; a claim whose worker died simply expires. An entry
-that can never succeed is *buried* (``dead``, or ``undetectable`` for a create whose outcome
-the platform cannot tell): kept and counted, never retried.
+that can never succeed, or failed for longer than the give-up window (``first_failed_at`` is
+where that window starts), is *buried* (``dead``, or ``undetectable`` for a create whose
+outcome the platform cannot tell): kept and counted, never retried by itself, until an operator
+``requeue``s it.
 """
 
 from __future__ import annotations
@@ -186,7 +188,8 @@ class OutboxStore:
             )
 
     async def bury(self, delete_id: str, state: Burial, reason: str) -> None:
-        """Stop working on an entry that cannot succeed; it stays, counted, for an operator."""
+        """Stop working on an entry that cannot succeed; it stays, counted, for an operator
+        to list (``page``) and ``requeue``."""
         async with self._db.write() as conn:
             await conn.execute(
                 update(external_deletes)
