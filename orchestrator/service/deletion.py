@@ -12,7 +12,7 @@ elsewhere (Shopify, BigCommerce: no way to find a cart without its id) the entry
 gone, credentials refused or unreadable) is buried as ``dead`` at once; any other failure is
 retried with capped backoff until ``MULTICART_OUTBOX_GIVE_UP_AFTER_S`` after its first real
 failure (``retry_policy.py`` says what counts), then buried as ``dead`` too. Buried entries stay
-for an operator to requeue (``dead_letters.py``).
+for an operator to list and requeue (``http/outbox_routes.py``, ``multicart outbox``).
 
 The cart lease, which serializes one cart's changes across processes, is here too.
 """
@@ -24,6 +24,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import structlog
 
@@ -261,7 +262,7 @@ class ExternalDeleter:
         state: Burial,
         reason: str,
         *,
-        given_up: str = "permanent",
+        given_up: Literal["window", "permanent"] = "permanent",
     ) -> bool:
         await self._store.outbox.bury(entry.id, state, reason)
         if state == "dead":
