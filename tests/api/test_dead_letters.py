@@ -15,15 +15,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.calls.resilience import CircuitOpen
-from adapters.fake import FakePlatform
 from bags.status import Platform
 from errors import PlatformRateLimited, PlatformServerError
-from orchestrator.http.keys import DELETER, RECONCILER, SETTINGS
-from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.http.keys import RECONCILER, SETTINGS
 from orchestrator.service.secrets import new_id
 from orchestrator.store import PendingExternalDelete
 from tests.api.conftest import ADMIN, Api
 from tests.api.test_operations import sample
+from tests.api.test_outbox_retry import deleter, deletes, outdoors
 
 DOWN = PlatformServerError("store down", platform="BIGCOMMERCE", status=500)
 THROTTLED = PlatformRateLimited("throttled", platform="BIGCOMMERCE", status=429, retry_after=30)
@@ -32,22 +31,8 @@ CIRCUIT_OPEN = CircuitOpen(
 )
 
 
-def outdoors(api: Api) -> FakePlatform:
-    fake = api.platforms.for_merchant(api.merchants[0], Platform.BIGCOMMERCE, {})
-    assert isinstance(fake, FakePlatform)
-    return fake
-
-
-def deleter(api: Api) -> ExternalDeleter:
-    return api.client.server.app[DELETER]
-
-
 def window(api: Api) -> timedelta:
     return timedelta(seconds=api.client.server.app[SETTINGS].outbox_give_up_after_s)
-
-
-def deletes(fake: FakePlatform) -> int:
-    return sum(op == "delete_cart" for op, _ in fake.calls)
 
 
 async def queued_delete(api: Api, due: datetime) -> PendingExternalDelete:
