@@ -38,7 +38,11 @@ def add_outbox_parser(sub: Any) -> None:
     )
     listing.add_argument("--state", choices=STATES, help="only entries in this state")
     listing.add_argument(
-        "--limit", type=int, default=100, metavar="N", help="at most N entries (default 100)"
+        "--limit",
+        type=int,
+        default=100,
+        metavar="N",
+        help="at most N entries, 1..10000 (default 100)",
     )
     listing.add_argument("--database-url", help="default MULTICART_DATABASE_URL")
     listing.set_defaults(func=_list)
