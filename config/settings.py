@@ -139,6 +139,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Interval of the background retry of failed external deletes.",
     )
+    outbox_give_up_after_s: float = Field(
+        default=129_600.0,
+        gt=0,
+        description="An external delete failing this long (from its first real failure; "
+        "throttling and open circuits do not count) becomes a dead letter, kept for "
+        "`multicart outbox retry` (default 36 h).",
+    )
     catalog_refresh_s: float = Field(
         default=1.0,
         ge=0,

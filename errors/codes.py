@@ -97,6 +97,15 @@ class ErrorCode(Enum):
         " it made earlier is still being removed, and never one whose first create's outcome is"
         " unknown (data.outbox, data.reason).",
     )
+    # The outbox's dead letters (orchestrator/http/outbox_routes.py, `multicart outbox`).
+    OUTBOX_ENTRY_NOT_FOUND = ("outbox_entry_not_found", 2440, 404, "No such outbox entry.")
+    OUTBOX_ENTRY_NOT_RETRYABLE = (
+        "outbox_entry_not_retryable",
+        2441,
+        409,
+        "Only a dead or undetectable outbox entry can be requeued; this one is still pending"
+        " (data.state).",
+    )
     EXTERNAL_CART_NOT_FOUND = (
         "external_cart_not_found",
         2430,

@@ -1,5 +1,5 @@
 """The `multicart` command: serve the API, migrate the database, run the sandbox, make and
-rotate keys.
+rotate keys, requeue dead letters (``cli_outbox.py``).
 
 An operator's mistakes (a missing or invalid setting, a port in use, a database not migrated)
 end with one line saying what to do and exit status 2, never a traceback: ``ConfigError``
@@ -28,7 +28,9 @@ CONFIG_ERROR = 2
 SERVE_VARIABLES = (
     "MULTICART_ENCRYPTION_KEY (required; `multicart keygen` makes one), "
     "MULTICART_ADMIN_TOKEN (empty: admin routes off), MULTICART_DATABASE_URL, "
-    "MULTICART_HOST, MULTICART_PORT; every MULTICART_* setting is in README: Settings."
+    "MULTICART_HOST, MULTICART_PORT, MULTICART_OUTBOX_GIVE_UP_AFTER_S (how long a failing "
+    "external delete is retried before it is a dead letter; default 129600 = 36 h); every "
+    "MULTICART_* setting is in README: Settings."
 )
 
 
@@ -152,15 +154,21 @@ def _serve_workers(settings: Settings, count: int) -> int:
 
 
 async def _check_schema(settings: Settings) -> None:
+    await check_schema(settings.database_url)
+
+
+async def check_schema(url: str) -> None:
+    """``ConfigError`` unless the database at ``url`` answers and is at the latest migration."""
     from orchestrator.store import Store
 
-    store = Store.from_url(settings.database_url)
+    try:
+        store = Store.from_url(url)
+    except Exception as exc:  # an unsupported or unparsable URL
+        raise ConfigError(f"MULTICART_DATABASE_URL: {exc}") from exc
     try:
         state = await store.schema_state()
     except Exception as exc:
-        raise ConfigError(
-            f"cannot reach the database {masked(settings.database_url)}: {type(exc).__name__}"
-        ) from exc
+        raise ConfigError(f"cannot reach the database {masked(url)}: {type(exc).__name__}") from exc
     finally:
         await store.close()
     if not state.ok:
@@ -373,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
         "when a connection opens under no configured key.",
     )
     rotate.set_defaults(func=_keys_rotate)
+
+    from orchestrator.cli_outbox import add_outbox_parser
+
+    add_outbox_parser(sub)
     return parser
 
 

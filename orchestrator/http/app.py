@@ -31,6 +31,7 @@ from orchestrator.http.keys import (
 )
 from orchestrator.http.metrics import Metrics
 from orchestrator.http.openapi import build_openapi
+from orchestrator.http.outbox_routes import OUTBOX_ROUTES
 from orchestrator.http.reference_routes import LIFECYCLE_ROUTES, add_preview_405
 from orchestrator.http.routes import Route
 from orchestrator.http.shedding import Shedder
@@ -51,7 +52,14 @@ from orchestrator.store import Store
 # LIFECYCLE_ROUTES first: /v1/carts/preview must not be taken for /v1/carts/{cart_id}.
 ROUTES: list[Route] = [
     idempotent(r)
-    for r in (*LIFECYCLE_ROUTES, *CART_ROUTES, *SKU_ROUTES, *ADMIN_ROUTES, *OPERATION_ROUTES)
+    for r in (
+        *LIFECYCLE_ROUTES,
+        *CART_ROUTES,
+        *SKU_ROUTES,
+        *ADMIN_ROUTES,
+        *OUTBOX_ROUTES,
+        *OPERATION_ROUTES,
+    )
 ]
 
 
@@ -115,6 +123,7 @@ def create_app(
         app[RECONCILER] = reconciler
         sweeper = ExpirySweeper(store, settings, deleter)
         metrics.state.expiry = sweeper
+        metrics.state.deleter = deleter
         idempotency = Idempotency(store.idempotency, settings, box)  # seals admin answers
         app[IDEMPOTENCY] = idempotency
         workers: list[BackgroundWorker] = (

@@ -84,6 +84,8 @@ DATA: dict[ErrorCode, dict[str, Any]] = {
         outbox={"type": "string", "enum": ["pending", "unknown_create"]},
         reason={"type": "string"},
     ),
+    ErrorCode.OUTBOX_ENTRY_NOT_FOUND: _EMPTY,
+    ErrorCode.OUTBOX_ENTRY_NOT_RETRYABLE: _obj(["state"], state={"enum": ["pending"]}),
     ErrorCode.EXTERNAL_CART_NOT_FOUND: _obj(
         ["platform", "merchant_id"], platform={"type": "string"}, merchant_id={"type": "string"}
     ),

@@ -18,6 +18,10 @@ process-global one, so the many apps a test run builds never share or collide on
   bounded by ``STORE_TIMEOUT_S``; ``multicart_store_up`` is 0 when they failed.
 - ``multicart_carts_expired_total``: carts this process's expiry sweeper marked ``EXPIRED``
   (``service/expiry.py``), read at scrape time.
+- ``multicart_outbox_entries{kind, state}`` (from the store: ``dead`` entries are the dead
+  letters) and ``multicart_outbox_given_up_total{reason}``: entries this process's deleter
+  buried as ``dead`` (``window``: failing past ``MULTICART_OUTBOX_GIVE_UP_AFTER_S``;
+  ``permanent``: merchant gone, credentials refused or unreadable).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class _StateCollector(Collector):
     def __init__(self) -> None:
         self.platforms: Any = None  # the app's PlatformDirectory, once started
         self.expiry: Any = None  # the app's ExpirySweeper, once started
+        self.deleter: Any = None  # the app's ExternalDeleter, once started
         self.counts: Counts | None = None
 
     def collect(self) -> Iterator[Metric]:
@@ -63,6 +68,15 @@ class _StateCollector(Collector):
             "Carts this process's expiry sweeper marked EXPIRED.",
             value=getattr(self.expiry, "expired_total", 0),
         )
+        given_up = CounterMetricFamily(
+            "multicart_outbox_given_up",
+            "Outbox entries this process buried as dead: window (failing past "
+            "MULTICART_OUTBOX_GIVE_UP_AFTER_S) or permanent (merchant gone, credentials refused).",
+            labels=["reason"],
+        )
+        for reason, n in getattr(self.deleter, "given_up_total", {}).items():
+            given_up.add_metric([reason], n)
+        yield given_up
         up = GaugeMetricFamily("multicart_store_up", "1 if the last store query answered.")
         up.add_metric([], 0 if self.counts is None else 1)
         yield up
@@ -79,8 +93,9 @@ class _StateCollector(Collector):
         yield depth
         entries = GaugeMetricFamily(
             "multicart_outbox_entries",
-            "Outbox entries by kind (delete, unknown_create) and state (pending; dead: a "
-            "permanent failure; undetectable: a create no platform can tell about).",
+            "Outbox entries by kind (delete, unknown_create) and state (pending; dead: a dead "
+            "letter, given up and kept for `multicart outbox retry`; undetectable: a create no "
+            "platform can tell about).",
             labels=["kind", "state"],
         )
         for kind in ("delete", "unknown_create"):

@@ -9,7 +9,10 @@ A bag whose create had an unknown outcome leaves an ``unknown_create`` entry: on
 that takes caller-chosen ids (Elastic Path) the cart is deleted by its reference, the bag's id;
 elsewhere (Shopify, BigCommerce: no way to find a cart without its id) the entry is buried as
 ``undetectable``, counted, and the cart expires on the platform. A permanent failure (merchant
-gone, credentials refused or unreadable, too many attempts) is buried as ``dead``.
+gone, credentials refused or unreadable) is buried as ``dead`` at once; any other failure is
+retried with capped backoff until ``MULTICART_OUTBOX_GIVE_UP_AFTER_S`` after its first real
+failure (``retry_policy.py`` says what counts), then buried as ``dead`` too. Buried entries stay
+for an operator to list and requeue (``http/outbox_routes.py``, ``multicart outbox``).
 
 The cart lease, which serializes one cart's changes across processes, is here too.
 """
@@ -21,6 +24,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import structlog
 
@@ -29,6 +33,7 @@ from bags.status import BagStatus, CartStatus
 from config import Settings
 from errors import Conflict as ConflictError
 from errors import ErrorCode, PlatformAuthFailed, PlatformError, PlatformNotFound
+from orchestrator.service import retry_policy
 from orchestrator.service.cart_lock import release_quietly
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import fail_unrecorded
@@ -38,8 +43,6 @@ from orchestrator.store.outbox import Burial, Kind
 
 log = structlog.get_logger("multicart.deletion")
 
-_MAX_BACKOFF_S = 300.0
-MAX_ATTEMPTS = 20  # then the entry is dead: about a day and a half of backoff at the cap
 _UNSETTLED = (BagStatus.PENDING, BagStatus.UNKNOWN)
 
 
@@ -53,6 +56,9 @@ class ExternalDeleter:
         self._store = store
         self._merchants = merchants
         self._settings = settings
+        # Entries this process buried as dead, by reason (``window``: failing past the give-up
+        # window; ``permanent``: merchant gone, credentials refused), for /metrics.
+        self.given_up_total: dict[str, int] = {"window": 0, "permanent": 0}
 
     @contextlib.asynccontextmanager
     async def cart_lease(self, cart_id: str) -> AsyncIterator[None]:
@@ -163,20 +169,27 @@ class ExternalDeleter:
         await self.attempt(queued, deadline)
         return stored, queued
 
-    async def attempt(self, entries: Sequence[PendingExternalDelete], deadline: float) -> None:
+    async def attempt(
+        self,
+        entries: Sequence[PendingExternalDelete],
+        deadline: float,
+        now: datetime | None = None,
+    ) -> None:
         """A request's own try at its deletes. An unknown create is left to the reconciler:
         the create it follows may still be landing on the platform."""
         entries = [e for e in entries if e.kind == "delete"]
         if not entries:
             return
+        now = now or datetime.now(UTC)
         merchants = await self._store.catalog.get_merchants({e.merchant_id for e in entries})
-        await asyncio.gather(*(self._attempt(e, merchants, deadline) for e in entries))
+        await asyncio.gather(*(self._attempt(e, merchants, deadline, now) for e in entries))
 
     async def _attempt(
         self,
         entry: PendingExternalDelete,
         merchants: dict[str, tuple[Merchant, bytes]],
         deadline: float,
+        now: datetime,
     ) -> bool:
         bound = structlog.contextvars.bound_contextvars(
             cart_id=entry.cart_id,
@@ -199,19 +212,23 @@ class ExternalDeleter:
                     f"{entry.platform} cannot be asked whether the create made a cart (its ids"
                     " are the platform's own); an orphan there expires on the platform",
                 )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:  # the request's own deadline: nothing was sent
+                return await self._defer(entry, "out of time before the delete was sent", now)
             try:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
                 async with asyncio.timeout(remaining):
                     await adapter.delete_cart(entry.external_id, deadline=deadline)
             except PlatformNotFound:
                 pass  # already gone: that is what we wanted
             except PlatformAuthFailed as exc:
                 return await self._bury(entry, "dead", f"credentials refused: {exc.message}")
-            except (PlatformError, TimeoutError) as exc:
-                error = f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
-                return await self._postpone(entry, error)
+            except PlatformError as exc:
+                error = f"{type(exc).__name__}: {exc.message}"
+                if not retry_policy.spends_budget(exc, deadline):
+                    return await self._defer(entry, error, now, exc.retry_after)
+                return await self._postpone(entry, error, now, exc.retry_after)
+            except TimeoutError:  # the adapter overran its own deadline: the platform hung
+                return await self._postpone(entry, "TimeoutError: no answer by the deadline", now)
             await self._store.outbox.finish(entry.id)
             # A platform without a cart delete (Shopify) had the cart emptied instead;
             # it expires there on its own.
@@ -223,28 +240,66 @@ class ExternalDeleter:
             )
             return True
 
-    async def _postpone(self, entry: PendingExternalDelete, error: str) -> bool:
-        if entry.attempts + 1 >= MAX_ATTEMPTS:
-            return await self._bury(
-                entry, "dead", f"gave up after {MAX_ATTEMPTS} attempts: {error}"
-            )
-        backoff = min(
-            self._settings.external_delete_retry_s * (2 ** min(entry.attempts, 8)),
-            _MAX_BACKOFF_S,
+    async def _postpone(
+        self,
+        entry: PendingExternalDelete,
+        error: str,
+        now: datetime,
+        retry_after: float | None = None,
+    ) -> bool:
+        """A real failure: on the failure clock; given up once it is past the window."""
+        window = timedelta(seconds=self._settings.outbox_give_up_after_s)
+        failing_since = entry.first_failed_at or now
+        if now - failing_since >= window:
+            hours = (now - failing_since).total_seconds() / 3600
+            reason = f"gave up after failing for {hours:.1f} h ({entry.attempts + 1} attempts)"
+            return await self._bury(entry, "dead", f"{reason}: {error}", given_up="window")
+        next_at = retry_policy.next_attempt(
+            entry.attempts, now, self._settings.external_delete_retry_s, retry_after
         )
-        next_at = datetime.now(UTC) + timedelta(seconds=backoff)
-        await self._store.outbox.postpone(entry.id, next_at, error)
+        # The give-up moment itself is tried, not skipped past: the entry dies once the window
+        # has passed, never a backoff later.
+        next_at = min(next_at, failing_since + window)
+        await self._store.outbox.postpone(entry.id, next_at, error, failed_at=failing_since)
         log.warning(
             "external_delete_postponed",
             external_id=entry.external_id,
             error=error,
             attempts=entry.attempts + 1,
-            retry_in_s=backoff,
+            retry_in_s=(next_at - now).total_seconds(),
         )
         return False
 
-    async def _bury(self, entry: PendingExternalDelete, state: Burial, reason: str) -> bool:
+    async def _defer(
+        self,
+        entry: PendingExternalDelete,
+        error: str,
+        now: datetime,
+        retry_after: float | None = None,
+    ) -> bool:
+        """Not a failure of the platform (throttled, circuit open, out of time): tried again
+        when it says, off the failure clock and not counted as an attempt."""
+        next_at = retry_policy.next_try(now, self._settings.external_delete_retry_s, retry_after)
+        await self._store.outbox.defer(entry.id, next_at, error)
+        log.info(
+            "external_delete_deferred",
+            external_id=entry.external_id,
+            error=error,
+            retry_in_s=(next_at - now).total_seconds(),
+        )
+        return False
+
+    async def _bury(
+        self,
+        entry: PendingExternalDelete,
+        state: Burial,
+        reason: str,
+        *,
+        given_up: Literal["window", "permanent"] = "permanent",
+    ) -> bool:
         await self._store.outbox.bury(entry.id, state, reason)
+        if state == "dead":
+            self.given_up_total[given_up] += 1
         log.warning(
             "external_delete_buried", external_id=entry.external_id, state=state, reason=reason
         )
@@ -258,5 +313,7 @@ class ExternalDeleter:
             return 0
         deadline = time.monotonic() + self._settings.request_deadline_s
         merchants = await self._store.catalog.get_merchants({e.merchant_id for e in claimed})
-        results = await asyncio.gather(*(self._attempt(e, merchants, deadline) for e in claimed))
+        results = await asyncio.gather(
+            *(self._attempt(e, merchants, deadline, now) for e in claimed)
+        )
         return sum(results)

@@ -8,8 +8,10 @@ that are due and records each attempt's outcome for the background workers.
 Entries are *claimed* before they are worked on (``claimed_until``, set in the same transaction
 that selects them: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer on SQLite), so
 two processes never work the same entry; a claim whose worker died simply expires. An entry
-that can never succeed is *buried* (``dead``, or ``undetectable`` for a create whose outcome
-the platform cannot tell): kept and counted, never retried.
+that can never succeed, or failed for longer than the give-up window (``first_failed_at`` is
+where that window starts), is *buried* (``dead``, or ``undetectable`` for a create whose
+outcome the platform cannot tell): kept and counted, never retried by itself, until an operator
+``requeue``s it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from orchestrator.store.tables import external_deletes
 
 Kind = Literal["delete", "unknown_create"]
 Burial = Literal["dead", "undetectable"]
+State = Literal["pending", "dead", "undetectable"]
+STATES: tuple[State, ...] = ("pending", "dead", "undetectable")
+Requeue = Literal["requeued", "missing", "pending"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class PendingExternalDelete:
     next_attempt_at: datetime | None = None  # None on enqueue: due at once
     last_error: str | None = None
     kind: Kind = "delete"
+    first_failed_at: datetime | None = None  # the first real failure: the give-up window's start
+    state: State = "pending"
 
 
 def _entry(row: Any) -> PendingExternalDelete:
@@ -63,6 +70,8 @@ def _entry(row: Any) -> PendingExternalDelete:
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
         kind=row.kind,
+        first_failed_at=row.first_failed_at,
+        state=row.state,
     )
 
 
@@ -147,22 +156,40 @@ class OutboxStore:
         async with self._db.write() as conn:
             await conn.execute(delete(external_deletes).where(external_deletes.c.id == delete_id))
 
-    async def postpone(self, delete_id: str, next_attempt_at: datetime, last_error: str) -> None:
-        """Count a failed attempt, schedule the next one and let the claim go."""
+    async def postpone(
+        self, delete_id: str, next_attempt_at: datetime, last_error: str, *, failed_at: datetime
+    ) -> None:
+        """Count a failed attempt, start the failure clock at ``failed_at`` if it has not
+        started, schedule the next attempt and let the claim go."""
+        t = external_deletes.c
         async with self._db.write() as conn:
             await conn.execute(
                 update(external_deletes)
-                .where(external_deletes.c.id == delete_id)
+                .where(t.id == delete_id)
                 .values(
-                    attempts=external_deletes.c.attempts + 1,
+                    attempts=t.attempts + 1,
+                    first_failed_at=func.coalesce(t.first_failed_at, failed_at),
                     next_attempt_at=next_attempt_at,
                     last_error=last_error[:500],
                     claimed_until=None,
                 )
             )
 
+    async def defer(self, delete_id: str, next_attempt_at: datetime, last_error: str) -> None:
+        """Schedule the next attempt of one that did not really fail (throttled, circuit open,
+        out of time): neither counted nor on the failure clock."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(external_deletes)
+                .where(external_deletes.c.id == delete_id)
+                .values(
+                    next_attempt_at=next_attempt_at, last_error=last_error[:500], claimed_until=None
+                )
+            )
+
     async def bury(self, delete_id: str, state: Burial, reason: str) -> None:
-        """Stop working on an entry that cannot succeed; it stays, counted, for an operator."""
+        """Stop working on an entry that cannot succeed; it stays, counted, for an operator
+        to list (``page``) and ``requeue``."""
         async with self._db.write() as conn:
             await conn.execute(
                 update(external_deletes)
@@ -174,6 +201,50 @@ class OutboxStore:
                     claimed_until=None,
                 )
             )
+
+    async def page(
+        self, state: State | None, *, limit: int, after: str | None = None
+    ) -> list[PendingExternalDelete]:
+        """Up to ``limit`` entries (of ``state``, or all) by id, after the id ``after``."""
+        t = external_deletes.c
+        query = select(external_deletes).order_by(t.id).limit(limit)
+        if state is not None:
+            query = query.where(t.state == state)
+        if after is not None:
+            query = query.where(t.id > after)
+        async with self._db.read(single_statement=True) as conn:
+            return [_entry(row) for row in await conn.execute(query)]
+
+    async def get(self, delete_id: str) -> PendingExternalDelete | None:
+        async with self._db.read(single_statement=True) as conn:
+            row = (
+                await conn.execute(
+                    select(external_deletes).where(external_deletes.c.id == delete_id)
+                )
+            ).first()
+            return None if row is None else _entry(row)
+
+    async def requeue(self, delete_id: str, now: datetime) -> Requeue:
+        """A buried entry back to ``pending``, due at ``now``, its attempts and failure clock
+        reset (its ``last_error`` kept); ``pending`` when it is not buried, ``missing`` when
+        there is no such entry."""
+        t = external_deletes.c
+        async with self._db.write() as conn:
+            done = await conn.execute(
+                update(external_deletes)
+                .where(t.id == delete_id, t.state.in_(("dead", "undetectable")))
+                .values(
+                    state="pending",
+                    attempts=0,
+                    first_failed_at=None,
+                    next_attempt_at=now,
+                    claimed_until=None,
+                )
+            )
+            if done.rowcount:
+                return "requeued"
+            found = await conn.execute(select(t.id).where(t.id == delete_id))
+            return "pending" if found.first() is not None else "missing"
 
     async def depths(self) -> dict[str, int]:
         """How many entries are in each state (``pending``, ``dead``, ``undetectable``)."""

@@ -250,6 +250,9 @@ external_deletes = Table(
     Column("kind", String(16), nullable=False, server_default="delete"),
     Column("state", String(16), nullable=False, server_default="pending"),
     Column("claimed_until", UTCDateTime),
+    # Set by the first real failure; the entry is given up once a failure comes
+    # MULTICART_OUTBOX_GIVE_UP_AFTER_S after it (migration 0009).
+    Column("first_failed_at", UTCDateTime),
     Index("ix_external_deletes_next_attempt_at", "next_attempt_at"),
     Index("ix_external_deletes_state_next_attempt_at", "state", "next_attempt_at"),
 )

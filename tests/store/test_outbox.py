@@ -44,12 +44,12 @@ async def test_due_postpone_finish(store: Store) -> None:
     assert got.next_attempt_at is not None and got.next_attempt_at.tzinfo is not None
 
     retry_at = now + timedelta(minutes=5)
-    await store.outbox.postpone(due_now.id, retry_at, "PlatformTimeout: no answer")
+    await store.outbox.postpone(due_now.id, retry_at, "PlatformTimeout: no answer", failed_at=now)
     assert await store.outbox.due(now + timedelta(seconds=1)) == []
     due = await store.outbox.due(now + timedelta(hours=2))
     assert [d.id for d in due] == [due_now.id, later.id]  # longest waiting first
     assert due[0].attempts == 1 and due[0].last_error == "PlatformTimeout: no answer"
-    assert due[0].next_attempt_at == retry_at
+    assert due[0].next_attempt_at == retry_at and due[0].first_failed_at == now
 
     await store.outbox.finish(due_now.id)
     await store.outbox.finish("xdel_unknown")
@@ -94,7 +94,7 @@ async def test_concurrent_claims_never_hand_out_one_entry_twice(store: Store) ->
     assert await store.outbox.claim(now, hold_s=30) == []  # all held
     # A claim whose worker died runs out; a settled claim is free again when due.
     later = now + timedelta(seconds=31)
-    await store.outbox.postpone(entries[0].id, now, "PlatformTimeout")
+    await store.outbox.postpone(entries[0].id, now, "PlatformTimeout", failed_at=now)
     assert len(await store.outbox.claim(later, hold_s=30, limit=50)) == 12
 
 
