@@ -32,7 +32,13 @@ from bags.models import Bag, Cart, Merchant
 from bags.status import BagStatus, CartStatus
 from config import Settings
 from errors import Conflict as ConflictError
-from errors import ErrorCode, PlatformAuthFailed, PlatformError, PlatformNotFound
+from errors import (
+    ErrorCode,
+    PlatformAddressRefused,
+    PlatformAuthFailed,
+    PlatformError,
+    PlatformNotFound,
+)
 from orchestrator.service import retry_policy
 from orchestrator.service.cart_lock import release_quietly
 from orchestrator.service.merchants import MerchantAdapters
@@ -222,6 +228,8 @@ class ExternalDeleter:
                 pass  # already gone: that is what we wanted
             except PlatformAuthFailed as exc:
                 return await self._bury(entry, "dead", f"credentials refused: {exc.message}")
+            except PlatformAddressRefused as exc:  # the merchant's host resolves off-limits
+                return await self._bury(entry, "dead", f"host refused: {exc.message}")
             except PlatformError as exc:
                 error = f"{type(exc).__name__}: {exc.message}"
                 if not retry_policy.spends_budget(exc, deadline):

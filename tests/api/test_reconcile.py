@@ -10,7 +10,7 @@ from typing import Any
 from adapters.fake import FakePlatform, ref_key
 from bags.models import Bag, Cart, OrderSku
 from bags.status import Platform
-from errors import PlatformAuthFailed, PlatformNotFound, PlatformTimeout
+from errors import PlatformAddressRefused, PlatformAuthFailed, PlatformNotFound, PlatformTimeout
 from orchestrator.http.keys import DELETER, MERCHANTS, SETTINGS
 from orchestrator.service.reconciler import Reconciler
 from orchestrator.store.outbox import PendingExternalDelete
@@ -202,13 +202,18 @@ async def test_outbox_entries_settle_gone_dead_or_retried(api: Api) -> None:
         PendingExternalDelete(
             id="xdel_orphan", merchant_id="mer_deleted", external_id="ext-x", **common
         ),
+        PendingExternalDelete(
+            id="xdel_host", merchant_id=api.merchants[0], external_id="ext-host", **common
+        ),
     ]
     await api.store.outbox.enqueue(entries)
     fake.fail_next("delete_cart", PlatformNotFound("no such cart", platform="BIGCOMMERCE"))
     fake.fail_next("delete_cart", PlatformAuthFailed("token revoked", platform="BIGCOMMERCE"))
+    fake.fail_next("delete_cart", PlatformAddressRefused("private", platform="BIGCOMMERCE"))
     await deleter.run_once(datetime.now(UTC) + timedelta(seconds=1))
-    # Gone already is done; refused credentials and a vanished merchant are dead letters.
-    assert await api.store.outbox.depths() == {"dead": 2}
+    # Gone already is done; refused credentials, a host resolving off-limits and a vanished
+    # merchant are dead letters.
+    assert await api.store.outbox.depths() == {"dead": 3}
     assert await deleter.run_once(datetime.now(UTC) + timedelta(days=1)) == 0
 
 
