@@ -127,8 +127,8 @@ class CartService:
                 )
         # PENDING bags exist before any platform call, and the cart is born leased until the
         # create's deadline (and a margin), so a DELETE meanwhile answers cart_busy.
-        lease_until = now + timedelta(seconds=self._settings.create_deadline_s + _LEASE_MARGIN_S)
-        await self._store.carts.insert(cart, lease=(new_id("lease"), lease_until))
+        lease_s = self._settings.create_deadline_s + _LEASE_MARGIN_S  # on the database's clock
+        await self._store.carts.insert(cart, lease=(new_id("lease"), lease_s))
         calls = [
             (bag.id, str(bag.platform), creation_call(adapters[bag.id], cart, bag, deadline))
             for bag in bags
