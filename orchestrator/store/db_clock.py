@@ -22,9 +22,11 @@ trip, and one reading of the clock for the whole statement):
 statement that reads it: tests, and a future interleaving explorer, move the database's time
 with it, whatever the process clocks say.
 
-What stays on the application's clock: what clients are shown (``date_created``,
-``date_last_modified``, ``expires_at`` and the platforms' expiry), when an outbox entry is due
+What stays on the application's clock: what clients are shown (a cart's ``date_created``,
+``date_last_modified`` and ``expires_at``, the platforms' expiry), when an outbox entry is due
 (``next_attempt_at``: a schedule, never a claim), and an idempotency record's ``created_at``.
+Compared on the database's clock: ``lease_until``, ``claimed_until``, an idempotency record's
+``locked_until`` and ``expires_at``, and the reconciler's settle cut-off.
 """
 
 from __future__ import annotations
