@@ -129,9 +129,9 @@ class CartService:
                 )
         # PENDING bags exist before any platform call, and the cart is born leased until the
         # create's deadline (and a margin), so a DELETE meanwhile answers cart_busy.
-        lease_until = now + timedelta(seconds=self._settings.create_deadline_s + _LEASE_MARGIN_S)
+        lease_s = self._settings.create_deadline_s + _LEASE_MARGIN_S  # on the database's clock
         lease_owner = new_id("lease")
-        await self._store.carts.insert(cart, lease=(lease_owner, lease_until))
+        await self._store.carts.insert(cart, lease=(lease_owner, lease_s))
         calls = [
             (bag.id, str(bag.platform), creation_call(adapters[bag.id], cart, bag, deadline))
             for bag in bags

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 
@@ -74,11 +74,10 @@ class Reconciler:
     async def run_once(self) -> int:
         """One round: the unsettled carts, then the due outbox entries. Returns how many bags
         and entries it settled."""
-        now = self._clock()
         settled = 0
-        cutoff = now - timedelta(seconds=self._settings.create_deadline_s + _SETTLE_MARGIN_S)
+        settle_s = self._settings.create_deadline_s + _SETTLE_MARGIN_S  # the database's clock
         try:
-            for cart_id in await self._store.carts.unsettled(cutoff, now=now):
+            for cart_id in await self._store.carts.unsettled(settle_s):
                 try:
                     async with self._deleter.cart_lease(cart_id):
                         settled += await self._settle(cart_id)

@@ -9,11 +9,12 @@ cart are caught twice: ``save`` is an optimistic version check (``StaleCart``), 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Select,
     and_,
     bindparam,
@@ -44,6 +45,7 @@ from orchestrator.store.cart_rows import (
     outcome_rows,
 )
 from orchestrator.store.database import Database
+from orchestrator.store.db_clock import db_now_plus
 from orchestrator.store.group_commit import GroupCommit, RowWrite, StaleWrite
 from orchestrator.store.idempotency import BIND_CART, bind_cart_rows
 from orchestrator.store.outbox import PendingExternalDelete, insert_outbox
@@ -53,7 +55,9 @@ __all__ = ["CartStore", "LeaseStore", "StaleCart"]
 
 # The create path's statements, built once: building them per call (coercions, bind
 # parameters) was a visible share of its CPU (`python -m bench --profile`).
-_INSERT_CART = insert(carts)
+# A born-leased cart's ``lease_until`` is the database's now + ``lease_s`` (``db_clock.py``),
+# computed in the INSERT itself: no round trip more; a NULL ``lease_s`` leaves it NULL.
+_INSERT_CART = insert(carts).values(lease_until=db_now_plus(bindparam("lease_s", type_=Float)))
 # Recording a create's outcomes also lets go of the lease the create held (see ``insert``),
 # and only that one: a create that overran its lease may find a line change holding the cart,
 # whose lease it must not drop (a second change would get in beside it).
@@ -82,17 +86,22 @@ _CREATE_WRITES = (
 )
 
 
-def unsettled_query(before: datetime, now: datetime, limit: int) -> Select[tuple[str]]:
+def unsettled_query(db: Database, settle_s: float, limit: int) -> Select[tuple[str]]:
     """``CartStore.unsettled``'s query: driven from the unsettled bags (a partial index,
-    migration 0007), then each cart by its key; the live carts are never scanned."""
+    migration 0007), then each cart by its key; the live carts are never scanned.
+
+    Both cut-offs are on the database's clock: the lease (written on it) and ``settle_s``
+    before now; ``date_last_modified`` is written on the application's, so a writer's skew
+    moves that grace by as much, while the lease is what keeps work in flight from the
+    reconciler."""
     unsettled = select(bags.c.cart_id).where(UNSETTLED_BAG).distinct().subquery("unsettled")
     return (
         select(carts.c.id)
         .join(unsettled, unsettled.c.cart_id == carts.c.id)
         .where(
             carts.c.status == CartStatus.IN_PROGRESS.value,
-            carts.c.date_last_modified < before,
-            or_(carts.c.lease_until.is_(None), carts.c.lease_until < now),
+            carts.c.date_last_modified < db.clock(-settle_s),
+            or_(carts.c.lease_until.is_(None), carts.c.lease_until < db.clock()),
         )
         .order_by(carts.c.date_last_modified)
         .limit(limit)
@@ -121,17 +130,20 @@ class CartStore:
         # other creates' (``group_commit.py``).
         self.group_commit = GroupCommit(db, _CREATE_WRITES)
 
-    async def insert(self, cart: Cart, *, lease: tuple[str, datetime] | None = None) -> None:
+    async def insert(self, cart: Cart, *, lease: tuple[str, float] | None = None) -> None:
         """Insert the whole aggregate (cart, bags, order skus, errors) in one transaction.
 
-        ``lease`` (owner, until): the cart is born leased, so nothing else changes it while its
-        bags are created (a DELETE answers ``cart_busy``); ``record_creation`` lets go.
+        ``lease`` (owner, seconds): the cart is born leased for that long on the database's
+        clock, so nothing else changes it while its bags are created (a DELETE answers
+        ``cart_busy``); ``record_creation`` lets go.
         """
         values = {**cart_values(cart), "version": cart.version}
         # Every carts row carries the same keys: a group commit's executemany builds its
         # statement from the first row's keys (a lease-less empty cart first would drop the
         # lease of every cart after it).
-        values["lease_owner"], values["lease_until"] = lease if lease is not None else (None, None)
+        owner, lease_s = lease if lease is not None else (None, None)
+        values["lease_owner"] = owner
+        values["lease_s"] = None if lease_s is None else lease_s + self._db.clock_offset_s
         try:
             rows = {_INSERT_CART: [values], **children_rows(cart)}
             bind = bind_cart_rows(cart.id)  # the request's Idempotency-Key names its cart
@@ -334,27 +346,26 @@ class CartStore:
             loaded = await load_carts(conn, rows)
         return loaded[0] if loaded else None
 
-    async def unsettled(
-        self, before: datetime, *, now: datetime | None = None, limit: int = 50
-    ) -> list[str]:
-        """Ids of live carts with a bag still ``PENDING`` or ``UNKNOWN``, unchanged since
-        ``before`` and not leased at ``now``: creates that crashed, or whose outcome is
-        unknown."""
-        query = unsettled_query(before, now or datetime.now(UTC), limit)
+    async def unsettled(self, settle_s: float, *, limit: int = 50) -> list[str]:
+        """Ids of live carts with a bag still ``PENDING`` or ``UNKNOWN``, unchanged for
+        ``settle_s`` and not leased, both by the database's clock: creates that crashed, or
+        whose outcome is unknown."""
+        query = unsettled_query(self._db, settle_s, limit)
         async with self._db.read(single_statement=True) as conn:
             return [row.id for row in await conn.execute(query)]
 
     async def expired(self, now: datetime, *, limit: int = 50) -> list[str]:
-        """Ids of live carts whose ``expires_at`` has passed at ``now`` and that nobody leases
-        (leases are wall-clock, as ``LeaseStore`` takes them), the longest expired first: the
-        expiry sweeper's batch (``ix_carts_status_expires_at``)."""
-        leased_at = datetime.now(UTC)
+        """Ids of live carts whose ``expires_at`` has passed at ``now`` and that nobody leases,
+        the longest expired first: the expiry sweeper's batch (``ix_carts_status_expires_at``).
+
+        ``expires_at`` is the app's clock, as clients are shown it (``now``: the sweeper's);
+        the lease is the database's, as ``LeaseStore`` takes it."""
         query = (
             select(carts.c.id)
             .where(
                 carts.c.status == CartStatus.IN_PROGRESS.value,
                 carts.c.expires_at <= now,
-                or_(carts.c.lease_until.is_(None), carts.c.lease_until < leased_at),
+                or_(carts.c.lease_until.is_(None), carts.c.lease_until < self._db.clock()),
             )
             .order_by(carts.c.expires_at)
             .limit(limit)
@@ -372,8 +383,7 @@ class LeaseStore:
 
     async def acquire(self, cart_id: str, owner: str, ttl_s: float) -> bool:
         """Take (or renew) the cart's lease for ``ttl_s``; False if another owner holds it live
-        or the cart does not exist."""
-        now = datetime.now(UTC)
+        or the cart does not exist. Held and taken over on the database's clock."""
         async with self._db.write() as conn:
             result = await conn.execute(
                 update(carts)
@@ -381,11 +391,11 @@ class LeaseStore:
                     carts.c.id == cart_id,
                     or_(
                         carts.c.lease_until.is_(None),
-                        carts.c.lease_until < now,
+                        carts.c.lease_until < self._db.clock(),
                         carts.c.lease_owner == owner,
                     ),
                 )
-                .values(lease_owner=owner, lease_until=now + timedelta(seconds=ttl_s))
+                .values(lease_owner=owner, lease_until=self._db.clock(ttl_s))
             )
         return result.rowcount == 1
 

@@ -43,17 +43,19 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import ColumnElement, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from errors import ErrorCode, Overloaded
+from orchestrator.store.db_clock import db_now_plus
 from orchestrator.store.waits import REQUEST_BUDGET, SETTLE_S, WriteLock, bound, finishing
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -228,6 +230,9 @@ class Database:
         self._commits_since_checkpoint = 0
         self._checkpoint_running: asyncio.Future[None] | None = None
         self.checkpoints = 0
+        # The seam on the database's clock (``db_clock.py``): seconds added to it by every
+        # lease, claim and lock the store writes or compares. Tests move time with it.
+        self.clock_offset_s = 0.0
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, wait_s: float = DEFAULT_WAIT_S) -> Self:
@@ -237,6 +242,11 @@ class Database:
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
+
+    def clock(self, seconds: float = 0.0) -> ColumnElement[datetime]:
+        """SQL for the database's now + ``seconds`` (+ ``clock_offset_s``): a deadline or a
+        comparison computed by the database in the statement that holds it (``db_clock.py``)."""
+        return db_now_plus(seconds + self.clock_offset_s)
 
     async def close(self) -> None:
         await self._engine.dispose()

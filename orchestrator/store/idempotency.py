@@ -14,7 +14,9 @@ stale row an UPDATE more.
 A row is stale, and taken over by the next claim (a compare-and-swap on ``owner``), when its
 answer is older than its ``expires_at`` or when it is still in flight past ``locked_until`` (the
 process running it died). ``purge`` deletes expired rows; nothing depends on it but the table's
-size.
+size. Both deadlines are written and judged on the database's clock (``db_clock.py``), in the
+statement that writes or judges them, so a process whose clock runs ahead never takes over a
+key still in flight in another; ``created_at`` alone is the application's clock.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -109,6 +111,13 @@ class IdempotencyStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def _stale(self) -> ColumnElement[bool]:
+        """The row's answer has expired, or it is in flight past its lock: by the database."""
+        now = self._db.clock()
+        return or_(
+            keys.c.expires_at <= now, and_(keys.c.status.is_(None), keys.c.locked_until <= now)
+        )
+
     async def claim(
         self,
         scope: str,
@@ -122,18 +131,19 @@ class IdempotencyStore:
         """Claim ``key`` in ``scope`` for a request of ``fingerprint``, or say why not.
 
         ``lock_for``: how long an unfinished claim holds (past it, the claimer is presumed
-        dead); ``keep_for``: how long, from now, the answer will be kept.
+        dead); ``keep_for``: how long, from now, the answer will be kept; both counted on the
+        database's clock. ``now`` (the application's clock) is recorded as ``created_at``.
         """
         owner = secrets.token_hex(16)
         fresh = {
             "fingerprint": fingerprint,
             "owner": owner,
-            "locked_until": now + lock_for,
+            "locked_until": self._db.clock(lock_for.total_seconds()),
             "status": None,
             "headers": None,
             "body": None,
             "created_at": now,
-            "expires_at": now + keep_for,
+            "expires_at": self._db.clock(keep_for.total_seconds()),
         }
         for _ in range(_CLAIM_ROUNDS):
             async with self._db.write() as conn:
@@ -141,13 +151,16 @@ class IdempotencyStore:
                     return Claimed(owner)
             async with self._db.read(single_statement=True) as conn:
                 row = (
-                    await conn.execute(select(keys).where(keys.c.scope == scope, keys.c.key == key))
+                    await conn.execute(
+                        select(keys, self._stale().label("stale")).where(
+                            keys.c.scope == scope, keys.c.key == key
+                        )
+                    )
                 ).one_or_none()
             if row is None:
                 continue  # released or purged since our insert: insert again
             in_flight = row.status is None
-            stale = row.expires_at <= now or (in_flight and row.locked_until <= now)
-            if not stale:
+            if not row.stale:
                 if row.fingerprint != fingerprint:
                     return Reused()
                 if in_flight:
@@ -161,7 +174,12 @@ class IdempotencyStore:
             async with self._db.write() as conn:
                 taken = await conn.execute(
                     update(keys)
-                    .where(keys.c.scope == scope, keys.c.key == key, keys.c.owner == row.owner)
+                    .where(
+                        keys.c.scope == scope,
+                        keys.c.key == key,
+                        keys.c.owner == row.owner,
+                        self._stale(),  # still: its owner may have completed it meanwhile
+                    )
                     .values(**fresh, cart_id=named, phase=row.phase if named else None)
                 )
                 if taken.rowcount == 1:
@@ -204,9 +222,10 @@ class IdempotencyStore:
             )
         return result.rowcount == 1
 
-    async def purge(self, now: datetime) -> int:
-        """Delete every record past its ``expires_at``; how many went. An in-flight claim's lock
-        is far shorter than its expiry, so no running request loses its key here."""
+    async def purge(self) -> int:
+        """Delete every record past its ``expires_at`` (the database's clock); how many went. An
+        in-flight claim's lock is far shorter than its expiry, so no running request loses its
+        key here."""
         async with self._db.write() as conn:
-            result = await conn.execute(delete(keys).where(keys.c.expires_at <= now))
+            result = await conn.execute(delete(keys).where(keys.c.expires_at <= self._db.clock()))
         return int(result.rowcount or 0)

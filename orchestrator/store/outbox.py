@@ -7,10 +7,13 @@ that are due and records each attempt's outcome for the background workers.
 
 Entries are *claimed* before they are worked on (``claimed_until``, set in the same transaction
 that selects them: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single writer on SQLite), so
-two processes never work the same entry; a claim whose worker died simply expires. An entry
-that can never succeed, or failed for longer than the give-up window (``first_failed_at`` is
-where that window starts), is *buried* (``dead``, or ``undetectable`` for a create whose
-outcome the platform cannot tell): kept and counted, never retried by itself, until an operator
+two processes never work the same entry; a claim whose worker died simply expires. Claims are
+written and compared on the database's clock (``db_clock.py``), so a worker whose clock runs
+ahead takes no live claim; when an entry is due (``next_attempt_at``) is a schedule, written
+and compared on the application's clock (the caller's ``now``). An entry that can never
+succeed, or failed for longer than the give-up window (``first_failed_at`` is where that
+window starts), is *buried* (``dead``, or ``undetectable`` for a create whose outcome the
+platform cannot tell): kept and counted, never retried by itself, until an operator
 ``requeue``s it.
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -75,12 +78,13 @@ def _entry(row: Any) -> PendingExternalDelete:
     )
 
 
-def _workable(now: datetime) -> list[Any]:
+def _workable(db: Database, now: datetime) -> list[Any]:
+    """Pending, due at ``now`` (the app's clock) and unclaimed (the database's clock)."""
     t = external_deletes.c
     return [
         t.state == "pending",
         t.next_attempt_at <= now,
-        or_(t.claimed_until.is_(None), t.claimed_until < now),
+        or_(t.claimed_until.is_(None), t.claimed_until < db.clock()),
     ]
 
 
@@ -126,7 +130,7 @@ class OutboxStore:
         async with self._db.read() as conn:
             rows = await conn.execute(
                 select(external_deletes)
-                .where(*_workable(now))
+                .where(*_workable(self._db, now))
                 .order_by(external_deletes.c.next_attempt_at, external_deletes.c.id)
                 .limit(limit)
             )
@@ -135,10 +139,15 @@ class OutboxStore:
     async def claim(
         self, now: datetime, *, hold_s: float, limit: int = 50
     ) -> list[PendingExternalDelete]:
-        """Claim up to ``limit`` due entries for ``hold_s`` seconds: no other worker gets them
-        until the claim is settled (``finish``, ``postpone``, ``bury``) or runs out."""
+        """Claim up to ``limit`` entries due at ``now`` for ``hold_s`` seconds of the database's
+        clock: no other worker gets them until the claim is settled (``finish``, ``postpone``,
+        ``bury``) or runs out."""
         t = external_deletes.c
-        pick = select(external_deletes).where(*_workable(now)).order_by(t.next_attempt_at, t.id)
+        pick = (
+            select(external_deletes)
+            .where(*_workable(self._db, now))
+            .order_by(t.next_attempt_at, t.id)
+        )
         async with self._db.write() as conn:
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
@@ -147,7 +156,7 @@ class OutboxStore:
                 await conn.execute(
                     update(external_deletes)
                     .where(t.id.in_([row.id for row in rows]))
-                    .values(claimed_until=now + timedelta(seconds=hold_s))
+                    .values(claimed_until=self._db.clock(hold_s))
                 )
         return [_entry(row) for row in rows]
 

@@ -2,14 +2,14 @@
 
 Each rule of Stripe's contract as multicart keeps it: replay, reuse, in flight, what is and is
 not stored, the header's own rules, scoping per app, a restart, expiry and purge on an injected
-clock, the statements it costs, and 50 concurrent creates with one key.
+clock (the database's, moved through ``Database.clock_offset_s``), the statements it
+costs, and 50 concurrent creates with one key.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -99,8 +99,8 @@ async def test_a_key_in_flight_elsewhere_is_409_until_its_claim_lapses(api: Api)
     assert (await post(api, "k-3", body(api, "pan")))[0] == 422  # another body: reused
     assert creates(api) == 0 and claimed
 
-    later = keys.clock() + keys.lock_for + timedelta(seconds=1)
-    keys.clock = lambda: later  # the holder died: its claim lapses
+    # The holder died: its claim lapses, on the database's clock.
+    api.store.db.clock_offset_s = (keys.lock_for + timedelta(seconds=1)).total_seconds()
     status, headers, cart = await post(api, "k-3", payload)
     assert status == 201 and "Idempotent-Replayed" not in headers
     assert (await post(api, "k-3", payload))[2] == cart
@@ -284,15 +284,11 @@ async def test_admin_posts_take_the_key_and_their_answers_are_sealed(api: Api) -
 async def test_answers_expire_after_24_hours_and_are_purged(api: Api) -> None:
     assert (await post(api, "k-10", body(api, "tent")))[0] == 201
     keys = keys_of(api)
-    start = keys.clock()
-
-    def at(delta: timedelta) -> Callable[[], datetime]:
-        return lambda: start + delta
-
-    keys.clock = at(KEEP_FOR - timedelta(seconds=5))
+    # Expiry is the database's clock, moved through the store's seam.
+    api.store.db.clock_offset_s = (KEEP_FOR - timedelta(seconds=5)).total_seconds()
     assert await keys.run_once() == 0
     assert (await post(api, "k-10", body(api, "pan")))[0] == 422  # still held
-    keys.clock = at(KEEP_FOR + timedelta(seconds=5))
+    api.store.db.clock_offset_s = (KEEP_FOR + timedelta(seconds=5)).total_seconds()
     assert await keys.run_once() == 1 and await key_rows(api) == 0
     status, headers, _ = await post(api, "k-10", body(api, "pan"))  # the key is free again
     assert status == 201 and "Idempotent-Replayed" not in headers
@@ -301,9 +297,9 @@ async def test_answers_expire_after_24_hours_and_are_purged(api: Api) -> None:
 async def test_the_served_app_purges_in_the_background(api: Api) -> None:
     """``create_app`` starts the purge with its workers: an expired key goes at start-up."""
     keys = keys_of(api)
-    long_ago = keys.clock() - KEEP_FOR - timedelta(hours=1)
+    api.store.db.clock_offset_s = -(KEEP_FOR + timedelta(hours=1)).total_seconds()  # long ago
     claimed = await keys.store.claim(
-        "app_gone", "old", "fp", now=long_ago, lock_for=keys.lock_for, keep_for=KEEP_FOR
+        "app_gone", "old", "fp", now=keys.clock(), lock_for=keys.lock_for, keep_for=KEEP_FOR
     )
     assert claimed and await key_rows(api) == 1
     settings = api.client.server.app[SETTINGS]

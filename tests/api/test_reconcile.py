@@ -54,6 +54,9 @@ def outdoors(api: Api) -> FakePlatform:
 
 
 def reconciler(api: Api, ahead: timedelta = timedelta(minutes=1)) -> Reconciler:
+    """A reconciler ``ahead`` in time: its clock, and the database's (leases, the settle
+    cut-off) through the store's seam."""
+    api.store.db.clock_offset_s = ahead.total_seconds()
     app = api.client.server.app
     return Reconciler(
         api.store,

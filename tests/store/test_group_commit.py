@@ -131,19 +131,26 @@ async def test_a_leaseless_cart_first_in_a_batch_keeps_the_next_carts_lease(stor
     app_id = await make_app(store)
     empty = make_cart(app_id, bags=0, errors=0)
     leased = pending(app_id)
-    until = T0 + timedelta(minutes=5)
     async with writes_blocked(store.db):  # both in one batch, the lease-less one first
         first = asyncio.create_task(store.carts.insert(empty))
-        second = asyncio.create_task(store.carts.insert(leased, lease=("lease_x", until)))
+        second = asyncio.create_task(store.carts.insert(leased, lease=("lease_x", 300.0)))
         await asyncio.sleep(0)
     await asyncio.gather(first, second)
     async with store.db.read() as conn:
-        row = (
+        rows = (
             await conn.execute(
-                select(carts.c.lease_owner, carts.c.lease_until).where(carts.c.id == leased.id)
+                select(
+                    carts.c.lease_owner,
+                    carts.c.lease_until,
+                    store.db.clock(300).label("at_most"),
+                ).where(carts.c.id.in_([leased.id, empty.id]))
             )
-        ).one()
-    assert row.lease_owner == "lease_x" and row.lease_until == until
+        ).all()
+    lease = {r.lease_owner: r for r in rows}
+    assert set(lease) == {"lease_x", None} and lease[None].lease_until is None
+    # Five minutes on the database's clock from the insert, which came just before this read.
+    held = lease["lease_x"]
+    assert timedelta(0) <= held.at_most - held.lease_until < timedelta(seconds=5)
 
 
 async def test_a_finishing_write_promotes_the_flush_past_starting_writers(store: Store) -> None:
