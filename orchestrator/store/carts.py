@@ -358,13 +358,16 @@ class CartStore:
         """Ids of live carts whose ``expires_at`` has passed at ``now`` and that nobody leases,
         the longest expired first: the expiry sweeper's batch (``ix_carts_status_expires_at``).
 
-        ``expires_at`` is the app's clock, as clients are shown it (``now``: the sweeper's);
-        the lease is the database's, as ``LeaseStore`` takes it."""
+        ``expires_at`` is written on the app's clock, as clients are shown it; it is compared
+        with the earlier of ``now`` (the sweeper's) and the database's clock, so a sweeper
+        whose clock runs ahead expires nothing early. The lease is the database's, as
+        ``LeaseStore`` takes it."""
         query = (
             select(carts.c.id)
             .where(
                 carts.c.status == CartStatus.IN_PROGRESS.value,
                 carts.c.expires_at <= now,
+                carts.c.expires_at <= self._db.clock(),
                 or_(carts.c.lease_until.is_(None), carts.c.lease_until < self._db.clock()),
             )
             .order_by(carts.c.expires_at)

@@ -23,6 +23,9 @@ LATER = timedelta(days=31)  # past the default 30-day TTL
 
 
 def sweeper(api: Api, ahead: timedelta = LATER, batch: int = 50) -> ExpirySweeper:
+    """A sweeper ``ahead`` in time: its clock, and the database's (``expired`` takes the
+    earlier of the two), through the store's seam."""
+    api.store.db.clock_offset_s = ahead.total_seconds()
     app = api.client.server.app
     return ExpirySweeper(
         api.store,
@@ -132,8 +135,8 @@ async def test_two_sweepers_never_expire_the_same_cart(api: Api) -> None:
 
 async def test_a_leased_cart_waits_and_a_round_is_bounded(api: Api) -> None:
     ids = [(await new_cart(api, api.skus["tent"]))["id"] for _ in range(3)]
+    sweep = sweeper(api, batch=1)  # time moved on first: the lease is taken then
     assert await api.store.leases.acquire(ids[0], "someone", 60)
-    sweep = sweeper(api, batch=1)
     assert await sweep.run_once() == 1
     assert await sweep.run_once() == 1
     assert await sweep.run_once() == 0  # the third is leased: a request is changing it
@@ -147,6 +150,7 @@ async def test_metrics_count_the_carts_expired(api: Api) -> None:
     app_sweeper = api.client.server.app[METRICS].state.expiry
     assert isinstance(app_sweeper, ExpirySweeper)
     app_sweeper.clock = lambda: datetime.now(UTC) + LATER
+    api.store.db.clock_offset_s = LATER.total_seconds()
     assert await app_sweeper.run_once() == 1
     text = await (await api.client.get("/metrics")).text()
     assert "multicart_carts_expired_total 1.0" in text

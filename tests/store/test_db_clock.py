@@ -74,6 +74,16 @@ async def test_an_expired_cart_leased_elsewhere_is_not_swept_by_a_process_ahead(
         assert await store.carts.expired(datetime.now(UTC)) == [cart.id]
 
 
+async def test_a_sweeper_whose_clock_runs_ahead_expires_nothing_early(store: Store) -> None:
+    cart = make_cart(await make_app(store), created=datetime.now(UTC))
+    cart.expires_at = datetime.now(UTC) + timedelta(seconds=30)
+    await store.carts.insert(cart)
+    with process_clock_ahead():  # its own clock says the cart is a minute past its expiry
+        assert await store.carts.expired(datetime.now(UTC)) == []
+        store.db.clock_offset_s = 30 + JUST_PAST_S
+        assert await store.carts.expired(datetime.now(UTC)) == [cart.id]
+
+
 async def test_an_outbox_claim_is_not_taken_by_a_worker_whose_clock_runs_ahead(
     store: Store,
 ) -> None:
