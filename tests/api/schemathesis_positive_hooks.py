@@ -5,8 +5,9 @@ A request generated from the document (positive mode) must be accepted: a client
 those about state the document cannot know (``STATEFUL``): an id that names nothing, a SKU the
 catalog does not hold as the cart needs it, a cart another request is changing, a version the
 cart is not at, a key first used with another request, a cursor this service did not make,
-and a SKU's ``platform_ref`` in another platform's shape than its merchant's (the document
-offers every platform's).
+a SKU's ``platform_ref`` in another platform's shape than its merchant's (the document offers
+every platform's); and the rules across fields that JSON Schema cannot express and the
+document states in words (``STATEFUL_PROBLEMS``: a SKU's total quantity, a cart's lines).
 """
 
 from __future__ import annotations
@@ -28,9 +29,20 @@ STATEFUL: dict[int, frozenset[str] | None] = {
     412: None,  # If-Match names a version the cart is not at
     422: frozenset({"idempotency_key_reused"}),
 }
-# Fields of a 400 invalid_request that name state: a cursor is "next_cursor of the previous
-# page", and an upsert's merchant_id must name a registered merchant.
-STATEFUL_FIELDS = frozenset({"cursor", "merchant_id"})
+# A 400 invalid_request's problems about state, as (field, message) patterns: a cursor is
+# "next_cursor of the previous page"; an upsert names registered merchants; a SKU's lines in
+# one create (its duplicates are merged) or in the cart after an add hold at most
+# max_quantity; a cart holds at most max_skus lines from max_bags merchants.
+STATEFUL_PROBLEMS = [
+    (re.compile(field), re.compile(message))
+    for field, message in (
+        (r"cursor", r""),
+        (r"merchant_id", r"unknown merchant ids: "),
+        (r"skus\[\d+\]\.quantity", r"total quantity must be at most "),
+        (r"quantity", r"the line would hold "),
+        (r"sku_id", r"a cart (holds|spans) at most "),
+    )
+]
 _PLATFORM_REF = re.compile(r"^\[(\d+)\]\.platform_ref(\.|$)")
 
 
@@ -45,9 +57,10 @@ def some_platforms_shape(ref: Any) -> bool:
     return False
 
 
-def stateful_field(field: str, sent: Any) -> bool:
-    """Whether a 400's ``field`` names state rather than the shape of ``sent`` (the body)."""
-    if field in STATEFUL_FIELDS:
+def stateful_problem(problem: dict[str, Any], sent: Any) -> bool:
+    """Whether a 400's ``problem`` is about state rather than the shape of ``sent`` (the body)."""
+    field, message = str(problem.get("field")), str(problem.get("message"))
+    if any(f.fullmatch(field) and m.match(message) for f, m in STATEFUL_PROBLEMS):
         return True
     found = _PLATFORM_REF.match(field)
     if found is None or not isinstance(sent, list) or int(found[1]) >= len(sent):
@@ -68,7 +81,7 @@ def stateful_refusal(status: int, body: Any, sent: Any = None) -> bool:
         return True
     if error == "invalid_request":
         fields = data.get("fields") or [{}]
-        return all(stateful_field(str(f.get("field")), sent) for f in fields)
+        return all(stateful_problem(problem, sent) for problem in fields)
     return False
 
 

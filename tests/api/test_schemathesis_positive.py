@@ -30,8 +30,8 @@ from tests.api.conftest import test_settings as api_settings
 from tests.api.test_schemathesis import TOKEN, LoopbackServer, seed_app
 
 HERE = Path(__file__).resolve().parent
-MAX_EXAMPLES = 12
-RUN_TIMEOUT_S = 120  # the whole run; about 30-40 s per engine on 2 cores
+MAX_EXAMPLES = 30
+RUN_TIMEOUT_S = 120  # the whole run; about 20 s per engine on 2 cores
 
 
 @pytest.fixture
