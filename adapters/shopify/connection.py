@@ -45,7 +45,10 @@ class ShopifyConnection(BaseModel):
     # hide_input_in_errors: a refused token (or a URL with a password) never reaches a log line.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    shop_url: str = Field(json_schema_extra=BASE_URL_SCHEMA)
+    shop_url: str = Field(
+        json_schema_extra=BASE_URL_SCHEMA,
+        description="The shop's, not its GraphQL endpoint's: the path does not end in .json.",
+    )
     storefront_token: SecretStr = Field(json_schema_extra=SECRET_SCHEMA)
     api_version: str = Field(default=DEFAULT_API_VERSION, pattern=API_VERSION_PATTERN)
 

@@ -108,10 +108,31 @@ def _apply_limits(defs: dict[str, Any], settings: Settings) -> None:
         defs["SkuQuantityIn"]["properties"]["quantity"]["maximum"] = settings.max_quantity
 
 
-def _parameters(route: Route) -> list[dict[str, Any]]:
+def _path_id_schema(path: str, segment: int, paths: set[str]) -> dict[str, Any]:
+    """The id at ``segment`` of ``path``, less the words other routes' paths have there
+    (``/v1/carts/preview``: a cart id of ``preview`` reaches that route, which answers 405)."""
+    parts = path.split("/")
+    taken = []
+    for other in paths:
+        others = other.split("/")
+        if len(others) != len(parts) or "{" in others[segment]:
+            continue
+        if all(a == b or "{" in a for a, b in zip(parts, others, strict=True)):
+            taken.append(others[segment])
+    taken.sort()
+    return {**PATH_ID_SCHEMA, "not": {"enum": taken}} if taken else dict(PATH_ID_SCHEMA)
+
+
+def _parameters(route: Route, paths: set[str]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": dict(PATH_ID_SCHEMA)}
-        for name in re.findall(r"{(\w+)}", route.path)
+        {
+            "name": part[1:-1],
+            "in": "path",
+            "required": True,
+            "schema": _path_id_schema(route.path, index, paths),
+        }
+        for index, part in enumerate(route.path.split("/"))
+        if part.startswith("{")
     ]
     params += [
         {
@@ -136,7 +157,9 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return params
 
 
-def _operation(route: Route, defs: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def _operation(
+    route: Route, defs: dict[str, Any], settings: Settings, paths: set[str]
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": route.operation_id or route.handler.__name__,
         "summary": route.summary,
@@ -146,7 +169,7 @@ def _operation(route: Route, defs: dict[str, Any], settings: Settings) -> dict[s
         op["security"] = [{"appKey": []}]
     elif route.auth == "admin":
         op["security"] = [{"adminToken": []}]
-    params = _parameters(route)
+    params = _parameters(route, paths)
     if params:
         op["parameters"] = params
     if route.body is not None:
@@ -191,7 +214,11 @@ def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
         connection = _model_schema(spec.connection, defs)
         for field in defs[connection]["properties"].values():
             if field.get("format") == "uri":  # the base URL (adapters.calls.connections)
-                field.update(merchant_url_schema(settings))
+                url = merchant_url_schema(settings)
+                field["pattern"] = url["pattern"]
+                field["description"] = " ".join(
+                    filter(None, [url["description"], field.get("description")])
+                )
         variants.append(
             {
                 "title": platform.value,
@@ -258,8 +285,10 @@ def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict
     )
     defs: dict[str, Any] = dict(top.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
+    every_path = {route.path for route in routes}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, defs, settings)
+        operation = _operation(route, defs, settings, every_path)
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
     _apply_limits(defs, settings)
     _per_platform(defs, settings)
     defs.update(component_schemas())

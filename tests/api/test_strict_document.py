@@ -243,3 +243,14 @@ def test_bigcommerces_variant_id_is_never_null_in_the_document() -> None:
     ref = document()["components"]["schemas"]["BigCommercePlatformRef"]
     assert ref["properties"]["variant_id"]["type"] == "integer"
     assert "default" not in ref["properties"]["variant_id"]
+
+
+async def test_a_cart_id_is_never_the_path_of_another_route(api: Api) -> None:
+    # /v1/carts/preview is a route of its own: GET /v1/carts/preview answers 405, not a cart.
+    assert (await api.client.get("/v1/carts/preview", headers=api.auth)).status == 405
+    doc = document()
+    for method in ("get", "delete"):
+        (cart_id,) = doc["paths"]["/v1/carts/{cart_id}"][method]["parameters"]
+        assert cart_id["schema"]["not"] == {"enum": ["preview"]}
+    (cart_id, _) = doc["paths"]["/v1/carts/{cart_id}/skus"]["post"]["parameters"][:2]
+    assert "not" not in cart_id["schema"]  # POST /v1/carts/preview/skus: no other route
