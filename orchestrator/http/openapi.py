@@ -210,11 +210,11 @@ def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
 
     merchant, sku = defs["MerchantIn"], defs["SkuIn"]
     variants, refs = [], []
+    url = merchant_url_schema(settings)
     for platform, spec in PLATFORMS.items():
         connection = _model_schema(spec.connection, defs)
         for field in defs[connection]["properties"].values():
             if field.get("format") == "uri":  # the base URL (adapters.calls.connections)
-                url = merchant_url_schema(settings)
                 field["pattern"] = url["pattern"]
                 field["description"] = " ".join(
                     filter(None, [url["description"], field.get("description")])
