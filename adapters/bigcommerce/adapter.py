@@ -14,11 +14,18 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt, field_validator
+from pydantic.config import JsonDict
+from pydantic.json_schema import SkipJsonSchema
 
 from adapters.base import Capabilities, CartContext, ExternalCart, LineRequest
 from adapters.bigcommerce.payloads import PLATFORM, cart_of, cart_or_none, line_item, map_error
 from adapters.calls.caller import PlatformCaller, StaticAuth, rest_classifier
-from adapters.calls.connections import header_secret, http_base_url
+from adapters.calls.connections import (
+    BASE_URL_SCHEMA,
+    SECRET_SCHEMA,
+    header_secret,
+    http_base_url,
+)
 from adapters.calls.http import Answer, Transport
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import Resilience
@@ -45,8 +52,8 @@ class BigCommerceConnection(BaseModel):
     # hide_input_in_errors: a refused token never comes back in the 400 naming the field.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    api_url: str
-    access_token: SecretStr
+    api_url: str = Field(json_schema_extra=BASE_URL_SCHEMA)
+    access_token: SecretStr = Field(json_schema_extra=SECRET_SCHEMA)
 
     @field_validator("api_url")
     @classmethod
@@ -238,6 +245,10 @@ def _seg(external_id: str) -> str:
 _RefId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 
 
+def _no_default(schema: JsonDict) -> None:
+    schema.pop("default", None)  # None, which the schema (an integer) does not allow
+
+
 class BigCommerceRef(BaseModel):
     """A BigCommerce product, and its variant when it has options
     (https://developer.bigcommerce.com/docs/rest-management/carts/items)."""
@@ -245,4 +256,5 @@ class BigCommerceRef(BaseModel):
     model_config = ConfigDict(extra="forbid", title="BigCommercePlatformRef")
 
     product_id: _RefId
-    variant_id: _RefId | None = None
+    # Optional, never null: the catalog's platform_ref holds no nulls (schemas.PlatformRef).
+    variant_id: _RefId | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)

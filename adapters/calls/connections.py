@@ -21,6 +21,7 @@ from ipaddress import IPv4Address, IPv6Address
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+from pydantic.config import JsonDict
 
 from config import PlatformSettings
 
@@ -78,6 +79,13 @@ def header_secret(value: SecretStr) -> SecretStr:
     if not all(0x21 <= ord(c) <= 0x7E for c in text):
         raise ValueError("must be visible ASCII, without spaces or control characters")
     return value
+
+
+# What ``http_base_url`` and ``header_secret`` accept, as the connection models' JSON Schema
+# (the OpenAPI document shows it; the admin route's policy, https to a public host, is added to
+# the URL's by the document's builder from the settings, which hold that policy).
+BASE_URL_SCHEMA: JsonDict = {"format": "uri"}
+SECRET_SCHEMA: JsonDict = {"minLength": 1, "pattern": "^[\\x21-\\x7e]+$"}
 
 
 @dataclass(frozen=True)

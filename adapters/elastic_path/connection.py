@@ -13,9 +13,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, RootModel, SecretStr, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+)
 
-from adapters.calls.connections import header_secret, http_base_url
+from adapters.calls.connections import (
+    BASE_URL_SCHEMA,
+    SECRET_SCHEMA,
+    header_secret,
+    http_base_url,
+)
 
 
 class ElasticPathConnection(BaseModel):
@@ -25,9 +38,9 @@ class ElasticPathConnection(BaseModel):
     # hide_input_in_errors: a rejected secret must not come back in the 400 naming the field.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    api_url: str
-    client_id: SecretStr
-    client_secret: SecretStr
+    api_url: str = Field(json_schema_extra=BASE_URL_SCHEMA)
+    client_id: SecretStr = Field(json_schema_extra=SECRET_SCHEMA)
+    client_secret: SecretStr = Field(json_schema_extra=SECRET_SCHEMA)
 
     @field_validator("api_url")
     @classmethod
@@ -57,12 +70,18 @@ class ElasticPathProductRef(BaseModel):
     ]
 
 
+# A SKU as the catalog takes ids (orchestrator.http.fields.ID_PATTERN, which adapters may not
+# import): no control character, no whitespace at either end (U+0085 named: JSON Schema's \s,
+# ECMA-262's, leaves it out while the server's str.isspace counts it).
+SKU_PATTERN = r"^[^\s\x85\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x85\x00-\x1f\x7f])?$"
+
+
 class ElasticPathSkuRef(BaseModel):
     """An Elastic Path product by its SKU (a cart item can name either)."""
 
     model_config = ConfigDict(extra="forbid", title="ElasticPathSkuRef")
 
-    sku: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^\S(.*\S)?$")]
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=SKU_PATTERN)]
 
 
 class ElasticPathRef(RootModel[ElasticPathProductRef | ElasticPathSkuRef]):

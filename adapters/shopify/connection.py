@@ -21,12 +21,21 @@ from pydantic import (
     field_validator,
 )
 
-from adapters.calls.connections import header_secret, http_base_url
+from adapters.calls.connections import (
+    BASE_URL_SCHEMA,
+    SECRET_SCHEMA,
+    header_secret,
+    http_base_url,
+)
 
 # The documents read ``warnings``, which cart payloads carry from 2024-10
 # (https://shopify.dev/changelog/cart-warnings-in-storefront-api-cart).
 MIN_API_VERSION = "2024-10"
 DEFAULT_API_VERSION = "2026-04"
+# A version (YYYY-MM) from MIN_API_VERSION on, as a pattern: the document states the minimum.
+API_VERSION_PATTERN = (
+    r"^(2024-1[0-2]|(202[5-9]|20[3-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})-(0[1-9]|1[0-2]))$"
+)
 
 
 class ShopifyConnection(BaseModel):
@@ -36,9 +45,12 @@ class ShopifyConnection(BaseModel):
     # hide_input_in_errors: a refused token (or a URL with a password) never reaches a log line.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    shop_url: str
-    storefront_token: SecretStr
-    api_version: str = Field(default=DEFAULT_API_VERSION, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    shop_url: str = Field(
+        json_schema_extra=BASE_URL_SCHEMA,
+        description="The shop's, not its GraphQL endpoint's: the path does not end in .json.",
+    )
+    storefront_token: SecretStr = Field(json_schema_extra=SECRET_SCHEMA)
+    api_version: str = Field(default=DEFAULT_API_VERSION, pattern=API_VERSION_PATTERN)
 
     @field_validator("shop_url")
     @classmethod

@@ -123,6 +123,9 @@ async def delete_cart(request: web.Request) -> web.Response:
 
 
 _CART_ID = "/v1/carts/{cart_id}"
+# /v1/carts/preview is POST /v1/carts/preview's path: any other method there answers 405
+# (reference_routes.add_preview_405); the document's cart_id is never "preview" (openapi.py).
+_PREVIEW_IS_NO_CART = (ErrorCode.METHOD_NOT_ALLOWED,)
 _Q_LIST = (
     QueryParam(
         "customer_id",
@@ -171,7 +174,7 @@ CART_ROUTES: list[Route] = [
         auth="app",
         ok_body=CartOut,
         headers_out=ETAG_HEADER,
-        errors=(ErrorCode.CART_NOT_FOUND,),
+        errors=(ErrorCode.CART_NOT_FOUND, *_PREVIEW_IS_NO_CART),
         operation_id="getCart",
     ),
     Route(
@@ -181,7 +184,7 @@ CART_ROUTES: list[Route] = [
         summary="Delete a cart and its external carts",
         auth="app",
         ok_status=204,
-        errors=(ErrorCode.CART_NOT_FOUND, ErrorCode.CART_BUSY),
+        errors=(ErrorCode.CART_NOT_FOUND, ErrorCode.CART_BUSY, *_PREVIEW_IS_NO_CART),
         operation_id="deleteCart",
     ),
 ]

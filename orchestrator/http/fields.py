@@ -31,6 +31,8 @@ ID_MAX = 64
 NAME_MAX = 200
 METADATA_KEY_MAX = 64
 METADATA_VALUE_MAX = 500
+# A platform_ref's string id: Elastic Path takes SKUs of up to 255 characters.
+REF_VALUE_MAX = 255
 # Integer minor units. 10**11 (a billion dollars in cents) times the largest quantity (10**4,
 # Settings.max_quantity's bound) times the most lines (10**3, Settings.max_skus's bound) is
 # 10**18, inside a signed 64-bit column: no line or cart total can overflow BigInteger.
@@ -44,8 +46,9 @@ _CONTROL_NO_BREAKS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
 _SURROGATES = "\ud800-\udfff"
 TEXT_PATTERN = f"^[^{_CONTROL}]*$"
 FREE_TEXT_PATTERN = f"^[^{_CONTROL_NO_BREAKS}]*$"
-# First and last character neither a control character nor whitespace.
-ID_PATTERN = f"^[^\\s{_CONTROL}](?:[^{_CONTROL}]*[^\\s{_CONTROL}])?$"
+# First and last character neither a control character nor whitespace. U+0085 is named: the
+# server's str.isspace counts it, JSON Schema's \s (ECMA-262's) does not.
+ID_PATTERN = f"^[^\\s\\x85{_CONTROL}](?:[^{_CONTROL}]*[^\\s\\x85{_CONTROL}])?$"
 
 _BAD_TEXT = re.compile(f"[{_CONTROL}{_SURROGATES}]")
 _BAD_FREE_TEXT = re.compile(f"[{_CONTROL_NO_BREAKS}{_SURROGATES}]")
@@ -103,12 +106,29 @@ class Printable:
         return value
 
 
+@dataclass(frozen=True)
+class KeysStated:
+    """Annotation of a ``dict`` whose keys have a pattern: its schema states the pattern for
+    every key. pydantic writes it as ``patternProperties``, which constrains only the keys that
+    match and lets any other key (a control character in it) hold anything, all of which the
+    server refuses; ``propertyNames`` and ``additionalProperties`` say what it enforces."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        value = handler(schema)
+        for pattern, values in value.pop("patternProperties", {}).items():
+            value.setdefault("propertyNames", {})["pattern"] = pattern
+            value["additionalProperties"] = values
+        return value
+
+
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX), Printable(id=True)]
 ShortText = Annotated[str, Field(min_length=1, max_length=NAME_MAX), Printable()]
 MetadataKey = Annotated[str, Field(min_length=1, max_length=METADATA_KEY_MAX), Printable()]
 MetadataValue = Annotated[str, Field(max_length=METADATA_VALUE_MAX), Printable(breaks_ok=True)]
 RefKey = Annotated[str, Field(min_length=1, max_length=ID_MAX), Printable(id=True)]
-RefValue = Annotated[str, Field(min_length=1, max_length=NAME_MAX), Printable(id=True)]
+RefValue = Annotated[str, Field(min_length=1, max_length=REF_VALUE_MAX), Printable(id=True)]
 Price = Annotated[StrictInt, Field(ge=0, le=MAX_PRICE, description="Integer minor units.")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 

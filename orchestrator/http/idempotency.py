@@ -108,7 +108,12 @@ _PRINTABLE = re.compile(r"[\x20-\x7e]+")
 
 KEY_PARAM = QueryParam(
     HEADER,
-    {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": "^[\\x20-\\x7e]+$"},
+    # No space at either end: HTTP drops it, and a key of spaces arrives empty.
+    {
+        "type": "string",
+        "maxLength": KEY_MAX,
+        "pattern": "^[\\x21-\\x7e](?:[\\x20-\\x7e]*[\\x21-\\x7e])?$",
+    },
     "Makes a retry safe: the first complete answer to this key (per app, 24 h) is replayed "
     "to the same request; another request with it is 422, one while it runs is 409.",
 )

@@ -15,11 +15,19 @@ Nesting: no request of this API nests deeper than 4; bodies are refused beyond
 ``MAX_DEPTH`` (deep JSON made RecursionErrors in the JSON scanner and orjson's encoder, and
 deep ``platform_ref``s made every later SKU listing answer 500). The depth walk is skipped when
 the body holds fewer brackets than the bound, which is every ordinary create.
+
+Numbers: a number with a fraction or an exponent whose value is whole (``480.0``, ``4.8e2``)
+is read as that integer, as JSON Schema counts it an integer: a client generated from the
+document may send ``480.0`` for an integer field (schemathesis did), and the models, strict
+about type, then see ``480``. ``480.5`` stays a float (refused where an integer is taken), and
+so does a whole number past ``_WHOLE_DIGITS`` digits (``1e400``): no field takes one, and
+turning ``1e999999999`` into an ``int`` would take the process's memory.
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -50,7 +58,20 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+_WHOLE_DIGITS = 20  # 2**63 has 19: every integer field of the API fits well inside
+
+
+def _number(text: str) -> int | float:
+    """A JSON number written with a fraction or exponent: its integer when it is whole."""
+    value = Decimal(text)  # exact: float("9007199254740993.0") would round
+    if value.adjusted() < _WHOLE_DIGITS and value == value.to_integral_value():
+        return int(value)
+    return float(text)
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_number
+)
 
 
 class _TooDeep(Exception):

@@ -10,7 +10,12 @@ on a throttled create; a route's ``headers_in``, such as ``Idempotency-Key``, an
 ``connection`` and ``platform_ref`` are documented per platform from the models the server
 checks them with (``adapters.registry.PLATFORMS``): a merchant is a ``oneOf`` keyed by its
 ``platform``, a SKU's ``platform_ref`` an ``anyOf`` of the platforms' shapes (which one applies
-is its merchant's platform, known only to the server).
+is its merchant's platform, known only to the server). A connection's base URL (the field
+its model marks ``format: uri``) gets the pattern of the settings' URL policy
+(``merchant_url_schema``): https and a host name ending in letters by default, so a name a
+resolver reads as an address (``0x7f.1``) never fits, the internal names the server refuses
+besides (``.local``, ...) said in words; http and any host when private URLs are allowed; only
+the allow-list's hosts when there is one.
 """
 
 from __future__ import annotations
@@ -103,10 +108,31 @@ def _apply_limits(defs: dict[str, Any], settings: Settings) -> None:
         defs["SkuQuantityIn"]["properties"]["quantity"]["maximum"] = settings.max_quantity
 
 
-def _parameters(route: Route) -> list[dict[str, Any]]:
+def _path_id_schema(path: str, segment: int, paths: set[str]) -> dict[str, Any]:
+    """The id at ``segment`` of ``path``, less the words other routes' paths have there
+    (``/v1/carts/preview``: a cart id of ``preview`` reaches that route, which answers 405)."""
+    parts = path.split("/")
+    taken = []
+    for other in paths:
+        others = other.split("/")
+        if len(others) != len(parts) or "{" in others[segment]:
+            continue
+        if all(a == b or "{" in a for a, b in zip(parts, others, strict=True)):
+            taken.append(others[segment])
+    taken.sort()
+    return {**PATH_ID_SCHEMA, "not": {"enum": taken}} if taken else dict(PATH_ID_SCHEMA)
+
+
+def _parameters(route: Route, paths: set[str]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": dict(PATH_ID_SCHEMA)}
-        for name in re.findall(r"{(\w+)}", route.path)
+        {
+            "name": part[1:-1],
+            "in": "path",
+            "required": True,
+            "schema": _path_id_schema(route.path, index, paths),
+        }
+        for index, part in enumerate(route.path.split("/"))
+        if part.startswith("{")
     ]
     params += [
         {
@@ -131,7 +157,9 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return params
 
 
-def _operation(route: Route, defs: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def _operation(
+    route: Route, defs: dict[str, Any], settings: Settings, paths: set[str]
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": route.operation_id or route.handler.__name__,
         "summary": route.summary,
@@ -141,7 +169,7 @@ def _operation(route: Route, defs: dict[str, Any], settings: Settings) -> dict[s
         op["security"] = [{"appKey": []}]
     elif route.auth == "admin":
         op["security"] = [{"adminToken": []}]
-    params = _parameters(route)
+    params = _parameters(route, paths)
     if params:
         op["parameters"] = params
     if route.body is not None:
@@ -177,13 +205,20 @@ def _model_schema(model: type[BaseModel], defs: dict[str, Any]) -> str:
     return name
 
 
-def _per_platform(defs: dict[str, Any]) -> None:
+def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
     from adapters.registry import PLATFORMS
 
     merchant, sku = defs["MerchantIn"], defs["SkuIn"]
     variants, refs = [], []
+    url = merchant_url_schema(settings)
     for platform, spec in PLATFORMS.items():
         connection = _model_schema(spec.connection, defs)
+        for field in defs[connection]["properties"].values():
+            if field.get("format") == "uri":  # the base URL (adapters.calls.connections)
+                field["pattern"] = url["pattern"]
+                field["description"] = " ".join(
+                    filter(None, [url["description"], field.get("description")])
+                )
         variants.append(
             {
                 "title": platform.value,
@@ -205,6 +240,43 @@ def _per_platform(defs: dict[str, Any]) -> None:
     }
 
 
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PUBLIC_HOST = f"(?:{_LABEL}\\.)+[A-Za-z]{{2,63}}"
+_ANY_HOST = f"{_LABEL}(?:\\.{_LABEL})*"
+_PORT = "(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+_PATH = "(?:/[^\\s\\x85?#\\x00-\\x1f\\x7f]*)?"  # U+0085: str.isspace counts it
+
+
+def merchant_url_schema(settings: Settings) -> dict[str, str]:
+    """The pattern and words of the base URLs the admin route takes under ``settings``'
+    policy (``adapters.calls.connections.url_problem``), with no query, fragment or user."""
+    allowed = [h.strip().rstrip(".").lower() for h in settings.platform_host_allowlist.split(",")]
+    allowed = [h for h in allowed if h]
+    if allowed:
+        host = "(?:{})".format(
+            "|".join(
+                f"{_ANY_HOST}{re.escape(h)}" if h.startswith(".") else re.escape(h) for h in allowed
+            )
+        )
+    else:
+        host = _ANY_HOST if settings.allow_private_platform_urls else _PUBLIC_HOST
+    scheme = "https?" if settings.allow_private_platform_urls else "https"
+    if settings.allow_private_platform_urls:
+        rule = "http or https, to any host (MULTICART_ALLOW_PRIVATE_PLATFORM_URLS is on)"
+    else:
+        rule = (
+            "https to a public host: not an address that is private, loopback, link-local or"
+            " otherwise not global, not localhost, metadata or a name under .localhost, .local,"
+            " .internal, .localdomain or .home.arpa"
+        )
+    if allowed:
+        rule += "; and only " + ", ".join(allowed) + " (MULTICART_PLATFORM_HOST_ALLOWLIST)"
+    return {
+        "pattern": f"^{scheme}://{host}{_PORT}{_PATH}$",
+        "description": f"The base URL, without query, fragment or user: {rule}.",
+    }
+
+
 def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict[str, Any]:
     models = _models(routes)
     _, top = models_json_schema(
@@ -213,10 +285,12 @@ def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict
     )
     defs: dict[str, Any] = dict(top.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
+    every_path = {route.path for route in routes}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, defs, settings)
+        operation = _operation(route, defs, settings, every_path)
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
     _apply_limits(defs, settings)
-    _per_platform(defs)
+    _per_platform(defs, settings)
     defs.update(component_schemas())
     return {
         "openapi": "3.1.0",

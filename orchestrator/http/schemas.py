@@ -16,6 +16,7 @@ from bags.status import Platform
 from orchestrator.http.fields import (
     Currency,
     Id,
+    KeysStated,
     MetadataKey,
     MetadataValue,
     Price,
@@ -30,6 +31,7 @@ from orchestrator.http.fields import (
 PlatformRef = Annotated[
     dict[RefKey, RefValue | Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]],
     Field(min_length=1, max_length=8),
+    KeysStated(),
 ]
 PlatformName = Platform  # the domain's enum: a new platform is one member there, not here too
 
@@ -49,7 +51,7 @@ class CreateCartIn(Strict):
     customer_id: Id | None = None
     name: ShortText | None = None
     app_order_id: Id | None = None
-    metadata: dict[MetadataKey, MetadataValue] = Field(
+    metadata: Annotated[dict[MetadataKey, MetadataValue], KeysStated()] = Field(
         default_factory=dict, description="String map, bounded."
     )
     atomicity: Literal["partial", "all_or_nothing"] = "partial"

@@ -75,7 +75,7 @@ class LoopbackServer:
         self._thread.join(30)
 
 
-async def _seed(url: str) -> None:
+async def seed_app(url: str) -> None:
     store = Store.from_url(url)
     try:
         await store.apps.create("app_st", "schemathesis", hash_api_key(TOKEN))
@@ -87,7 +87,7 @@ async def _seed(url: str) -> None:
 def served(migrated_database_url: str) -> Iterator[LoopbackServer]:
     from tests.conftest import run_in_thread
 
-    run_in_thread(_seed(migrated_database_url))
+    run_in_thread(seed_app(migrated_database_url))
     settings = api_settings(migrated_database_url, admin_token=TOKEN, log_level="WARNING")
     app = create_app(settings, platforms=FakeRegistry(prices=PRICES), run_worker=False)
     with LoopbackServer(app) as server:
