@@ -160,10 +160,9 @@ class BagRetry:
         database failed): what this retry made is queued for deletion unless the database
         shows the bag holding it, as a create's would be (``deletion.after_failed_write``)."""
         made = self._deleter.entries(cart.id, [bag]) if bag.external_id else []
-        stored, queued = await self._deleter.after_failed_write(cart.id, made, exc, deadline)
-        held = stored.bag(bag.id) if stored is not None else None
-        recorded = held is not None and held.status is not BagStatus.PENDING and not queued
-        if stored is not None and recorded:
+        read = await self._deleter.after_failed_write(cart.id, made, exc, deadline)
+        stored = read.on_record([bag.id])
+        if stored is not None:
             return stored  # on record: only the write's answer was lost
         if isinstance(exc, StaleCart):
             raise Conflict(

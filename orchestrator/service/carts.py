@@ -20,7 +20,7 @@ import structlog
 from adapters.base import CartContext, CartPlatform, LineRequest
 from bags.models import Bag, Cart
 from bags.split import Limits, RequestedLine, check_lines, split_into_bags
-from bags.status import BagStatus, CartStatus
+from bags.status import CartStatus
 from config import Settings
 from errors import (
     ApiError,
@@ -200,29 +200,26 @@ class CartService:
           queued are ``FAILED`` in the same transaction; a bag still ``PENDING`` (its outcome
           unknown) is the reconciler's, which adopts no reference the outbox names."""
         made = [b for b in bags if b.external_id]
-        stored, queued = await self._deleter.after_failed_write(
+        read = await self._deleter.after_failed_write(
             cart.id, self._deleter.entries(cart.id, made), exc, deadline, lease_owner=lease_owner
         )
-        if stored is None:
+        if read.stored is None:
             if failed:
                 raise creation_failure(list(failed)) from None  # the discard had committed
             raise exc
-        if stored.status is not CartStatus.IN_PROGRESS:
+        if read.stored.status is not CartStatus.IN_PROGRESS:
             raise ApiError(
                 "The cart expired or was deleted while it was being created; what it made on"
                 " the platforms is being removed.",
                 kind=ErrorCode.CART_EXPIRED,
             ) from None
-        recorded = not queued and all(
-            (b := stored.bag(bag.id)) is not None and b.status is not BagStatus.PENDING
-            for bag in bags
-        )
-        if recorded or isinstance(exc, StaleCart):
+        recorded = read.on_record([b.id for b in bags])
+        if recorded is not None or isinstance(exc, StaleCart):
             # On record (the write's answer was lost, or the reconciler adopted the bags),
             # or changed by another request after this create's lease ran out: the cart as
             # it stands (a bag whose cart was queued reads FAILED).
-            log.warning("create_outcome_read_back", error=type(exc).__name__, recorded=recorded)
-            return show_platform_expiry(stored, self._clock())
+            log.warning("create_outcome_read_back", error=type(exc).__name__)
+            return show_platform_expiry(read.stored, self._clock())
         raise exc
 
     async def _refuse_other_currencies(

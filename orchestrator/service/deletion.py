@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -50,6 +51,28 @@ from orchestrator.store.outbox import Burial, Kind
 log = structlog.get_logger("multicart.deletion")
 
 _UNSETTLED = (BagStatus.PENDING, BagStatus.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """What the database holds after a failed write (``ExternalDeleter.after_failed_write``):
+    the cart as stored (None when its record is gone) and the deletes queued."""
+
+    stored: Cart | None
+    queued: list[PendingExternalDelete]
+
+    def on_record(self, bag_ids: Sequence[str]) -> Cart | None:
+        """The stored cart if it is live, holds every bag of ``bag_ids`` settled, and nothing
+        had to be queued: the write had committed (its answer was lost), or another process
+        recorded the same outcome. None otherwise."""
+        cart = self.stored
+        if cart is None or cart.status is not CartStatus.IN_PROGRESS or self.queued:
+            return None
+        settled = all(
+            (bag := cart.bag(bag_id)) is not None and bag.status is not BagStatus.PENDING
+            for bag_id in bag_ids
+        )
+        return cart if settled else None
 
 
 class ExternalDeleter:
@@ -151,13 +174,12 @@ class ExternalDeleter:
         deadline: float,
         *,
         lease_owner: str | None = None,
-    ) -> tuple[Cart | None, list[PendingExternalDelete]]:
+    ) -> ReadBack:
         """A write that would have recorded the external carts ``made`` raised ``failure``:
         queue the deletes of those no live bag holds, decided from what the database holds
         (``CartStore.queue_unkept``: the write may have committed, or another process may
-        have adopted them), then try them. Returns the cart as stored (None when its record
-        is gone) and what was queued. If even that cannot be written, the ids are logged
-        and ``failure`` is raised."""
+        have adopted them), then try them. Returns the cart as stored and what was queued.
+        If even that cannot be written, the ids are logged and ``failure`` is raised."""
         try:
             stored, queued = await self._store.carts.queue_unkept(
                 cart_id,
@@ -173,7 +195,7 @@ class ExternalDeleter:
             )
             raise failure from None
         await self.attempt(queued, deadline)
-        return stored, queued
+        return ReadBack(stored, queued)
 
     async def attempt(
         self,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from bags.models import Cart
-from bags.status import BagStatus, CartStatus
+from bags.status import CartStatus
 from config import Settings
 from errors import ApiError, ErrorCode, NotFound
 from errors import Conflict as ConflictError
@@ -151,12 +151,10 @@ class CartMutations:
         """A change that made an external cart could not save it: the cart is queued for
         deletion unless the database shows its bag holding it (the save committed and only its
         answer was lost), decided from what the database holds (``CartStore.queue_unkept``)."""
-        stored, queued = await self._deleter.after_failed_write(cart_id, record.made, exc, deadline)
-        bag = stored.bag(record.bag_id) if stored is not None else None
-        if stored is None or stored.status is not CartStatus.IN_PROGRESS or bag is None:
-            raise exc
-        if queued or bag.status is BagStatus.PENDING:
-            raise exc  # not on record: the bag is the reconciler's, its cart being removed
+        read = await self._deleter.after_failed_write(cart_id, record.made, exc, deadline)
+        stored = read.on_record([record.bag_id])
+        if stored is None:
+            raise exc  # not on record: the bag failed, its cart is being removed
         log.warning("line_change_read_back", error=type(exc).__name__)
         return show_platform_expiry(stored, self._clock())
 
