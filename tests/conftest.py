@@ -39,6 +39,11 @@ from sqlalchemy.pool import NullPool
 from orchestrator.store import Store
 from orchestrator.store.database import make_engine, upgrade_sync
 from orchestrator.store.tables import ALL_TABLES
+from tests.process_marks import (  # noqa: F401 - pytest's hooks, found here by name
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_runtest_protocol,
+)
 
 PG_URL_ENV = "MULTICART_TEST_DATABASE_URL"
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from sandbox.app import parser
 
@@ -34,6 +35,7 @@ async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     return proc, url
 
 
+@pytest.mark.e2e  # a real process
 async def test_runs_on_a_free_port_and_stops_on_sigterm(tmp_path: Path) -> None:
     proc, url = await start("--latency-ms", "1")
     try:
@@ -55,6 +57,7 @@ async def test_runs_on_a_free_port_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert await proc.stderr.read() == b""  # no per-request logging, no traceback
 
 
+@pytest.mark.e2e  # a real process
 async def test_seed_file_replaces_the_stores(tmp_path: Path) -> None:
     seed = [
         {
@@ -85,6 +88,7 @@ async def test_seed_file_replaces_the_stores(tmp_path: Path) -> None:
         assert await asyncio.wait_for(proc.wait(), 10) == 0
 
 
+@pytest.mark.e2e  # a real process
 async def test_bad_seed_file_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "seed.json"
     path.write_text('[{"store": "x"}]')
