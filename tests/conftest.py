@@ -16,6 +16,8 @@ Fixtures:
 - ``store`` (function, async): a ``Store`` on ``migrated_database_url``, closed after the test.
 - ``database_url`` (function): ``str``, the URL of a brand-new EMPTY database (no tables, not
   migrated), dropped after the test: for migration tests.
+- ``_no_outer_settings`` (session, autouse): every ``MULTICART_*`` variable of the outer
+  environment but the tests' own (``TEST_VARIABLES``) is unset for the whole run.
 
 Sync fixtures do their database work on a private event loop in a helper thread, so they are
 usable from sync and async tests alike and never disturb pytest-asyncio's loops.
@@ -46,6 +48,9 @@ from tests.process_marks import (  # noqa: F401 - pytest's hooks, found here by 
 )
 
 PG_URL_ENV = "MULTICART_TEST_DATABASE_URL"
+# The tests' own variables, read by the tests themselves; every other MULTICART_* is the
+# service's settings, which a test sets itself when it needs one.
+TEST_VARIABLES = frozenset({PG_URL_ENV, "MULTICART_SHARED_DIR"})
 
 T = TypeVar("T")
 
@@ -66,6 +71,17 @@ def run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_outer_settings() -> Iterator[None]:
+    """A developer's own ``MULTICART_*`` variables (a shell set up for ``make serve``) never
+    reach a test's ``Settings()``: each test sees the defaults plus what it sets itself."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith("MULTICART_") and name not in TEST_VARIABLES:
+                env.delenv(name)
+        yield
 
 
 def _engine_params() -> list[Any]:
