@@ -47,6 +47,13 @@ def test_not_e2e_collects_nothing_under_tests_e2e() -> None:
 
 def test_an_unmarked_test_starting_a_process_fails(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    e2e: real processes\n")
+    library = tmp_path / "site-packages"  # a third-party library's own process (fc-list)
+    library.mkdir()
+    (library / "fontlib.py").write_text(
+        "import subprocess, sys\n\n"
+        "def build_cache():\n"
+        "    subprocess.run([sys.executable, '-c', 'pass'], check=True, timeout=30)\n"
+    )
     (tmp_path / "test_spawns.py").write_text(
         "import os, subprocess, sys\n"
         "import pytest\n\n"
@@ -57,6 +64,10 @@ def test_an_unmarked_test_starting_a_process_fails(tmp_path: Path) -> None:
         "@pytest.mark.e2e\n"
         "def test_marked():\n"
         "    start()\n\n"
+        "def test_a_librarys_own_process_is_not_the_tests():\n"
+        f"    sys.path.insert(0, {str(library)!r})\n"
+        "    import fontlib\n"
+        "    fontlib.build_cache()\n\n"
         "def test_a_fork_is_no_program():\n"
         "    pid = os.fork()\n"
         "    if pid == 0:\n"
@@ -65,6 +76,6 @@ def test_an_unmarked_test_starting_a_process_fails(tmp_path: Path) -> None:
     )
     done = _pytest("-p", "tests.process_marks", "-q", str(tmp_path), cwd=tmp_path)
     out = done.stdout
-    assert "1 failed, 2 passed" in out, out[-3000:]
+    assert "1 failed, 3 passed" in out, out[-3000:]
     assert "test_spawns.py::test_unmarked starts a process (subprocess.Popen)" in out
     assert "not marked e2e" in out
