@@ -18,6 +18,7 @@ Fixtures:
   migrated), dropped after the test: for migration tests.
 - ``_no_outer_settings`` (session, autouse): every ``MULTICART_*`` variable of the outer
   environment but the tests' own (``TEST_VARIABLES``) is unset for the whole run.
+- ``_logging_as_found`` (function, autouse): logging configured by a test is undone after it.
 
 Sync fixtures do their database work on a private event loop in a helper thread, so they are
 usable from sync and async tests alike and never disturb pytest-asyncio's loops.
@@ -26,6 +27,7 @@ usable from sync and async tests alike and never disturb pytest-asyncio's loops.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import threading
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import structlog
 from sqlalchemy import delete, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -82,6 +85,22 @@ def _no_outer_settings() -> Iterator[None]:
             if name.startswith("MULTICART_") and name not in TEST_VARIABLES:
                 env.delenv(name)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """A test that configures logging (the CLI's ``serve`` runs ``configure_logging``) leaves
+    structlog's configuration and the root logger as it found them, so what the next tests log
+    and capture does not depend on the order they run in."""
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**config)
+    for handler in [h for h in root.handlers if h not in handlers]:
+        if type(handler).__module__ == "config.logging":  # pytest's own come and go by phase
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def _engine_params() -> list[Any]:
