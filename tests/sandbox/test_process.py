@@ -28,8 +28,13 @@ async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
         stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-    assert line.startswith("sandbox listening on http://127.0.0.1:"), line
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert line.startswith("sandbox listening on http://127.0.0.1:"), line
+    except BaseException:  # not started as it should: left running by no test
+        proc.kill()
+        await proc.wait()
+        raise
     url = line.split("listening on ", 1)[1].strip()
     assert not url.endswith(":0")
     return proc, url
