@@ -7,6 +7,7 @@ the ETag; the lease queueing concurrent changes; expiry; platform failures as or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -180,11 +181,10 @@ async def test_concurrent_adds_all_land_once(api: Api) -> None:
     assert all(len(p.carts) == 1 for p in platforms)
 
 
-@pytest.fixture
-async def quick(migrated_database_url: str) -> AsyncIterator[Api]:
-    """The API with a 0.6 s request deadline: a wait for a cart's lease ends within it."""
+@contextlib.asynccontextmanager
+async def api_with_deadline(url: str, request_deadline_s: float) -> AsyncIterator[Api]:
     platforms = FakeRegistry(prices=PRICES)
-    settings = api_settings(migrated_database_url, request_deadline_s=0.6)
+    settings = api_settings(url, request_deadline_s=request_deadline_s)
     client = TestClient(
         EnvelopeTestServer(create_app(settings, platforms=platforms, run_worker=False))
     )
@@ -194,6 +194,21 @@ async def quick(migrated_database_url: str) -> AsyncIterator[Api]:
         yield Api(client, platforms, key, skus, merchants)
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def quick(migrated_database_url: str) -> AsyncIterator[Api]:
+    """The API with a 0.6 s request deadline: a wait for a cart's lease ends within it."""
+    async with api_with_deadline(migrated_database_url, 0.6) as api:
+        yield api
+
+
+@pytest.fixture
+async def patient(migrated_database_url: str) -> AsyncIterator[Api]:
+    """The API with a 20 s request deadline: a wait that must succeed has room on a loaded
+    machine (0.6 s left too little for a refusal, a release and the next poll under load)."""
+    async with api_with_deadline(migrated_database_url, 20.0) as api:
+        yield api
 
 
 def count_refusals(quick: Api, monkeypatch: pytest.MonkeyPatch) -> asyncio.Queue[str]:
@@ -212,19 +227,19 @@ def count_refusals(quick: Api, monkeypatch: pytest.MonkeyPatch) -> asyncio.Queue
 
 
 async def test_a_change_waits_for_another_processs_lease_then_lands(
-    quick: Api, monkeypatch: pytest.MonkeyPatch
+    patient: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cart = await empty_cart(quick)
-    assert await quick.store.leases.acquire(cart["id"], "lease_elsewhere", 30)
-    refused = count_refusals(quick, monkeypatch)
+    cart = await empty_cart(patient)
+    assert await patient.store.leases.acquire(cart["id"], "lease_elsewhere", 30)
+    refused = count_refusals(patient, monkeypatch)
 
     async def release_once_waited_for() -> None:
         # Another process finishing its change while the request waits: released on the
         # request's first refusal, not after a sleep that a loaded machine can outlast.
         await refused.get()
-        await quick.store.leases.release(cart["id"], "lease_elsewhere")
+        await patient.store.leases.release(cart["id"], "lease_elsewhere")
 
-    answer, _ = await asyncio.gather(add(quick, cart["id"], "tent"), release_once_waited_for())
+    answer, _ = await asyncio.gather(add(patient, cart["id"], "tent"), release_once_waited_for())
     assert answer.status == 200
 
 
