@@ -47,6 +47,9 @@ def scrub_secrets(
     return event_dict
 
 
+_WRITE_LOCK = threading.Lock()
+
+
 def write_line(line: str) -> None:
     """Write ``line`` and its newline to whatever ``sys.stderr`` is now, in ONE write.
 
@@ -72,9 +75,6 @@ def write_line(line: str) -> None:
         stream.flush()  # text written to the stream before this line stays before it
         while data:
             data = data[os.write(fd, data) :]
-
-
-_WRITE_LOCK = threading.Lock()
 
 
 class _LineLogger:
