@@ -14,8 +14,9 @@ connection; the orchestrator keeps the one cache of built adapters.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -90,15 +91,17 @@ class AdapterRegistry:
         *,
         transport_factory: Callable[[PlatformSettings], Transport] = AiohttpTransport,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """``transport_factory`` builds each platform's transport, owned and closed here (the
-        adapter unit tests pass ``HttpxTransport.for_settings``, which respx mocks)."""
+        adapter unit tests pass ``HttpxTransport.for_settings``, which respx mocks); ``clock``
+        and ``sleep`` are the calls' time (``Resilience``), a test's own in the adapter tests."""
         self._settings = settings
         self._transport_factory = transport_factory
         self._transports: dict[Platform, Transport] = {}
         self.metrics = PlatformMetrics()
         self._resilience = {
-            platform: Resilience(settings.for_platform(platform.value), self.metrics, clock)
+            platform: Resilience(settings.for_platform(platform.value), self.metrics, clock, sleep)
             for platform in PLATFORMS
         }
         self._policies = {

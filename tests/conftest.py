@@ -16,6 +16,9 @@ Fixtures:
 - ``store`` (function, async): a ``Store`` on ``migrated_database_url``, closed after the test.
 - ``database_url`` (function): ``str``, the URL of a brand-new EMPTY database (no tables, not
   migrated), dropped after the test: for migration tests.
+- ``_no_outer_settings`` (session, autouse): every ``MULTICART_*`` variable of the outer
+  environment but the tests' own (``TEST_VARIABLES``) is unset for the whole run.
+- ``_logging_as_found`` (function, autouse): logging configured by a test is undone after it.
 
 Sync fixtures do their database work on a private event loop in a helper thread, so they are
 usable from sync and async tests alike and never disturb pytest-asyncio's loops.
@@ -24,6 +27,7 @@ usable from sync and async tests alike and never disturb pytest-asyncio's loops.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import threading
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import structlog
 from sqlalchemy import delete, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -39,8 +44,16 @@ from sqlalchemy.pool import NullPool
 from orchestrator.store import Store
 from orchestrator.store.database import make_engine, upgrade_sync
 from orchestrator.store.tables import ALL_TABLES
+from tests.process_marks import (  # noqa: F401 - pytest's hooks, found here by name
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_runtest_protocol,
+)
 
 PG_URL_ENV = "MULTICART_TEST_DATABASE_URL"
+# The tests' own variables, read by the tests themselves; every other MULTICART_* is the
+# service's settings, which a test sets itself when it needs one.
+TEST_VARIABLES = frozenset({PG_URL_ENV, "MULTICART_SHARED_DIR"})
 
 T = TypeVar("T")
 
@@ -61,6 +74,33 @@ def run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_outer_settings() -> Iterator[None]:
+    """A developer's own ``MULTICART_*`` variables (a shell set up for ``make serve``) never
+    reach a test's ``Settings()``: each test sees the defaults plus what it sets itself."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith("MULTICART_") and name not in TEST_VARIABLES:
+                env.delenv(name)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """A test that configures logging (the CLI's ``serve`` runs ``configure_logging``) leaves
+    structlog's configuration and the root logger as it found them, so what the next tests log
+    and capture does not depend on the order they run in."""
+    config = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**config)
+    for handler in [h for h in root.handlers if h not in handlers]:
+        if type(handler).__module__ == "config.logging":  # pytest's own come and go by phase
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def _engine_params() -> list[Any]:

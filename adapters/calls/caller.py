@@ -254,6 +254,8 @@ class PlatformCaller:
             policy=self.policy,
             log=self.log,
             on_retry=lambda _exc: metrics.record_retry(platform, op),
+            clock=resilience.clock,
+            sleep=resilience.sleep,
         )
 
     def _boundary_error(

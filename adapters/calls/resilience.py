@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -128,8 +128,9 @@ class CircuitBreakers:
 class Bulkheads:
     """A concurrency limit per platform or per store; waiting counts against the deadline."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._limit = limit
+        self._clock = clock  # the deadline's clock
         self._semaphores: dict[str, asyncio.Semaphore] = {}
 
     @asynccontextmanager
@@ -142,7 +143,7 @@ class Bulkheads:
         if semaphore is None:
             semaphore = self._semaphores[key] = asyncio.Semaphore(self._limit)
         try:
-            async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+            async with asyncio.timeout(max(deadline - self._clock(), 0.0)):
                 await semaphore.acquire()
         except TimeoutError:
             whose = "this store's" if store else "the platform's"
@@ -199,6 +200,10 @@ class Resilience:
     slots, and so at most that many of the platform's connections: the other stores keep the
     rest. Measured before this existed: with the platform's limit at 4 and one store hanging,
     another store's create waited 1.44 s for a slot.
+
+    ``clock`` and ``sleep`` are the time every call of the platform runs on (deadlines, the
+    breakers' resets, the retries' waits): the real ones, but for tests, which pass their own
+    so that a wait is asserted as decided, never timed.
     """
 
     def __init__(
@@ -206,9 +211,12 @@ class Resilience:
         settings: PlatformSettings,
         metrics: PlatformMetrics,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.bulkheads = Bulkheads(settings.concurrency)
-        self.store_bulkheads = Bulkheads(settings.store_concurrency)
+        self.clock = clock
+        self.sleep = sleep
+        self.bulkheads = Bulkheads(settings.concurrency, clock)
+        self.store_bulkheads = Bulkheads(settings.store_concurrency, clock)
         self.breakers = CircuitBreakers(
             settings.circuit_failure_threshold, settings.circuit_reset_s, clock
         )

@@ -17,6 +17,7 @@ attempt in it; ``adapters.calls.http`` sends the attempts.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -89,8 +90,13 @@ async def call_with_retries(
     policy: RetryPolicy,
     log: Any,
     on_retry: Callable[[PlatformError], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Run ``attempt(n)`` (n = 1, 2, ...) until it returns, or raise its last ``PlatformError``.
+
+    ``clock`` (the clock ``deadline`` is on) and ``sleep`` (how a wait is waited) are the real
+    ones but for tests, which pass their own to see each wait exactly as it was decided.
 
     A new ``AsyncRetrying`` per call: one shared by concurrent calls made 1-2 attempts instead
     of 3 (measured with tenacity 9.2). The retry predicate is positive (only the
@@ -136,7 +142,7 @@ async def call_with_retries(
     def stop(state: RetryCallState) -> bool:
         if state.attempt_number >= policy.max_attempts:
             return True
-        wake = time.monotonic() + (state.upcoming_sleep or 0.0)
+        wake = clock() + (state.upcoming_sleep or 0.0)
         return wake >= deadline - policy.min_attempt_s
 
     retrying = AsyncRetrying(
@@ -144,6 +150,7 @@ async def call_with_retries(
         stop=stop,
         wait=_wait_seconds(policy),
         before_sleep=before_sleep,
+        sleep=sleep,
         reraise=True,
     )
     async for trial in retrying:

@@ -29,7 +29,6 @@ import signal
 import socket
 import sys
 import time
-import traceback
 from collections.abc import Callable
 
 import structlog
@@ -118,8 +117,8 @@ def _child_main(
         code = child(sock, index, ready)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:  # reported, then the exit status says it
-        traceback.print_exc()
+    except BaseException:  # reported as one log line (processes share stderr), then the status
+        structlog.get_logger("multicart").exception("worker_failed", worker=index)
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()

@@ -1,6 +1,7 @@
 """Fixtures for adapter tests: fast settings, a registry on the httpx transport (respx mocks it)
 and one on the production aiohttp transport (``live_registry``, for real sockets), respx, a
-controllable clock for circuit breakers, and loopback TCP servers that misbehave on purpose."""
+controllable clock (circuit breakers, deadlines, retry waits), and loopback TCP servers that
+misbehave on purpose."""
 
 from __future__ import annotations
 
@@ -43,31 +44,54 @@ def fast_settings(**overrides: Any) -> Settings:
 
 
 def deadline(seconds: float = 3.0) -> float:
-    return time.monotonic() + seconds
+    """``seconds`` from now on the test's clock (the ``clock`` fixture's, when it is in use)."""
+    return (_ACTIVE[-1] if _ACTIVE else time.monotonic)() + seconds
 
 
 class FakeClock:
-    """The circuit breakers' clock, moved by hand: no test sleeps to wait for a state."""
+    """The adapters' time in a test: the real monotonic clock, plus what the test moved it by
+    (``advance``) and what the code slept (``sleep``: recorded in ``slept``, never waited).
+
+    So a test asserts each wait exactly as the code decided it (``slept == [0.05]``), not a
+    window of wall-clock time that a loaded machine can miss; and a circuit's reset or a
+    token's expiry is reached by ``advance``, not by sleeping. Real time still flows, for
+    what only real time can do (a socket's timeout).
+    """
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.offset = 0.0
+        self.slept: list[float] = []
+        self.hold = False  # True: a sleep, once recorded, lasts until it is cancelled
 
     def __call__(self) -> float:
-        return self.now
+        return time.monotonic() + self.offset
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
+        self.offset += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if self.hold:
+            await asyncio.Event().wait()
+        self.offset += seconds
+        await asyncio.sleep(0)  # still a suspension point: a cancellation lands here
+
+
+_ACTIVE: list[FakeClock] = []  # the clock fixture's, while its test runs
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Iterator[FakeClock]:
+    fake = FakeClock()
+    _ACTIVE.append(fake)
+    yield fake
+    _ACTIVE.remove(fake)
 
 
 @pytest.fixture
 async def registry(clock: FakeClock) -> AsyncIterator[AdapterRegistry]:
     """The adapters' code on the httpx transport, which respx mocks."""
-    reg = mocked_registry(fast_settings(), clock=clock)
+    reg = mocked_registry(fast_settings(), clock=clock, sleep=clock.sleep)
     yield reg
     await reg.aclose()
 
@@ -75,7 +99,7 @@ async def registry(clock: FakeClock) -> AsyncIterator[AdapterRegistry]:
 @pytest.fixture
 async def live_registry(clock: FakeClock) -> AsyncIterator[AdapterRegistry]:
     """The production transport (aiohttp), for real sockets: what "was it sent?" is tested on."""
-    reg = AdapterRegistry(fast_settings(), clock=clock)
+    reg = AdapterRegistry(fast_settings(), clock=clock, sleep=clock.sleep)
     yield reg
     await reg.aclose()
 

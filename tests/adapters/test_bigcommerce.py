@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
 import pytest
@@ -25,7 +24,16 @@ from errors import (
     PlatformTimeout,
     PlatformUnavailable,
 )
-from tests.adapters.conftest import CART_ID, ITEM_ID, STORE, TOKEN, bc_cart, bc_item, deadline
+from tests.adapters.conftest import (
+    CART_ID,
+    ITEM_ID,
+    STORE,
+    TOKEN,
+    FakeClock,
+    bc_cart,
+    bc_item,
+    deadline,
+)
 
 LINE = LineRequest(platform_ref={"product_id": 191, "variant_id": 362}, quantity=5, sku_id="sku_a")
 CARTS = f"{STORE}/carts"
@@ -283,30 +291,27 @@ async def test_409_on_update_is_a_conflict(bc: BigCommerceAdapter, mock: respx.M
 
 
 async def test_429_waits_the_reset_header_then_succeeds(
-    bc: BigCommerceAdapter, mock: respx.MockRouter
+    bc: BigCommerceAdapter, mock: respx.MockRouter, clock: FakeClock
 ) -> None:
     throttled = httpx.Response(
         429, headers={"X-Rate-Limit-Time-Reset-Ms": "50", "X-Rate-Limit-Requests-Left": "0"}
     )
     route = mock.post(CARTS).mock(side_effect=[throttled, httpx.Response(201, json=bc_cart())])
-    started = time.monotonic()
     cart = await bc.create_cart([LINE], currency="USD", deadline=deadline())
-    elapsed = time.monotonic() - started
     assert cart.external_id == CART_ID
     assert route.call_count == 2
-    assert 0.045 <= elapsed < 0.5
+    assert clock.slept == [pytest.approx(0.05)]  # the reset header's wait, once
 
 
 async def test_429_whose_reset_passes_the_deadline_raises_at_once(
-    bc: BigCommerceAdapter, mock: respx.MockRouter
+    bc: BigCommerceAdapter, mock: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = mock.post(CARTS).mock(
         return_value=httpx.Response(429, headers={"X-Rate-Limit-Time-Reset-Ms": "900"})
     )
-    started = time.monotonic()
     with pytest.raises(PlatformRateLimited) as info:
         await bc.create_cart([LINE], currency="USD", deadline=deadline(0.5))
-    assert time.monotonic() - started < 0.2
+    assert clock.slept == []  # no wait begun that would pass the deadline
     assert info.value.retry_after == pytest.approx(0.9)
     assert route.call_count == 1
 
@@ -442,23 +447,27 @@ async def test_remove_retried_after_a_lost_answer_reads_the_cart_back(
 
 
 async def test_retrying_never_outlives_the_deadline(
-    bc: BigCommerceAdapter, mock: respx.MockRouter
+    bc: BigCommerceAdapter, mock: respx.MockRouter, clock: FakeClock
 ) -> None:
-    async def slow_500(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.08)
+    sent: list[httpx.Request] = []
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        await asyncio.sleep(60)  # real time: an attempt's budget is a real timeout
         return httpx.Response(500)
 
-    route = mock.get(CART).mock(side_effect=slow_500)
-    started = time.monotonic()
-    # The last error: a 500, or the attempt the deadline cut short.
-    with pytest.raises((PlatformServerError, PlatformTimeout)):
-        await bc.get_cart(CART_ID, deadline=deadline(0.15))
-    assert time.monotonic() - started < 0.15 + 0.05
-    assert 1 <= route.call_count <= 2
+    mock.get(CART).mock(side_effect=hang)
+    ends = deadline(0.3)
+    with pytest.raises(PlatformTimeout):
+        await bc.get_cart(CART_ID, deadline=ends)
+    # Cut at the deadline, and nothing after it: without it, 3 attempts of the 1 s attempt
+    # timeout (3 s). A real timeout, so a generous bound only.
+    assert clock() < ends + 1.5
+    assert len(sent) == 1 and clock.slept == []
 
 
 async def test_cancelling_a_call_during_its_backoff_ends_it_promptly(
-    bc: BigCommerceAdapter, mock: respx.MockRouter
+    bc: BigCommerceAdapter, mock: respx.MockRouter, clock: FakeClock
 ) -> None:
     asked = asyncio.Event()
 
@@ -467,15 +476,18 @@ async def test_cancelling_a_call_during_its_backoff_ends_it_promptly(
         return httpx.Response(429, headers={"X-Rate-Limit-Time-Reset-Ms": "1000"})
 
     route = mock.get(CART).mock(side_effect=throttled)
+    clock.hold = True  # the backoff lasts until cancelled
     task = asyncio.create_task(bc.get_cart(CART_ID, deadline=deadline(5)))
     await asked.wait()
-    await asyncio.sleep(0)  # let it reach the backoff sleep
-    started = time.monotonic()
+    for _ in range(100):  # a bounded poll: the call is in its backoff
+        if clock.slept:
+            break
+        await asyncio.sleep(0)
+    assert clock.slept == [1.0]
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - started < 0.1
-    assert route.call_count == 1
+    assert route.call_count == 1  # cancelled inside the wait: no attempt after it
 
 
 # --- connection model and secrets -----------------------------------------------------------------
@@ -532,7 +544,7 @@ async def test_an_id_from_a_caller_stays_one_path_segment(
 
 
 async def test_a_503_waits_only_for_a_retry_after_not_the_rate_window(
-    bc: BigCommerceAdapter, mock: respx.MockRouter
+    bc: BigCommerceAdapter, mock: respx.MockRouter, clock: FakeClock
 ) -> None:
     # Every BigCommerce answer carries the quota window's reset; it says nothing about a 503.
     window = {"X-Rate-Limit-Time-Reset-Ms": "30000"}
@@ -542,7 +554,6 @@ async def test_a_503_waits_only_for_a_retry_after_not_the_rate_window(
             httpx.Response(201, json=bc_cart()),
         ]
     )
-    started = time.monotonic()
     cart = await bc.create_cart([LINE], currency="USD", deadline=deadline())
     assert cart.external_id == CART_ID and route.call_count == 2
-    assert time.monotonic() - started < 1.0  # a short backoff, not the 30 s window
+    assert len(clock.slept) == 1 and clock.slept[0] <= 1.0  # a backoff, not the 30 s window

@@ -95,7 +95,8 @@ async def test_one_token_is_fetched_for_concurrent_calls_and_reused(
     ep: ElasticPathAdapter, mock: respx.MockRouter
 ) -> None:
     async def slow_grant(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.02)  # every call arrives while the fetch is in flight
+        for _ in range(50):  # every call arrives while the fetch is in flight: loop turns,
+            await asyncio.sleep(0)  # not a timer a loaded machine could outrun
         return httpx.Response(200, json=token_body("tok1"))
 
     grant = mock.post(TOKEN_URL).mock(side_effect=slow_grant)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,7 @@ from errors import (
 )
 from tests.adapters.conftest import (
     Behaviour,
+    FakeClock,
     TcpServer,
     close_after_read,
     deadline,
@@ -165,8 +167,13 @@ async def test_a_hanging_answer_times_out_within_the_deadline(
     server = await tcp_server(hang_after_read)
     started = time.monotonic()
     with pytest.raises(PlatformTimeout) as info:
-        await post(transport, server.url, budget_s=0.2)
-    assert 0.19 <= time.monotonic() - started < 0.3
+        await send_once(
+            transport, "POST", server.url + "/carts", platform=P, op="create_cart",
+            deadline=deadline(0.2), policy=replace(POLICY, attempt_timeout_s=60.0), json={"a": 1},
+        )  # fmt: skip
+    # A real socket's timeout: not before the deadline, and a generous bound after it, far
+    # below the 60 s attempt timeout that would end it without the deadline.
+    assert 0.19 <= time.monotonic() - started < 0.2 + 5.0
     assert info.value.may_have_applied is True
     assert len(server.requests) == 1
 
@@ -352,7 +359,7 @@ async def test_cancellation_inside_an_attempt_is_never_retried() -> None:
     assert calls == 1
 
 
-async def test_a_retry_after_beyond_the_deadline_raises_at_once() -> None:
+async def test_a_retry_after_beyond_the_deadline_raises_at_once(clock: FakeClock) -> None:
     calls = 0
 
     async def attempt(n: int) -> None:
@@ -360,7 +367,6 @@ async def test_a_retry_after_beyond_the_deadline_raises_at_once() -> None:
         calls += 1
         raise PlatformRateLimited("slow down", platform=P, status=429, retry_after=0.5)
 
-    started = time.monotonic()
     with pytest.raises(PlatformRateLimited):
         await call_with_retries(
             attempt,
@@ -369,12 +375,14 @@ async def test_a_retry_after_beyond_the_deadline_raises_at_once() -> None:
             deadline=deadline(0.3),
             policy=POLICY,
             log=NullLog(),
+            clock=clock,
+            sleep=clock.sleep,
         )
-    assert time.monotonic() - started < 0.05
+    assert clock.slept == []  # no wait begun
     assert calls == 1
 
 
-async def test_retry_after_is_capped() -> None:
+async def test_retry_after_is_capped(clock: FakeClock) -> None:
     policy = RetryPolicy(max_attempts=2, retry_after_cap_s=0.05)
     calls = 0
 
@@ -385,14 +393,20 @@ async def test_retry_after_is_capped() -> None:
             raise PlatformRateLimited("slow down", platform=P, status=429, retry_after=30)
         return "ok"
 
-    started = time.monotonic()
     assert (
         await call_with_retries(
-            attempt, op="get", idempotent=True, deadline=deadline(), policy=policy, log=NullLog()
+            attempt,
+            op="get",
+            idempotent=True,
+            deadline=deadline(),
+            policy=policy,
+            log=NullLog(),
+            clock=clock,
+            sleep=clock.sleep,
         )
         == "ok"
     )
-    assert 0.045 <= time.monotonic() - started < 0.3
+    assert clock.slept == [0.05]  # the cap, not the 30 s asked
     assert calls == 2
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,7 +28,7 @@ from errors import (
     PlatformTimeout,
     PlatformUnavailable,
 )
-from tests.adapters.conftest import deadline
+from tests.adapters.conftest import FakeClock, deadline
 
 SHOP = "https://outdoors.myshopify.test"
 ENDPOINT = f"{SHOP}/api/2026-04/graphql.json"
@@ -547,7 +546,7 @@ async def test_a_create_that_dropped_every_line_is_out_of_stock_naming_the_skus(
 
 
 async def test_200_throttled_waits_the_cost_refill_then_succeeds(
-    shop: ShopifyAdapter, gql: respx.Route
+    shop: ShopifyAdapter, gql: respx.Route, clock: FakeClock
 ) -> None:
     throttled = httpx.Response(
         200,
@@ -566,34 +565,31 @@ async def test_200_throttled_waits_the_cost_refill_then_succeeds(
         },
     )
     gql.mock(side_effect=[throttled, answer("cartCreate", cart())])
-    started = time.monotonic()
     result = await shop.create_cart([A], currency="USD", deadline=deadline())
     assert result.external_id == CART_ID
     assert gql.call_count == 2  # throttled means not run: safe to send the create again
-    assert 0.045 <= time.monotonic() - started < 0.5
+    assert clock.slept == [pytest.approx(0.05)]  # (10 - 5 available) / 100 restored a second
 
 
 async def test_legacy_throttled_message_waits_the_default_and_the_deadline_stops_it(
-    shop: ShopifyAdapter, gql: respx.Route
+    shop: ShopifyAdapter, gql: respx.Route, clock: FakeClock
 ) -> None:
     gql.mock(return_value=httpx.Response(200, json={"errors": [{"message": "Throttled"}]}))
-    started = time.monotonic()
     with pytest.raises(PlatformRateLimited) as info:
         await shop.get_cart(CART_ID, deadline=deadline(0.5))
     assert info.value.retry_after == 1.0 and info.value.platform_status == 200
-    assert time.monotonic() - started < 0.2 and gql.call_count == 1
+    assert clock.slept == [] and gql.call_count == 1
 
 
 @pytest.mark.parametrize("status", [429, 430])
 async def test_429_and_430_wait_retry_after_then_succeed(
-    shop: ShopifyAdapter, gql: respx.Route, status: int
+    shop: ShopifyAdapter, gql: respx.Route, status: int, clock: FakeClock
 ) -> None:
     refused = httpx.Response(status, headers={"Retry-After": "0.05"}, text="<html>no</html>")
     gql.mock(side_effect=[refused, answer("cartCreate", cart())])
-    started = time.monotonic()
     assert (await shop.create_cart([A], currency="USD", deadline=deadline())).lines
     assert gql.call_count == 2
-    assert 0.045 <= time.monotonic() - started < 0.5
+    assert clock.slept == [0.05]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ the ETag; the lease queueing concurrent changes; expiry; platform failures as or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -180,11 +181,10 @@ async def test_concurrent_adds_all_land_once(api: Api) -> None:
     assert all(len(p.carts) == 1 for p in platforms)
 
 
-@pytest.fixture
-async def quick(migrated_database_url: str) -> AsyncIterator[Api]:
-    """The API with a 0.6 s request deadline: a wait for a cart's lease ends within it."""
+@contextlib.asynccontextmanager
+async def api_with_deadline(url: str, request_deadline_s: float) -> AsyncIterator[Api]:
     platforms = FakeRegistry(prices=PRICES)
-    settings = api_settings(migrated_database_url, request_deadline_s=0.6)
+    settings = api_settings(url, request_deadline_s=request_deadline_s)
     client = TestClient(
         EnvelopeTestServer(create_app(settings, platforms=platforms, run_worker=False))
     )
@@ -196,26 +196,66 @@ async def quick(migrated_database_url: str) -> AsyncIterator[Api]:
         await client.close()
 
 
-async def test_a_change_waits_for_another_processs_lease_then_lands(quick: Api) -> None:
-    cart = await empty_cart(quick)
-    assert await quick.store.leases.acquire(cart["id"], "lease_elsewhere", 30)
+@pytest.fixture
+async def quick(migrated_database_url: str) -> AsyncIterator[Api]:
+    """The API with a 0.6 s request deadline: a wait for a cart's lease ends within it."""
+    async with api_with_deadline(migrated_database_url, 0.6) as api:
+        yield api
 
-    async def release_soon() -> None:
-        await asyncio.sleep(0.1)  # another process finishing its change
-        await quick.store.leases.release(cart["id"], "lease_elsewhere")
 
-    answer, _ = await asyncio.gather(add(quick, cart["id"], "tent"), release_soon())
+@pytest.fixture
+async def patient(migrated_database_url: str) -> AsyncIterator[Api]:
+    """The API with a 20 s request deadline: a wait that must succeed has room on a loaded
+    machine (0.6 s left too little for a refusal, a release and the next poll under load)."""
+    async with api_with_deadline(migrated_database_url, 20.0) as api:
+        yield api
+
+
+def count_refusals(quick: Api, monkeypatch: pytest.MonkeyPatch) -> asyncio.Queue[str]:
+    """Each lease the app's store refused, as it happens (the request is then waiting)."""
+    refused: asyncio.Queue[str] = asyncio.Queue()
+    acquire = quick.store.leases.acquire
+
+    async def counted(cart_id: str, owner: str, ttl_s: float) -> bool:
+        got = await acquire(cart_id, owner, ttl_s)
+        if not got:
+            refused.put_nowait(owner)
+        return got
+
+    monkeypatch.setattr(quick.store.leases, "acquire", counted)
+    return refused
+
+
+async def test_a_change_waits_for_another_processs_lease_then_lands(
+    patient: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cart = await empty_cart(patient)
+    assert await patient.store.leases.acquire(cart["id"], "lease_elsewhere", 30)
+    refused = count_refusals(patient, monkeypatch)
+
+    async def release_once_waited_for() -> None:
+        # Another process finishing its change while the request waits: released on the
+        # request's first refusal, not after a sleep that a loaded machine can outlast.
+        await refused.get()
+        await patient.store.leases.release(cart["id"], "lease_elsewhere")
+
+    answer, _ = await asyncio.gather(add(patient, cart["id"], "tent"), release_once_waited_for())
     assert answer.status == 200
 
 
-async def test_cart_busy_only_when_the_wait_would_pass_the_deadline(quick: Api) -> None:
+async def test_cart_busy_only_when_the_wait_would_pass_the_deadline(
+    quick: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cart = await empty_cart(quick)
     assert await quick.store.leases.acquire(cart["id"], "lease_elsewhere", 30)
+    refused = count_refusals(quick, monkeypatch)
     started = time.monotonic()
     answer = await add(quick, cart["id"], "tent")
     assert answer.status == 409 and answer.headers["Retry-After"] == "1"
     assert (await answer.json())["error"] == "cart_busy"
-    assert 0.1 < time.monotonic() - started < 1.5  # waited; gave up before the deadline
+    assert refused.qsize() >= 1  # it polled the lease, and waited (a lower bound holds on
+    # any machine), then gave up within its 0.6 s deadline, not the lease's 30 s: generously
+    assert 0.1 < time.monotonic() - started < 0.6 + 5.0
     assert all(not p.calls for p in quick.platforms.platforms.values())
 
 

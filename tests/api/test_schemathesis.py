@@ -94,6 +94,7 @@ def served(migrated_database_url: str) -> Iterator[LoopbackServer]:
         yield server
 
 
+@pytest.mark.e2e  # a real process
 def test_the_server_keeps_the_documents_promises(served: LoopbackServer, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{served.port}/openapi.json"
     root = str(HERE.parents[1])

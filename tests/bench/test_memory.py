@@ -15,6 +15,7 @@ from bench.memory import main, process_tree, rss_kib
 from bench.report import growth_verdict
 
 
+@pytest.mark.e2e  # a real process
 def test_rss_is_read_for_a_process_and_its_descendants() -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE

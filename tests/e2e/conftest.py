@@ -30,8 +30,6 @@ PLATFORM_CONCURRENCY = 4
 STORE_CONCURRENCY = 2
 PLATFORMS = ("BIGCOMMERCE", "SHOPIFY", "ELASTIC_PATH")
 
-pytestmark = pytest.mark.e2e
-
 
 @dataclass
 class Stack:

@@ -19,8 +19,9 @@ from tests.e2e.conftest import Stack
 pytestmark = pytest.mark.e2e
 
 REFRESH_S = 1.0  # the default MULTICART_CATALOG_REFRESH_S, which both processes run with
-# The poll's own read and this loaded test machine's request latency on top of the bound.
-MARGIN_S = 1.5
+# The poll's own read and a loaded test machine's request latency on top of the bound:
+# generous, since the failure it guards against is a process that never sees the change.
+MARGIN_S = 5.0
 
 
 @pytest.fixture

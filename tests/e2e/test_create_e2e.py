@@ -104,7 +104,7 @@ def test_hanging_store_fails_alone_within_the_deadline(e2e: Stack) -> None:
     )
     elapsed = time.monotonic() - started
     assert response.status_code == 201
-    assert elapsed < CREATE_DEADLINE_S + 1.5
+    assert elapsed < CREATE_DEADLINE_S + 10.0  # generous: the hang holds 120 s
     cart = response.json()
     # The hung store got the request: whether it made the cart is unknown, not "failed".
     assert [bag["status"] for bag in cart["bags"]] == ["IN_PROGRESS", "IN_PROGRESS", "UNKNOWN"]
@@ -157,7 +157,8 @@ def test_single_bag_failure_is_one_2503_exception(
     sku = e2e.stores[store]["skus"][trigger]
     started = time.monotonic()
     response = api.create_cart_response([(sku, 2)])
-    assert time.monotonic() - started < CREATE_DEADLINE_S + 1.5
+    # Generous: a hang holds 120 s and the rate limit resets in 60 s.
+    assert time.monotonic() - started < CREATE_DEADLINE_S + 10.0
     assert response.status_code == status
     body = response.json()
     assert (body["error"], body["code"]) == ("external_cart_creation_failure", 2503)

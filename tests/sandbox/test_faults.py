@@ -74,10 +74,11 @@ async def test_latency_fault_delays_the_answer(bc: BC, client: Client) -> None:
     await control(client, "POST", "/faults", fault(mode="latency", ms=200, count=1))
     started = time.monotonic()
     assert (await bc.call("POST", "/carts", {"line_items": [item(113)]})).status == 201
-    assert time.monotonic() - started >= 0.2
-    started = time.monotonic()
+    assert time.monotonic() - started >= 0.2  # a lower bound holds on any machine
+    # count=1: the fault has left the book, so the next request is not delayed (asserted on
+    # the book, not timed: a loaded machine can take 0.2 s to answer anything).
+    assert await control(client, "GET", "/faults?store=outdoors1") == []
     assert (await bc.call("POST", "/carts", {"line_items": [item(113)]})).status == 201
-    assert time.monotonic() - started < 0.2
 
 
 async def test_rate_limit_fault_is_the_platforms_429(bc: BC, client: Client) -> None:
@@ -184,7 +185,7 @@ async def test_shutdown_lets_hung_requests_go() -> None:
     assert await until(lambda: bool(state.requests.list()))
     started = time.monotonic()
     await client.server.close()  # the server first: the held request must not delay it
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10.0  # generous: the hang's limit is 60 s
     with pytest.raises(aiohttp.ClientError):
         await pending
     await client.close()

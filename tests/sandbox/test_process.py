@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from sandbox.app import parser
 
@@ -27,13 +28,19 @@ async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
         stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
-    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-    assert line.startswith("sandbox listening on http://127.0.0.1:"), line
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert line.startswith("sandbox listening on http://127.0.0.1:"), line
+    except BaseException:  # not started as it should: left running by no test
+        proc.kill()
+        await proc.wait()
+        raise
     url = line.split("listening on ", 1)[1].strip()
     assert not url.endswith(":0")
     return proc, url
 
 
+@pytest.mark.e2e  # a real process
 async def test_runs_on_a_free_port_and_stops_on_sigterm(tmp_path: Path) -> None:
     proc, url = await start("--latency-ms", "1")
     try:
@@ -55,6 +62,7 @@ async def test_runs_on_a_free_port_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert await proc.stderr.read() == b""  # no per-request logging, no traceback
 
 
+@pytest.mark.e2e  # a real process
 async def test_seed_file_replaces_the_stores(tmp_path: Path) -> None:
     seed = [
         {
@@ -85,6 +93,7 @@ async def test_seed_file_replaces_the_stores(tmp_path: Path) -> None:
         assert await asyncio.wait_for(proc.wait(), 10) == 0
 
 
+@pytest.mark.e2e  # a real process
 async def test_bad_seed_file_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "seed.json"
     path.write_text('[{"store": "x"}]')

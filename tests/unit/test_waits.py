@@ -21,7 +21,7 @@ def test_bound_is_the_remaining_deadline_with_floors() -> None:
     assert bound(10.0) == 10.0  # no request: the setting
     token = REQUEST_BUDGET.set(RequestBudget(time.monotonic() + 3.0))
     try:
-        assert 2.5 < bound(10.0) <= 3.0
+        assert 1.0 < bound(10.0) <= 3.0  # the time left (a loose floor: no clock is injected)
         assert bound(1.0) == 1.0  # never above the setting
     finally:
         REQUEST_BUDGET.reset(token)
