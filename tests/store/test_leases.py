@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, tzinfo
 
-import pytest
-
-import orchestrator.store.carts as carts_module
 from orchestrator.store import Store
 from tests.store.factories import make_app, make_cart
-
-
-def _later(by: timedelta) -> type[datetime]:
-    """``datetime`` whose ``now`` is ``by`` ahead: the leases' clock moved, no sleep."""
-
-    class Later(datetime):
-        @classmethod
-        def now(cls, tz: tzinfo | None = None) -> datetime:
-            return datetime.now(tz) + by
-
-    return Later
 
 
 async def test_acquire_conflict_renew_release(store: Store) -> None:
@@ -39,17 +24,15 @@ async def test_acquire_conflict_renew_release(store: Store) -> None:
     assert await store.leases.acquire(cart.id, "worker-b", 30)
 
 
-async def test_an_expired_lease_can_be_taken_over(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_an_expired_lease_can_be_taken_over(store: Store) -> None:
     app_id = await make_app(store)
     cart = make_cart(app_id)
     await store.carts.insert(cart)
     assert await store.leases.acquire(cart.id, "crashed", 30)
     assert not await store.leases.acquire(cart.id, "next", 30)
-    # 31 s later on the leases' clock, not after a sleep (a 50 ms lease lapsed on a loaded
-    # machine before the second acquire had run).
-    monkeypatch.setattr(carts_module, "datetime", _later(timedelta(seconds=31)))
+    # 31 s later on the leases' clock (the database's, moved by its seam), not after a sleep
+    # (a 50 ms lease lapsed on a loaded machine before the second acquire had run).
+    store.db.clock_offset_s = 31
     assert await store.leases.acquire(cart.id, "next", 30)
     assert not await store.leases.acquire(cart.id, "crashed", 30)
 
