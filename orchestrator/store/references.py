@@ -18,6 +18,13 @@ holder makes the insert wait on the index until it commits, and a statement run 
 sees its outbox entry (READ COMMITTED), so no interleaving lets the save through; on SQLite the
 single writer serializes the two. Every kind counts (an Elastic Path ``unknown_create`` entry
 deletes the cart named by the bag's id, which is that cart's id there).
+
+An external cart a bag is still being created under also counts as held: an Elastic Path
+bag's id is its cart's, and while the bag is ``PENDING`` or ``UNKNOWN`` its create (or the
+reconciler) will adopt the cart that id names. A reference saved meanwhile would take it first
+(the reconciler's adoption then hits the unique index on every round), or lose it to that
+cart's DELETE (its ``unknown_create`` entry deletes by the bag's id). Asked in the pre-check
+and again after the insert, as the outbox is.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, case, func, insert, select
+from sqlalchemy import Select, and_, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -53,6 +60,8 @@ class DuplicateReference(Exception):
 
 # Outbox states whose entry may still delete its external cart: worked, or requeued by hand.
 _REQUEUEABLE = ("pending", "dead")
+# Bags whose create is not settled: their id may still become their external cart's.
+_UNSETTLED = (BagStatus.PENDING.value, BagStatus.UNKNOWN.value)
 
 
 @dataclass(frozen=True)
@@ -84,17 +93,9 @@ class ReferenceStore:
     async def hold(self, merchant_id: str, external_id: str) -> Holder | None:
         """Who holds the external cart (a live bag first, then a pending delete), or None:
         one statement, both asked as scalar subqueries."""
-        live = (
-            select(bags.c.cart_id)
-            .where(
-                bags.c.merchant_id == merchant_id,
-                bags.c.external_id == external_id,
-                bags.c.status != BagStatus.DELETED.value,
-            )
-            .limit(1)
-        )
         query = select(
-            live.scalar_subquery(), _deleting_query(merchant_id, external_id).scalar_subquery()
+            _holding_query(merchant_id, external_id).scalar_subquery(),
+            _deleting_query(merchant_id, external_id).scalar_subquery(),
         )
         async with self._db.read(single_statement=True) as conn:
             held, deleting = (await conn.execute(query)).one()
@@ -122,6 +123,9 @@ class ReferenceStore:
                     raise DuplicateReference(
                         f"cart {deleting}'s delete of it is pending", deleting=True
                     )
+                creating = await _creating(conn, held)
+                if creating is not None:
+                    raise DuplicateReference(f"cart {creating} is still creating it")
         except IntegrityError as exc:
             if _is_duplicate(exc):
                 raise DuplicateReference(str(exc.orig)) from None
@@ -156,6 +160,44 @@ class ReferenceStore:
         async with self._db.read(single_statement=True) as conn:
             pending, unknown = (await conn.execute(query)).one()
         return BagOutbox(pending=int(pending), unknown_creates=int(unknown))
+
+
+def _holding_query(merchant_id: str, external_id: str) -> Select[tuple[str]]:
+    """The cart id of a bag that holds the external cart: a live bag naming it, or a bag still
+    being created under it as its reference (``PENDING`` or ``UNKNOWN``: on Elastic Path the
+    bag's id is the cart's, which the create or the reconciler will adopt)."""
+    return (
+        select(bags.c.cart_id)
+        .where(
+            bags.c.merchant_id == merchant_id,
+            or_(
+                and_(
+                    bags.c.external_id == external_id,
+                    bags.c.status != BagStatus.DELETED.value,
+                ),
+                and_(bags.c.id == external_id, bags.c.status.in_(_UNSETTLED)),
+            ),
+        )
+        .limit(1)
+    )
+
+
+async def _creating(conn: AsyncConnection, held: Iterable[tuple[str, str]]) -> str | None:
+    """The cart id of a bag still being created under one of ``held`` as its reference, or
+    None (asked after a reference's insert, in its transaction: see the module docstring)."""
+    for merchant_id, external_id in held:
+        found = await conn.scalar(
+            select(bags.c.cart_id)
+            .where(
+                bags.c.merchant_id == merchant_id,
+                bags.c.id == external_id,
+                bags.c.status.in_(_UNSETTLED),
+            )
+            .limit(1)
+        )
+        if found is not None:
+            return str(found)
+    return None
 
 
 def _deleting_query(merchant_id: str, external_id: str) -> Select[tuple[str]]:

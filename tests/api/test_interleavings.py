@@ -24,7 +24,14 @@ from errors import Overloaded, PlatformRejected, PlatformServerError
 from orchestrator.store import StaleCart
 from orchestrator.store.tables import carts
 from tests.api.conftest import Api
-from tests.api.test_reconcile import add_ep_merchant, cart_of, lines, outdoors, reconciler
+from tests.api.test_reconcile import (
+    LOST,
+    add_ep_merchant,
+    cart_of,
+    lines,
+    outdoors,
+    reconciler,
+)
 
 LIVE = {BagStatus.IN_PROGRESS.value, BagStatus.PENDING.value, BagStatus.UNKNOWN.value}
 
@@ -288,3 +295,26 @@ async def test_a_late_outcome_write_keeps_the_lease_of_the_change_holding_the_ca
     # The change's lease is still on the row: no one else gets the cart.
     assert not await api.store.leases.acquire(listed["id"], "lease_third", 60)
     assert await api.store.leases.acquire(listed["id"], "lease_other", 60)
+
+
+async def test_a_reference_to_a_cart_still_being_created_under_it_is_refused(api: Api) -> None:
+    """Found by the explorer: an Elastic Path bag whose create is unsettled (UNKNOWN, or
+    PENDING while its call is parked) will adopt the cart its id names; a reference saved
+    meanwhile used to take it first, wedging the reconciler (the unique index) or having it
+    deleted under the reference by the creating cart's DELETE (an unknown create's entry)."""
+    garden_id, seeds, garden = await add_ep_merchant(api)
+    garden.lose_answer_next("create_cart", LOST)
+    cart = await (await api.post_cart(lines("sku-tent", seeds))).json()
+    unknown = next(b for b in cart["bags"] if b["platform"] == "ELASTIC_PATH")
+    assert unknown["status"] == "UNKNOWN" and unknown["id"] in garden.carts
+    saved = await api.client.post(
+        "/v1/cart-references",
+        json={"cart_id": unknown["id"], "source": garden_id},
+        headers=api.auth,
+    )
+    assert saved.status == 409, await saved.text()
+
+    assert (await api.client.delete(f"/v1/carts/{cart['id']}", headers=api.auth)).status == 204
+    await drain_outbox(api)
+    assert garden.carts == {}  # deleted by its reference: no other cart held it
+    await assert_accounted(api, cart["id"])
