@@ -128,6 +128,11 @@ class CartMutations:
     async def _save(
         self, app_id: str, cart: Cart, record: Record
     ) -> tuple[Cart, list[PendingExternalDelete]]:
+        """Apply ``record`` and save, on a fresh read when the cart moved on (``StaleCart``),
+        and once more when the save itself failed (a failed COMMIT, a dropped connection):
+        the platform already holds the change, and a line it holds must not be left out of
+        our record. A second such failure is answered."""
+        failed_once = False
         for _ in range(_SAVE_ATTEMPTS):
             outbox = record(cart)
             cart.touch(self._clock(), self._ttl)
@@ -135,10 +140,16 @@ class CartMutations:
                 await self._store.carts.save(cart, outbox=outbox)
                 return cart, outbox
             except StaleCart:
-                fresh = await self._store.carts.get(app_id, cart.id)
-                if fresh is None or fresh.status != CartStatus.IN_PROGRESS:
-                    raise self._gone(cart.id) from None
-                cart = fresh
+                pass
+            except Exception:
+                if failed_once:
+                    raise
+                failed_once = True
+                log.warning("line_change_save_retried", cart_id=cart.id)
+            fresh = await self._store.carts.get(app_id, cart.id)
+            if fresh is None or fresh.status != CartStatus.IN_PROGRESS:
+                raise self._gone(cart.id) from None
+            cart = fresh
         raise ConflictError(
             "The cart kept changing while this change was recorded; read it and retry.",
             kind=ErrorCode.CART_BUSY,

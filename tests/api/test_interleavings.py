@@ -216,13 +216,13 @@ async def test_a_new_bag_whose_save_fails_keeps_its_external_id(
     real_save = api.store.carts.save
     saves = {"n": 0}
 
-    async def second_save_fails(*args: Any, **kwargs: Any) -> None:
+    async def outcome_saves_fail(*args: Any, **kwargs: Any) -> None:
         saves["n"] += 1
-        if saves["n"] == 2:  # the first writes the PENDING bag, the second its outcome
+        if saves["n"] > 1:  # the first writes the PENDING bag; its outcome's (and the retry's)
             raise Overloaded("database busy")
         await real_save(*args, **kwargs)
 
-    monkeypatch.setattr(api.store.carts, "save", second_save_fails)
+    monkeypatch.setattr(api.store.carts, "save", outcome_saves_fail)
     kitchen = api.platforms.for_merchant(api.merchants[1], Platform.BIGCOMMERCE, {})
     assert isinstance(kitchen, FakePlatform)
     kitchen.fail_next("delete_cart", PlatformServerError("down", platform="BIGCOMMERCE"))
@@ -232,6 +232,8 @@ async def test_a_new_bag_whose_save_fails_keeps_its_external_id(
         headers=api.auth,
     )
     assert added.status == 503
+    assert saves["n"] == 3  # the outcome's save, tried again once on a fresh read
+    monkeypatch.undo()
     [made] = list(kitchen.carts)
     queued = await api.store.outbox.due(datetime.now(UTC) + timedelta(days=1))
     assert [(e.kind, e.external_id) for e in queued] == [("delete", made)]
@@ -318,3 +320,25 @@ async def test_a_reference_to_a_cart_still_being_created_under_it_is_refused(api
     await drain_outbox(api)
     assert garden.carts == {}  # deleted by its reference: no other cart held it
     await assert_accounted(api, cart["id"])
+
+
+async def test_a_line_change_whose_save_fails_once_is_recorded_on_the_next_try(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the explorer: an add applied on the platform, then its save failed at COMMIT,
+    left a line the platform holds in no record and no order error."""
+    cart = await (await api.post_cart(lines("sku-tent"))).json()
+    monkeypatch.setattr(
+        api.store.carts,
+        "save",
+        failing_once(api.store.carts.save, ConnectionResetError("lost at COMMIT")),
+    )
+    added = await api.client.post(
+        f"/v1/carts/{cart['id']}/skus", json={"sku_id": "sku-lamp", "quantity": 2}, headers=api.auth
+    )
+    assert added.status == 200, await added.text()
+    [bag] = (await cart_of(api, cart["id"]))["bags"]
+    held = outdoors(api).snapshot(bag["external_id"])
+    assert sorted((s["external_id"], s["quantity"]) for s in bag["skus"]) == sorted(
+        (line.external_id, line.quantity) for line in held.lines
+    )
