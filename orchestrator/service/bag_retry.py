@@ -160,7 +160,7 @@ class BagRetry:
         database failed): what this retry made is queued for deletion unless the database
         shows the bag holding it, as a create's would be (``deletion.after_failed_write``)."""
         made = self._deleter.entries(cart.id, [bag]) if bag.external_id else []
-        read = await self._deleter.after_failed_write(cart.id, made, exc, deadline)
+        read = await self._deleter.after_failed_write(cart.id, made, exc, deadline, outcome=cart)
         stored = read.on_record([bag.id])
         if stored is not None:
             return stored  # on record: only the write's answer was lost

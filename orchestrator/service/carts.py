@@ -174,7 +174,9 @@ class CartService:
         except (ExternalCartCreationFailure, asyncio.CancelledError):
             raise
         except Exception as exc:
-            return await self._after_failed_write(cart, bags, failed, exc, lease_owner, deadline)
+            return await self._after_failed_write(
+                cart, bags, failed, exc, lease_owner, deadline, command.all_or_nothing
+            )
         return cart
 
     async def _after_failed_write(
@@ -185,23 +187,30 @@ class CartService:
         exc: Exception,
         lease_owner: str,
         deadline: float,
+        all_or_nothing: bool,
     ) -> Cart:
-        """The outcome write raised: what the platforms made is kept or queued for deletion
-        by what the database holds now (``CartStore.queue_unkept``), never because "it
+        """The outcome write raised: what the platforms made is recorded, kept or queued for
+        deletion by what the database holds now (``store/read_back.py``), never because "it
         raised" alone. The answer follows the same reading:
 
-        - the cart is live and names what this create made (the write committed and only its
-          answer was lost; or the create overran its lease and the reconciler adopted its
-          bags): the cart as stored, as if nothing had failed;
+        - the outcome is on record (the write had committed and only its answer was lost; the
+          read-back recorded it for the bags still ``PENDING``; or the reconciler adopted
+          them after this create's lease ran out): the cart as stored;
         - the record is gone while this create was discarding it: the creation failure;
         - the cart was deleted or expired meanwhile: 409 ``cart_expired`` (a stored answer:
           a retry with the same ``Idempotency-Key`` never makes a second cart);
-        - otherwise (nothing recorded) the write's own error: the bags whose carts were
-          queued are ``FAILED`` in the same transaction; a bag still ``PENDING`` (its outcome
-          unknown) is the reconciler's, which adopts no reference the outbox names."""
+        - otherwise the write's own error: the bags whose carts were queued are ``FAILED``;
+          a bag still ``PENDING`` is the reconciler's, which adopts no reference the outbox
+          names."""
         made = [b for b in bags if b.external_id]
+        discarding = bool(failed) and (len(bags) == 1 or all_or_nothing)
         read = await self._deleter.after_failed_write(
-            cart.id, self._deleter.entries(cart.id, made), exc, deadline, lease_owner=lease_owner
+            cart.id,
+            self._deleter.entries(cart.id, made),
+            exc,
+            deadline,
+            lease_owner=lease_owner,
+            outcome=None if discarding else cart,
         )
         if read.stored is None:
             if failed:

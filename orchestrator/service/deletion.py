@@ -174,18 +174,24 @@ class ExternalDeleter:
         deadline: float,
         *,
         lease_owner: str | None = None,
+        outcome: Cart | None = None,
     ) -> ReadBack:
         """A write that would have recorded the external carts ``made`` raised ``failure``:
         queue the deletes of those no live bag holds, decided from what the database holds
         (``CartStore.queue_unkept``: the write may have committed, or another process may
-        have adopted them), then try them. Returns the cart as stored and what was queued.
+        have adopted them), then try them; ``outcome`` (the request's cart) is recorded for
+        the bags the record still has ``PENDING``. Returns the cart as stored and what was
+        queued.
         If even that cannot be written, the ids are logged and ``failure`` is raised."""
         try:
             stored, queued = await self._store.carts.queue_unkept(
                 cart_id,
                 made,
                 lease_owner=lease_owner,
-                fail_bag=lambda cart, bag: fail_unrecorded(cart, bag, datetime.now(UTC), new_id),
+                outcome=outcome,
+                fail_bag=lambda cart, bag, taken: fail_unrecorded(
+                    cart, bag, datetime.now(UTC), new_id, taken
+                ),
             )
         except Exception:  # nothing more can be written: the ids go to the log at least
             log.error(

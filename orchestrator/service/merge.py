@@ -15,7 +15,7 @@ from datetime import datetime
 from adapters.base import ExternalCart, ref_matches
 from bags.models import Bag, Cart, OrderError
 from bags.status import BagStatus
-from errors import Cause, ExternalCartCreationFailure, PlatformError
+from errors import Cause, ExternalCartCreationFailure, PlatformError, PlatformRejected
 
 REJECTED_CAUSES = frozenset(
     {Cause.OUT_OF_STOCK, Cause.SKU_NOT_FOUND_ON_PLATFORM, Cause.PLATFORM_REJECTED}
@@ -219,9 +219,20 @@ def being_removed(bag: Bag) -> PlatformError:
     return error
 
 
-def fail_unrecorded(cart: Cart, bag: Bag, now: datetime, new_id: Callable[[str], str]) -> None:
+def fail_unrecorded(
+    cart: Cart, bag: Bag, now: datetime, new_id: Callable[[str], str], taken: bool = False
+) -> None:
     """``bag`` (still ``PENDING`` in the record) made an external cart whose outcome could not
-    be written, and its delete is queued: the bag is ``FAILED`` with the order errors saying
-    why, replacing any it had."""
+    be written: its delete is queued, or (``taken``) another cart saved it by reference
+    meanwhile and keeps it. The bag is ``FAILED`` with the order errors saying why, replacing
+    any it had."""
     cart.errors = [e for e in cart.errors if e.bag_id != bag.id]
-    apply_failed(bag, being_removed(bag), cart, error_factory(cart, now, new_id))
+    error = being_removed(bag)
+    if taken:
+        error = PlatformRejected(
+            f"the cart {bag.platform} made for this bag was saved by reference in another cart"
+            " while it was being created; it stays there",
+            platform=str(bag.platform),
+            may_have_applied=False,
+        )
+    apply_failed(bag, error, cart, error_factory(cart, now, new_id))

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from bags.models import Bag, Cart
-from bags.status import BagStatus, CartStatus
+from bags.status import CartStatus
 from errors import Overloaded
 from orchestrator.store.cart_rows import (
     BAG_OUTCOME,
@@ -49,6 +49,7 @@ from orchestrator.store.db_clock import db_now_plus
 from orchestrator.store.group_commit import GroupCommit, RowWrite, StaleWrite
 from orchestrator.store.idempotency import BIND_CART, bind_cart_rows
 from orchestrator.store.outbox import PendingExternalDelete, insert_outbox
+from orchestrator.store.read_back import read_back
 from orchestrator.store.tables import UNSETTLED_BAG, bags, carts
 
 __all__ = ["CartStore", "LeaseStore", "StaleCart"]
@@ -106,10 +107,6 @@ def unsettled_query(db: Database, settle_s: float, limit: int) -> Select[tuple[s
         .order_by(carts.c.date_last_modified)
         .limit(limit)
     )
-
-
-# Bags whose external id no longer holds a cart of ours (its delete was queued when it got there).
-_NOT_HOLDING = (BagStatus.DELETED, BagStatus.FAILED)
 
 
 class StaleCart(Exception):
@@ -277,67 +274,19 @@ class CartStore:
         candidates: Sequence[PendingExternalDelete],
         *,
         lease_owner: str | None = None,
-        fail_bag: Callable[[Cart, Bag], None] | None = None,
+        outcome: Cart | None = None,
+        fail_bag: Callable[[Cart, Bag, bool], None] | None = None,
     ) -> tuple[Cart | None, list[PendingExternalDelete]]:
-        """After a write of ``cart_id`` failed: queue the deletes of ``candidates`` (external
-        carts a request made) that no live bag of the stored cart names, and return the cart
-        as the database now holds it (None when its record is gone) with the entries queued.
-
-        Why: "an exception was raised" does not say "nothing was written" (a COMMIT whose
-        answer was lost; a create that overran its lease while the reconciler adopted its
-        bags). The decision is taken from what the database holds, in one transaction that
-        first bumps the cart's version: that takes the row lock (PostgreSQL) or runs under
-        the single writer (SQLite), so a concurrent adoption either committed before this
-        read (its bag names the cart: not queued) or fails its version check after it and
-        reads the outbox entry queued here (the reconciler never adopts a reference an entry
-        names). The lease ``lease_owner`` holds on the cart, if still its, is let go, and
-        ``fail_bag`` is applied to each bag still ``PENDING`` whose made cart was queued."""
-        own = carts.c.lease_owner == lease_owner
-        async with self._db.write() as conn:
-            await conn.execute(
-                update(carts)
-                .where(carts.c.id == cart_id)
-                .values(
-                    version=carts.c.version + 1,
-                    lease_owner=case((own, None), else_=carts.c.lease_owner),
-                    lease_until=case((own, None), else_=carts.c.lease_until),
-                )
-            )
-            rows = (await conn.execute(select(carts).where(carts.c.id == cart_id))).all()
-            loaded = await load_carts(conn, rows)
-            stored = loaded[0] if loaded else None
-            kept: set[tuple[str, str]] = set()
-            if stored is not None and stored.status != CartStatus.DELETED:
-                kept = {
-                    (b.merchant_id, b.external_id)
-                    for b in stored.bags
-                    if b.external_id and b.status not in _NOT_HOLDING
-                }
-            queued = [
-                e
-                for e in candidates
-                if e.kind != "delete" or (e.merchant_id, e.external_id) not in kept
-            ]
-            await insert_outbox(conn, queued)
-            unrecorded = {e.bag_id for e in queued}
-            failing = [
-                b
-                for b in (stored.bags if stored is not None else ())
-                if b.id in unrecorded and b.status is BagStatus.PENDING
-            ]
-            if stored is not None and failing and fail_bag is not None:
-                # Its cart is queued for deletion: the bag fails here, so the reconciler
-                # neither adopts its reference nor counts it as an unknown create.
-                for bag in failing:
-                    fail_bag(stored, bag)
-                await conn.execute(
-                    update(carts)
-                    .where(carts.c.id == cart_id)
-                    .values(**_changeable(cart_values(stored)))
-                )
-                await delete_children(conn, cart_id)
-                await insert_children(conn, stored)
-        return stored, queued
+        """After a write of ``cart_id`` failed: record what can still be recorded, queue the
+        deletes of the rest, decided from what the database holds (``read_back.py``)."""
+        return await read_back(
+            self._db,
+            cart_id,
+            candidates,
+            lease_owner=lease_owner,
+            outcome=outcome,
+            fail_bag=fail_bag,
+        )
 
     async def get_any(self, cart_id: str) -> Cart | None:
         """The cart whatever its app (for the background workers), or None."""

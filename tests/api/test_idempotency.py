@@ -138,10 +138,12 @@ async def test_a_5xx_after_the_external_carts_were_made_is_stored_never_run_agai
     """The fan-out made the external cart, then its outcome could not be written: a retry with
     the key replays that 5xx instead of creating a second external cart."""
 
-    async def unrecordable(cart: Any, **_: Any) -> None:
+    async def unrecordable(*_: Any, **__: Any) -> Any:
         raise failure
 
+    # Neither the outcome write nor its read-back can be written: the database is gone.
     monkeypatch.setattr(api.store.carts, "record_creation", unrecordable)
+    monkeypatch.setattr(api.store.carts, "queue_unkept", unrecordable)
     status, headers, first = await post(api, "k-4b", body(api, "tent"))
     assert status >= 500 and "Idempotent-Replayed" not in headers
     assert creates(api) == 1

@@ -21,6 +21,7 @@ from sqlalchemy import update
 from adapters.fake import FakePlatform
 from bags.status import BagStatus, Platform
 from errors import Overloaded, PlatformRejected, PlatformServerError
+from orchestrator.http.keys import DELETER
 from orchestrator.store import StaleCart
 from orchestrator.store.tables import carts
 from tests.api.conftest import Api
@@ -52,16 +53,18 @@ async def drain_outbox(api: Api) -> None:
     await reconciler(api, ahead=timedelta(days=1)).run_once()
 
 
-async def assert_accounted(api: Api, cart_id: str) -> None:
+async def assert_accounted(api: Api, *cart_ids: str) -> None:
     """No live bag points at a missing external cart; every external cart the fakes hold is
-    on a live bag of the cart or named by a pending outbox entry."""
-    stored = await api.store.carts.get_any(cart_id)
-    assert stored is not None
-    live = {
-        (b.merchant_id, b.external_id)
-        for b in stored.bags
-        if b.external_id and b.status.value in LIVE
-    }
+    on a live bag of these carts or named by a pending outbox entry."""
+    live: set[tuple[str, str]] = set()
+    for cart_id in cart_ids:
+        stored = await api.store.carts.get_any(cart_id)
+        assert stored is not None
+        live |= {
+            (b.merchant_id, b.external_id)
+            for b in stored.bags
+            if b.external_id and b.status.value in LIVE
+        }
     for merchant_id, external_id in live:
         fake = api.platforms.platforms[merchant_id]
         assert external_id in fake.carts, f"a live bag points at a deleted cart {external_id}"
@@ -110,12 +113,14 @@ def failing_once(
     return wrapped
 
 
-async def test_an_unwritten_outcome_is_never_adopted_and_then_deleted(
+async def test_an_unwritten_outcome_is_recorded_on_read_back_never_adopted_then_deleted(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """1(a): the outcome write fails and the request's own delete fails too; the reconciler
-    used to re-send the create under the bag's reference, adopt the cart, and then the
-    queued delete removed it."""
+    """1(a): the outcome write fails (the database busy) and the request's own deletes fail
+    too. It used to queue the deletes of what it made and leave the bags PENDING; the
+    reconciler then re-sent the create under the Elastic Path bag's reference, adopted the
+    cart, and the queued delete removed it. Now the read-back records the outcome (the bags
+    are still PENDING there) and queues nothing."""
     _, seeds, garden = await add_ep_merchant(api)
     monkeypatch.setattr(
         api.store.carts,
@@ -125,17 +130,51 @@ async def test_an_unwritten_outcome_is_never_adopted_and_then_deleted(
     garden.fail_next("delete_cart", PlatformServerError("down", platform="ELASTIC_PATH"))
     outdoors(api).fail_next("delete_cart", PlatformServerError("down", platform="BIGCOMMERCE"))
     response = await api.post_cart(lines("sku-tent", seeds))
-    assert response.status == 503
+    assert response.status == 201
+    cart = await response.json()
+    assert {b["status"] for b in cart["bags"]} == {"IN_PROGRESS"}
+
+    await expire_lease(api, cart["id"])
+    await reconciler(api, ahead=timedelta(0)).run_once()
+    await drain_outbox(api)
+    assert len(garden.carts) == 1 and len(outdoors(api).carts) == 1
+    await assert_accounted(api, cart["id"])
+
+
+async def test_an_elastic_path_reference_an_outbox_entry_names_is_never_adopted(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1(a), the reconciler's side: a PENDING Elastic Path bag whose reference an entry names
+    (the read-back itself could not be written, a crash between two writes) is failed, never
+    re-created and adopted, or the entry's delete would remove the adopted cart."""
+    _, seeds, garden = await add_ep_merchant(api)
+    parked, go = park_first_create(garden)
+    creating = asyncio.create_task(api.post_cart(lines(seeds)))
+    await asyncio.wait_for(parked.wait(), 5)
     [listed] = (await (await api.client.get("/v1/carts", headers=api.auth)).json())["data"]
-    assert len(garden.carts) == 1  # made, its delete postponed
+    [bag] = listed["bags"]
+    deleter = api.client.server.app[DELETER]
+    held = (await api.store.carts.get_any(listed["id"])).bags[0]  # type: ignore[union-attr]
+    held.external_id = bag["id"]  # what the read-back would have queued: the reference's delete
+    await api.store.outbox.enqueue(deleter.entries(listed["id"], [held]))
+    monkeypatch.setattr(api.store.carts, "record_creation", _never)
+    monkeypatch.setattr(api.store.carts, "queue_unkept", _never)
+    go.set()
+    assert (await creating).status >= 500  # nothing could be written: the bag stays PENDING
+    creates = sum(1 for op, _ in garden.calls if op == "create_cart")
 
     await expire_lease(api, listed["id"])
     await reconciler(api, ahead=timedelta(0)).run_once()
-    await drain_outbox(api)
+    assert sum(1 for op, _ in garden.calls if op == "create_cart") == creates  # not re-sent
     settled = await cart_of(api, listed["id"])
-    assert {b["status"] for b in settled["bags"]} == {"FAILED"}
-    assert garden.carts == {} and outdoors(api).carts == {}
+    assert settled["bags"][0]["status"] == "FAILED"
+    await drain_outbox(api)
+    assert garden.carts == {}
     await assert_accounted(api, listed["id"])
+
+
+async def _never(*_: Any, **__: Any) -> Any:
+    raise ConnectionResetError("the database is gone")
 
 
 async def test_a_create_that_overran_its_lease_keeps_what_the_reconciler_adopted(
@@ -342,3 +381,40 @@ async def test_a_line_change_whose_save_fails_once_is_recorded_on_the_next_try(
     assert sorted((s["external_id"], s["quantity"]) for s in bag["skus"]) == sorted(
         (line.external_id, line.quantity) for line in held.lines
     )
+
+
+async def test_a_cart_saved_by_reference_while_its_create_was_in_flight_stays_there(
+    api: Api,
+) -> None:
+    """Found by the explorer: BigCommerce made the cart, the create's answer was still on its
+    way, and a shopper saved that cart by reference; the create's outcome write then broke
+    the unique (merchant, external id) and answered 500, queueing the delete of the cart the
+    reference held."""
+    fake = outdoors(api)
+    original = fake.create_cart
+    applied, go = asyncio.Event(), asyncio.Event()
+
+    async def create_then_hold(*args: Any, **kwargs: Any) -> Any:
+        made = await original(*args, **kwargs)
+        applied.set()
+        await go.wait()
+        return made
+
+    fake.create_cart = create_then_hold  # type: ignore[method-assign]
+    creating = asyncio.create_task(api.post_cart(lines("sku-tent", "sku-pan")))
+    await asyncio.wait_for(applied.wait(), 5)
+    [made] = list(fake.carts)
+    saved = await api.client.post(
+        "/v1/cart-references", json={"cart_id": made, "source": api.merchants[0]}, headers=api.auth
+    )
+    assert saved.status == 201, await saved.text()
+    go.set()
+    response = await creating
+    assert response.status == 201, await response.text()
+    cart = await response.json()
+    taken = next(b for b in cart["bags"] if b["merchant_id"] == api.merchants[0])
+    assert taken["status"] == "FAILED"
+    assert any("saved by reference" in e["message"] for e in cart["errors"])
+    await drain_outbox(api)
+    assert made in fake.carts  # the saved cart keeps it
+    await assert_accounted(api, cart["id"], (await saved.json())["id"])

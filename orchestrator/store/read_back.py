@@ -1,0 +1,141 @@
+"""Reading a cart back after a write that would have recorded external carts failed.
+
+Why: "an exception was raised" does not say "nothing was written" (a COMMIT whose answer was
+lost; a create that outlived its lease while the reconciler settled its bags; a cart saved by
+reference elsewhere meanwhile, which breaks the unique index). What happens to the external
+carts a request made is decided from what the database holds, in one transaction that first
+bumps the cart's version: that takes the row lock (PostgreSQL) or runs under the single writer
+(SQLite), so a concurrent adoption either committed before this read (its bag names the cart:
+kept) or fails its version check after it and reads what is queued here (the reconciler never
+adopts a reference an outbox entry names).
+
+In that transaction, for each bag of the request:
+
+- still ``PENDING`` in the record (nobody else touches a bag in that state): the request's own
+  outcome (``outcome``) is recorded, unless another cart's bag holds the cart it made
+  (``taken``: that bag keeps it, this one fails);
+- settled by someone else, or the cart gone: what it made is kept if a live bag of the cart
+  names it, else its delete is queued, and a bag left ``PENDING`` whose cart is queued fails
+  (``fail_bag``), so the reconciler neither adopts its reference nor counts an unknown create.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bags.models import Bag, Cart
+from bags.status import BagStatus, CartStatus
+from orchestrator.store.cart_rows import (
+    cart_values,
+    delete_children,
+    insert_children,
+    load_carts,
+)
+from orchestrator.store.database import Database
+from orchestrator.store.outbox import PendingExternalDelete, insert_outbox
+from orchestrator.store.tables import bags, carts
+
+# Bags whose external id no longer holds a cart of ours (its delete was queued when it got there).
+NOT_HOLDING = (BagStatus.DELETED, BagStatus.FAILED)
+FailBag = Callable[[Cart, Bag, bool], None]
+
+
+async def read_back(
+    db: Database,
+    cart_id: str,
+    candidates: Sequence[PendingExternalDelete],
+    *,
+    lease_owner: str | None = None,
+    outcome: Cart | None = None,
+    fail_bag: FailBag | None = None,
+) -> tuple[Cart | None, list[PendingExternalDelete]]:
+    """The cart as the database holds it once this is written (None when its record is gone),
+    and the deletes queued. ``candidates``: the deletes of what the request made;
+    ``outcome``: the request's cart, whose settled bags are recorded where the record still
+    has them ``PENDING``; the lease ``lease_owner`` holds, if still its, is let go."""
+    own = carts.c.lease_owner == lease_owner
+    async with db.write() as conn:
+        await conn.execute(
+            update(carts)
+            .where(carts.c.id == cart_id)
+            .values(
+                version=carts.c.version + 1,
+                lease_owner=case((own, None), else_=carts.c.lease_owner),
+                lease_until=case((own, None), else_=carts.c.lease_until),
+            )
+        )
+        rows = (await conn.execute(select(carts).where(carts.c.id == cart_id))).all()
+        loaded = await load_carts(conn, rows)
+        stored = loaded[0] if loaded else None
+        taken = await _held_elsewhere(conn, cart_id, candidates)
+        changed = False
+        if stored is not None and stored.status is CartStatus.IN_PROGRESS and outcome:
+            changed = _record_outcomes(stored, outcome, taken)
+        kept: set[tuple[str, str]] = set()
+        if stored is not None and stored.status is not CartStatus.DELETED:
+            kept = {
+                (b.merchant_id, b.external_id)
+                for b in stored.bags
+                if b.external_id and b.status not in NOT_HOLDING
+            }
+        queued = [
+            e
+            for e in candidates
+            if e.kind != "delete" or (e.merchant_id, e.external_id) not in kept | taken
+        ]
+        await insert_outbox(conn, queued)
+        reasons = {e.bag_id: False for e in queued}
+        reasons |= {e.bag_id: True for e in candidates if (e.merchant_id, e.external_id) in taken}
+        failing = [
+            b
+            for b in (stored.bags if stored is not None else ())
+            if b.id in reasons and b.status is BagStatus.PENDING
+        ]
+        if stored is not None and failing and fail_bag is not None:
+            for bag in failing:
+                fail_bag(stored, bag, reasons[bag.id])
+            changed = True
+        if stored is not None and changed:
+            values = {k: v for k, v in cart_values(stored).items() if k not in ("id", "app_id")}
+            await conn.execute(update(carts).where(carts.c.id == cart_id).values(**values))
+            await delete_children(conn, cart_id)
+            await insert_children(conn, stored)
+    return stored, queued
+
+
+def _record_outcomes(stored: Cart, outcome: Cart, taken: set[tuple[str, str]]) -> bool:
+    """``outcome``'s settled bags (and their order errors) in place of ``stored``'s bags that
+    are still ``PENDING``, except a bag whose cart another cart holds; True if any."""
+    changed = False
+    for mine in outcome.bags:
+        if mine.status is BagStatus.PENDING:
+            continue
+        if mine.external_id and (mine.merchant_id, mine.external_id) in taken:
+            continue  # that cart is another cart's: the bag fails (``fail_bag``)
+        for index, held in enumerate(stored.bags):
+            if held.id == mine.id and held.status is BagStatus.PENDING:
+                stored.bags[index] = mine
+                stored.errors = [e for e in stored.errors if e.bag_id != mine.id]
+                stored.errors += [e for e in outcome.errors if e.bag_id == mine.id]
+                changed = True
+    return changed
+
+
+async def _held_elsewhere(
+    conn: AsyncConnection, cart_id: str, candidates: Sequence[PendingExternalDelete]
+) -> set[tuple[str, str]]:
+    """Which of ``candidates``' external carts a live bag of another cart holds."""
+    wanted = {(e.merchant_id, e.external_id) for e in candidates if e.kind == "delete"}
+    if not wanted:
+        return set()
+    found = await conn.execute(
+        select(bags.c.merchant_id, bags.c.external_id).where(
+            bags.c.external_id.in_([external_id for _, external_id in wanted]),
+            bags.c.cart_id != cart_id,
+            bags.c.status.not_in([s.value for s in NOT_HOLDING]),
+        )
+    )
+    return {(str(m), str(x)) for m, x in found} & wanted
