@@ -94,49 +94,70 @@ def served(migrated_database_url: str) -> Iterator[LoopbackServer]:
         yield server
 
 
-@pytest.mark.e2e  # a real process
-def test_the_server_keeps_the_documents_promises(served: LoopbackServer, tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{served.port}/openapi.json"
+def run_schemathesis(
+    port: int,
+    hooks: str,
+    options: list[str],
+    workdir: Path,
+    timeout_s: float,
+    config: tuple[str, ...] = (),
+) -> str:
+    """schemathesis's CLI (our venv's ``st``, ``config``: its global options) against the
+    server on ``port`` with ``hooks`` and ``options`` (checks, mode, phases, examples,
+    seed...), authenticated as the seeded app; the report, once the run passed."""
     root = str(HERE.parents[1])
     env = {
         **os.environ,
-        "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks",
+        "SCHEMATHESIS_HOOKS": hooks,
         "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
     }
     command = [
         str(Path(sys.executable).with_name("st")),
-        "--config-file",
-        str(HERE / "schemathesis.toml"),
+        *config,
         "run",
-        url,
-        "--checks",
-        "all",
-        "--mode",
-        "all",
-        "--phases",
-        "examples,coverage,fuzzing,stateful",
-        "--max-examples",
-        str(MAX_EXAMPLES),
-        "--seed",
-        "8",
+        f"http://127.0.0.1:{port}/openapi.json",
+        *options,
         "--header",
         f"Authorization: Bearer {TOKEN}",
         "--request-timeout",
         "10",
-        "--max-failures",
-        "20",
         "--no-color",
     ]
     done = subprocess.run(  # noqa: S603 - our own venv's schemathesis, fixed arguments
         command,
         capture_output=True,
         text=True,
-        timeout=RUN_TIMEOUT_S,
+        timeout=timeout_s,
         env=env,
-        cwd=tmp_path,  # schemathesis keeps its cache (.schemathesis/) in the working dir
+        cwd=workdir,  # schemathesis keeps its cache (.schemathesis/) in the working dir
         check=False,
     )
     report = done.stdout + done.stderr
-    (tmp_path / "schemathesis-report.txt").write_text(report)
-    report = report[-20000:]
-    assert done.returncode == 0, report
+    (workdir / "schemathesis-report.txt").write_text(report)
+    assert done.returncode == 0, report[-20000:]
+    return report
+
+
+@pytest.mark.e2e  # a real process
+def test_the_server_keeps_the_documents_promises(served: LoopbackServer, tmp_path: Path) -> None:
+    run_schemathesis(
+        served.port,
+        "tests.api.schemathesis_hooks",
+        [
+            "--checks",
+            "all",
+            "--mode",
+            "all",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            "8",
+            "--max-failures",
+            "20",
+        ],
+        tmp_path,
+        RUN_TIMEOUT_S,
+        config=("--config-file", str(HERE / "schemathesis.toml")),
+    )

@@ -16,9 +16,6 @@ stay under the default policy (https to a public host), which the document state
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +25,7 @@ from adapters.fake import FakeRegistry
 from orchestrator.http.app import create_app
 from tests.api.conftest import PRICES
 from tests.api.conftest import test_settings as api_settings
-from tests.api.test_schemathesis import TOKEN, LoopbackServer, seed_app
+from tests.api.test_schemathesis import TOKEN, LoopbackServer, run_schemathesis, seed_app
 
 HERE = Path(__file__).resolve().parent
 MAX_EXAMPLES = 30
@@ -59,42 +56,23 @@ def unlimited(migrated_database_url: str) -> Iterator[LoopbackServer]:
 def test_every_request_the_document_allows_is_accepted(
     unlimited: LoopbackServer, tmp_path: Path
 ) -> None:
-    root = str(HERE.parents[1])
-    env = {
-        **os.environ,
-        "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_positive_hooks",
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-    }
-    command = [
-        str(Path(sys.executable).with_name("st")),
-        "run",
-        f"http://127.0.0.1:{unlimited.port}/openapi.json",
-        "--checks",
-        "positive_data_is_accepted,not_a_server_error",
-        "--mode",
-        "positive",
-        "--phases",
-        "examples,coverage,fuzzing",
-        "--max-examples",
-        str(MAX_EXAMPLES),
-        "--seed",
-        "15",
-        "--header",
-        f"Authorization: Bearer {TOKEN}",
-        "--request-timeout",
-        "10",
-        "--max-failures",
-        "30",
-        "--no-color",
-    ]
-    done = subprocess.run(  # noqa: S603 - our own venv's schemathesis, fixed arguments
-        command,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        env=env,
-        cwd=tmp_path,  # schemathesis keeps its cache (.schemathesis/) in the working dir
-        check=False,
+    run_schemathesis(
+        unlimited.port,
+        "tests.api.schemathesis_positive_hooks",
+        [
+            "--checks",
+            "positive_data_is_accepted,not_a_server_error",
+            "--mode",
+            "positive",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--seed",
+            "15",
+            "--max-failures",
+            "30",
+        ],
+        tmp_path,
+        RUN_TIMEOUT_S,
     )
-    report = (done.stdout + done.stderr)[-20000:]
-    assert done.returncode == 0, report
