@@ -1,0 +1,157 @@
+"""Bounded and long runs of the explorer, their statistics, and what they found.
+
+Why: the same machine serves ``make test`` (a bounded run per engine, a fixed seed, failing
+honestly when an invariant breaks) and ``make explore`` (``EXPLORE_SECONDS`` per engine, seeds
+from ``EXPLORE_SEED`` or fresh ones). A run is a series of chunks, each one hypothesis run of
+``CHUNK_EXAMPLES`` examples under its own seed (``base seed + chunk number``), until the time
+is spent. A failing chunk's finding (hypothesis shrinks it: the minimal steps are in the
+exception's notes) is recorded with its seed, and its kind is counted rather than raised in
+later chunks, so that the run goes on to find the others. ``EXPLORE_SEED=<chunk seed>``
+replays one chunk first.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, seed, settings
+from hypothesis.reporting import with_reporter
+from hypothesis.stateful import run_state_machine_as_test
+
+from explore.clock import shift_wall_clock
+from explore.invariants import INVARIANTS
+from explore.machine import RunLog, machine_for
+from explore.world import Finding, World
+
+CHUNK_EXAMPLES = 10
+STEPS_PER_EXAMPLE = 30
+SHRINK_GRACE_S = 90.0  # past the run's end, a chunk still shrinking gets this long
+CHECKED = (
+    *INVARIANTS,
+    "idempotent_replay_differs",
+    "unexpected_500",
+    "escaped_exception",
+)
+
+
+@dataclass
+class FoundIssue:
+    kind: str
+    seed: int
+    message: str
+    steps: list[str]
+
+
+@dataclass
+class Report:
+    engine: str
+    seconds: float = 0.0
+    chunks: int = 0
+    steps: int = 0
+    examples: int = 0
+    interleavings: int = 0
+    findings: list[FoundIssue] = field(default_factory=list)
+    repeats: dict[str, int] = field(default_factory=dict)
+    rules: dict[str, int] = field(default_factory=dict)
+    platform_faults: dict[str, int] = field(default_factory=dict)
+    db_faults: dict[str, int] = field(default_factory=dict)
+    answers: dict[int, int] = field(default_factory=dict)
+
+    def render(self) -> str:
+        lines = [
+            f"explore [{self.engine}]: {self.seconds:.0f} s, {self.chunks} chunks,"
+            f" {self.examples} examples, {self.steps} steps,"
+            f" {self.interleavings} distinct interleavings",
+            f"  invariants checked: {', '.join(CHECKED)}",
+            f"  rules: {dict(sorted(self.rules.items()))}",
+            f"  platform faults struck: {dict(sorted(self.platform_faults.items()))}",
+            f"  database faults struck: {dict(sorted(self.db_faults.items()))}",
+            f"  answers by status: {dict(sorted(self.answers.items()))}",
+            f"  findings: {len(self.findings)}"
+            + (f" (seen again later: {self.repeats})" if self.repeats else ""),
+        ]
+        for found in self.findings:
+            lines.append(f"  - {found.kind}  (replay: EXPLORE_SEED={found.seed})")
+            lines.append(f"    {found.message}")
+            lines += [f"      {step}" for step in found.steps]
+        return "\n".join(lines)
+
+
+def _issues(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _issues(inner)]
+    return [error]
+
+
+def _steps(error: BaseException, reported: list[str]) -> list[str]:
+    """The shrunk steps: hypothesis's notes on the error, or what it reported last."""
+    notes = getattr(error, "__notes__", [])
+    text = [line for note in [*notes, *reported] for line in str(note).splitlines()]
+    starts = [i for i, line in enumerate(text) if line.startswith("state = ")]
+    if not starts:
+        return [line for line in text if line.strip()][-40:]
+    shown = text[starts[-1] :]
+    ends = [i for i, line in enumerate(shown) if line.startswith("state.teardown()")]
+    return shown[: ends[0] + 1] if ends else shown
+
+
+def explore(
+    database_url: str,
+    engine: str,
+    seconds: float,
+    base_seed: int,
+    shrink_grace_s: float = SHRINK_GRACE_S,
+) -> Report:
+    """Run chunks for ``seconds`` on the database at ``database_url`` (migrated, empty); a
+    chunk still shrinking a finding at the end gets ``shrink_grace_s`` more."""
+    report = Report(engine)
+    log = RunLog()
+    world = World(database_url)
+    started = time.monotonic()
+    with shift_wall_clock():
+        world.open()
+        try:
+            ends = world.loop.time() + seconds
+            log.out_of_time = ends + shrink_grace_s
+            chunk = 0
+            while chunk == 0 or world.loop.time() < ends:
+                chunk_seed = base_seed + chunk
+                chunk += 1
+                machine = seed(chunk_seed)(machine_for(world, log))
+                reported: list[str] = []
+                try:
+                    with with_reporter(reported.append):
+                        run_state_machine_as_test(
+                            machine,
+                            settings=settings(
+                                max_examples=CHUNK_EXAMPLES,
+                                stateful_step_count=STEPS_PER_EXAMPLE,
+                                deadline=None,
+                                database=None,
+                                suppress_health_check=list(HealthCheck),
+                                print_blob=False,
+                            ),
+                        )
+                except BaseException as error:  # noqa: BLE001 - every failure is a finding
+                    if isinstance(error, KeyboardInterrupt):
+                        raise
+                    for issue in _issues(error):
+                        kind = issue.kind if isinstance(issue, Finding) else type(issue).__name__
+                        log.suppressed.add(kind)
+                        report.findings.append(
+                            FoundIssue(kind, chunk_seed, str(issue)[:600], _steps(issue, reported))
+                        )
+        finally:
+            world.close()
+    report.seconds = time.monotonic() - started
+    report.chunks = chunk
+    report.steps = world.stats.steps
+    report.examples = log.examples
+    report.interleavings = len(log.interleavings)
+    report.repeats = dict(log.repeats)
+    report.rules = dict(log.rules)
+    report.platform_faults = dict(world.platform_faults.struck)
+    report.db_faults = dict(world.db_faults.struck_by_phase)
+    report.answers = dict(world.stats.answers)
+    return report
