@@ -77,11 +77,11 @@ def _naive_now() -> datetime:
 def shift_wall_clock() -> Iterator[ExploreClock]:
     """Within the block, the wall-clock readers' ``datetime.now`` follows ``CLOCK``."""
     modules = [importlib.import_module(name) for name in WALL_CLOCK_READERS]
-    saved = [module.datetime for module in modules]
+    saved = [getattr(module, "datetime") for module in modules]  # noqa: B009 - not typed
     for module in modules:
-        module.datetime = _ShiftedDatetime
+        setattr(module, "datetime", _ShiftedDatetime)  # noqa: B010
     try:
         yield CLOCK
     finally:
         for module, original in zip(modules, saved, strict=True):
-            module.datetime = original
+            setattr(module, "datetime", original)  # noqa: B010

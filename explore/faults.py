@@ -111,7 +111,10 @@ class PlatformFaults:
         name = platform.platform.value
         if fault == "refuse":
             raise PlatformRejected(
-                f"{op}: out of stock (explorer)", platform=name, cause=Cause.OUT_OF_STOCK, status=422
+                f"{op}: out of stock (explorer)",
+                platform=name,
+                cause=Cause.OUT_OF_STOCK,
+                status=422,
             )
         if fault == "timeout_before":
             raise PlatformTimeout(

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
+from hypothesis.control import current_build_context
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from adapters.base import LineRequest
 from explore.clock import jump_clock
 from explore.faults import PLATFORM_FAULTS, WRITE_PHASES, PlatformFault
 from explore.invariants import ReplayDiffers, check_quiescent, check_step
@@ -70,7 +72,10 @@ class ExplorerMachine(RuleBasedStateMachine):
         self.trace: list[str] = []
         self.keys = 0
         self.failed = False
-        self.idle = self.world.loop.time() >= self.log.out_of_time
+        # Out of time, examples do nothing (a long shrink ends), except hypothesis's final
+        # replay of the minimal one, which prints its steps.
+        final = current_build_context().is_final
+        self.idle = self.world.loop.time() >= self.log.out_of_time and not final
         self.world.run(self.world.reset())
 
     # --- helpers --------------------------------------------------------------------------
@@ -105,7 +110,7 @@ class ExplorerMachine(RuleBasedStateMachine):
             self.world.platform_faults.arm(label, fault)
 
     def _cart(self, index: int) -> dict[str, Any] | None:
-        known = sorted(self.world.known_carts)
+        known = list(self.world.known_carts)  # in the order they were first seen
         return self.world.known_carts[known[index % len(known)]] if known else None
 
     def _key(self, keyed: bool) -> str | None:
@@ -152,7 +157,9 @@ class ExplorerMachine(RuleBasedStateMachine):
         self._request("add_sku", Request("POST", path, body), found["id"])
 
     @rule(cart=indexes, line=indexes, quantity=st.integers(0, 3), fault=faults)
-    def set_quantity(self, cart: int, line: int, quantity: int, fault: PlatformFault | None) -> None:
+    def set_quantity(
+        self, cart: int, line: int, quantity: int, fault: PlatformFault | None
+    ) -> None:
         found = self._cart(cart)
         lines = [(b, s) for b in (found or {}).get("bags", []) for s in b["skus"]]
         if not self._step("set_quantity", fault) or found is None or not lines:
@@ -201,18 +208,16 @@ class ExplorerMachine(RuleBasedStateMachine):
             return
         fake = self.world.fake(label)
         held = [cid for cid, cart in fake.carts.items() if cart.made_for]
-        if existing and held:
-            external_id = held[0]
-        else:
-            external_id = self.world.run(self._shopper_cart(label))
+        shopper = not (existing and held)
+        external_id = self.world.run(self._shopper_cart(label)) if shopper else held[0]
         self._arm(label, fault)
         body = {"cart_id": external_id, "source": self.world.merchant_ids[label]}
-        self._request("save_reference", Request("POST", "/v1/cart-references", body, self._key(keyed)))
+        self._request(
+            "save_reference", Request("POST", "/v1/cart-references", body, self._key(keyed))
+        )
 
     async def _shopper_cart(self, label: str) -> str:
         """A cart the shopper made on the store itself (no multicart call, no fault)."""
-        from adapters.base import LineRequest  # noqa: PLC0415 - only this rule needs it
-
         fake = self.world.fake(label)
         hook, fake.hook = fake.hook, None
         try:
@@ -225,7 +230,7 @@ class ExplorerMachine(RuleBasedStateMachine):
     @rule(index=indexes)
     def replay(self, index: int) -> None:
         """Send a keyed request again, same key and body: a replay answers what the first did."""
-        keyed = sorted(self.world.keyed)
+        keyed = list(self.world.keyed)
         if not self._step("replay") or not keyed:
             return
         first_request, first = self.world.keyed[keyed[index % len(keyed)]]
@@ -331,7 +336,7 @@ class ExplorerMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.log.examples += 1
-        self.log.interleavings.add(hashlib.sha1("|".join(self.trace).encode()).hexdigest())
+        self.log.interleavings.add(hashlib.blake2b("|".join(self.trace).encode()).hexdigest())
         if self.idle or self.failed:
             self.world.run(self.world.drain())
             return

@@ -13,9 +13,11 @@ replays one chunk first.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, seed, settings
+from hypothesis.errors import Flaky
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -57,6 +59,8 @@ class Report:
     platform_faults: dict[str, int] = field(default_factory=dict)
     db_faults: dict[str, int] = field(default_factory=dict)
     answers: dict[int, int] = field(default_factory=dict)
+    flaky: int = 0  # shrunk replays that diverged (the service's own timing): reported apart
+    reported: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         lines = [
@@ -68,6 +72,7 @@ class Report:
             f"  platform faults struck: {dict(sorted(self.platform_faults.items()))}",
             f"  database faults struck: {dict(sorted(self.db_faults.items()))}",
             f"  answers by status: {dict(sorted(self.answers.items()))}",
+            f"  shrunk replays that diverged (timing): {self.flaky}",
             f"  findings: {len(self.findings)}"
             + (f" (seen again later: {self.repeats})" if self.repeats else ""),
         ]
@@ -82,6 +87,10 @@ def _issues(error: BaseException) -> list[BaseException]:
     if isinstance(error, BaseExceptionGroup):
         return [leaf for inner in error.exceptions for leaf in _issues(inner)]
     return [error]
+
+
+def _collect(into: list[str]) -> Callable[[object], None]:
+    return lambda text: into.append(str(text))
 
 
 def _steps(error: BaseException, reported: list[str]) -> list[str]:
@@ -121,7 +130,7 @@ def explore(
                 machine = seed(chunk_seed)(machine_for(world, log))
                 reported: list[str] = []
                 try:
-                    with with_reporter(reported.append):
+                    with with_reporter(_collect(reported)):
                         run_state_machine_as_test(
                             machine,
                             settings=settings(
@@ -133,10 +142,14 @@ def explore(
                                 print_blob=False,
                             ),
                         )
-                except BaseException as error:  # noqa: BLE001 - every failure is a finding
+                except BaseException as error:  # every failure is a finding
                     if isinstance(error, KeyboardInterrupt):
                         raise
+                    report.reported = reported
                     for issue in _issues(error):
+                        if isinstance(issue, Flaky) and not isinstance(issue, Finding):
+                            report.flaky += 1  # a replay that went otherwise (timing)
+                            continue
                         kind = issue.kind if isinstance(issue, Finding) else type(issue).__name__
                         log.suppressed.add(kind)
                         report.findings.append(

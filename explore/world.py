@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from sqlalchemy import delete
@@ -134,7 +135,7 @@ class Stats:
 def explore_settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
-        admin_token="explore-admin",
+        admin_token="explore-admin",  # noqa: S106 - the in-process app's, for this run only
         encryption_key=Fernet.generate_key().decode(),
         create_deadline_s=DEADLINE_S,
         request_deadline_s=DEADLINE_S,
@@ -225,8 +226,8 @@ class World:
             await self.client.close()
 
     @property
-    def app(self) -> Any:
-        assert self.client is not None
+    def app(self) -> web.Application:
+        assert self.client is not None and isinstance(self.client.server, TestServer)
         return self.client.server.app
 
     @property
@@ -349,9 +350,11 @@ class World:
         elif answer.status == 404 and flight.cart_id is not None:
             self.known_carts.pop(flight.cart_id, None)
         request = flight.request
-        if request is not None and request.key is not None and answer.status < 500:
-            if body is None or body.get("error") != "idempotency_key_in_use":
-                self.keyed.setdefault(request.key, (request, answer))
+        keyed = request is not None and request.key is not None and answer.status < 500
+        in_use = isinstance(body, dict) and body.get("error") == "idempotency_key_in_use"
+        if keyed and not in_use:
+            assert request is not None and request.key is not None
+            self.keyed.setdefault(request.key, (request, answer))
 
     async def drain(self) -> None:
         """Open every gate, disarm every fault, and wait for every flight (bounded)."""
