@@ -13,20 +13,32 @@ distinct races apart while shrinking, and the runner counts them apart.
 - ``check_accounted``: every external cart multicart made is on a live bag, named by an outbox
   entry still pending (or dead: visible, requeueable), or counted undetectable (its bag's
   ``unknown_create`` entry buried ``undetectable``). At quiescence only.
+- ``check_lines``: a live bag's lines are what its external cart holds (SKU and quantity),
+  except the SKUs an order error on the bag says are uncertain ("mutations change the external
+  cart first and our record second ... leaving the line as the platform really has it"). At
+  quiescence only.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
+from adapters.fake import ref_key
 from explore.world import Finding, World
-from orchestrator.store.tables import bags, carts, external_deletes
+from orchestrator.store.tables import bags, carts, external_deletes, order_errors, order_skus
 
 LIVE_BAG = ("IN_PROGRESS", "PENDING", "UNKNOWN")
-INVARIANTS = ("live_bag_without_external_cart", "two_carts_for_one_bag", "unaccounted_cart")
+INVARIANTS = (
+    "live_bag_without_external_cart",
+    "two_carts_for_one_bag",
+    "unaccounted_cart",
+    "line_drift",
+)
 
 
 class LiveBagWithoutExternalCart(Finding):
@@ -41,6 +53,10 @@ class UnaccountedExternalCart(Finding):
     kind = "unaccounted_cart"
 
 
+class LineDrift(Finding):
+    kind = "line_drift"
+
+
 class ReplayDiffers(Finding):
     kind = "idempotent_replay_differs"
 
@@ -53,6 +69,8 @@ class BagRow:
     status: str
     merchant: str  # the merchant's label
     external_id: str | None
+    lines: dict[str, int]  # platform ref key -> quantity (lines with a quantity)
+    uncertain: frozenset[str]  # platform ref keys of SKUs with an order error on the bag
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,7 @@ class Snapshot:
     bags: list[BagRow]
     outbox: list[OutboxRow]
     external: dict[tuple[str, str], str]  # (merchant label, external id) -> bag made for
+    external_lines: dict[tuple[str, str], dict[str, int]]  # -> platform ref key -> quantity
 
 
 async def snapshot(world: World) -> Snapshot:
@@ -86,6 +105,24 @@ async def snapshot(world: World) -> Snapshot:
             )
         ).all()
         outbox_rows = (await conn.execute(select(external_deletes))).all()
+        line_rows = (await conn.execute(select(order_skus))).all()
+        error_rows = (await conn.execute(select(order_errors))).all()
+    refs = {sku_id: ref_key(ref) for sku_id, ref in world.sku_refs.items()}
+    lines: dict[str, dict[str, int]] = {}
+    for row in line_rows:
+        if row.quantity > 0:
+            held = lines.setdefault(row.bag_id, {})
+            key = ref_key(row.platform_ref)
+            held[key] = held.get(key, 0) + row.quantity
+    uncertain: dict[str, set[str]] = {}
+    for row in error_rows:
+        if row.bag_id is not None and row.entity_id in refs:
+            uncertain.setdefault(row.bag_id, set()).add(refs[row.entity_id])
+    external_lines = {
+        (label, cart.id): _held(cart.lines)
+        for label in world.merchant_ids
+        for cart in world.fake(label).carts.values()
+    }
     external = {
         (label, cart.id): cart.made_for
         for label in world.merchant_ids
@@ -100,6 +137,8 @@ async def snapshot(world: World) -> Snapshot:
                 r.status,
                 world.label_of(r.merchant_id),
                 r.external_id,
+                lines.get(r.id, {}),
+                frozenset(uncertain.get(r.id, ())),
             )
             for r in bag_rows
         ],
@@ -108,7 +147,16 @@ async def snapshot(world: World) -> Snapshot:
             for r in outbox_rows
         ],
         external,
+        external_lines,
     )
+
+
+def _held(platform_lines: Sequence[Any]) -> dict[str, int]:
+    held: dict[str, int] = {}
+    for line in platform_lines:
+        key = ref_key(line.ref)
+        held[key] = held.get(key, 0) + line.quantity
+    return held
 
 
 def check_live_bags(shot: Snapshot, busy: set[str]) -> None:
@@ -152,6 +200,23 @@ def check_accounted(shot: Snapshot) -> None:
         )
 
 
+def check_lines(shot: Snapshot) -> None:
+    for bag in shot.bags:
+        if not bag.cart_live or bag.status != "IN_PROGRESS" or not bag.external_id:
+            continue
+        held = shot.external_lines.get((bag.merchant, bag.external_id))
+        if held is None:
+            continue  # check_live_bags' concern
+        keys = (set(held) | set(bag.lines)) - bag.uncertain
+        differ = {k: (bag.lines.get(k, 0), held.get(k, 0)) for k in keys}
+        differ = {k: v for k, v in differ.items() if v[0] != v[1]}
+        if differ:
+            raise LineDrift(
+                f"bag {bag.id} ({bag.merchant} cart {bag.external_id}): recorded vs platform"
+                f" quantities differ with no order error saying so: {differ}"
+            )
+
+
 def _about(shot: Snapshot, bag_id: str) -> str:
     rows = [b for b in shot.bags if b.id == bag_id]
     entries = [e for e in shot.outbox if e.bag_id == bag_id]
@@ -171,3 +236,4 @@ async def check_quiescent(world: World) -> None:
     check_live_bags(shot, set())
     check_one_cart_per_bag(shot)
     check_accounted(shot)
+    check_lines(shot)

@@ -233,7 +233,7 @@ class ExplorerMachine(RuleBasedStateMachine):
         keyed = list(self.world.keyed)
         if not self._step("replay") or not keyed:
             return
-        first_request, first = self.world.keyed[keyed[index % len(keyed)]]
+        first_request, first, faulted = self.world.keyed[keyed[index % len(keyed)]]
         struck = self.world.db_faults.struck
 
         async def replay_and_compare() -> None:
@@ -245,7 +245,8 @@ class ExplorerMachine(RuleBasedStateMachine):
                     f" {again.body}"
                 )
             ran_again = not again.replayed and again.status not in (409, 503)
-            if ran_again and 200 <= first.status < 300 and self.world.db_faults.struck == struck:
+            faulted_now = faulted or self.world.db_faults.struck != struck
+            if ran_again and 200 <= first.status < 300 and not faulted_now:
                 raise ReplayDiffers(f"{said} ran again (answered {again.status}) after a 2xx")
 
         self._judged(replay_and_compare())
@@ -308,6 +309,13 @@ class ExplorerMachine(RuleBasedStateMachine):
             return
         jump_clock(JUMPS[how])
         self._advance()
+
+    @rule(label=st.sampled_from(LABELS), fault=st.sampled_from(PLATFORM_FAULTS))
+    def arm_fault(self, label: str, fault: PlatformFault) -> None:
+        """The next call to ``label``'s store, whatever makes it, meets ``fault`` (after any
+        fault armed already)."""
+        if self._step("arm", fault):
+            self._arm(label, fault)
 
     @rule(skip=st.integers(0, 3), phase=st.sampled_from(WRITE_PHASES))
     def fail_a_write(self, skip: int, phase: WritePhase) -> None:

@@ -155,9 +155,11 @@ class World:
         self.db_faults = DatabaseFaults()
         self.flights: list[Flight] = []
         self.known_carts: dict[str, Any] = {}  # cart id -> the last cart JSON seen
-        self.keyed: dict[str, tuple[Request, Answer]] = {}  # idempotency key -> first answer
+        # idempotency key -> (request, first answer, whether a database fault struck meanwhile)
+        self.keyed: dict[str, tuple[Request, Answer, bool]] = {}
         self.merchant_ids: dict[str, str] = {}  # label -> merchant id
         self.skus: dict[str, list[str]] = {}  # merchant label -> sku ids
+        self.sku_refs: dict[str, dict[str, Any]] = {}  # sku id -> platform ref
         self.stats = Stats()
         self.client: TestClient[Any, Any] | None = None
         self.app_key = ""
@@ -193,6 +195,7 @@ class World:
             self.registry.platforms[merchant_id] = fake
             self.platform_faults.install(label, fake)
             self.skus[label] = [f"sku-{label}-{n}" for n in range(len(refs))]
+            self.sku_refs.update(zip(self.skus[label], refs, strict=True))
             skus += [
                 {
                     "sku_id": sku_id,
@@ -354,7 +357,8 @@ class World:
         in_use = isinstance(body, dict) and body.get("error") == "idempotency_key_in_use"
         if keyed and not in_use:
             assert request is not None and request.key is not None
-            self.keyed.setdefault(request.key, (request, answer))
+            faulted = self.db_faults.struck > flight.faults_before
+            self.keyed.setdefault(request.key, (request, answer, faulted))
 
     async def drain(self) -> None:
         """Open every gate, disarm every fault, and wait for every flight (bounded)."""
