@@ -15,6 +15,7 @@ Each example's trace (rule names and fault kinds) is hashed into ``RunLog.interl
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,7 @@ class RunLog:
     examples: int = 0
     out_of_time: float = float("inf")  # loop time past which examples do nothing (shrinking)
     suppressed: set[str] = field(default_factory=set)  # kinds found already: counted, not raised
+    shortest: dict[str, list[str]] = field(default_factory=dict)  # kind -> shortest failing calls
     repeats: dict[str, int] = field(default_factory=dict)
 
 
@@ -69,7 +71,8 @@ class ExplorerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.trace: list[str] = []
+        self.trace: list[str] = []  # rule names and fault kinds: the interleaving's identity
+        self.calls: list[str] = []  # the rules as called, arguments and all
         self.keys = 0
         self.failed = False
         # Out of time, examples do nothing (a long shrink ends), except hypothesis's final
@@ -85,6 +88,7 @@ class ExplorerMachine(RuleBasedStateMachine):
         if self.idle:
             return False
         self.trace.append(":".join([name, *(str(d) for d in detail if d is not None)]))
+        self.calls.append(_rule_call())
         self.log.rules[name] = self.log.rules.get(name, 0) + 1
         self.world.stats.steps += 1
         return True
@@ -97,6 +101,9 @@ class ExplorerMachine(RuleBasedStateMachine):
         except Finding as finding:
             self.failed = True
             if finding.kind not in self.log.suppressed:
+                shortest = self.log.shortest.get(finding.kind)
+                if shortest is None or len(self.calls) <= len(shortest):
+                    self.log.shortest[finding.kind] = list(self.calls)
                 raise
             self.log.repeats[finding.kind] = self.log.repeats.get(finding.kind, 0) + 1
             self.idle = True
@@ -236,7 +243,7 @@ class ExplorerMachine(RuleBasedStateMachine):
         first_request, first, faulted = self.world.keyed[keyed[index % len(keyed)]]
         struck = self.world.db_faults.struck
 
-        async def replay_and_compare() -> None:
+        async def replay_and_compare() -> Answer:
             again: Answer = await self.world.http(first_request)
             said = f"{first_request.method} {first_request.path} key {first_request.key}"
             if again.replayed and (again.status, again.body) != (first.status, first.body):
@@ -248,8 +255,10 @@ class ExplorerMachine(RuleBasedStateMachine):
             faulted_now = faulted or self.world.db_faults.struck != struck
             if ran_again and 200 <= first.status < 300 and not faulted_now:
                 raise ReplayDiffers(f"{said} ran again (answered {again.status}) after a 2xx")
+            return again
 
-        self._judged(replay_and_compare())
+        # A flight like any other: run again, the request may park at a gate.
+        self.world.start("replay", replay_and_compare)
         self._advance()
 
     # --- the background rounds ------------------------------------------------------------
@@ -349,6 +358,18 @@ class ExplorerMachine(RuleBasedStateMachine):
             self.world.run(self.world.drain())
             return
         self._settle_and_check()
+
+
+def _rule_call() -> str:
+    """``rule(arg=value, ...)`` of the rule calling ``_step`` (its frame's arguments)."""
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    if caller is None:
+        return "?"
+    code = caller.f_code
+    names = code.co_varnames[1 : code.co_argcount]  # past self
+    args = ", ".join(f"{n}={caller.f_locals[n]!r}" for n in names)
+    return f"state.{code.co_name}({args})"
 
 
 def machine_for(world: World, log: RunLog) -> type[ExplorerMachine]:

@@ -152,8 +152,12 @@ def explore(
                             continue
                         kind = issue.kind if isinstance(issue, Finding) else type(issue).__name__
                         log.suppressed.add(kind)
+                        steps = _steps(issue, reported) or [
+                            "(hypothesis printed no replay; the shortest failing example seen:)",
+                            *log.shortest.get(kind, []),
+                        ]
                         report.findings.append(
-                            FoundIssue(kind, chunk_seed, str(issue)[:600], _steps(issue, reported))
+                            FoundIssue(kind, chunk_seed, str(issue)[:600], steps)
                         )
         finally:
             world.close()

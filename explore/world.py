@@ -331,6 +331,8 @@ class World:
         for flight in ended:
             injected = self.db_faults.struck > flight.faults_before
             error = flight.task.exception()
+            if isinstance(error, Finding):
+                raise error
             if error is not None:
                 if injected:
                     continue
