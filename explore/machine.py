@@ -153,6 +153,16 @@ class ExplorerMachine(RuleBasedStateMachine):
         skus = [{"sku_id": self.world.skus[m][0], "quantity": quantity} for m in merchants]
         self._request("create", Request("POST", "/v1/carts", {"skus": skus}, self._key(keyed)))
 
+    @rule(cart=indexes)
+    def read_cart(self, cart: int) -> None:
+        """GET the cart (no platform call): the rules after it see its lines as they are."""
+        found = self._cart(cart)
+        if not self._step("read_cart") or found is None:
+            return
+        path = f"/v1/carts/{found['id']}"
+        self.world.start_request("read_cart", Request("GET", path), found["id"])
+        self._advance()
+
     @rule(cart=indexes, label=st.sampled_from(LABELS), sku=st.integers(0, 1), fault=faults)
     def add_sku(self, cart: int, label: str, sku: int, fault: PlatformFault | None) -> None:
         found = self._cart(cart)
