@@ -9,6 +9,8 @@ database on both engines) over the fake platforms of all three kinds with hypoth
 ``RuleBasedStateMachine`` and checks design §7's invariants after every step.
 
 Modules: ``clock`` (the one place time moves), ``faults`` (platform and database faults, gates),
-``world`` (the app, its database, the fakes, operations in flight), ``invariants`` (the checks),
-``machine`` (the rules), ``runner`` (bounded and long runs, statistics, findings).
+``stores`` (the app, merchants and SKUs it runs with), ``world`` (the app, its database, the
+fakes, operations in flight, settling), ``invariants`` (the checks), ``steps`` (the machine's
+base), ``app_rules`` and ``machine`` (the rules), ``runner`` (bounded and long runs, statistics,
+findings).
 """

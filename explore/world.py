@@ -24,64 +24,22 @@ from typing import Any
 import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.fernet import Fernet
 from sqlalchemy import delete
 
 from adapters.fake import FakePlatform, FakeRegistry
-from bags.status import Platform
-from config import Settings
 from explore.clock import jump_clock, reset_clock
 from explore.faults import DatabaseFaults, PlatformFaults
+from explore.stores import CART_TABLES, DEADLINE_S, MERCHANTS, explore_settings, seed_stores
 from orchestrator.http.app import create_app
 from orchestrator.http.keys import DELETER, METRICS, RECONCILER, STORE
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import ExpirySweeper
 from orchestrator.service.reconciler import Reconciler
 from orchestrator.store import Store
-from orchestrator.store.tables import (
-    bags,
-    carts,
-    external_deletes,
-    idempotency_keys,
-    order_errors,
-    order_skus,
-)
 
-ADMIN = {"Authorization": "Bearer explore-admin"}
-DEADLINE_S = 20.0  # long: a parked call is never cut short by real time within a step
 QUIET_S = 0.04  # no flight ended and no gate was reached for this long: the flights wait
 ADVANCE_S = 1.0  # the most one step lets the flights run
 SETTLE_WAIT_S = 30.0  # the most the settle waits for the flights once every gate is open
-
-# One merchant per platform kind, two SKUs each: (label, platform, connection, refs).
-MERCHANTS: tuple[tuple[str, Platform, dict[str, str], tuple[dict[str, Any], ...]], ...] = (
-    (
-        "ep",
-        Platform.ELASTIC_PATH,
-        {"api_url": "https://ep.fake.test", "client_id": "id", "client_secret": "secret"},
-        ({"sku": "ep-1"}, {"sku": "ep-2"}),
-    ),
-    (
-        "bc",
-        Platform.BIGCOMMERCE,
-        {"api_url": "https://fake.test/stores/bc/v3", "access_token": "secret-bc"},
-        ({"product_id": 11}, {"product_id": 12}),
-    ),
-    (
-        "shop",
-        Platform.SHOPIFY,
-        {
-            "shop_url": "https://shop.fake.test",
-            "storefront_token": "secret-shop",
-            "api_version": "2024-10",
-        },
-        (
-            {"variant_id": "gid://shopify/ProductVariant/21"},
-            {"variant_id": "gid://shopify/ProductVariant/22"},
-        ),
-    ),
-)
-CART_TABLES = (idempotency_keys, external_deletes, order_errors, order_skus, bags, carts)
 
 
 class Finding(AssertionError):
@@ -132,18 +90,6 @@ class Stats:
     answers: dict[int, int] = field(default_factory=dict)
 
 
-def explore_settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        admin_token="explore-admin",  # noqa: S106 - the in-process app's, for this run only
-        encryption_key=Fernet.generate_key().decode(),
-        create_deadline_s=DEADLINE_S,
-        request_deadline_s=DEADLINE_S,
-        log_format="json",
-        allow_private_platform_urls=True,
-    )
-
-
 class World:
     """See the module's doc. Built with ``open`` on its own loop; ``close`` at the end."""
 
@@ -180,41 +126,10 @@ class World:
         self.client = TestClient(TestServer(app))
         await self.client.start_server()
         self.store.db.fault_hook = self.db_faults
-        key = await self._admin("POST", "/v1/admin/apps", {"name": "explorer"})
-        self.app_key = key["api_key"]
-        skus: list[dict[str, Any]] = []
-        for label, platform, connection, refs in MERCHANTS:
-            made = await self._admin(
-                "POST",
-                "/v1/admin/merchants",
-                {"name": label, "platform": platform.value, "connection": connection},
-            )
-            merchant_id = made["id"]
-            self.merchant_ids[label] = merchant_id
-            fake = FakePlatform(platform=platform, default_price=1000)
-            self.registry.platforms[merchant_id] = fake
-            self.platform_faults.install(label, fake)
-            self.skus[label] = [f"sku-{label}-{n}" for n in range(len(refs))]
-            self.sku_refs.update(zip(self.skus[label], refs, strict=True))
-            skus += [
-                {
-                    "sku_id": sku_id,
-                    "merchant_id": merchant_id,
-                    "name": sku_id,
-                    "price": 1000,
-                    "currency": "USD",
-                    "available": True,
-                    "platform_ref": ref,
-                }
-                for sku_id, ref in zip(self.skus[label], refs, strict=True)
-            ]
-        await self._admin("PUT", "/v1/admin/skus", skus)
-
-    async def _admin(self, method: str, path: str, body: Any) -> Any:
-        assert self.client is not None
-        response = await self.client.request(method, path, json=body, headers=ADMIN)
-        assert response.status in (200, 201), await response.text()
-        return await response.json()
+        seeded = await seed_stores(self.client, self.registry)
+        self.app_key, self.merchant_ids, self.skus, self.sku_refs = seeded
+        for label, merchant_id in self.merchant_ids.items():
+            self.platform_faults.install(label, self.registry.platforms[merchant_id])
 
     def close(self) -> None:
         try:
