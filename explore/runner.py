@@ -13,8 +13,9 @@ replays one chunk first.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, seed, settings
 from hypothesis.errors import Flaky
@@ -103,6 +104,31 @@ def _steps(error: BaseException, reported: list[str]) -> list[str]:
     shown = text[starts[-1] :]
     ends = [i for i, line in enumerate(shown) if line.startswith("state.teardown()")]
     return shown[: ends[0] + 1] if ends else shown
+
+
+Step = tuple[str, dict[str, Any]]  # a rule's name and its arguments
+
+
+def run_sequence(database_url: str, steps: Sequence[Step]) -> Finding | None:
+    """Run ``steps`` (rules by name, then the teardown's settle and checks) on a fresh world,
+    outside hypothesis: the finding they lead to, or None. For the shrunk sequences of known
+    findings, kept as tests (``tests/explore/test_findings.py``)."""
+    world = World(database_url)
+    with shift_wall_clock():
+        world.open()
+        try:
+            machine = machine_for(world, RunLog())()
+            try:
+                for name, arguments in steps:
+                    getattr(machine, name)(**arguments)
+                    machine.step_invariants()
+                machine.teardown()
+            except Finding as finding:
+                world.run(world.drain())
+                return finding
+        finally:
+            world.close()
+    return None
 
 
 def explore(

@@ -15,6 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
+from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import RuleBasedStateMachine
 
 from explore.faults import PLATFORM_FAULTS, PlatformFault
@@ -59,7 +60,7 @@ class StepMachine(RuleBasedStateMachine):
         self.failed = False
         # Out of time, examples do nothing (a long shrink ends), except hypothesis's final
         # replay of the minimal one, which prints its steps.
-        final = current_build_context().is_final
+        final = _final_replay()
         self.idle = self.world.loop.time() >= self.log.out_of_time and not final
         self.world.run(self.world.reset())
 
@@ -111,6 +112,15 @@ class StepMachine(RuleBasedStateMachine):
     def _request(self, name: str, request: Request, cart_id: str | None = None) -> None:
         self.world.start_request(name, request, cart_id)
         self._advance()
+
+
+def _final_replay() -> bool:
+    """Whether hypothesis is replaying the minimal failing example (False outside hypothesis:
+    a sequence run by hand, ``runner.run_sequence``)."""
+    try:
+        return current_build_context().is_final
+    except InvalidArgument:
+        return False
 
 
 def _rule_call() -> str:

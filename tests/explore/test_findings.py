@@ -1,0 +1,60 @@
+"""The explorer's findings on the current code, each as its minimal sequence of rules.
+
+Each sequence is what ``make explore`` found (shrunk by hypothesis, then trimmed by hand to the
+steps that matter) and ``explore.runner.run_sequence`` replays it deterministically on both
+engines. They fail until the races they show are fixed (issue 15's other parts); then they
+pass and stay as regression tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from explore.runner import Step, run_sequence
+
+CREATE_EP_PARKED_AFTER_APPLY: Step = (
+    "create_cart",
+    {"merchants": ["ep"], "quantity": 1, "fault": "park_after", "fault_on": 0, "keyed": False},
+)
+
+SEQUENCES: dict[str, list[Step]] = {
+    # A create overruns its lease while its Elastic Path call is parked after applying; the
+    # reconciler adopts the bag's cart by reference; the create's late outcome write is stale,
+    # so it queues and tries the delete of the external ids it made: the adopted cart goes.
+    "lease_overrun_deletes_the_adopted_cart": [
+        CREATE_EP_PARKED_AFTER_APPLY,
+        ("jump", {"how": "past_lease"}),
+        ("reconcile_round", {"fault": None, "fault_on": 0}),
+        ("resume", {"index": 0}),
+    ],
+    # A create's outcome write fails at COMMIT: it queues the delete of the Elastic Path cart
+    # it made (whose own try times out), the PENDING bag is the reconciler's, which adopts the
+    # same cart by reference; the queued delete then removes it.
+    "failed_outcome_write_deletes_the_adopted_cart": [
+        CREATE_EP_PARKED_AFTER_APPLY,
+        ("arm_fault", {"label": "ep", "fault": "timeout_before"}),
+        ("fail_a_write", {"skip": 0, "phase": "at_commit"}),
+        ("resume", {"index": 0}),
+        ("jump", {"how": "past_settle_cutoff"}),
+        ("reconcile_round", {"fault": None, "fault_on": 0}),
+        ("jump", {"how": "past_backoff"}),
+        ("outbox_round", {"fault": None, "fault_on": 0}),
+    ],
+    # An add to an existing bag is applied on the platform, then the save fails at COMMIT:
+    # the line the platform now holds is in no record and no order error.
+    "failed_save_loses_a_line": [
+        (
+            "create_cart",
+            {"merchants": ["bc"], "quantity": 1, "fault": None, "fault_on": 0, "keyed": False},
+        ),
+        ("fail_a_write", {"skip": 1, "phase": "at_commit"}),
+        ("add_sku", {"cart": 0, "label": "bc", "sku": 1, "fault": None}),
+        ("settle", {}),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_known_finding_sequence(migrated_database_url: str, name: str) -> None:
+    finding = run_sequence(migrated_database_url, SEQUENCES[name])
+    assert finding is None, f"{name}: {finding.kind}: {finding}"
