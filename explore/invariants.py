@@ -14,6 +14,8 @@ distinct races apart while shrinking, and the runner counts them apart.
   the platform drops it, the fakes do not model that), named by an outbox
   entry still pending (or dead: visible, requeueable), or counted undetectable (its bag's
   ``unknown_create`` entry buried ``undetectable``). At quiescence only.
+- ``check_settled``: the reconciler drives every unsettled bag to a final state: once settled,
+  no live cart has a PENDING or UNKNOWN bag. At quiescence only.
 - ``check_lines``: a live bag's lines are what its external cart holds (SKU and quantity),
   except the SKUs an order error on the bag says are uncertain ("mutations change the external
   cart first and our record second ... leaving the line as the platform really has it"). At
@@ -37,6 +39,7 @@ LIVE_BAG = ("IN_PROGRESS", "PENDING", "UNKNOWN")
 INVARIANTS = (
     "live_bag_without_external_cart",
     "two_carts_for_one_bag",
+    "unsettled_after_settle",
     "unaccounted_cart",
     "line_drift",
 )
@@ -52,6 +55,10 @@ class TwoCartsForOneBag(Finding):
 
 class UnaccountedExternalCart(Finding):
     kind = "unaccounted_cart"
+
+
+class UnsettledAfterSettle(Finding):
+    kind = "unsettled_after_settle"
 
 
 class LineDrift(Finding):
@@ -203,6 +210,15 @@ def check_accounted(shot: Snapshot) -> None:
         )
 
 
+def check_settled(shot: Snapshot) -> None:
+    for bag in shot.bags:
+        if bag.cart_live and bag.status in ("PENDING", "UNKNOWN"):
+            raise UnsettledAfterSettle(
+                f"bag {bag.id} ({bag.merchant}, cart {bag.cart_id}) is still {bag.status} after"
+                " every flight ended and the reconciler ran to quiescence"
+            )
+
+
 def check_lines(shot: Snapshot) -> None:
     for bag in shot.bags:
         if not bag.cart_live or bag.status != "IN_PROGRESS" or not bag.external_id:
@@ -238,5 +254,6 @@ async def check_quiescent(world: World) -> None:
     shot = await snapshot(world)
     check_live_bags(shot, set())
     check_one_cart_per_bag(shot)
+    check_settled(shot)
     check_accounted(shot)
     check_lines(shot)

@@ -51,6 +51,26 @@ SEQUENCES: dict[str, list[Step]] = {
         ("add_sku", {"cart": 0, "label": "bc", "sku": 1, "fault": None}),
         ("settle", {}),
     ],
+    # A create's answers are lost on Elastic Path and Shopify (both bags UNKNOWN); the shopper
+    # saves the Elastic Path cart by reference (its id, the bag's, held by no bag yet); the
+    # reconciler's adoption of that cart then breaks the bags' unique (merchant, external id)
+    # on every round: the cart never settles, and its Shopify bag's possible cart is never
+    # counted undetectable.
+    "reference_to_an_unknown_create_wedges_the_reconciler": [
+        ("arm_fault", {"label": "shop", "fault": "lost_answer"}),
+        (
+            "create_cart",
+            {
+                "merchants": ["ep", "shop"],
+                "quantity": 1,
+                "fault": "lost_answer",
+                "fault_on": 0,
+                "keyed": False,
+            },
+        ),
+        ("save_reference", {"label": "ep", "existing": True, "fault": None, "keyed": False}),
+        ("settle", {}),
+    ],
 }
 
 
