@@ -51,6 +51,14 @@ SEQUENCES: dict[str, list[Step]] = {
         ("add_sku", {"cart": 0, "label": "bc", "sku": 1, "fault": None}),
         ("settle", {}),
     ],
+    # The same with a quantity change on a cart saved by reference: the platform holds 2, the
+    # record 1.
+    "failed_save_loses_a_quantity_change": [
+        ("save_reference", {"label": "ep", "existing": False, "fault": None, "keyed": False}),
+        ("fail_a_write", {"skip": 1, "phase": "at_commit"}),
+        ("set_quantity", {"cart": 0, "line": 0, "quantity": 2, "fault": None}),
+        ("settle", {}),
+    ],
     # A create's answers are lost on Elastic Path and Shopify (both bags UNKNOWN); the shopper
     # saves the Elastic Path cart by reference (its id, the bag's, held by no bag yet); the
     # reconciler's adoption of that cart then breaks the bags' unique (merchant, external id)
