@@ -64,7 +64,7 @@ soak: setup
 # EXPLORE_SEED each run unless given (a finding's seed replays it).
 EXPLORE_SECONDS ?= 600
 EXPLORE_SEED ?= $(shell date +%s)
-EXPLORE_SHRINK_S ?= 180
+EXPLORE_SHRINK_S ?= 60
 explore: setup
 	EXPLORE_SECONDS=$(EXPLORE_SECONDS) EXPLORE_SEED=$(EXPLORE_SEED) EXPLORE_SHRINK_S=$(EXPLORE_SHRINK_S) \
 		$(BIN)/pytest tests/explore -q -s -p no:cacheprovider

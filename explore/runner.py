@@ -4,10 +4,10 @@ Why: the same machine serves ``make test`` (a bounded run per engine, a fixed se
 honestly when an invariant breaks) and ``make explore`` (``EXPLORE_SECONDS`` per engine, seeds
 from ``EXPLORE_SEED`` or fresh ones). A run is a series of chunks, each one hypothesis run of
 ``CHUNK_EXAMPLES`` examples under its own seed (``base seed + chunk number``), until the time
-is spent. A failing chunk's finding (hypothesis shrinks it: the minimal steps are in the
-exception's notes) is recorded with its seed, and its kind is counted rather than raised in
-later chunks, so that the run goes on to find the others. ``EXPLORE_SEED=<chunk seed>``
-replays one chunk first.
+is spent. A failing chunk's finding (hypothesis shrinks it, for at most ``shrink_s``; the
+minimal steps are in the exception's notes) is recorded with its seed, and its kind is counted
+rather than raised in later chunks, so that the run goes on to find the others.
+``EXPLORE_SEED=<chunk seed>`` replays one chunk first.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from explore.world import Finding, World
 
 CHUNK_EXAMPLES = 10
 STEPS_PER_EXAMPLE = 30
-SHRINK_GRACE_S = 90.0  # past the run's end, a chunk still shrinking gets this long
+SHRINK_S = 60.0  # how long hypothesis may shrink one finding (then examples do nothing)
 CHECKED = (
     *INVARIANTS,
     "idempotent_replay_differs",
@@ -136,10 +136,10 @@ def explore(
     engine: str,
     seconds: float,
     base_seed: int,
-    shrink_grace_s: float = SHRINK_GRACE_S,
+    shrink_s: float = SHRINK_S,
 ) -> Report:
-    """Run chunks for ``seconds`` on the database at ``database_url`` (migrated, empty); a
-    chunk still shrinking a finding at the end gets ``shrink_grace_s`` more."""
+    """Run chunks for ``seconds`` on the database at ``database_url`` (migrated, empty); each
+    finding is shrunk for at most ``shrink_s`` (past ``seconds`` too)."""
     report = Report(engine)
     log = RunLog()
     world = World(database_url)
@@ -148,10 +148,11 @@ def explore(
         world.open()
         try:
             ends = world.loop.time() + seconds
-            log.out_of_time = ends + shrink_grace_s
+            log.shrink_s = shrink_s
             chunk = 0
             while chunk == 0 or world.loop.time() < ends:
                 chunk_seed = base_seed + chunk
+                log.out_of_time = float("inf")  # until this chunk's first finding
                 chunk += 1
                 machine = seed(chunk_seed)(machine_for(world, log))
                 reported: list[str] = []

@@ -43,6 +43,7 @@ class RunLog:
     rules: dict[str, int] = field(default_factory=dict)
     examples: int = 0
     out_of_time: float = float("inf")  # loop time past which examples do nothing (shrinking)
+    shrink_s: float = 60.0  # how long hypothesis may shrink one finding
     suppressed: set[str] = field(default_factory=set)  # kinds found already: counted, not raised
     shortest: dict[str, list[str]] = field(default_factory=dict)  # kind -> shortest failing calls
     repeats: dict[str, int] = field(default_factory=dict)
@@ -84,6 +85,9 @@ class StepMachine(RuleBasedStateMachine):
         except Finding as finding:
             self.failed = True
             if finding.kind not in self.log.suppressed:
+                # The first failure of a chunk starts its shrink budget.
+                ends = self.world.loop.time() + self.log.shrink_s
+                self.log.out_of_time = min(self.log.out_of_time, ends)
                 shortest = self.log.shortest.get(finding.kind)
                 if shortest is None or len(self.calls) <= len(shortest):
                     self.log.shortest[finding.kind] = list(self.calls)
