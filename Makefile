@@ -67,7 +67,7 @@ EXPLORE_SEED ?= $(shell date +%s)
 EXPLORE_SHRINK_S ?= 60
 explore: setup
 	EXPLORE_SECONDS=$(EXPLORE_SECONDS) EXPLORE_SEED=$(EXPLORE_SEED) EXPLORE_SHRINK_S=$(EXPLORE_SHRINK_S) \
-		$(BIN)/pytest tests/explore -q -s -p no:cacheprovider
+		$(BIN)/pytest tests/explore/test_explore.py -q -s -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .bench
