@@ -88,6 +88,26 @@ SEQUENCES: dict[str, list[Step]] = {
         ("save_reference", {"label": "ep", "existing": True, "fault": None, "keyed": False}),
         ("resume", {"index": 0}),
     ],
+    # A 2-bag create's Elastic Path answer is lost (its bag UNKNOWN, the cart made); that cart
+    # is saved by reference (no bag holds its id, no outbox entry names it yet); the first
+    # cart's DELETE queues an ``unknown_create`` entry, which deletes by reference the cart
+    # the saved reference now holds.
+    "reference_to_an_unknown_create_deleted_by_its_cart_delete": [
+        (
+            "create_cart",
+            {
+                "merchants": ["ep", "bc"],
+                "quantity": 1,
+                "fault": "lost_answer",
+                "fault_on": 0,
+                "keyed": False,
+            },
+        ),
+        ("save_reference", {"label": "ep", "existing": True, "fault": None, "keyed": False}),
+        ("delete_cart", {"cart": 0, "fault": None, "fault_on": 0}),
+        ("jump", {"how": "past_backoff"}),
+        ("outbox_round", {"fault": None, "fault_on": 0}),
+    ],
 }
 
 
