@@ -108,6 +108,16 @@ SEQUENCES: dict[str, list[Step]] = {
         ("jump", {"how": "past_backoff"}),
         ("outbox_round", {"fault": None, "fault_on": 0}),
     ],
+    # A create's outcome write commits but its answer is lost (after COMMIT): the create takes
+    # the write for failed and queues the delete of the external carts its own committed
+    # record holds. Any platform (BigCommerce here).
+    "committed_outcome_write_whose_answer_is_lost_deletes_its_carts": [
+        ("fail_a_write", {"skip": 1, "phase": "after_commit"}),
+        (
+            "create_cart",
+            {"merchants": ["bc"], "quantity": 1, "fault": None, "fault_on": 0, "keyed": False},
+        ),
+    ],
 }
 
 
