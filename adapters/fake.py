@@ -205,8 +205,9 @@ class FakePlatform:
             cart = _Cart(cart_id, currency, made_for=made_for)
             self._add(cart, lines)
             self.carts[cart.id] = cart
+        made = self.snapshot(cart_id)  # the answer as of applying, however long it is held
         await self._applied(after)
-        return self._answer("create_cart", self.snapshot(cart_id))
+        return self._answer("create_cart", made)
 
     async def get_cart(self, external_id: str, *, deadline: float) -> ExternalCart:
         after = await self._enter("get_cart", external_id)
@@ -219,8 +220,9 @@ class FakePlatform:
     ) -> ExternalCart:
         after = await self._enter("add_lines", external_id, tuple(lines))
         self._add(self._cart(external_id), lines)
+        held = self.snapshot(external_id)
         await self._applied(after)
-        return self._answer("add_lines", self.snapshot(external_id))
+        return self._answer("add_lines", held)
 
     async def update_line(
         self,
@@ -241,8 +243,9 @@ class FakePlatform:
                 status=422,
             )
         line.quantity = quantity
+        held = self.snapshot(external_id)
         await self._applied(after)
-        return self.snapshot(external_id)
+        return held
 
     async def remove_line(
         self, external_id: str, line_id: str, *, deadline: float
@@ -254,8 +257,9 @@ class FakePlatform:
             del self.carts[external_id]  # BigCommerce deletes an emptied cart (its 204)
             await self._applied(after)
             return None
+        held = self.snapshot(external_id)
         await self._applied(after)
-        return self.snapshot(external_id)
+        return held
 
     async def delete_cart(self, external_id: str, *, deadline: float) -> None:
         after = await self._enter("delete_cart", external_id)
