@@ -174,8 +174,18 @@ def check_live_bags(shot: Snapshot, busy: set[str]) -> None:
         if bag.external_id and (bag.merchant, bag.external_id) not in shot.external:
             raise LiveBagWithoutExternalCart(
                 f"bag {bag.id} ({bag.status}, cart {bag.cart_id}) names {bag.merchant} cart"
-                f" {bag.external_id}, which the platform does not hold"
+                f" {bag.external_id}, which the platform does not hold",
+                _whose(bag),
             )
+
+
+def _whose(bag: BagRow) -> str:
+    """The platform, and whether the missing cart was made for another bag (a reference to
+    a cart an Elastic Path bag made, named by that bag's id)."""
+    other = bool(
+        bag.external_id and bag.external_id.startswith("bag_") and bag.external_id != bag.id
+    )
+    return f"{bag.merchant}:another-bag's-cart" if other else bag.merchant
 
 
 def check_one_cart_per_bag(shot: Snapshot) -> None:
@@ -206,7 +216,8 @@ def check_accounted(shot: Snapshot) -> None:
             continue
         raise UnaccountedExternalCart(
             f"{key[0]} cart {key[1]} (made for bag {made_for}) is on no live bag, in no pending"
-            f" outbox entry and counted nowhere; bags: {_about(shot, made_for)}"
+            f" outbox entry and counted nowhere; bags: {_about(shot, made_for)}",
+            key[0],
         )
 
 
@@ -215,7 +226,8 @@ def check_settled(shot: Snapshot) -> None:
         if bag.cart_live and bag.status in ("PENDING", "UNKNOWN"):
             raise UnsettledAfterSettle(
                 f"bag {bag.id} ({bag.merchant}, cart {bag.cart_id}) is still {bag.status} after"
-                " every flight ended and the reconciler ran to quiescence"
+                " every flight ended and the reconciler ran to quiescence",
+                bag.merchant,
             )
 
 
@@ -232,7 +244,8 @@ def check_lines(shot: Snapshot) -> None:
         if differ:
             raise LineDrift(
                 f"bag {bag.id} ({bag.merchant} cart {bag.external_id}): recorded vs platform"
-                f" quantities differ with no order error saying so: {differ}"
+                f" quantities differ with no order error saying so: {differ}",
+                bag.merchant,
             )
 
 

@@ -5,8 +5,9 @@ honestly when an invariant breaks) and ``make explore`` (``EXPLORE_SECONDS`` per
 from ``EXPLORE_SEED`` or fresh ones). A run is a series of chunks, each one hypothesis run of
 ``CHUNK_EXAMPLES`` examples under its own seed (``base seed + chunk number``), until the time
 is spent. A failing chunk's finding (hypothesis shrinks it, for at most ``shrink_s``; the
-minimal steps are in the exception's notes) is recorded with its seed, and its kind is counted
-rather than raised in later chunks, so that the run goes on to find the others.
+minimal steps are in the exception's notes) is recorded with its seed, and its signature (the
+invariant, and the platform or operation: ``Finding.signature``) is counted rather than raised
+in later chunks, so that the run goes on to find the others.
 ``EXPLORE_SEED=<chunk seed>`` replays one chunk first.
 """
 
@@ -177,7 +178,9 @@ def explore(
                         if isinstance(issue, Flaky) and not isinstance(issue, Finding):
                             report.flaky += 1  # a replay that went otherwise (timing)
                             continue
-                        kind = issue.kind if isinstance(issue, Finding) else type(issue).__name__
+                        kind = (
+                            issue.signature if isinstance(issue, Finding) else type(issue).__name__
+                        )
                         log.suppressed.add(kind)
                         steps = _steps(issue, reported) or [
                             "(hypothesis printed no replay; the shortest failing example seen:)",

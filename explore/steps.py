@@ -44,8 +44,9 @@ class RunLog:
     examples: int = 0
     out_of_time: float = float("inf")  # loop time past which examples do nothing (shrinking)
     shrink_s: float = 60.0  # how long hypothesis may shrink one finding
-    suppressed: set[str] = field(default_factory=set)  # kinds found already: counted, not raised
-    shortest: dict[str, list[str]] = field(default_factory=dict)  # kind -> shortest failing calls
+    # Finding signatures (``Finding.signature``) found already: counted, not raised again.
+    suppressed: set[str] = field(default_factory=set)
+    shortest: dict[str, list[str]] = field(default_factory=dict)  # signature -> failing calls
     repeats: dict[str, int] = field(default_factory=dict)
 
 
@@ -78,21 +79,22 @@ class StepMachine(RuleBasedStateMachine):
         return True
 
     def _judged(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        """Run ``coro`` on the world's loop; a finding fails the example, unless its kind was
-        found already in this run (then it is counted and the example goes idle)."""
+        """Run ``coro`` on the world's loop; a finding fails the example, unless its signature
+        was found already in this run (then it is counted and the example goes idle)."""
         try:
             return self.world.run(coro)
         except Finding as finding:
             self.failed = True
-            if finding.kind not in self.log.suppressed:
+            if finding.signature not in self.log.suppressed:
                 # The first failure of a chunk starts its shrink budget.
                 ends = self.world.loop.time() + self.log.shrink_s
                 self.log.out_of_time = min(self.log.out_of_time, ends)
-                shortest = self.log.shortest.get(finding.kind)
+                shortest = self.log.shortest.get(finding.signature)
                 if shortest is None or len(self.calls) <= len(shortest):
-                    self.log.shortest[finding.kind] = list(self.calls)
+                    self.log.shortest[finding.signature] = list(self.calls)
                 raise
-            self.log.repeats[finding.kind] = self.log.repeats.get(finding.kind, 0) + 1
+            seen = finding.signature
+            self.log.repeats[seen] = self.log.repeats.get(seen, 0) + 1
             self.idle = True
             return None
 

@@ -43,9 +43,20 @@ SETTLE_WAIT_S = 30.0  # the most the settle waits for the flights once every gat
 
 
 class Finding(AssertionError):
-    """An invariant broken; ``kind`` names which (one subclass per invariant below)."""
+    """An invariant broken; ``kind`` names which (one subclass per invariant below).
+    ``signature`` (the kind, and the variant when one is given: the platform of the bag, the
+    operation that answered) tells findings apart within a run, so that a run goes on to find
+    the same invariant broken on another platform or by another operation."""
 
     kind = "finding"
+
+    def __init__(self, message: str, variant: str = "") -> None:
+        super().__init__(message)
+        self.variant = variant
+
+    @property
+    def signature(self) -> str:
+        return f"{self.kind}:{self.variant}" if self.variant else self.kind
 
 
 class UnexpectedServerError(Finding):
@@ -251,7 +262,7 @@ class World:
             if error is not None:
                 if injected:
                     continue
-                raise EscapedException(f"{flight.label} raised {error!r}") from error
+                raise EscapedException(f"{flight.label} raised {error!r}", flight.label) from error
             answer = flight.task.result()
             if answer is None:
                 continue
@@ -260,7 +271,9 @@ class World:
                 if injected:
                     self.stats.tolerated_500 += 1
                     continue
-                raise UnexpectedServerError(f"{flight.label} answered 500: {answer.body}")
+                raise UnexpectedServerError(
+                    f"{flight.label} answered 500: {answer.body}", flight.label
+                )
             self._note(flight, answer)
 
     def _note(self, flight: Flight, answer: Answer) -> None:
