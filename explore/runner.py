@@ -61,6 +61,7 @@ class Report:
     platform_faults: dict[str, int] = field(default_factory=dict)
     db_faults: dict[str, int] = field(default_factory=dict)
     answers: dict[int, int] = field(default_factory=dict)
+    tolerated_500: int = 0
     flaky: int = 0  # shrunk replays that diverged (the service's own timing): reported apart
     reported: list[str] = field(default_factory=list)
 
@@ -73,7 +74,8 @@ class Report:
             f"  rules: {dict(sorted(self.rules.items()))}",
             f"  platform faults struck: {dict(sorted(self.platform_faults.items()))}",
             f"  database faults struck: {dict(sorted(self.db_faults.items()))}",
-            f"  answers by status: {dict(sorted(self.answers.items()))}",
+            f"  answers by status: {dict(sorted(self.answers.items()))} (500s while an injected"
+            f" database failure struck, not findings: {self.tolerated_500})",
             f"  shrunk replays that diverged (timing): {self.flaky}",
             f"  findings: {len(self.findings)}"
             + (f" (seen again later: {self.repeats})" if self.repeats else ""),
@@ -201,4 +203,5 @@ def explore(
     report.platform_faults = dict(world.platform_faults.struck)
     report.db_faults = dict(world.db_faults.struck_by_phase)
     report.answers = dict(world.stats.answers)
+    report.tolerated_500 = world.stats.tolerated_500
     return report
