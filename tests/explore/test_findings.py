@@ -88,6 +88,17 @@ SEQUENCES: dict[str, list[Step]] = {
         ("save_reference", {"label": "ep", "existing": True, "fault": None, "keyed": False}),
         ("resume", {"index": 0}),
     ],
+    # The same through a line change: an add makes a new Shopify bag, its cart is saved by
+    # reference while the call is parked after applying, and the add's save is a 500.
+    "reference_to_an_in_flight_add_fails_its_save": [
+        (
+            "create_cart",
+            {"merchants": ["ep"], "quantity": 1, "fault": None, "fault_on": 0, "keyed": False},
+        ),
+        ("add_sku", {"cart": 0, "label": "shop", "sku": 0, "fault": "park_after"}),
+        ("save_reference", {"label": "shop", "existing": True, "fault": None, "keyed": False}),
+        ("resume", {"index": 0}),
+    ],
     # A 2-bag create's Elastic Path answer is lost (its bag UNKNOWN, the cart made); that cart
     # is saved by reference (no bag holds its id, no outbox entry names it yet); the first
     # cart's DELETE queues an ``unknown_create`` entry, which deletes by reference the cart
