@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8090
 
-.PHONY: help setup lint types test test-fast demo serve sandbox bench bench-soak soak clean
+.PHONY: help setup lint types test test-fast demo serve sandbox bench bench-soak soak explore clean
 
 help:
 	@echo "make demo     start sandbox + orchestrator on SQLite, show the outcomes, stop"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench    the benchmark (see BENCHMARKS.md)"
 	@echo "make bench-soak  memory over 100,000 carts (~17 min, capped at 22; BENCHMARKS.md)"
 	@echo "make soak     the fault-matrix soak on SQLite and PostgreSQL (< 10 min; README: Soak)"
+	@echo "make explore  the invariant explorer, EXPLORE_SECONDS (600) per engine (README: Explore)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "multicart needs Python 3.11+ (set PYTHON=python3.x)")'
@@ -58,6 +59,15 @@ bench-soak: setup
 
 soak: setup
 	$(BIN)/python -m bench.soak
+
+# EXPLORE_SECONDS per engine (PostgreSQL too when MULTICART_TEST_DATABASE_URL is set); a fresh
+# EXPLORE_SEED each run unless given (a finding's seed replays it).
+EXPLORE_SECONDS ?= 600
+EXPLORE_SEED ?= $(shell date +%s)
+EXPLORE_SHRINK_S ?= 60
+explore: setup
+	EXPLORE_SECONDS=$(EXPLORE_SECONDS) EXPLORE_SEED=$(EXPLORE_SEED) EXPLORE_SHRINK_S=$(EXPLORE_SHRINK_S) \
+		$(BIN)/pytest tests/explore/test_explore.py -q -s -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .bench

@@ -3,13 +3,18 @@
 Why it exists: the orchestrator's use cases should be tested against something that behaves like
 a platform (carts with ids, lines that merge, prices, deletes, failures) without HTTP. Failures
 are scripted: ``fail_next(op, exc)``, a set of out-of-stock refs, an optional delay per call.
+
+``hook`` (optional) lets a test hold or fail a call at two points, before the platform applies
+it and after it applied but before the answer returns; ``carts`` is the store's ground truth,
+each cart naming the bag it was made for (``made_for``). The invariant explorer (``explore/``)
+drives interleavings and faults through them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +33,12 @@ from bags.status import Platform
 from errors import Cause, PlatformNotFound, PlatformRejected
 
 _ids = itertools.count(1)
+
+# Called on entry to every platform call with its op name; may wait or raise (nothing applied).
+# What it returns, if anything, is awaited once the call has applied, before the answer: it may
+# wait or raise too (applied, answer lost).
+AfterApply = Callable[[], Awaitable[None]]
+CallHook = Callable[[str], Awaitable[AfterApply | None]]
 
 
 def ref_key(platform_ref: Mapping[str, Any]) -> str:
@@ -49,6 +60,7 @@ class _Cart:
     id: str
     currency: str
     lines: list[_Line] = field(default_factory=list)
+    made_for: str = ""  # the bag id it was created for (context or reference); "" if unknown
 
 
 class FakePlatform:
@@ -77,6 +89,7 @@ class FakePlatform:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self._failures: dict[str, list[BaseException]] = {}
         self._lost_answers: dict[str, list[BaseException]] = {}
+        self.hook: CallHook | None = None
 
     def fail_next(self, op: str, exc: BaseException, times: int = 1) -> None:
         """The next ``times`` calls of ``op`` (e.g. ``"create_cart"``) raise ``exc``."""
@@ -92,13 +105,20 @@ class FakePlatform:
             raise lost.pop(0)
         return result
 
-    async def _enter(self, op: str, *args: Any) -> None:
+    async def _enter(self, op: str, *args: Any) -> AfterApply | None:
         self.calls.append((op, args))
+        after = await self.hook(op) if self.hook is not None else None
         if self.delay:
             await asyncio.sleep(self.delay)
         pending = self._failures.get(op)
         if pending:
             raise pending.pop(0)
+        return after
+
+    @staticmethod
+    async def _applied(after: AfterApply | None) -> None:
+        if after is not None:
+            await after()
 
     def _priced(self, line: LineRequest) -> _Line:
         key = ref_key(line.platform_ref)
@@ -171,29 +191,38 @@ class FakePlatform:
         cart_ref: str | None = None,
         context: CartContext | None = None,
     ) -> ExternalCart:
-        await self._enter("create_cart", tuple(lines), currency)
+        after = await self._enter("create_cart", tuple(lines), currency)
         # The caller's reference is the cart's id only where the platform takes one (Elastic
         # Path); elsewhere the platform mints it, so a second create for one bag is a second
-        # cart here too, as it would be there.
+        # cart here too, as it would be there. A second create under a reference finds the
+        # cart it names, lines unchanged (the Elastic Path adapter never adds a line twice).
         if cart_ref is not None and self.capabilities.caller_chosen_cart_ids:
             cart_id = cart_ref
         else:
             cart_id = f"cart-{next(_ids)}"
-        cart = _Cart(cart_id, currency)
-        self._add(cart, lines)
-        self.carts[cart.id] = cart
-        return self._answer("create_cart", self.snapshot(cart.id))
+        if cart_id not in self.carts:
+            made_for = context.bag_id if context is not None else (cart_ref or "")
+            cart = _Cart(cart_id, currency, made_for=made_for)
+            self._add(cart, lines)
+            self.carts[cart.id] = cart
+        made = self.snapshot(cart_id)  # the answer as of applying, however long it is held
+        await self._applied(after)
+        return self._answer("create_cart", made)
 
     async def get_cart(self, external_id: str, *, deadline: float) -> ExternalCart:
-        await self._enter("get_cart", external_id)
-        return self.snapshot(external_id)
+        after = await self._enter("get_cart", external_id)
+        found = self.snapshot(external_id)
+        await self._applied(after)
+        return found
 
     async def add_lines(
         self, external_id: str, lines: Sequence[LineRequest], *, deadline: float
     ) -> ExternalCart:
-        await self._enter("add_lines", external_id, tuple(lines))
+        after = await self._enter("add_lines", external_id, tuple(lines))
         self._add(self._cart(external_id), lines)
-        return self._answer("add_lines", self.snapshot(external_id))
+        held = self.snapshot(external_id)
+        await self._applied(after)
+        return self._answer("add_lines", held)
 
     async def update_line(
         self,
@@ -204,7 +233,7 @@ class FakePlatform:
         platform_ref: Mapping[str, Any],
         deadline: float,
     ) -> ExternalCart | None:
-        await self._enter("update_line", external_id, line_id, quantity)
+        after = await self._enter("update_line", external_id, line_id, quantity)
         line = self._line(external_id, line_id)
         if ref_key(line.ref) in self.out_of_stock:
             raise PlatformRejected(
@@ -214,22 +243,28 @@ class FakePlatform:
                 status=422,
             )
         line.quantity = quantity
-        return self.snapshot(external_id)
+        held = self.snapshot(external_id)
+        await self._applied(after)
+        return held
 
     async def remove_line(
         self, external_id: str, line_id: str, *, deadline: float
     ) -> ExternalCart | None:
-        await self._enter("remove_line", external_id, line_id)
+        after = await self._enter("remove_line", external_id, line_id)
         cart = self._cart(external_id)
         cart.lines.remove(self._line(external_id, line_id))
         if not cart.lines and self.capabilities.can_delete_cart:
             del self.carts[external_id]  # BigCommerce deletes an emptied cart (its 204)
+            await self._applied(after)
             return None
-        return self.snapshot(external_id)
+        held = self.snapshot(external_id)
+        await self._applied(after)
+        return held
 
     async def delete_cart(self, external_id: str, *, deadline: float) -> None:
-        await self._enter("delete_cart", external_id)
+        after = await self._enter("delete_cart", external_id)
         self.carts.pop(external_id, None)
+        await self._applied(after)
 
     async def aclose(self) -> None:
         return None

@@ -31,6 +31,11 @@ pooled connection (PostgreSQL's pool and connect, SQLite's pool) waits at most w
 it, then raises ``Overloaded`` (503, ``data.reason: database_wait``) instead of queueing for
 seconds; outside a request the bound is ``wait_s`` (``MULTICART_DB_WAIT_S``).
 
+``Database.fault_hook`` (None in production: one attribute test per write transaction) lets a
+test fail a write transaction at a chosen point (``WritePhase``): before its statements, after
+them (the commit refused: rolled back), or after a commit that succeeded (its answer lost). The
+invariant explorer (``explore/``) uses it on both engines.
+
 ``upgrade``/``upgrade_sync`` run ``alembic upgrade head`` programmatically with the
 ``migrations`` directory next to this file, so they work from the repository and from an
 installed package alike; no ``alembic.ini`` is needed.
@@ -45,7 +50,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -82,6 +87,17 @@ _ASYNC_DRIVERS = {
 }
 
 T = TypeVar("T")
+
+# Where an injected write failure strikes (``Database.fault_hook``): before the transaction's
+# statements, after them (the COMMIT fails: rolled back), after a COMMIT that succeeded.
+WritePhase = Literal["before_statements", "at_commit", "after_commit"]
+# Called once per write transaction: None, or where to fail it and with what.
+FaultHook = Callable[[], tuple[WritePhase, BaseException] | None]
+
+
+def _strike(fault: tuple[WritePhase, BaseException] | None, phase: WritePhase) -> None:
+    if fault is not None and fault[0] == phase:
+        raise fault[1]
 
 
 def async_url(url: str | URL) -> URL:
@@ -233,6 +249,7 @@ class Database:
         # The seam on the database's clock (``db_clock.py``): seconds added to it by every
         # lease, claim and lock the store writes or compares. Tests move time with it.
         self.clock_offset_s = 0.0
+        self.fault_hook: FaultHook | None = None  # tests only (the module's doc)
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, wait_s: float = DEFAULT_WAIT_S) -> Self:
@@ -340,10 +357,14 @@ class Database:
 
         ``first`` and ``wait_s`` override what the current request implies (``finishing()``,
         ``wait_bound()``): the group commit writes for several requests at once."""
+        fault = self.fault_hook() if self.fault_hook is not None else None
         async with self._connect(write=True, first=first, wait_s=wait_s) as conn:
             await conn.execution_options(**{WRITE: True})
             async with conn.begin():
+                _strike(fault, "before_statements")
                 yield conn
+                _strike(fault, "at_commit")
+        _strike(fault, "after_commit")
         budget = REQUEST_BUDGET.get()
         if budget is not None:
             budget.wrote = True  # committed: from here on the request is finishing
@@ -382,14 +403,20 @@ class Database:
         sync, thread = self._sync, self._sync_thread
 
         async def run_on_writer(work: Callable[[Connection], T]) -> T:
+            fault = self.fault_hook() if self.fault_hook is not None else None
+            _strike(fault, "before_statements")
+
             def transaction() -> T:
                 with sync.begin() as conn:
-                    return work(conn)
+                    done = work(conn)
+                    _strike(fault, "at_commit")
+                    return done
 
             running = asyncio.get_running_loop().run_in_executor(thread, transaction)
             try:
                 result = await asyncio.shield(running)
                 self._after_commit()
+                _strike(fault, "after_commit")
                 return result
             except asyncio.CancelledError:
                 # The transaction runs on regardless: the lock goes only once it has ended.
