@@ -121,7 +121,7 @@ class ExplorerMachine(AppRules):
 
     @invariant()
     def step_invariants(self) -> None:
-        if not self.idle:
+        if not self.idle and self.calls:  # before the first step there is nothing of ours
             self._judged(check_step(self.world))
 
     def teardown(self) -> None:

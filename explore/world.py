@@ -190,6 +190,7 @@ class World:
     async def reset(self) -> None:
         """Between examples: no flight, no fault, no cart anywhere, the clock back at now."""
         await self.drain()
+        await self.store.carts.group_commit.aclose()  # no write of the last example lands late
         async with self.store.db.write() as conn:
             for table in CART_TABLES:
                 await conn.execute(delete(table))
