@@ -259,7 +259,7 @@ class GroupCommit:
             found = conn.execute(
                 select(carts.c.id, carts.c.version).where(carts.c.id.in_(ids)).with_for_update()
             )
-            versions = dict(found.tuples().all())
+            versions = {cart_id: version for cart_id, version in found}
             for e in checked:
                 assert e.write.check is not None
                 _, cart_id, guard = e.write.check
