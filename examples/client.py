@@ -54,6 +54,13 @@ class Multicart:
     def upsert_skus(self, skus: list[dict[str, Any]]) -> int:
         return int(self._ok(self._admin.put("/v1/admin/skus", json=skus))["upserted"])
 
+    def outbox(self, state: str = "dead") -> list[dict[str, Any]]:
+        """The first page of outbox entries in ``state`` (dead letters by default)."""
+        return list(self._ok(self._admin.get("/v1/admin/outbox", params={"state": state}))["data"])
+
+    def retry_outbox_entry(self, entry_id: str) -> dict[str, Any]:
+        return dict(self._ok(self._admin.post(f"/v1/admin/outbox/{entry_id}/retry")))
+
     # carts
     def create_cart_response(self, skus: list[tuple[str, int]], **fields: Any) -> httpx.Response:
         body = {"skus": [{"sku_id": s, "quantity": q} for s, q in skus], **fields}

@@ -10,7 +10,8 @@ shows, in order:
    exception (a 500 would not be re-sent: it may have made the cart);
 4. a delete, after which the sandbox holds none of that cart's external carts (Shopify has no
    cart delete: its cart is emptied and expires there on its own);
-5.-7. a cart's later life and /metrics (``demo_lifecycle.py``).
+5.-7. a cart's later life and /metrics (``demo_lifecycle.py``);
+8. a dead letter, listed and requeued by the operator (``demo_recovery.py``).
 It exits 0 when every step behaved as described, and leaves no process running.
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 from bags.money import from_minor_units
 from examples.client import Multicart, Sandbox, register_sandbox
 from examples.demo_lifecycle import fill_a_cart, resume_by_reference, show_metrics
+from examples.demo_recovery import dead_letter_requeued
 from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
 
 PLATFORMS = ("SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH")
@@ -80,7 +82,13 @@ def check(condition: bool, what: str) -> None:
 
 def run(workdir: Path) -> None:
     sandbox_proc = start_sandbox(workdir)
-    env = orchestrator_env(f"sqlite+aiosqlite:///{workdir / 'demo.db'}", create_deadline_s="5")
+    env = orchestrator_env(
+        f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+        create_deadline_s="5",
+        # Step 8 shows a dead letter: given up after 2 s of failures, not 36 h, retried often.
+        outbox_give_up_after_s="2",
+        external_delete_retry_s="0.5",
+    )
     migrate(env)
     api_proc = start_orchestrator(workdir, env)
     with running(sandbox_proc, api_proc):
@@ -166,6 +174,7 @@ def run(workdir: Path) -> None:
         fill_a_cart(api, sandbox, stores, show, check, BC, SHOPIFY)
         resume_by_reference(api, sandbox, stores, show, check, "kitchen2")
         show_metrics(api, sandbox, stores, show, check, BC)
+        dead_letter_requeued(admin, api, sandbox, stores, show, check, BC)
     print("\ndemo finished: every step behaved as described; processes stopped.")
 
 

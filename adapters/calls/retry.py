@@ -120,10 +120,22 @@ async def call_with_retries(
             raise
         first_failure = exc
 
+    # The last failure of an attempt that got past the breaker: a retry that then meets the
+    # circuit it opened (CircuitOpen: nothing sent) must not hide that an earlier attempt was
+    # sent and failed (maybe applied); the call answers that failure instead.
+    sent_failure = first_failure
+
     async def attempt_after_first(number: int) -> T:
+        nonlocal sent_failure
         if number == 1:
             raise first_failure
-        return await attempt(number)
+        try:
+            return await attempt(number)
+        except CircuitOpen:
+            raise
+        except PlatformError as exc:
+            sent_failure = exc
+            raise
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -153,7 +165,10 @@ async def call_with_retries(
         sleep=sleep,
         reraise=True,
     )
-    async for trial in retrying:
-        with trial:
-            return await attempt_after_first(trial.retry_state.attempt_number)
+    try:
+        async for trial in retrying:
+            with trial:
+                return await attempt_after_first(trial.retry_state.attempt_number)
+    except CircuitOpen:
+        raise sent_failure from None  # the first attempt got past the breaker (fast path)
     raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover

@@ -139,6 +139,33 @@ async def test_adapter_fails_fast_per_store_and_half_opens_after_the_reset(
     assert snapshot["platform_retries"] == [{"platform": P, "op": "get_cart", "count": 2}]
 
 
+async def test_a_retry_that_meets_the_circuit_its_trial_reopened_answers_the_trials_failure(
+    registry: AdapterRegistry, clock: FakeClock
+) -> None:
+    """The half-open trial is sent and fails (a 500: maybe applied); its retry then meets the
+    circuit the trial reopened. The call used to raise CircuitOpen ("nothing was sent"), hiding
+    the trial: an outbox delete was then never counted as failing, and never given up."""
+    store = registry.for_merchant(
+        "m1", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": "t"}
+    )
+    assert isinstance(store, BigCommerceAdapter)
+    breakers = registry.resilience(Platform.BIGCOMMERCE).breakers
+    with respx.mock(using="httpx") as mock:
+        dead = mock.delete(f"{STORE}/carts/{CART_ID}").mock(return_value=httpx.Response(500))
+        with pytest.raises(PlatformServerError):
+            await store.delete_cart(CART_ID, deadline=deadline())
+        assert breakers.state(STORE) == "open"
+        clock.advance(30)
+        assert breakers.state(STORE) == "half_open"
+        sent = dead.call_count
+        with pytest.raises(PlatformServerError) as raised:
+            await store.delete_cart(CART_ID, deadline=deadline())
+        assert not isinstance(raised.value, CircuitOpen)
+        assert raised.value.may_have_applied
+        assert dead.call_count == sent + 1  # the trial alone was sent
+        assert breakers.state(STORE) == "open"
+
+
 async def test_waiting_for_a_bulkhead_slot_counts_against_the_deadline(clock: FakeClock) -> None:
     bulkheads = Bulkheads(limit=1, clock=clock)
     held = asyncio.Event()
