@@ -257,6 +257,10 @@ async def _keyed(request: web.Request, route: Route, handler: Handler) -> web.St
     try:
         response = await _run(request, route, handler, outcome)
     except _ClaimKept:
+        try:
+            await keys.store.lapse(scope, key, outcome.owner)
+        except Exception:  # it lapses at its bound instead
+            log.warning("idempotency_lapse_failed", scope=scope, exc_info=True)
         raise
     except MulticartError as exc:
         kind = exc.kind
@@ -303,23 +307,31 @@ async def _run(
         log.warning("idempotency_resumed", cart_id=claim.cart_id)
         try:
             resumed = await route.resume(request, claim.cart_id)
-        except ApiError as exc:
+        except MulticartError as exc:
             if exc.kind is not ErrorCode.CART_BUSY:
                 raise
-            # Another process is settling that cart: the claim stays as it is (neither
+            # Another process is settling that cart: the claim stays, naming it (neither
             # released, which would let a retry make a second cart, nor answered).
-            raise _ClaimKept(
-                f"The cart this {HEADER} created is being settled; retry shortly.",
-                kind=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
-                headers={"Retry-After": "1"},
-            ) from None
+            raise _resume_later() from None
+        except Exception:  # the database failing meanwhile: the same, never a stored 500
+            log.exception("idempotency_resume_failed", cart_id=claim.cart_id)
+            raise _resume_later() from None
         if resumed is not None:
             return resumed
     return await handler(request)
 
 
 class _ClaimKept(ApiError):
-    """An answer after which the claim is left in flight, to lapse at its bound."""
+    """An answer after which the claim is left in flight, lapsed at once (``IdempotencyStore.
+    lapse``): the next retry with the key takes it over and resumes the cart it names."""
+
+
+def _resume_later() -> _ClaimKept:
+    return _ClaimKept(
+        f"The cart this {HEADER} created is being settled; retry shortly.",
+        kind=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
+        headers={"Retry-After": "1"},
+    )
 
 
 def _wrote(budget: RequestBudget | None) -> bool:

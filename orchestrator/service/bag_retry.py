@@ -39,7 +39,7 @@ from errors import (
 )
 from orchestrator.service.cart_lock import busy
 from orchestrator.service.carts import creation_call
-from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.deletion import ExternalDeleter, own_outcome
 from orchestrator.service.fanout import BagOutcome, fan_out
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import apply_created, apply_failed, apply_unknown, error_factory
@@ -160,7 +160,9 @@ class BagRetry:
         database failed): what this retry made is queued for deletion unless the database
         shows the bag holding it, as a create's would be (``deletion.after_failed_write``)."""
         made = self._deleter.entries(cart.id, [bag]) if bag.external_id else []
-        read = await self._deleter.after_failed_write(cart.id, made, exc, deadline, outcome=cart)
+        read = await self._deleter.after_failed_write(
+            cart.id, made, exc, deadline, outcome=own_outcome(cart, [bag])
+        )
         stored = read.on_record([bag.id])
         if stored is not None:
             return stored  # on record: only the write's answer was lost

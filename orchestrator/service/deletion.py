@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -41,11 +41,11 @@ from errors import (
     PlatformNotFound,
 )
 from orchestrator.service import retry_policy
-from orchestrator.service.cart_lock import release_quietly
+from orchestrator.service.cart_lock import busy, release_quietly
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import fail_unrecorded
 from orchestrator.service.secrets import new_id
-from orchestrator.store import PendingExternalDelete, Store
+from orchestrator.store import PendingExternalDelete, StaleCart, Store
 from orchestrator.store.outbox import Burial, Kind
 
 log = structlog.get_logger("multicart.deletion")
@@ -73,6 +73,13 @@ class ReadBack:
             for bag_id in bag_ids
         )
         return cart if settled else None
+
+
+def own_outcome(cart: Cart, bags: Sequence[Bag]) -> Cart:
+    """``cart`` holding only ``bags`` and their order errors: the outcome a request records on
+    a read-back (``after_failed_write``) is its own bags', never a stale copy of the others."""
+    ids = {bag.id for bag in bags}
+    return replace(cart, bags=list(bags), errors=[e for e in cart.errors if e.bag_id in ids])
 
 
 class ExternalDeleter:
@@ -199,8 +206,12 @@ class ExternalDeleter:
                 cart_id=cart_id,
                 external_ids=[(e.platform.value, e.merchant_id, e.external_id) for e in made],
             )
-            raise failure from None
-        await self.attempt(queued, deadline)
+            # A StaleCart is a conflict with another change (409), never a 500.
+            raise (busy() if isinstance(failure, StaleCart) else failure) from None
+        try:
+            await self.attempt(queued, deadline)
+        except Exception:  # queued already: the outbox's worker tries them; the answer stands
+            log.warning("external_delete_attempt_failed", cart_id=cart_id, exc_info=True)
         return ReadBack(stored, queued)
 
     async def attempt(

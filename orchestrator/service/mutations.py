@@ -149,6 +149,10 @@ class CartMutations:
             fresh = await self._store.carts.get(app_id, cart.id)
             if fresh is None or fresh.status != CartStatus.IN_PROGRESS:
                 raise self._gone(cart.id) from None
+            if failed_once and fresh.date_last_modified == cart.date_last_modified:
+                # Our save's own timestamp (to the microsecond): it had committed, only its
+                # answer was lost; applying the record again would add its errors twice.
+                return fresh, outbox
             cart = fresh
         raise ConflictError(
             "The cart kept changing while this change was recorded; read it and retry.",

@@ -31,7 +31,7 @@ from bags.status import BagStatus, CartStatus
 from config import Settings
 from errors import Conflict, PlatformError, PlatformTimeout
 from orchestrator.service.carts import creation_call
-from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.deletion import ExternalDeleter, own_outcome
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import (
     apply_created,
@@ -106,14 +106,34 @@ class Reconciler:
             unsettled = [b for b in cart.bags if b.status in (BagStatus.PENDING, BagStatus.UNKNOWN)]
             merchants = await self._store.catalog.get_merchants({b.merchant_id for b in unsettled})
             outbox: list[PendingExternalDelete] = []
-            settled = 0
+            settled: list[Bag] = []
             for bag in unsettled:
                 if await self._settle_bag(cart, bag, merchants.get(bag.merchant_id), outbox):
-                    settled += 1
+                    settled.append(bag)
             if settled:
                 cart.date_last_modified = self._clock()
-                await self._store.carts.save(cart, outbox=outbox)
-            return settled
+                try:
+                    await self._store.carts.save(cart, outbox=outbox)
+                except Exception as exc:
+                    await self._read_back(cart, settled, outbox, exc)
+            return len(settled)
+
+    async def _read_back(
+        self, cart: Cart, settled: list[Bag], outbox: list[PendingExternalDelete], exc: Exception
+    ) -> None:
+        """The save of what this round settled failed (the cart changed: the create's own
+        read-back won, say; or the database): what it adopted, and the entries it meant to
+        write, go through the same read-back as a request's (``after_failed_write``), so an
+        adopted cart is either recorded or queued, never left on no bag and in no entry."""
+        adopted = [b for b in settled if b.external_id]
+        candidates = [*outbox, *self._deleter.entries(cart.id, adopted, due_now=True)]
+        deadline = time.monotonic() + self._settings.request_deadline_s
+        try:
+            await self._deleter.after_failed_write(
+                cart.id, candidates, exc, deadline, outcome=own_outcome(cart, settled)
+            )
+        except Exception:  # logged with the ids by after_failed_write; the next round asks
+            log.warning("cart_settle_unrecorded", cart_id=cart.id, exc_info=True)
 
     async def _settle_bag(
         self,

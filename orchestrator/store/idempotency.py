@@ -222,6 +222,21 @@ class IdempotencyStore:
             )
         return result.rowcount == 1
 
+    async def lapse(self, scope: str, key: str, owner: str) -> None:
+        """Let the claim ``owner`` holds lapse now, keeping what it names (its cart): the next
+        request with the key takes it over at once instead of waiting out the lock."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(keys)
+                .where(
+                    keys.c.scope == scope,
+                    keys.c.key == key,
+                    keys.c.owner == owner,
+                    keys.c.status.is_(None),
+                )
+                .values(locked_until=self._db.clock())
+            )
+
     async def purge(self) -> int:
         """Delete every record past its ``expires_at`` (the database's clock); how many went. An
         in-flight claim's lock is far shorter than its expiry, so no running request loses its

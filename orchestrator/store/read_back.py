@@ -11,9 +11,9 @@ adopts a reference an outbox entry names).
 
 In that transaction, for each bag of the request:
 
-- still ``PENDING`` in the record (nobody else touches a bag in that state): the request's own
-  outcome (``outcome``) is recorded, unless another cart's bag holds the cart it made
-  (``taken``: that bag keeps it, this one fails);
+- still unsettled in the record (nobody else touches a bag in that state): the request's own
+  outcome (``outcome``, holding only its own bags) is recorded, unless another cart's bag
+  holds the cart it made (``taken``: that bag keeps it, this one fails);
 - settled by someone else, or the cart gone: what it made is kept if a live bag of the cart
   names it, else its delete is queued, and a bag left ``PENDING`` whose cart is queued fails
   (``fail_bag``), so the reconciler neither adopts its reference nor counts an unknown create.
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import case, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.models import Bag, Cart
@@ -41,6 +41,7 @@ from orchestrator.store.tables import bags, carts
 # Bags whose external id no longer holds a cart of ours (its delete was queued when it got there).
 NOT_HOLDING = (BagStatus.DELETED, BagStatus.FAILED)
 FailBag = Callable[[Cart, Bag, bool], None]
+_UNSETTLED = (BagStatus.PENDING, BagStatus.UNKNOWN)
 
 
 async def read_back(
@@ -71,9 +72,10 @@ async def read_back(
         loaded = await load_carts(conn, rows)
         stored = loaded[0] if loaded else None
         taken = await _held_elsewhere(conn, cart_id, candidates)
-        changed = False
+        recorded: set[str] = set()
         if stored is not None and stored.status is CartStatus.IN_PROGRESS and outcome:
-            changed = _record_outcomes(stored, outcome, taken)
+            recorded = _record_outcomes(stored, outcome, taken)
+        changed = bool(recorded)
         kept: set[tuple[str, str]] = set()
         if stored is not None and stored.status is not CartStatus.DELETED:
             kept = {
@@ -81,10 +83,13 @@ async def read_back(
                 for b in stored.bags
                 if b.external_id and b.status not in NOT_HOLDING
             }
+        # An unknown create's entry goes with the outcome that settled its bag: only when that
+        # outcome is recorded here (else whoever settled the bag wrote its own).
         queued = [
             e
             for e in candidates
-            if e.kind != "delete" or (e.merchant_id, e.external_id) not in kept | taken
+            if (e.kind == "delete" and (e.merchant_id, e.external_id) not in kept | taken)
+            or (e.kind == "unknown_create" and e.bag_id in recorded)
         ]
         await insert_outbox(conn, queued)
         reasons = {e.bag_id: False for e in queued}
@@ -106,22 +111,24 @@ async def read_back(
     return stored, queued
 
 
-def _record_outcomes(stored: Cart, outcome: Cart, taken: set[tuple[str, str]]) -> bool:
-    """``outcome``'s settled bags (and their order errors) in place of ``stored``'s bags that
-    are still ``PENDING``, except a bag whose cart another cart holds; True if any."""
-    changed = False
+def _record_outcomes(stored: Cart, outcome: Cart, taken: set[tuple[str, str]]) -> set[str]:
+    """``outcome``'s bags (the request's own: a caller passes only those) and their order
+    errors in place of ``stored``'s that are still unsettled, except a bag whose cart another
+    cart holds; the ids of those recorded. An unsettled bag is touched by nothing else: line
+    changes refuse it, the reconciler settles it under the lease this request held."""
+    recorded: set[str] = set()
     for mine in outcome.bags:
         if mine.status is BagStatus.PENDING:
             continue
         if mine.external_id and (mine.merchant_id, mine.external_id) in taken:
             continue  # that cart is another cart's: the bag fails (``fail_bag``)
         for index, held in enumerate(stored.bags):
-            if held.id == mine.id and held.status is BagStatus.PENDING:
+            if held.id == mine.id and held.status in _UNSETTLED:
                 stored.bags[index] = mine
                 stored.errors = [e for e in stored.errors if e.bag_id != mine.id]
                 stored.errors += [e for e in outcome.errors if e.bag_id == mine.id]
-                changed = True
-    return changed
+                recorded.add(mine.id)
+    return recorded
 
 
 async def _held_elsewhere(
@@ -131,9 +138,12 @@ async def _held_elsewhere(
     wanted = {(e.merchant_id, e.external_id) for e in candidates if e.kind == "delete"}
     if not wanted:
         return set()
+    # By (merchant_id, external_id) pairs: the unique index's columns, so no scan of bags
+    # while this transaction holds the write side.
+    pairs = [and_(bags.c.merchant_id == m, bags.c.external_id == x) for m, x in sorted(wanted)]
     found = await conn.execute(
         select(bags.c.merchant_id, bags.c.external_id).where(
-            bags.c.external_id.in_([external_id for _, external_id in wanted]),
+            or_(*pairs),
             bags.c.cart_id != cart_id,
             bags.c.status.not_in([s.value for s in NOT_HOLDING]),
         )

@@ -136,3 +136,31 @@ async def test_claims_that_keep_racing_answer_409_not_500(
     status, headers, answer = await post(api, "k-race", body(api, "tent"))
     assert (status, answer["error"]) == (409, "idempotency_key_in_use")
     assert "Retry-After" in headers
+
+
+async def test_a_resume_that_fails_keeps_the_key_and_the_next_retry_answers_at_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: a resume whose settling failed stored a 500 for 24 h, and one that met
+    another settler held the key for the whole lock."""
+    from orchestrator.http.keys import RECONCILER
+
+    parked, go = park_first_create(outdoors(api))
+    first = asyncio.create_task(post(api, "k-resume", body(api, "tent")))
+    await asyncio.wait_for(parked.wait(), 5)
+    [pending] = await listed(api)
+    await lapse_key(api, "k-resume")
+    await expire_lease(api, pending["id"])
+    reconciler = api.client.server.app[RECONCILER]
+
+    async def broken(_cart_id: str) -> None:
+        raise ConnectionResetError("the database went away")
+
+    monkeypatch.setattr(reconciler, "settle_now", broken)
+    status, _, answer = await post(api, "k-resume", body(api, "tent"))
+    assert (status, answer["error"]) == (409, "idempotency_key_in_use")
+    monkeypatch.undo()
+    status, _, again = await post(api, "k-resume", body(api, "tent"))  # no wait for the lock
+    assert status == 201 and again["id"] == pending["id"]
+    go.set()
+    await first

@@ -418,3 +418,80 @@ async def test_a_cart_saved_by_reference_while_its_create_was_in_flight_stays_th
     await drain_outbox(api)
     assert made in fake.carts  # the saved cart keeps it
     await assert_accounted(api, cart["id"], (await saved.json())["id"])
+
+
+async def test_a_bag_retrys_read_back_records_only_its_own_bag(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: a bag retry whose outcome save failed recorded its whole stale copy of
+    the cart on read-back, over a bag another change had made PENDING meanwhile (that change's
+    new external cart then on no bag and in no entry)."""
+    from sqlalchemy import update as sql_update
+
+    from orchestrator.store.tables import bags as bags_table
+
+    outdoors(api).fail_next("create_cart", PlatformRejected("refused", platform="BIGCOMMERCE"))
+    cart = await (await api.post_cart(lines("sku-tent", "sku-pan"))).json()
+    failed = next(b for b in cart["bags"] if b["status"] == "FAILED")
+    other = next(b for b in cart["bags"] if b["status"] == "IN_PROGRESS")
+    real_save = api.store.carts.save
+    saves = {"n": 0}
+
+    async def another_change_then_fail(*args: Any, **kwargs: Any) -> None:
+        saves["n"] += 1
+        if saves["n"] == 1:
+            await real_save(*args, **kwargs)  # the retried bag, PENDING
+            return
+        async with api.store.db.write() as conn:  # another change made the other bag PENDING
+            await conn.execute(
+                sql_update(bags_table)
+                .where(bags_table.c.id == other["id"])
+                .values(status="PENDING")
+            )
+        raise Overloaded("database busy")
+
+    monkeypatch.setattr(api.store.carts, "save", another_change_then_fail)
+    retried = await api.client.post(
+        f"/v1/carts/{cart['id']}/bags/{failed['id']}/retry", headers=api.auth
+    )
+    assert retried.status == 200, await retried.text()
+    stored = await api.store.carts.get_any(cart["id"])
+    assert stored is not None
+    statuses = {b.id: b.status.value for b in stored.bags}
+    assert statuses == {failed["id"]: "IN_PROGRESS", other["id"]: "PENDING"}
+
+
+async def test_the_reconcilers_failed_save_is_read_back_not_dropped(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: the reconciler adopted an Elastic Path cart, its save failed, and it
+    only logged: a cart it had just made (the old one deleted meanwhile) was on no bag."""
+    _, seeds, garden = await add_ep_merchant(api)
+    garden.lose_answer_next("create_cart", LOST)
+    cart = await (await api.post_cart(lines("sku-tent", seeds))).json()
+    monkeypatch.setattr(
+        api.store.carts,
+        "save",
+        failing_once(api.store.carts.save, ConnectionResetError("lost")),
+    )
+    await reconciler(api).run_once()
+    settled = await cart_of(api, cart["id"])
+    ep = next(b for b in settled["bags"] if b["platform"] == "ELASTIC_PATH")
+    assert ep["status"] == "IN_PROGRESS" and ep["external_id"] in garden.carts
+    await assert_accounted(api, cart["id"])
+
+
+async def test_a_line_change_whose_save_committed_but_raised_is_not_applied_twice(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cart = await (await api.post_cart(lines("sku-tent"))).json()
+    monkeypatch.setattr(
+        api.store.carts,
+        "save",
+        failing_once(api.store.carts.save, ConnectionResetError("lost"), after=True),
+    )
+    added = await api.client.post(
+        f"/v1/carts/{cart['id']}/skus", json={"sku_id": "sku-lamp", "quantity": 1}, headers=api.auth
+    )
+    assert added.status == 200, await added.text()
+    assert (await added.json())["version"] == cart["version"] + 1  # saved once
