@@ -16,7 +16,7 @@ from explore.faults import PlatformFault
 from explore.invariants import ReplayDiffers
 from explore.steps import LABELS, StepMachine, faults, indexes
 from explore.stores import MERCHANTS
-from explore.world import Answer, Request
+from explore.world import Answer, Flight, Request
 from orchestrator.http.idempotency import KEEP_FOR
 
 
@@ -146,10 +146,13 @@ class AppRules(StepMachine):
         struck = self.world.db_faults.struck
         # A key is kept 24 h (Stripe's window): past it the request may run again, by contract.
         expired = CLOCK.offset - self.world.keyed_at[key] >= KEEP_FOR
+        mine: list[Flight] = []
 
         async def replay_and_compare() -> Answer:
             again: Answer = await self.world.http(first_request)
             said = f"{first_request.method} {first_request.path} key {first_request.key}"
+            if mine and mine[0].outlived:
+                return again  # the clock jumped past the key's lock meanwhile (World.jumped)
             if expired:  # the key may have run afresh: its new answer is the one kept now
                 if not again.replayed and again.status < 500:
                     self.world.keyed[key] = (first_request, again, faulted)
@@ -167,7 +170,9 @@ class AppRules(StepMachine):
             return again
 
         # A flight like any other: run again, the request may park at a gate.
-        self.world.start("replay", replay_and_compare)
+        flight = self.world.start("replay", replay_and_compare)
+        flight.key = key
+        mine.append(flight)
         self._advance()
 
 

@@ -90,6 +90,7 @@ class ExplorerMachine(AppRules):
         if not self._step("jump", how):
             return
         jump_clock(JUMPS[how])
+        self.world.jumped(JUMPS[how])
         self._advance()
 
     @rule(label=st.sampled_from(LABELS), fault=st.sampled_from(PLATFORM_FAULTS))

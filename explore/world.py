@@ -31,6 +31,7 @@ from explore.clock import CLOCK, follow_clock, jump_clock, reset_clock
 from explore.faults import DatabaseFaults, PlatformFaults
 from explore.stores import CART_TABLES, DEADLINE_S, MERCHANTS, explore_settings, seed_stores
 from orchestrator.http.app import create_app
+from orchestrator.http.idempotency import LOCK_MARGIN_S
 from orchestrator.http.keys import DELETER, METRICS, RECONCILER, STORE
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import ExpirySweeper
@@ -82,6 +83,9 @@ class Request:
     key: str | None = None
 
 
+KEY_LOCK_S = DEADLINE_S + LOCK_MARGIN_S  # an Idempotency-Key's claim: the longest deadline + margin
+
+
 @dataclass(eq=False)
 class Flight:
     """One operation in flight: a request, or a background round."""
@@ -91,6 +95,11 @@ class Flight:
     cart_id: str | None  # the cart it changes, when known before it answers
     faults_before: int  # database faults struck before it started
     request: Request | None = None
+    key: str | None = None  # the Idempotency-Key it sends (a keyed request, or a replay)
+    # The clock jumped past its key's lock while it ran (``World.jumped``): by the contract a
+    # dead request (a real one's deadline ends it first), its key taken over by a retry; its
+    # late answer is no answer to compare replays with.
+    outlived: bool = False
 
 
 @dataclass
@@ -227,11 +236,24 @@ class World:
 
         flight = Flight(label, self.loop.create_task(run()), cart_id, self.db_faults.struck)
         flight.request = request
+        flight.key = request.key if request is not None else None
         self.flights.append(flight)
         return flight
 
     def start_request(self, label: str, request: Request, cart_id: str | None = None) -> Flight:
         return self.start(label, lambda: self.http(request), cart_id, request)
+
+    def jumped(self, seconds: float) -> None:
+        """The clock jumped ``seconds``: past an Idempotency-Key's lock, every keyed flight in
+        flight is outlived and its key's answer to compare with is forgotten (a retry may take
+        the key over now; the next answer it gets is the one replays must repeat)."""
+        if seconds < KEY_LOCK_S:
+            return
+        for flight in self.flights:
+            if flight.key is not None:
+                flight.outlived = True
+                self.keyed.pop(flight.key, None)
+                self.keyed_at.pop(flight.key, None)
 
     def busy_carts(self) -> set[str]:
         return {f.cart_id for f in self.flights if f.cart_id is not None}
@@ -288,7 +310,7 @@ class World:
         request = flight.request
         keyed = request is not None and request.key is not None and answer.status < 500
         in_use = isinstance(body, dict) and body.get("error") == "idempotency_key_in_use"
-        if keyed and not in_use:
+        if keyed and not in_use and not flight.outlived:
             assert request is not None and request.key is not None
             faulted = self.db_faults.struck > flight.faults_before
             self.keyed.setdefault(request.key, (request, answer, faulted))
