@@ -116,6 +116,16 @@ class AppRules(StepMachine):
             return
         fake = self.world.fake(label)
         held = [cid for cid, cart in fake.carts.items() if cart.made_for]
+        if not fake.capabilities.caller_chosen_cart_ids:
+            # A cart id Shopify or BigCommerce minted reaches a client only in multicart's
+            # answer, after it is recorded: a shopper can name only those (an Elastic Path
+            # cart's id is its bag's, shown while the bag is still PENDING).
+            shown = {
+                bag.get("external_id")
+                for cart in self.world.known_carts.values()
+                for bag in cart.get("bags", [])
+            }
+            held = [cid for cid in held if cid in shown]
         shopper = not (existing and held)
         external_id = self.world.run(self._shopper_cart(label)) if shopper else held[0]
         self._arm(label, fault)

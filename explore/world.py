@@ -123,6 +123,9 @@ class World:
         # idempotency key -> (request, first answer, whether a database fault struck meanwhile)
         self.keyed: dict[str, tuple[Request, Answer, bool]] = {}
         self.keyed_at: dict[str, timedelta] = {}  # the clock's offset when each was answered
+        # Carts a change answered 5xx on while injected database failures struck: the change
+        # may be on the platform and in no record (``invariants.check_lines``).
+        self.unrecorded: set[str] = set()
         self.merchant_ids: dict[str, str] = {}  # label -> merchant id
         self.skus: dict[str, list[str]] = {}  # merchant label -> sku ids
         self.sku_refs: dict[str, dict[str, Any]] = {}  # sku id -> platform ref
@@ -209,6 +212,7 @@ class World:
         self.known_carts.clear()
         self.keyed.clear()
         self.keyed_at.clear()
+        self.unrecorded.clear()
         reset_clock()
 
     # --- operations in flight ------------------------------------------------------------
@@ -286,12 +290,16 @@ class World:
                 raise error
             if error is not None:
                 if injected:
+                    if flight.cart_id is not None:
+                        self.unrecorded.add(flight.cart_id)
                     continue
                 raise EscapedException(f"{flight.label} raised {error!r}", flight.label) from error
             answer = flight.task.result()
             if answer is None:
                 continue
             self.stats.answers[answer.status] = self.stats.answers.get(answer.status, 0) + 1
+            if answer.status >= 500 and injected and flight.cart_id is not None:
+                self.unrecorded.add(flight.cart_id)  # its change may be in no record
             if answer.status == 500:
                 if injected:
                     self.stats.tolerated_500 += 1
