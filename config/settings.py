@@ -11,10 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from limits import parse_many
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLATFORM_SECTIONS = ("shopify", "bigcommerce", "elastic_path")
+
+
+def divided(rates: str, workers: int) -> str:
+    """``'100/second;3000/minute'`` for one of ``workers`` processes: each amount over N,
+    rounded up (a process never gets 0)."""
+    if not rates.strip():
+        return rates
+    return ";".join(
+        f"{-(-item.amount // workers)}/{item.multiples} {item.GRANULARITY.name}"
+        for item in parse_many(rates)
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,43 @@ class Settings(BaseSettings):
         default=64,
         ge=0,
         description="Requests handled at once; above it 503 overloaded at once (0: no cap).",
+    )
+    body_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Base time a request body may take to arrive; it grows with the body's "
+        "declared length at MULTICART_BODY_MIN_RATE (408 request_timeout past it). A body is "
+        "read before the request takes an in-flight slot.",
+    )
+    body_min_rate: int = Field(
+        default=16_384,
+        ge=1,
+        description="Slowest a request body may arrive, in bytes per second.",
+    )
+    app_in_flight_reserve: float = Field(
+        default=0.25,
+        ge=0,
+        lt=1,
+        description="Share of MULTICART_MAX_IN_FLIGHT no single app can take: apps holding "
+        "slots divide the rest evenly (429 rate_limited, reason in_flight); 0: no per-app "
+        "bound.",
+    )
+    app_rate_limit: str = Field(
+        default="100/second",
+        description="Requests per app and process, in the `limits` notation ('100/second', "
+        "'100/second;3000/minute'); 429 rate_limited past it; empty: no limit. Under "
+        "`serve --workers N` each process takes 1/N of it.",
+    )
+    app_max_live_carts: int = Field(
+        default=50_000,
+        ge=0,
+        description="Live (not expired) carts one app may hold; a create past it answers 403 "
+        "quota_exceeded (0: no quota).",
+    )
+    auth_failure_limit: str = Field(
+        default="20/minute",
+        description="Failed authentications allowed per client address and per token prefix "
+        "('limits' notation); past it 429 rate_limited (reason failed_auth); empty: none.",
     )
     db_wait_s: float = Field(
         default=10.0,
@@ -184,6 +233,29 @@ class Settings(BaseSettings):
         default_factory=PlatformOverrides,
         description="Elastic Path's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
     )
+
+    @field_validator("app_rate_limit", "auth_failure_limit")
+    @classmethod
+    def _rate_notation(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"not a rate in the limits notation ('100/second'): {exc}"
+                ) from None
+        return value.strip()
+
+    def per_process(self, workers: int) -> Settings:
+        """These settings for one of ``workers`` processes: each takes 1/N of every rate."""
+        if workers <= 1:
+            return self
+        return self.model_copy(
+            update={
+                "app_rate_limit": divided(self.app_rate_limit, workers),
+                "auth_failure_limit": divided(self.auth_failure_limit, workers),
+            }
+        )
 
     def for_platform(self, platform: str) -> PlatformSettings:
         """One platform's part: ``platform`` is ``SHOPIFY``, ``BIGCOMMERCE`` or ``ELASTIC_PATH``."""

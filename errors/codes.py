@@ -70,6 +70,29 @@ class ErrorCode(Enum):
         "Too many requests in flight, or no database connection within the request's deadline;"
         " retry after Retry-After (data.reason: in_flight or database_wait).",
     )
+    # Fair sharing and hostile clients (orchestrator/http/fairness.py, intake.py).
+    REQUEST_TIMEOUT = (
+        "request_timeout",
+        1408,
+        408,
+        "The body did not arrive within its time bound (data.timeout_s: a base plus its"
+        " declared length at the minimum rate); the connection is closed.",
+    )
+    RATE_LIMITED = (
+        "rate_limited",
+        1429,
+        429,
+        "Too many requests: this app is over its request rate or its share of the requests in"
+        " flight, or this address or key prefix over its failed authentications; retry after"
+        " Retry-After (data.reason: rate, in_flight or failed_auth).",
+    )
+    QUOTA_EXCEEDED = (
+        "quota_exceeded",
+        1403,
+        403,
+        "This app holds as many live carts as its quota allows (data.quota); delete or let"
+        " carts expire before creating more.",
+    )
     INVALID_SKUS = (
         "invalid_skus",
         2001,

@@ -16,10 +16,15 @@ from adapters.base import PlatformDirectory
 from config import Settings
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES
 from orchestrator.http.cart_routes import CART_ROUTES
+from orchestrator.http.fairness import AppRates, AuthThrottle, InFlightShares, LiveCartQuota
 from orchestrator.http.idempotency import IDEMPOTENCY, Idempotency, idempotent
 from orchestrator.http.keys import (
+    APP_RATES,
+    AUTH_THROTTLE,
     DELETER,
+    IN_FLIGHT_SHARES,
     KEYS_CACHE,
+    LIVE_CART_QUOTA,
     MAX_BODY,
     MERCHANTS,
     METRICS,
@@ -70,6 +75,19 @@ def service_version() -> str:
         return "0.0.0"
 
 
+CACHEABLE = frozenset({"/openapi.json"})
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """What a security review expects on every answer: no content sniffing, nothing stored by
+    a cache (answers carry carts and keys; the document alone may be kept), no version banner
+    (aiohttp's ``Server: Python/3.11 aiohttp/3.14.5`` named both)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.path not in CACHEABLE:
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["Server"] = "multicart"
+
+
 def create_app(
     settings: Settings, *, platforms: PlatformDirectory | None = None, run_worker: bool = True
 ) -> web.Application:
@@ -90,6 +108,10 @@ def create_app(
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
     app[KEYS_CACHE] = {}
+    app[IN_FLIGHT_SHARES] = InFlightShares(settings)
+    app[APP_RATES] = AppRates(settings)
+    app[AUTH_THROTTLE] = AuthThrottle(settings)
+    app.on_response_prepare.append(security_headers)
     box = CredentialBox.from_settings(settings)  # a bad key fails here
     for route in ROUTES:
         app.router.add_route(route.method, route.path, guarded(route))
@@ -113,6 +135,7 @@ def create_app(
         merchants = MerchantAdapters(registry, box)
         deleter = ExternalDeleter(store, merchants, settings)
         app[STORE] = store
+        app[LIVE_CART_QUOTA] = LiveCartQuota(settings, store.carts.count_live)
         app[PLATFORMS] = registry
         metrics.state.platforms = registry
         app[MERCHANTS] = merchants

@@ -13,7 +13,14 @@ from bags.status import CartStatus
 from config import Settings
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int
-from orchestrator.http.keys import APP_ID, RECONCILER, SERVICE, SETTINGS, STORE
+from orchestrator.http.keys import (
+    APP_ID,
+    LIVE_CART_QUOTA,
+    RECONCILER,
+    SERVICE,
+    SETTINGS,
+    STORE,
+)
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import CartOut, CartPageOut, CreateCartIn, cart_json
 from orchestrator.http.sku_routes import ETAG_HEADER
@@ -66,6 +73,7 @@ async def create_cart(request: web.Request) -> web.Response:
         metadata=body.metadata,
         all_or_nothing=body.atomicity == "all_or_nothing",
     )
+    await request.app[LIVE_CART_QUOTA].check(request[APP_ID])  # before any platform work
     service: CartService = request.app[SERVICE]
     cart = await service.create(request[APP_ID], command)
     return json_response(cart_json(cart), status=201, headers={"ETag": etag(cart.version)})
@@ -148,7 +156,11 @@ CART_ROUTES: list[Route] = [
         ok_status=201,
         ok_body=CartOut,
         headers_out=ETAG_HEADER,
-        errors=(ErrorCode.INVALID_SKUS, ErrorCode.EXTERNAL_CART_CREATION_FAILURE),
+        errors=(
+            ErrorCode.INVALID_SKUS,
+            ErrorCode.QUOTA_EXCEEDED,
+            ErrorCode.EXTERNAL_CART_CREATION_FAILURE,
+        ),
         operation_id="createCart",
         resume=resume_create,
         links={

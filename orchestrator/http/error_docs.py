@@ -69,6 +69,9 @@ DATA: dict[ErrorCode, dict[str, Any]] = {
     ErrorCode.INTERNAL_ERROR: _obj(["request_id"], request_id={"type": "string"}),
     ErrorCode.NOT_READY: _obj(["reason"], reason={"type": "string"}),
     ErrorCode.OVERLOADED: _obj(["reason"], reason={"enum": ["in_flight", "database_wait"]}),
+    ErrorCode.REQUEST_TIMEOUT: _obj(["timeout_s"], timeout_s={"type": "number"}),
+    ErrorCode.RATE_LIMITED: _obj(["reason"], reason={"enum": ["rate", "in_flight", "failed_auth"]}),
+    ErrorCode.QUOTA_EXCEEDED: _obj(["quota"], quota={"type": "integer"}),
     ErrorCode.INVALID_SKUS: _obj(["skus", "fields"], skus=_SKU_PROBLEMS, fields=_FIELDS),
     ErrorCode.CART_NOT_FOUND: _EMPTY,
     ErrorCode.MERCHANT_NOT_FOUND: _EMPTY,
@@ -121,6 +124,8 @@ RETRY_AFTER = {
     "(2502 when throttled or unavailable).",
     (ErrorCode.IDEMPOTENCY_KEY_IN_USE, 409): "Seconds to wait before retrying "
     "(1409: the first request with this Idempotency-Key is still running).",
+    (ErrorCode.RATE_LIMITED, 429): "Seconds to wait before retrying (1429: this app's rate"
+    " or share, or failed authentications).",
     (ErrorCode.OVERLOADED, 503): "Seconds to wait before retrying (1529: shed under load).",
     (ErrorCode.CART_BUSY, 409): "Seconds to wait before retrying (2410: the cart is changing).",
 }

@@ -119,6 +119,8 @@ def parse_json(raw: bytes) -> Any:
         raise MalformedJson(f"The body nests deeper than {MAX_DEPTH} levels.") from exc
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers past 4300 digits
         detail = getattr(exc, "msg", None) or str(exc)
+        if "int_max_str_digits" in detail:  # Python's own advice is not the client's business
+            detail = "a number has more digits than any field takes"
         raise MalformedJson(f"The body is not valid JSON: {detail}.") from exc
     brackets = text.count("{") + text.count("[")
     if brackets > MAX_DEPTH and too_deep(value):

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from adapters.base import PlatformDirectory
 from config import Settings
+from orchestrator.http.fairness import AppRates, AuthThrottle, InFlightShares, LiveCartQuota
 from orchestrator.http.metrics import Metrics
 from orchestrator.service.carts import CartService
 from orchestrator.service.deletion import ExternalDeleter
@@ -28,6 +29,11 @@ DELETER = web.AppKey("deleter", ExternalDeleter)
 RECONCILER = web.AppKey("reconciler", Reconciler)  # settles unknown creates and the outbox
 METRICS = web.AppKey("metrics", Metrics)  # this app's Prometheus registry and instruments
 KEYS_CACHE = web.AppKey("api_key_cache", dict[str, str])  # API key hash -> app id
+# fairness.py: per-app bounds, and failed authentications per address and token prefix.
+IN_FLIGHT_SHARES = web.AppKey("in_flight_shares", InFlightShares)
+APP_RATES = web.AppKey("app_rates", AppRates)
+AUTH_THROTTLE = web.AppKey("auth_throttle", AuthThrottle)
+LIVE_CART_QUOTA = web.AppKey("live_cart_quota", LiveCartQuota)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 APP_ID = web.RequestKey("app_id", str)  # set by the auth of app routes

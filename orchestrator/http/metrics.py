@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
@@ -163,6 +163,11 @@ class Metrics:
             "Requests answered 503 overloaded: over the in-flight cap, or a database wait past"
             " the request's deadline.",
             ["reason"],
+            registry=self.registry,
+        )
+        self.bodies_reading = Gauge(
+            "multicart_http_bodies_reading",
+            "Request bodies being read (intake.py): requests that hold no in-flight slot yet.",
             registry=self.registry,
         )
         for reason in ("in_flight", "database_wait"):

@@ -75,7 +75,12 @@ def route_codes(route: Route) -> list[ErrorCode]:
     if route.auth != "none":
         codes.append(ErrorCode.UNAUTHORIZED)
     codes += route.errors
+    if route.auth != "none":  # fairness.py: an app's rate and share; failed authentications
+        codes.append(ErrorCode.RATE_LIMITED)
     if route.path not in NEVER_SHED:  # shedding.py: over the in-flight cap, or a database wait
+        if route.method != "GET":  # intake.py: a body too slow, compressed or too large
+            codes += [ErrorCode.REQUEST_TIMEOUT, ErrorCode.PAYLOAD_TOO_LARGE]
+            codes.append(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
         codes.append(ErrorCode.OVERLOADED)
     codes.append(ErrorCode.INTERNAL_ERROR)
     return list(dict.fromkeys(codes))

@@ -17,7 +17,7 @@ from bags.split import RequestedLine
 from config import Settings
 from errors import ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.fields import checked_id
-from orchestrator.http.keys import APP_ID, DELETER, MERCHANTS, SETTINGS, STORE
+from orchestrator.http.keys import APP_ID, DELETER, LIVE_CART_QUOTA, MERCHANTS, SETTINGS, STORE
 from orchestrator.http.reference_schemas import PreviewOut, SaveReferenceIn, preview_json
 from orchestrator.http.routes import Route
 from orchestrator.http.schemas import CartOut, CreateCartIn, cart_json
@@ -31,6 +31,7 @@ from orchestrator.service.references import ReferenceService, SaveReference
 async def save_reference(request: web.Request) -> web.Response:
     body = await read_model(request, SaveReferenceIn)
     app = request.app
+    await app[LIVE_CART_QUOTA].check(request[APP_ID])
     service = ReferenceService(app[STORE], app[MERCHANTS], app[SETTINGS])
     cart = await service.save(
         request[APP_ID],
@@ -123,6 +124,7 @@ LIFECYCLE_ROUTES: list[Route] = [
         ok_body=CartOut,
         errors=(
             ErrorCode.MERCHANT_NOT_FOUND,
+            ErrorCode.QUOTA_EXCEEDED,
             ErrorCode.EXTERNAL_CART_NOT_FOUND,
             ErrorCode.DUPLICATE_CART,
             ErrorCode.EXTERNAL_CART_READ_FAILURE,

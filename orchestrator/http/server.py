@@ -56,8 +56,20 @@ class EnvelopeServer(web.Server):
         return EnvelopeRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
+LINGERING_S = 1.0
+
+
 class EnvelopeAppRunner(web.AppRunner):
-    """``web.AppRunner`` whose connections answer framing errors with the envelope."""
+    """``web.AppRunner`` whose connections answer framing errors with the envelope.
+
+    ``lingering_time``: after an answer given before its body was read whole (a 408 to a body
+    too slow, a 413, a 415), aiohttp reads and drops the rest for this long before closing,
+    so the client sees the answer rather than a reset; its default of 10 s let a refused slow
+    client hold its connection 10 s more."""
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        kwargs.setdefault("lingering_time", LINGERING_S)
+        super().__init__(app, **kwargs)
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()

@@ -7,7 +7,8 @@ the server answered 23 creates/s (capacity ~150/s: congestion collapse) and 90% 
 generator's requests could not even be sent. Queueing work that cannot finish in time only
 makes the work that could finish late too.
 
-So, before any database or platform work:
+So, before any database or platform work (and after the body has arrived whole, in bounded
+time, holding no slot: ``intake.py``):
 
 - **A cap on requests in flight** (``MULTICART_MAX_IN_FLIGHT``; 0 turns it off). Above it the
   answer is an immediate 503 ``overloaded`` (``data.reason: in_flight``) with ``Retry-After``,
@@ -21,8 +22,8 @@ So, before any database or platform work:
   answers 503 ``overloaded`` (``data.reason: database_wait``) through the envelope middleware.
 
 Both count in ``multicart_http_shed_requests_total{reason}``. The middleware runs outside the
-envelope and idempotency middlewares (``app.py``), so a shed request costs no body read, no
-auth lookup and no idempotency record.
+envelope and idempotency middlewares (``app.py``), so a shed request costs no auth lookup and
+no idempotency record (and, when the cap is reached before its body is read, no body read).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from aiohttp import web
 
 from config import Settings
 from errors import ErrorCode
+from orchestrator.http.intake import Intake
 from orchestrator.http.metrics import Metrics, route_template
 from orchestrator.http.routes import Handler
 from orchestrator.http.web import request_id_for
@@ -54,6 +56,7 @@ class Shedder:
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.limit = settings.max_in_flight
+        self._intake = Intake(settings, metrics.bodies_reading)
         self.in_flight = 0
         self._create_s = settings.create_deadline_s
         self._other_s = settings.request_deadline_s
@@ -94,6 +97,11 @@ class Shedder:
         async def shedding_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
             if request.path in NEVER_SHED:
                 return await handler(request)
+            if self.limit and self.in_flight >= self.limit:
+                return self.shed(request)
+            refused = await self._intake.take_in(request)  # the body, before any slot
+            if refused is not None:
+                return refused
             if self.limit and self.in_flight >= self.limit:
                 return self.shed(request)
             self.in_flight += 1

@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -198,6 +199,20 @@ class CartStore:
         except StaleWrite:
             raise StaleCart(f"cart {cart.id} is no longer at version {cart.version}") from None
         cart.version += 1
+
+    async def count_live(self, app_id: str, at_most: int) -> int:
+        """Carts of ``app_id`` neither expired nor deleted, counted up to ``at_most`` (the
+        app's quota): an index range of ``ix_carts_app_id_date_created_id``, cut short."""
+        gone = (CartStatus.EXPIRED.value, CartStatus.DELETED.value)
+        live = (
+            select(carts.c.id)
+            .where(carts.c.app_id == app_id, carts.c.status.not_in(gone))
+            .limit(at_most)
+            .subquery()
+        )
+        async with self._db.read(single_statement=True) as conn:
+            found = await conn.execute(select(func.count()).select_from(live))
+            return int(found.scalar_one())
 
     async def get(self, app_id: str, cart_id: str) -> Cart | None:
         """The cart, or None if it is absent, another app's, or DELETED."""

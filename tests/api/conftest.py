@@ -61,6 +61,12 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "max_body_bytes": 4096,
         "create_deadline_s": 2.0,
         "log_format": "json",
+        # fairness.py's per-app bounds and the failed-auth throttle are off here: these tests
+        # send many requests from one app and one address on purpose; tests/api/test_fairness.py
+        # turns each on.
+        "app_in_flight_reserve": 0,
+        "app_rate_limit": "",
+        "auth_failure_limit": "",
     }
     values.update(overrides)
     return Settings(**values)
@@ -71,6 +77,9 @@ class EnvelopeTestServer(TestServer):
     serves it (framing errors answered with the envelope)."""
 
     async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        # As `multicart serve` does: a client that goes away does not cancel its handler
+        # (aiohttp's TestServer turns handler_cancellation on).
+        kwargs["handler_cancellation"] = False
         return EnvelopeAppRunner(self.app, **kwargs)
 
 
