@@ -43,7 +43,13 @@ DEADLINE_S = 2.0  # the create deadline the issue measured against
 CLIENT_TIMEOUT_S = 15.0
 CLIENT_INFLIGHT = 2000
 SHAPE = "3"
-BENCH_SETTINGS = {"log_level": "WARNING", "circuit_failure_threshold": "1000"}
+# The per-app rate limit is lifted: this measures the service, not one app's allowance (the
+# limiter still runs, so its cost is in the figures).
+BENCH_SETTINGS = {
+    "log_level": "WARNING",
+    "circuit_failure_threshold": "1000",
+    "app_rate_limit": "1000000/second",
+}
 
 
 @dataclass
@@ -112,7 +118,8 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     accepted = by_status.get("201", {})
     requests = max(1, result["requests"])
     statuses = result.get("statuses", {})
-    shed = statuses.get("503", 0)
+    # 503: over the process's cap; 429: over the one app's share of it (fairness.py).
+    shed = statuses.get("503", 0) + statuses.get("429", 0)
     return {
         "accepted_share": statuses.get("201", 0) / requests,
         "accepted_p50_ms": accepted.get("p50", math.nan),

@@ -63,6 +63,7 @@ SETTINGS = {
     "circuit_reset_s": "2",
     "log_level": "WARNING",  # failed bags and the reconciler's work still logged
     "allow_private_platform_urls": "true",  # the sandbox is plain http on loopback
+    "app_rate_limit": "1000000/second",  # the soak's one app is the whole traffic
 }
 
 

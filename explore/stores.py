@@ -69,6 +69,9 @@ def explore_settings(database_url: str) -> Settings:
         request_deadline_s=DEADLINE_S,
         log_format="json",
         allow_private_platform_urls=True,
+        # One app's interleavings, as fast as the machine allows: its rate is not what is
+        # explored (tests/api/test_fairness.py tests it).
+        app_rate_limit="",
     )
 
 

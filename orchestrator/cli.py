@@ -138,8 +138,10 @@ def _serve_workers(settings: Settings, count: int) -> int:
         ) from exc
     port = sock.getsockname()[1]
 
+    own = settings.per_process(count)  # each worker takes 1/N of every per-app rate
+
     def child(sock: socket.socket, index: int, ready: Callable[[], None]) -> int:
-        asyncio.run(_run_server(settings, sock=sock, ready=ready, worker=index))
+        asyncio.run(_run_server(own, sock=sock, ready=ready, worker=index))
         return 0
 
     def announce(_pids: list[int]) -> None:
