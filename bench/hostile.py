@@ -1,0 +1,182 @@
+"""One app's slow bodies against another app's creates: does the other app still get served?
+
+Why: the hostile-client issue measured 64 connections from one app, each declaring
+``Content-Length: 1000`` and sending a byte every 5 s, answered every other app with 503
+``overloaded`` for as long as the sockets stayed open. This measures another app's create
+latency with and without such an attack on a real ``multicart serve`` (SQLite, the sandbox at
+0 ms), alternating the two phases so drift hits both alike:
+
+    python -m bench.hostile --reps 3 --creates 40
+
+It prints p50/p99 of each phase and their ratio, and how the slow connections ended (408 and
+closed, within the body's time bound). ``SlowBodies`` is also what tests/e2e's hostile suite
+opens. Every loop is bounded in count and time; traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from examples.client import Multicart, Sandbox, register_sandbox
+from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
+
+DECLARED = 1000
+
+
+class SlowBodies:
+    """``count`` connections of the app ``api_key``, each a create declaring ``DECLARED``
+    bytes of body and sending one byte every ``every_s`` from a thread, until ``stop``."""
+
+    def __init__(self, base_url: str, api_key: str, count: int, every_s: float = 0.5) -> None:
+        address = urlsplit(base_url)
+        self.sockets: list[socket.socket] = []
+        head = (
+            "POST /v1/carts HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {api_key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {DECLARED}\r\n\r\n{{"
+        ).encode()
+        for _ in range(count):
+            sock = socket.create_connection((address.hostname, address.port), timeout=5)
+            sock.sendall(head)
+            self.sockets.append(sock)
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, daemon=True)
+        self._thread.start()
+
+    def _trickle(self) -> None:
+        sent = 1
+        while sent < DECLARED and not self._stop.wait(self._every_s):
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):  # closed by the server: the point
+                    sock.sendall(b" ")
+            sent += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def endings(self, within_s: float) -> list[bytes]:
+        """What each connection was answered (its status line), reading until it is closed or
+        ``within_s`` has passed; ``b""`` for none."""
+        ends = time.monotonic() + within_s
+        answers = []
+        for sock in self.sockets:
+            sock.settimeout(max(0.05, ends - time.monotonic()))
+            try:
+                answers.append(sock.recv(65536).split(b"\r\n", 1)[0])
+            except OSError:
+                answers.append(b"")
+        return answers
+
+    def close(self) -> None:
+        self.stop()
+        for sock in self.sockets:
+            sock.close()
+
+
+def create_latencies_ms(
+    app: Multicart, skus: list[tuple[str, int]], creates: int, refused: list[int]
+) -> list[float]:
+    """``creates`` sequential creates of ``skus``: each 201's latency; others' statuses go to
+    ``refused``."""
+    took = []
+    for _ in range(creates):
+        started = time.perf_counter()
+        response = app.create_cart_response(skus)
+        if response.status_code == 201:
+            took.append((time.perf_counter() - started) * 1000)
+        else:
+            refused.append(response.status_code)
+    return took
+
+
+def established(app: Multicart, slow: int, within_s: float = 10.0) -> bool:
+    """Whether every slow body is being read (``multicart_http_bodies_reading``), polled."""
+    ends = time.monotonic() + within_s
+    while time.monotonic() < ends:
+        found = re.search(
+            r"^multicart_http_bodies_reading (\S+)$", app.http.get("/metrics").text, re.M
+        )
+        if found and float(found.group(1)) >= slow:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
+
+
+def run(reps: int, creates: int, slow: int) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="mc-hostile-"))
+    sandbox_proc = start_sandbox(workdir)
+    # The victim sends creates back to back (~400/s): past the default rate of one app.
+    env = orchestrator_env(
+        f"sqlite+aiosqlite:///{workdir / 'hostile.db'}",
+        log_level="WARNING",
+        app_rate_limit="1000000/second",
+    )
+    migrate(env)
+    api_proc = start_orchestrator(workdir, env)
+    with running(sandbox_proc, api_proc):
+        admin = Multicart(api_proc.url, admin_token=env["MULTICART_ADMIN_TOKEN"])
+        stores = register_sandbox(admin, Sandbox(sandbox_proc.url), ("BIGCOMMERCE",))
+        skus = [(store["skus"]["p0"], 1) for store in stores.values()][:3]
+        victim = admin.as_app(admin.create_app("victim")["api_key"])
+        attacker_key = admin.create_app("attacker")["api_key"]
+        refused: list[int] = []
+        create_latencies_ms(victim, skus, 10, refused)  # warm-up
+        calm: list[float] = []
+        attacked: list[float] = []
+        endings: list[bytes] = []
+        for _ in range(reps):
+            calm += create_latencies_ms(victim, skus, creates, refused)
+            attack = SlowBodies(api_proc.url, attacker_key, slow)
+            try:
+                if not established(victim, slow):  # (an older build has no such gauge)
+                    time.sleep(2)
+                attacked += create_latencies_ms(victim, skus, creates, refused)
+                healthz = victim.http.get("/healthz").status_code
+                attack.stop()
+                endings += attack.endings(within_s=10)
+            finally:
+                attack.close()
+    calm_p99, attacked_p99 = p99(calm), p99(attacked) if attacked else None
+    return {
+        "calm_p50_ms": statistics.median(calm),
+        "calm_p99_ms": calm_p99,
+        "attacked_p50_ms": statistics.median(attacked) if attacked else None,
+        "attacked_p99_ms": attacked_p99,
+        "p99_ratio": None if attacked_p99 is None else attacked_p99 / calm_p99,
+        "healthz_during_attack": healthz,
+        "victim_creates_refused": len(refused),
+        "victim_refusals": sorted(set(refused)),
+        "slow_connections_answered_408": sum(e.startswith(b"HTTP/1.1 408") for e in endings),
+        "slow_connections": len(endings),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=3, help="calm/attacked phase pairs")
+    parser.add_argument("--creates", type=int, default=40, help="creates per phase")
+    parser.add_argument("--slow", type=int, default=64, help="slow-body connections")
+    args = parser.parse_args(argv)
+    result = run(args.reps, args.creates, args.slow)
+    for key, value in result.items():
+        print(f"{key:32} {value:.2f}" if isinstance(value, float) else f"{key:32} {value}")
+
+
+if __name__ == "__main__":
+    main()

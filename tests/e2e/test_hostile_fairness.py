@@ -1,0 +1,46 @@
+"""Hostile clients against a real ``multicart serve``: one app cannot starve another.
+
+The issue's finding, reproduced on the shared e2e stack (default ``MULTICART_MAX_IN_FLIGHT`` of
+64): 64 connections from one app, each declaring a 1,000-byte create body and sending a byte
+every 0.5 s, used to hold every in-flight slot while their bodies trickled in. Here the other
+app's creates are served while those connections are open, ``/healthz`` says so, and each slow
+connection is answered 408 and closed once its body's time bound has passed. The latency
+comparison (p99 with and without the attack) is ``python -m bench.hostile``'s, not a test's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bench.hostile import SlowBodies
+from examples.client import Multicart
+from tests.e2e.conftest import Stack, wait_until
+
+SLOW = 64
+
+
+def bodies_reading(app: Multicart) -> float:
+    metrics = app.http.get("/metrics").text
+    found = re.search(r"^multicart_http_bodies_reading (\S+)$", metrics, re.M)
+    return float(found.group(1)) if found else -1.0
+
+
+def test_an_app_trickling_64_bodies_leaves_another_app_served(e2e: Stack) -> None:
+    attacker = e2e.admin.create_app("attacker")["api_key"]
+    victim = e2e.new_app("victim")
+    store = e2e.store_names()[0]
+    skus = [(e2e.stores[store]["skus"]["p0"], 1)]
+    attack = SlowBodies(e2e.api_proc.url, attacker, SLOW, every_s=0.5)
+    try:
+        assert wait_until(lambda: bodies_reading(victim) == SLOW, timeout=10)
+        answers = [victim.create_cart_response(skus).status_code for _ in range(10)]
+        assert answers == [201] * 10
+        assert victim.http.get("/healthz").status_code == 200
+        assert bodies_reading(victim) == SLOW  # all still trickling while the victim was served
+        attack.stop()
+        # 5 s (MULTICART_BODY_TIMEOUT_S) + 1,000 B at 16 KiB/s: each is answered, then closed.
+        endings = attack.endings(within_s=15)
+    finally:
+        attack.close()
+    assert all(e.startswith(b"HTTP/1.1 408") for e in endings), set(endings)
+    assert wait_until(lambda: bodies_reading(victim) == 0, timeout=5)
