@@ -98,6 +98,20 @@ def limits(settings: Settings) -> dict[str, int]:
     }
 
 
+def fair_use(settings: Settings) -> dict[str, Any]:
+    """The per-app bounds and time bounds the server enforces (``fairness.py``, ``intake.py``),
+    per process, as the document states them."""
+    return {
+        "max_in_flight": settings.max_in_flight,
+        "app_in_flight_reserve": settings.app_in_flight_reserve,
+        "app_rate_limit": settings.app_rate_limit or None,
+        "app_max_live_carts": settings.app_max_live_carts or None,
+        "auth_failure_limit": settings.auth_failure_limit or None,
+        "body_timeout_s": settings.body_timeout_s,
+        "body_min_rate_bytes_per_s": settings.body_min_rate,
+    }
+
+
 def _apply_limits(defs: dict[str, Any], settings: Settings) -> None:
     line = defs["SkuLineIn"]["properties"]["quantity"]
     line["maximum"] = settings.max_quantity
@@ -303,11 +317,18 @@ def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict
             "title": "multicart",
             "version": version,
             "description": "Multi-merchant cart orchestrator. Amounts are integer minor units. "
-            "Every non-2xx answer is the error envelope; the error table is below.\n\n"
+            "Every non-2xx answer is the error envelope; the error table is below. "
+            f"Fair use, per process (x-fair-use): {settings.app_rate_limit or 'no'} rate limit "
+            f"per app, {settings.app_max_live_carts or 'no'} quota of live carts per app, each "
+            f"app at most its share of {settings.max_in_flight} requests in flight "
+            f"({settings.app_in_flight_reserve:.0%} kept for apps holding none); a body must "
+            f"arrive within {settings.body_timeout_s:g} s plus its length at "
+            f"{settings.body_min_rate} B/s; compressed bodies are refused.\n\n"
             + "\n".join(
                 f"- `{k.error}` ({k.code}, HTTP {k.status}): {k.description}" for k in ErrorCode
             ),
             "x-limits": limits(settings),
+            "x-fair-use": fair_use(settings),
         },
         "paths": paths,
         "components": {

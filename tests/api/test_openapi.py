@@ -67,6 +67,22 @@ def test_every_limit_in_settings_is_the_documents() -> None:
     assert schemas["SkuIn"]["properties"]["price"]["maximum"] > 0
 
 
+def test_the_fair_use_bounds_are_the_documents() -> None:
+    doc = document(
+        app_rate_limit="7/second", app_max_live_carts=9, body_timeout_s=3.5, max_in_flight=12
+    )
+    fair = doc["info"]["x-fair-use"]
+    assert (fair["app_rate_limit"], fair["app_max_live_carts"]) == ("7/second", 9)
+    assert (fair["body_timeout_s"], fair["max_in_flight"]) == (3.5, 12)
+    assert "7/second rate limit per app" in doc["info"]["description"]
+    create = codes_of(doc, "/v1/carts", "post")
+    assert {1429} <= create["429"] and create["403"] == {1403} and create["408"] == {1408}
+    assert 415 in {int(s) for s in create}
+    assert "429" not in codes_of(doc, "/healthz", "get")
+    off = document(app_rate_limit="", app_max_live_carts=0)["info"]["x-fair-use"]
+    assert off["app_rate_limit"] is None and off["app_max_live_carts"] is None
+
+
 def test_each_route_lists_its_own_codes() -> None:
     doc = document()
     create = codes_of(doc, "/v1/carts", "post")
