@@ -17,7 +17,7 @@ import select
 import socket
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -110,14 +110,14 @@ def _exchange(process: Process, raw: bytes) -> tuple[int, dict[str, str], bytes]
         return _read_response(sock)
 
 
-def _poll(condition: object, within_s: float) -> bool:
+def _poll(condition: Callable[[], bool], within_s: float) -> bool:
     """``condition()`` true within ``within_s`` (checked every 20 ms), bounded."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(0.02)
-    return bool(condition())  # type: ignore[operator]
+    return condition()
 
 
 def _healthz(process: Process) -> int:
