@@ -172,7 +172,8 @@ def test_half_open_connections_are_closed_and_their_descriptors_freed(serve: Pro
         all_closed_s = time.monotonic() - opened
         assert not open_socks, f"{len(open_socks)} of {HALF_OPEN} still open"
         assert _poll(lambda: _fds(serve) <= baseline, 2), (baseline, _fds(serve))
-        print(f"{HALF_OPEN} half-open: all closed {all_closed_s:.2f} s after opening")
+        print(f"{HALF_OPEN} half-open: fds {baseline} -> {baseline + HALF_OPEN}, all closed")
+        print(f"{all_closed_s:.2f} s after opening, fds back to {_fds(serve)}")
     finally:
         for sock in socks:
             sock.close()
@@ -257,6 +258,7 @@ def test_a_gzip_bomb_is_not_inflated(serve: Process) -> None:
         # server closes, so that the reading is measured.
         assert _wait_closed(sock, 10) is not None
     spent = _cpu_s(serve) - before
+    print(f"gzip bomb of {len(bomb)} bytes: {spent:.2f} s of the server's CPU")
     assert status not in (200, 201)
     assert headers.get("server") == "multicart"
     # Inflating 256 MiB costs this machine ~0.6 s of CPU; receiving 255 KB, a few ms.
