@@ -4,12 +4,22 @@ Every event, structlog's and stdlib logging's (aiohttp, asyncio) alike, goes thr
 renderer and out as one whole line in one write (``write_line``), so processes sharing a
 stderr never splice their lines. A processor scrubs secrets (tokens, keys, passwords) from
 every event, wherever they appear, so that no credential can reach a log line by accident.
+
+Hostile clients (issue 16) shaped the rest. aiohttp's header-parse errors were logged as
+multi-line tracebacks holding the header's bytes (``Authorization: Bearer admin-secret\x01``
+logged the admin token; a 9 KB ``Authorization`` header too), breaking the one-JSON-object-a-
+line stream: records of aiohttp's loggers now keep only their message template and their
+exception's class (``reduce_foreign``). Credential-shaped text is redacted in every string
+(``redact_credentials``), and control characters (C0, DEL, C1: an ESC in a path reached the
+terminal raw in console format) are escaped as ``\x1b`` in every string (``escape_controls``),
+in both formats; our own tracebacks keep their newlines (JSON escapes them: still one line).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import MutableMapping
@@ -44,6 +54,91 @@ def scrub_secrets(
             event_dict[key] = _REDACTED
         else:
             event_dict[key] = _scrub(event_dict[key])
+    return event_dict
+
+
+# A header named with its value (``Authorization: Basic x``, ``X-Auth-Token=x``), a scheme and
+# its credentials anywhere (``Bearer x``), and an app key by its prefix (``KEY_PREFIX`` in
+# orchestrator/service/secrets.py; config must not import it). The value ends at whitespace,
+# a quote or a separator: a control character after a key (``\x0b``) ends it too.
+_HEADER_VALUE = re.compile(
+    r"(?i)\b(authorization|proxy-authorization|x-auth-token|x-api-key)(\s*[:=]\s*)"
+    r"(?:(?:bearer|basic|digest|token)\s+)?[^\s\"',;]+"
+)
+_SCHEME_VALUE = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]+=*")
+_APP_KEY = re.compile(r"mc_live_[A-Za-z0-9_\-]+")
+
+
+def _redact_text(text: str) -> str:
+    if not text:
+        return text
+    text = _HEADER_VALUE.sub(r"\1\2" + _REDACTED, text)
+    text = _SCHEME_VALUE.sub(r"\1\2" + _REDACTED, text)
+    return _APP_KEY.sub("mc_live_" + _REDACTED, text)
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_NEWLINES = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def _hex(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def _deep(value: Any, fix: Any) -> Any:
+    if isinstance(value, str):
+        return fix(value)
+    if isinstance(value, dict):
+        return {fix(k) if isinstance(k, str) else k: _deep(v, fix) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_deep(v, fix) for v in value]
+    return value
+
+
+def redact_credentials(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Credential-shaped text (``Bearer x``, ``X-Auth-Token: x``, an app key) in any string."""
+    for key, value in list(event_dict.items()):
+        event_dict[key] = _deep(value, _redact_text)
+    return event_dict
+
+
+def escape_controls(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """C0, DEL and C1 characters in keys and string values, as ``\\x1b``; the ``exception``
+    field (a traceback ``format_exc_info`` made, after this) keeps its newlines."""
+    fixed = {}
+    for key, value in event_dict.items():
+        name = _CONTROLS.sub(_hex, key) if isinstance(key, str) else key
+        if name == "exception" and isinstance(value, str):
+            fixed[name] = _CONTROLS_BUT_NEWLINES.sub(_hex, value)
+        else:
+            fixed[name] = _deep(value, lambda text: _CONTROLS.sub(_hex, text))
+    event_dict.clear()
+    event_dict.update(fixed)
+    return event_dict
+
+
+_REDUCED_LOGGERS = ("aiohttp",)
+
+
+def reduce_foreign(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A record of aiohttp's loggers: its message template (never its args) and its
+    exception's class (never its message or traceback): aiohttp puts header bytes in both."""
+    record = event_dict.get("_record")
+    if not isinstance(record, logging.LogRecord) or not record.name.startswith(_REDUCED_LOGGERS):
+        return event_dict
+    event_dict["event"] = str(record.msg)
+    exc_info = event_dict.pop("exc_info", None)
+    event_dict.pop("stack_info", None)
+    if isinstance(exc_info, tuple) and exc_info[0] is not None:
+        event_dict["error"] = exc_info[0].__name__
+    elif isinstance(exc_info, BaseException):
+        event_dict["error"] = type(exc_info).__name__
     return event_dict
 
 
@@ -112,6 +207,8 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
             timestamper,
             scrub_secrets,
             structlog.processors.format_exc_info,
+            redact_credentials,  # after: a traceback's text is redacted too
+            escape_controls,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
@@ -126,11 +223,14 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
                 structlog.stdlib.add_log_level,
                 structlog.stdlib.add_logger_name,
                 timestamper,
+                reduce_foreign,
             ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 scrub_secrets,
                 structlog.processors.format_exc_info,
+                redact_credentials,
+                escape_controls,
                 renderer,
             ],
         )

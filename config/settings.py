@@ -75,6 +75,23 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port the API listens on.")
+    header_timeout_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds a connection has to send a request line and all its headers, from "
+        "its start or from the first byte of its next request; else it is closed (0: no limit).",
+    )
+    keepalive_timeout_s: float = Field(
+        default=15.0,
+        ge=0,
+        description="Seconds an idle keep-alive connection is held open before it is closed.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=0,
+        description="Open connections per process (per worker under --workers); one accepted "
+        "above it is closed at once (0: no cap).",
+    )
     admin_token: SecretStr = Field(
         default=SecretStr(""), description="Bearer token of the /v1/admin routes (empty: disabled)."
     )

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 CONFIG_ERROR = 2
 SERVE_VARIABLES = (
     "MULTICART_ENCRYPTION_KEY (required; `multicart keygen` makes one), "
-    "MULTICART_ADMIN_TOKEN (empty: admin routes off), MULTICART_DATABASE_URL, "
+    "MULTICART_ADMIN_TOKEN (24+ characters, 8+ distinct; empty: admin routes off), "
+    "MULTICART_DATABASE_URL, "
     "MULTICART_HOST, MULTICART_PORT, MULTICART_OUTBOX_GIVE_UP_AFTER_S (how long a failing "
     "external delete is retried before it is a dead letter; default 129600 = 36 h); every "
     "MULTICART_* setting is in README: Settings."
@@ -74,11 +75,32 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"invalid settings: {problems}") from exc
 
 
+ADMIN_TOKEN_MIN_LENGTH = 24
+ADMIN_TOKEN_MIN_DISTINCT = 8
+
+
+def check_admin_token(token: str) -> None:
+    """``ConfigError`` for a guessable admin token: ``MULTICART_ADMIN_TOKEN=a`` was accepted.
+
+    Empty stays allowed (admin routes off). 24 characters with 8 distinct ones refuses
+    ``a``, ``admin-secret`` and ``aaaa...``; ``secrets.token_urlsafe(32)`` (43) always passes."""
+    if token and (
+        len(token) < ADMIN_TOKEN_MIN_LENGTH or len(set(token)) < ADMIN_TOKEN_MIN_DISTINCT
+    ):
+        raise ConfigError(
+            f"MULTICART_ADMIN_TOKEN is too weak: it needs at least {ADMIN_TOKEN_MIN_LENGTH} "
+            f"characters, {ADMIN_TOKEN_MIN_DISTINCT} of them distinct (make one with: python -c "
+            '"import secrets; print(secrets.token_urlsafe(32))"), or empty to turn admin routes off'
+        )
+
+
 def check_serving_settings(settings: Settings) -> None:
-    """What ``serve`` needs beyond types: a usable encryption key and database URL."""
+    """What ``serve`` needs beyond types: a strong admin token (or none), a usable encryption
+    key and database URL."""
     from orchestrator.service.secrets import CredentialBox
     from orchestrator.store.database import make_engine
 
+    check_admin_token(settings.admin_token.get_secret_value())
     try:
         CredentialBox.from_settings(settings)
     except ValueError as exc:
@@ -197,7 +219,7 @@ async def _run_server(
     from adapters.registry import PLATFORMS
     from orchestrator.http.app import create_app
     from orchestrator.http.keys import METRICS
-    from orchestrator.http.server import EnvelopeAppRunner, requests_served
+    from orchestrator.http.server import ConnectionGuard, EnvelopeAppRunner, requests_served
 
     if sock is None:
         await _check_schema(settings)
@@ -205,7 +227,17 @@ async def _run_server(
     if not settings.admin_token.get_secret_value() and not worker:
         log.warning("admin_routes_off", reason="MULTICART_ADMIN_TOKEN is empty")
     app = create_app(settings)
-    runner = EnvelopeAppRunner(app, access_log=None)
+    guard = ConnectionGuard(settings.header_timeout_s, settings.max_connections)
+    app[METRICS].registry.register(guard.collector())
+    # auto_decompress=False: aiohttp never inflates a request body. Before, 1 MB of gzip sent
+    # with Content-Encoding: gzip inflated to 1 GiB before any authentication (0.8 s of CPU).
+    runner = EnvelopeAppRunner(
+        app,
+        guard=guard,
+        access_log=None,
+        keepalive_timeout=settings.keepalive_timeout_s,
+        auto_decompress=False,
+    )
     await runner.setup()
     site = (
         web.SockSite(runner, sock)

@@ -80,12 +80,11 @@ CACHEABLE = frozenset({"/openapi.json"})
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """What a security review expects on every answer: no content sniffing, nothing stored by
-    a cache (answers carry carts and keys; the document alone may be kept), no version banner
-    (aiohttp's ``Server: Python/3.11 aiohttp/3.14.5`` named both)."""
+    a cache (answers carry carts and keys; the document alone may be kept). The version banner
+    is taken off for every connection in ``server.py``."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     if request.path not in CACHEABLE:
         response.headers["Cache-Control"] = "no-store"
-    response.headers["Server"] = "multicart"
 
 
 def create_app(

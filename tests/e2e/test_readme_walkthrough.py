@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,7 +34,7 @@ def walkthrough() -> str:
 def test_readme_walkthrough(tmp_path: Path) -> None:
     sandbox = start_sandbox(tmp_path)
     env = orchestrator_env(f"sqlite+aiosqlite:///{tmp_path / 'readme.db'}")
-    env["MULTICART_ADMIN_TOKEN"] = "admin-secret"
+    env["MULTICART_ADMIN_TOKEN"] = secrets.token_urlsafe(32)  # as the README makes one
     migrate(env)
     api = start_orchestrator(tmp_path, env)
     with running(sandbox, api):
@@ -41,6 +43,7 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
         script = script.replace("localhost:8080", api.url.removeprefix("http://"))
         result = subprocess.run(  # noqa: S603
             ["bash", "-eu", "-c", script],  # noqa: S607
+            env={**os.environ, "MULTICART_ADMIN_TOKEN": env["MULTICART_ADMIN_TOKEN"]},
             capture_output=True,
             text=True,
             timeout=60,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
-from orchestrator.cli import build_parser, main
+from orchestrator.cli import build_parser, check_admin_token, main
 from orchestrator.service.secrets import CredentialBox
 
 
@@ -99,3 +101,23 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "MULTICART_ENCRYPTION_KEY" in serve_help and "MULTICART_DATABASE_URL" in serve_help
     code, out, _ = run(["sandbox", "--help"], capsys)
     assert code == 0 and out.startswith("usage: multicart sandbox")
+
+
+@pytest.mark.parametrize(
+    "token", ["a", "admin-secret", "a" * 40, "abcdefg" * 4, "Zx9-Zx9-Zx9-Zx9-Zx9-Zx9-"]
+)
+def test_a_weak_admin_token_is_refused(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], token: str
+) -> None:
+    env.setenv("MULTICART_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    env.setenv("MULTICART_ADMIN_TOKEN", token)
+    code, _, err = run(["serve", "--migrate", "--port", "0"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "MULTICART_ADMIN_TOKEN is too weak" in err
+    assert len(token) < 12 or token not in err  # never echoed
+
+
+def test_strong_or_empty_admin_tokens_pass_the_check() -> None:
+    check_admin_token("")  # admin routes off
+    check_admin_token("abcdefgh" * 3)  # 24 characters, 8 distinct: the bounds
+    check_admin_token(secrets.token_urlsafe(32))
