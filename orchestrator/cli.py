@@ -92,6 +92,13 @@ def check_admin_token(token: str) -> None:
             f"characters, {ADMIN_TOKEN_MIN_DISTINCT} of them distinct (make one with: python -c "
             '"import secrets; print(secrets.token_urlsafe(32))"), or empty to turn admin routes off'
         )
+    if token and not (token.isascii() and token.isprintable() and " " not in token):
+        # A Bearer credential is printable ASCII without spaces (web.bearer_token): any other
+        # token could never be sent, and every admin request would be 401.
+        raise ConfigError(
+            "MULTICART_ADMIN_TOKEN must be printable ASCII without spaces (make one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
 
 
 def check_serving_settings(settings: Settings) -> None:

@@ -14,6 +14,11 @@ process-global one, so the many apps a test run builds never share or collide on
 - ``multicart_http_shed_requests_total{reason}``: requests answered 503 ``overloaded`` by the
   shedding middleware (``shedding.py``): ``in_flight`` (over ``MULTICART_MAX_IN_FLIGHT``) or
   ``database_wait`` (no connection or write lock within the request's deadline).
+- ``multicart_http_bodies_reading``: request bodies arriving, which hold no in-flight slot yet
+  (``intake.py``); a 408, 429, 403 or 499 (client gone) is in the requests counter by status.
+- ``multicart_http_connections_open``, ``multicart_http_connections_refused_total`` (over
+  ``MULTICART_MAX_CONNECTIONS``) and ``multicart_http_header_timeouts_total``: the connection
+  guard's (``server.py``), registered by ``multicart serve``.
 - ``multicart_bags{status}`` and ``multicart_outbox_depth``: two aggregate queries per scrape,
   bounded by ``STORE_TIMEOUT_S``; ``multicart_store_up`` is 0 when they failed.
 - ``multicart_carts_expired_total``: carts this process's expiry sweeper marked ``EXPIRED``

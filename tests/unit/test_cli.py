@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from orchestrator.cli import build_parser, check_admin_token, main
+from orchestrator.cli import ConfigError, build_parser, check_admin_token, main
 from orchestrator.service.secrets import CredentialBox
 
 
@@ -115,6 +115,15 @@ def test_a_weak_admin_token_is_refused(
     assert code == 2 and err.count("\n") == 1
     assert "MULTICART_ADMIN_TOKEN is too weak" in err
     assert len(token) < 12 or token not in err  # never echoed
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["abcdefgh-ijklmnop qrstuvwx", "abcdefgh-ijklmnop-qrstuvwé", "abcdefgh\tijklmnopqrstuvwx"],
+)
+def test_an_admin_token_no_client_can_send_is_refused(token: str) -> None:
+    with pytest.raises(ConfigError, match="printable ASCII without spaces"):
+        check_admin_token(token)
 
 
 def test_strong_or_empty_admin_tokens_pass_the_check() -> None:
