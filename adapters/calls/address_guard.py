@@ -24,7 +24,8 @@ import socket
 import structlog
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from adapters.calls.connections import UrlPolicy, address_problem, host_problem
+from adapters.calls.addresses import address_problem, text_problem
+from adapters.calls.connections import UrlPolicy, host_problem
 from errors import PlatformAddressRefused
 
 log = structlog.get_logger("multicart.adapters")
@@ -62,7 +63,7 @@ class GuardedResolver(AbstractResolver):
         kept: list[ResolveResult] = []
         dropped: list[str] = []
         for result in results:
-            why = _problem(result["host"])
+            why = text_problem(result["host"])
             if why is None:
                 kept.append(result)
             else:
@@ -111,10 +112,3 @@ def refused_error(*, platform: str, op: str) -> PlatformAddressRefused:
         " or is off MULTICART_PLATFORM_HOST_ALLOWLIST); nothing was sent",
         platform=platform,
     )
-
-
-def _problem(resolved: str) -> str | None:
-    try:
-        return address_problem(ipaddress.ip_address(resolved))
-    except ValueError:  # not an address we can read (a resolver's oddity): not connected to
-        return "not an IP address"
