@@ -33,6 +33,8 @@ from errors import (
     Cause,
     Conflict,
     ErrorCode,
+    FieldProblem,
+    InvalidRequest,
     NotFound,
     PlatformAddressRefused,
     PlatformError,
@@ -123,6 +125,11 @@ class ReferenceService:
                 f"No merchant {command.merchant_id!r}.", kind=ErrorCode.MERCHANT_NOT_FOUND
             )
         merchant, sealed = row
+        # An id that is not one of the platform's cart ids (``..``, ``a/b``, ``%2e%2e``) is
+        # refused before anything is sent: it would otherwise end up in a credentialed path.
+        problem = self._merchants.cart_id_problem(merchant, command.external_id)
+        if problem is not None:
+            raise InvalidRequest([FieldProblem("cart_id", problem)])
         # Asked before the platform: a cart already held is a 409 without any call.
         held = await self._store.references.hold(merchant.id, command.external_id)
         if held is not None:

@@ -24,6 +24,7 @@ from adapters.calls.retry import should_retry
 from adapters.registry import AdapterRegistry
 from bags.status import Platform
 from errors import Cause, PlatformAddressRefused
+from tests.adapters.conftest import CART_ID as CART
 from tests.adapters.conftest import Behaviour, TcpServer, deadline, fast_settings
 
 P = "BIGCOMMERCE"
@@ -231,9 +232,9 @@ async def test_a_refused_store_fails_once_per_call_and_never_trips_its_circuit(
         with capture_logs() as logs:
             for _ in range(5):  # past the breaker's threshold of 3
                 with pytest.raises(PlatformAddressRefused):
-                    await adapter.get_cart("cart-1", deadline=deadline(2.0))  # a read: retryable
+                    await adapter.get_cart(CART, deadline=deadline(2.0))  # a read: retryable
                 with pytest.raises(PlatformAddressRefused):
-                    await adapter.delete_cart("cart-1", deadline=deadline(2.0))
+                    await adapter.delete_cart(CART, deadline=deadline(2.0))
     finally:
         await registry.aclose()
     refused = [e for e in logs if e["event"] == "platform_host_refused"]

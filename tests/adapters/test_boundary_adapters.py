@@ -87,7 +87,7 @@ async def test_bigcommerce_crafted_answers_are_server_errors(
 ) -> None:
     mock.get(url__startswith=STORE).mock(return_value=httpx.Response(200, json=body))
     with pytest.raises(PlatformServerError):
-        await bc.get_cart("c1", deadline=deadline())
+        await bc.get_cart("00000000-0000-4000-8000-0000000000c1", deadline=deadline())
 
 
 async def test_bigcommerce_a_non_json_answer_to_a_create_may_have_applied(
@@ -130,7 +130,7 @@ async def test_bigcommerce_a_stored_token_with_a_line_break_is_auth_failed_and_n
     )
     bc = adapter(live_registry, Platform.BIGCOMMERCE, connection)  # the production transport
     with pytest.raises(PlatformAuthFailed) as caught:
-        await bc.get_cart("c1", deadline=deadline())
+        await bc.get_cart("00000000-0000-4000-8000-0000000000c1", deadline=deadline())
     assert not caught.value.may_have_applied and server.requests == []
 
 
