@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.base import ExternalCart, ExternalLine, ref_matches
+from adapters.calls.platform_text import platform_text
 from bags.models import Bag, Cart, CatalogSku, Merchant, OrderError, OrderSku
 from bags.status import BagStatus
 from config import Settings
@@ -84,7 +85,8 @@ def read_failure(error: PlatformError, merchant_id: str) -> ApiError:
     throttled = error.cause in _THROTTLED and error.retryable  # a refused address is permanent
     headers = {"Retry-After": str(max(1, math.ceil(error.retry_after or 1)))} if throttled else {}
     return ApiError(
-        f"{error.platform} did not answer the read of the external cart: {error.message}",
+        f"{error.platform} did not answer the read of the external cart:"
+        f" {platform_text(error.message)}",
         kind=ErrorCode.EXTERNAL_CART_READ_FAILURE,
         status=503 if throttled else 502,
         headers=headers,
