@@ -4,7 +4,8 @@ Why a module of its own: the admin route checks a merchant's URL by its text
 (``adapters.calls.connections.url_problem``), and a public name can still resolve to
 127.0.0.1, 10.0.0.8 or 169.254.169.254, at registration or any time after it (DNS rebinding).
 So the outbound connector resolves through ``GuardedResolver``, which drops every address
-``address_problem`` refuses and fails the connect when none is left, and
+``adapters.calls.addresses.address_problem`` refuses (the one classification, which the
+registration applies too) and fails the connect when none is left, and
 ``AiohttpTransport`` passes a literal IP in the URL (which aiohttp connects to without asking
 any resolver) through ``literal_problem`` first. Both apply the same ``UrlPolicy`` as the name
 check: the allow-list always, the address classes unless private URLs are allowed.
@@ -109,6 +110,7 @@ def refused_error(*, platform: str, op: str) -> PlatformAddressRefused:
     return PlatformAddressRefused(
         f"{platform} was not called for {op}: the store's host is refused by the outbound"
         " address policy (it resolves to a loopback, private, link-local or metadata address,"
-        " or is off MULTICART_PLATFORM_HOST_ALLOWLIST); nothing was sent",
+        " or is off MULTICART_PLATFORM_HOST_ALLOWLIST, or its port is not allowed); nothing was"
+        " sent",
         platform=platform,
     )

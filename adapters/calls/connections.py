@@ -7,7 +7,8 @@ route applies one policy to the URL: ``https`` to a public host, unless the oper
 private and plain-http ones (the sandbox, tests) or narrows hosts to an allow-list. Without it,
 a merchant registration could point multicart at cloud metadata (169.254.169.254), private
 ranges, loopback ports of other services or integer-encoded addresses (``http://2130706433``).
-A name is only a name, though: ``address_problem`` and ``host_problem`` are also what
+A name is only a name, though: it is resolved at registration (``resolved_problem``, bounded),
+and ``address_problem`` (``adapters.calls.addresses``) and ``host_problem`` are also what
 ``adapters.calls.address_guard`` applies when the outbound connector connects, to the
 addresses the name resolves to then.
 
@@ -141,8 +142,15 @@ def url_problem(url: str, policy: UrlPolicy) -> str | None:
             return f"host {host} is not a public address ({why})"
     elif host in _INTERNAL_NAMES or host.endswith(_INTERNAL_SUFFIXES) or "." not in host:
         return f"host {host} is not a public name"
-    port = parsed.port or HTTPS_PORT
-    if port != HTTPS_PORT and port not in policy.allowed_ports:
+    return port_problem(parsed.port, policy)
+
+
+def port_problem(port: int | None, policy: UrlPolicy) -> str | None:
+    """Why ``policy`` refuses ``port`` (None: the scheme's default), or None: 443 or a listed
+    port, any when private URLs are allowed. Asked at registration and on every send."""
+    if policy.allow_private or port is None or port == HTTPS_PORT:
+        return None
+    if port not in policy.allowed_ports:
         return f"port {port} is not allowed (443, or one in MULTICART_PLATFORM_ALLOWED_PORTS)"
     return None
 
