@@ -55,3 +55,8 @@ def test_bounded_with_an_ellipsis() -> None:
     shown = platform_text("word " * 1000)
     assert len(shown) <= PLATFORM_MESSAGE_MAX and shown.endswith("\u2026")
     assert len(platform_text("x" * 10, limit=5)) == 5
+
+
+def test_a_huge_text_is_read_only_as_far_as_it_can_be_shown() -> None:
+    shown = platform_text("Out of stock " + "word " * 400_000)  # 2 MB, as an answer may hold
+    assert shown.startswith("Out of stock word") and len(shown) <= PLATFORM_MESSAGE_MAX
