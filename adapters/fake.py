@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from adapters.base import (
     ExternalLine,
     LineRequest,
 )
+from adapters.calls.ids import IdFormat
 from adapters.registry import PLATFORMS
 from bags.status import Platform
 from errors import Cause, PlatformNotFound, PlatformRejected
@@ -278,6 +280,9 @@ class FakePlatform:
         )
 
 
+FAKE_CART_ID = IdFormat(re.compile(r"^[A-Za-z0-9_-]{1,64}$"), "a fake platform's cart id")
+
+
 class FakeRegistry:
     """``AdapterRegistry``'s surface, handing out one ``FakePlatform`` per merchant id."""
 
@@ -294,6 +299,11 @@ class FakeRegistry:
 
     def parse_platform_ref(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
         return PLATFORMS[Platform(platform)].platform_ref.model_validate(dict(raw))
+
+    def cart_id_problem(self, platform: Platform | str, external_id: str) -> str | None:
+        """The fake's own ids (``cart-7``), whatever the merchant's platform: the same shape
+        of check as the registry's, so a hostile id is refused before the fake is called."""
+        return FAKE_CART_ID.problem(external_id)
 
     def for_merchant(
         self, merchant_id: str, platform: Platform | str, connection: Mapping[str, Any]

@@ -25,14 +25,18 @@ from pydantic import BaseModel
 from adapters.base import Capabilities, CartPlatform
 from adapters.bigcommerce import RETRY_RULES as BIGCOMMERCE_RETRY_RULES
 from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection, BigCommerceRef
+from adapters.bigcommerce.adapter import CART_ID as BIGCOMMERCE_CART_ID
 from adapters.calls.aiohttp_transport import AiohttpTransport
 from adapters.calls.http import Transport
+from adapters.calls.ids import IdFormat
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import PlatformMetrics, Resilience
 from adapters.elastic_path import RETRY_RULES as ELASTIC_PATH_RETRY_RULES
 from adapters.elastic_path import ElasticPathAdapter, ElasticPathConnection, ElasticPathRef
+from adapters.elastic_path.payloads import CART_ID as ELASTIC_PATH_CART_ID
 from adapters.shopify import RETRY_RULES as SHOPIFY_RETRY_RULES
 from adapters.shopify import ShopifyAdapter, ShopifyConnection, ShopifyRef
+from adapters.shopify.adapter import CART_ID as SHOPIFY_CART_ID
 from bags.status import Platform
 from config import PlatformSettings, Settings
 
@@ -57,6 +61,10 @@ class PlatformSpec:
     adapter: AdapterFactory
     retry: RetryRules
     capabilities: Capabilities
+    # The platform's cart id format (its package's ``CART_ID``): an app's cart reference is
+    # checked against it before any call, and the adapter checks every id again before it
+    # puts one in a request (``adapters.calls.ids``).
+    cart_id: IdFormat
 
 
 PLATFORMS: dict[Platform, PlatformSpec] = {
@@ -66,6 +74,7 @@ PLATFORMS: dict[Platform, PlatformSpec] = {
         adapter=BigCommerceAdapter,
         retry=BIGCOMMERCE_RETRY_RULES,
         capabilities=BigCommerceAdapter.capabilities,
+        cart_id=BIGCOMMERCE_CART_ID,
     ),
     Platform.SHOPIFY: PlatformSpec(
         connection=ShopifyConnection,
@@ -73,6 +82,7 @@ PLATFORMS: dict[Platform, PlatformSpec] = {
         adapter=ShopifyAdapter,
         retry=SHOPIFY_RETRY_RULES,
         capabilities=ShopifyAdapter.capabilities,
+        cart_id=SHOPIFY_CART_ID,
     ),
     Platform.ELASTIC_PATH: PlatformSpec(
         connection=ElasticPathConnection,
@@ -80,6 +90,7 @@ PLATFORMS: dict[Platform, PlatformSpec] = {
         adapter=ElasticPathAdapter,
         retry=ELASTIC_PATH_RETRY_RULES,
         capabilities=ElasticPathAdapter.capabilities,
+        cart_id=ELASTIC_PATH_CART_ID,
     ),
 }
 
@@ -122,6 +133,10 @@ class AdapterRegistry:
     def parse_platform_ref(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
         """The platform's ``platform_ref`` model; pydantic ``ValidationError`` for a bad shape."""
         return PLATFORMS[Platform(platform)].platform_ref.model_validate(dict(raw))
+
+    def cart_id_problem(self, platform: Platform | str, external_id: str) -> str | None:
+        """Why ``external_id`` cannot be one of the platform's cart ids, or None."""
+        return PLATFORMS[Platform(platform)].cart_id.problem(external_id)
 
     def resilience(self, platform: Platform) -> Resilience:
         """The platform's bulkheads and the breakers of its stores."""

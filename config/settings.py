@@ -46,6 +46,7 @@ class PlatformSettings:
     # merchant is registered and again, on the resolved addresses, at every connect.
     allow_private_urls: bool = False
     allowed_hosts: tuple[str, ...] = ()
+    allowed_ports: tuple[int, ...] = ()  # besides 443; any port when private URLs are allowed
 
 
 class PlatformOverrides(BaseModel):
@@ -238,6 +239,12 @@ class Settings(BaseSettings):
         description="Comma-separated hosts merchant URLs may use (`.example.com`: every name "
         "under it), at registration and at every connect; empty: any public host.",
     )
+    platform_allowed_ports: str = Field(
+        default="",
+        pattern=r"^\s*(?:[0-9]{1,5}\s*(?:,\s*[0-9]{1,5}\s*)*)?$",
+        description="Comma-separated ports merchant URLs may name besides 443 (e.g. `8443`); "
+        "empty: 443 only. MULTICART_ALLOW_PRIVATE_PLATFORM_URLS lifts the rule.",
+    )
     shopify: PlatformOverrides = Field(
         default_factory=PlatformOverrides,
         description="Shopify's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
@@ -294,6 +301,9 @@ class Settings(BaseSettings):
                 h.strip().rstrip(".").lower()
                 for h in self.platform_host_allowlist.split(",")
                 if h.strip()
+            ),
+            allowed_ports=tuple(
+                int(p) for p in self.platform_allowed_ports.split(",") if p.strip()
             ),
         )
         chosen = {k: v for k, v in overrides.model_dump().items() if v is not None}

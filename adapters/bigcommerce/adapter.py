@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt, field_validator
 from pydantic.config import JsonDict
@@ -27,6 +26,7 @@ from adapters.calls.connections import (
     http_base_url,
 )
 from adapters.calls.http import Answer, Transport
+from adapters.calls.ids import UUID, IdFormat
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import Resilience
 from bags.status import Platform
@@ -172,7 +172,7 @@ class BigCommerceAdapter:
         return await self._call(
             "update_line",
             "PUT",
-            f"/carts/{_seg(external_id)}/items/{_seg(line_id)}",
+            f"/carts/{_seg(external_id)}/items/{_item(line_id)}",
             deadline=deadline,
             idempotent=True,
             json={"line_item": item},
@@ -189,7 +189,7 @@ class BigCommerceAdapter:
             return await self._call(
                 "remove_line",
                 "DELETE",
-                f"/carts/{_seg(external_id)}/items/{_seg(line_id)}",
+                f"/carts/{_seg(external_id)}/items/{_item(line_id)}",
                 deadline=deadline,
                 idempotent=True,
                 parse=cart_or_none,
@@ -237,9 +237,23 @@ class BigCommerceAdapter:
         return await self._caller.call(op, method, self._base + path, parse=parse, **kwargs)
 
 
+# Cart ids are UUIDs: the Carts v3 spec's ``cartId`` path parameter is ``format: UUID``
+# (https://developer.bigcommerce.com/docs/rest-management/carts/carts-single#get-a-cart). Line
+# item ids are UUIDs too in every answer (the items' ``id``,
+# https://developer.bigcommerce.com/docs/rest-management/carts/items), although the spec's
+# ``itemId`` path parameter says ``format: number``; the answers are what is put in paths.
+CART_ID = IdFormat(UUID, "a UUID (a BigCommerce cart id)")
+LINE_ID = IdFormat(UUID, "a UUID (a BigCommerce line item id)")
+
+
 def _seg(external_id: str) -> str:
-    """An id as one path segment: ids can come from callers (cart references), never a path."""
-    return quote(external_id, safe="")
+    """A cart id as one path segment: ids come from callers (cart references) and from
+    answers, and only a UUID is put in a path (``adapters.calls.ids``)."""
+    return CART_ID.segment(external_id, platform=PLATFORM)
+
+
+def _item(line_id: str) -> str:
+    return LINE_ID.segment(line_id, platform=PLATFORM)
 
 
 _RefId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]

@@ -17,6 +17,7 @@ import orjson
 from adapters.base import ExternalCart, ExternalLine, LineRequest
 from adapters.calls.answers import amount_in_range, minor_units, quantity_in_range
 from adapters.calls.http import Answer, Headers
+from adapters.calls.platform_text import platform_text
 from adapters.calls.statuses import error_for_status
 from bags.status import Platform
 from errors import Cause, PlatformError, PlatformRejected, PlatformServerError
@@ -174,11 +175,14 @@ def map_error(op: str, response: Answer, sku_ids: Sequence[str] = ()) -> Platfor
     title = str(body.get("title") or "").strip()
     raw_errors = body.get("errors")
     field_errors: dict[str, Any] = raw_errors if isinstance(raw_errors, dict) else {}
-    message = title or f"BigCommerce answered HTTP {status}"
+    # The platform's words are sanitised (``platform_text``) as they are read; the title
+    # itself, unchanged, is what the classification below matches.
+    message = platform_text(title) or f"BigCommerce answered HTTP {status}"
     if body.get("detail"):
-        message += f": {body['detail']}"
+        message += f": {platform_text(body['detail'])}"
     if field_errors:
-        message += " (" + "; ".join(f"{k}: {v}" for k, v in field_errors.items()) + ")"
+        listed = "; ".join(f"{k}: {v}" for k, v in field_errors.items())
+        message += f" ({platform_text(listed)})"
     common: dict[str, Any] = {"platform": PLATFORM, "status": status}
     if sku_ids:
         common["data"] = {"sku_ids": list(sku_ids)}

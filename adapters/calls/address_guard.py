@@ -4,7 +4,8 @@ Why a module of its own: the admin route checks a merchant's URL by its text
 (``adapters.calls.connections.url_problem``), and a public name can still resolve to
 127.0.0.1, 10.0.0.8 or 169.254.169.254, at registration or any time after it (DNS rebinding).
 So the outbound connector resolves through ``GuardedResolver``, which drops every address
-``address_problem`` refuses and fails the connect when none is left, and
+``adapters.calls.addresses.address_problem`` refuses (the one classification, which the
+registration applies too) and fails the connect when none is left, and
 ``AiohttpTransport`` passes a literal IP in the URL (which aiohttp connects to without asking
 any resolver) through ``literal_problem`` first. Both apply the same ``UrlPolicy`` as the name
 check: the allow-list always, the address classes unless private URLs are allowed.
@@ -24,7 +25,8 @@ import socket
 import structlog
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from adapters.calls.connections import UrlPolicy, address_problem, host_problem
+from adapters.calls.addresses import address_problem, text_problem
+from adapters.calls.connections import UrlPolicy, host_problem
 from errors import PlatformAddressRefused
 
 log = structlog.get_logger("multicart.adapters")
@@ -62,7 +64,7 @@ class GuardedResolver(AbstractResolver):
         kept: list[ResolveResult] = []
         dropped: list[str] = []
         for result in results:
-            why = _problem(result["host"])
+            why = text_problem(result["host"])
             if why is None:
                 kept.append(result)
             else:
@@ -108,13 +110,7 @@ def refused_error(*, platform: str, op: str) -> PlatformAddressRefused:
     return PlatformAddressRefused(
         f"{platform} was not called for {op}: the store's host is refused by the outbound"
         " address policy (it resolves to a loopback, private, link-local or metadata address,"
-        " or is off MULTICART_PLATFORM_HOST_ALLOWLIST); nothing was sent",
+        " or is off MULTICART_PLATFORM_HOST_ALLOWLIST, or its port is not allowed); nothing was"
+        " sent",
         platform=platform,
     )
-
-
-def _problem(resolved: str) -> str | None:
-    try:
-        return address_problem(ipaddress.ip_address(resolved))
-    except ValueError:  # not an address we can read (a resolver's oddity): not connected to
-        return "not an IP address"

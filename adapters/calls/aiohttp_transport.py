@@ -36,7 +36,7 @@ from adapters.calls.address_guard import (
     refusal,
     refused_error,
 )
-from adapters.calls.connections import UrlPolicy
+from adapters.calls.connections import UrlPolicy, port_problem
 from adapters.calls.http import (
     Answer,
     Request,
@@ -142,7 +142,11 @@ class AiohttpTransport:
             raise transport_error(exc, not_sent=True, platform=platform, op=op) from exc
         if self._policy is not None and url.raw_host:
             # aiohttp connects to a literal IP without asking the resolver: checked here.
-            problem = literal_problem(url.raw_host, self._policy)
+            # The port too: a merchant registered before MULTICART_PLATFORM_ALLOWED_PORTS
+            # was narrowed is refused, nothing sent.
+            problem = literal_problem(url.raw_host, self._policy) or port_problem(
+                url.port, self._policy
+            )
             if problem is not None:
                 raise refused_error(platform=platform, op=op) from refusal(url.raw_host, [problem])
         try:

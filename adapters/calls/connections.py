@@ -7,55 +7,56 @@ route applies one policy to the URL: ``https`` to a public host, unless the oper
 private and plain-http ones (the sandbox, tests) or narrows hosts to an allow-list. Without it,
 a merchant registration could point multicart at cloud metadata (169.254.169.254), private
 ranges, loopback ports of other services or integer-encoded addresses (``http://2130706433``).
-A name is only a name, though: ``address_problem`` and ``host_problem`` are also what
+A name is only a name, though: it is resolved at registration (``resolved_problem``, bounded),
+and ``address_problem`` (``adapters.calls.addresses``) and ``host_problem`` are also what
 ``adapters.calls.address_guard`` applies when the outbound connector connects, to the
 addresses the name resolves to then.
+
+Every check reads the URL as the outbound client will (yarl, which aiohttp uses: IDNA and NFKC
+on the host), and the normalised URL is what the connection stores: measured before this, a
+base URL typed with fullwidth digits for 127.0.0.1 passed the text check and
+aiohttp connected to 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
+import re
 import socket
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from pydantic.config import JsonDict
+from yarl import URL
 
+from adapters.calls.addresses import address_problem, ip_literal, text_problem
 from config import PlatformSettings
+
+__all__ = ["address_problem"]  # re-exported: its home is ``adapters.calls.addresses``
 
 # Names that always mean "this machine" or an internal network, whatever DNS says.
 _INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 _INTERNAL_NAMES = frozenset(
     {"localhost", "localhost.localdomain", "metadata", "metadata.google.internal"}
 )
-
-# Cloud metadata services. Most sit in a class refused anyway (AWS, GCP and Azure IMDS at
-# 169.254.169.254, AWS ECS at 169.254.170.2: link-local; AWS IMDS over IPv6 at fd00:ec2::254:
-# unique local; Alibaba at 100.100.100.200: shared address space), but Azure's wire server
-# (168.63.129.16) is a public address and Oracle's (192.0.0.192) is one Python 3.11 calls global,
-# so they are named. https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html
-# https://learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16
-_METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a)
-    for a in (
-        "169.254.169.254",
-        "169.254.170.2",
-        "fd00:ec2::254",
-        "100.100.100.200",
-        "168.63.129.16",
-        "192.0.0.192",
-    )
+# A host as yarl leaves it once normalised (IDNA, NFKC, lower case): LDH labels (and ``_``,
+# which some DNS names carry), or an IPv6 literal. Anything else (``127.0.0.1%2f``) is no
+# host a resolver would read the same way.
+_HOST = re.compile(
+    r"^(?:[a-z0-9_-]+\.)*[a-z0-9_-]+\.?$|^[0-9a-f.]*:[0-9a-f:.]*(?:%[A-Za-z0-9_.-]+)?$"
 )
-# NAT64's well-known prefix (RFC 6052): 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a
-# NAT64 gateway, so it is judged by the IPv4 address it carries.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+HTTPS_PORT = 443
+# How long a registration waits for its name's addresses; past it the name is accepted and
+# the connect-time guard (``address_guard``) judges the addresses on every connect.
+RESOLVE_TIMEOUT_S = 2.0
 
 
 def http_base_url(value: str, example: str) -> str:
     """A base URL: http(s) with a host, no query, fragment, user info, whitespace or control
-    characters, a valid port; without its trailing slash."""
+    characters, a valid port; without its trailing slash, and normalised as the outbound
+    client will use it (yarl, aiohttp's URL: IDNA and NFKC on the host, so 127.0.0.1 typed
+    in fullwidth or circled digits becomes 127.0.0.1): what is checked and stored."""
     value = value.strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -67,7 +68,14 @@ def http_base_url(value: str, example: str) -> str:
     _ = parts.port  # raises ValueError for a port that is not a number in range
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ValueError("must not contain whitespace or control characters")
-    return value.rstrip("/")
+    try:
+        url = URL(value)
+        host = url.raw_host or ""
+    except (ValueError, UnicodeError) as exc:  # an IDNA label no encoder takes
+        raise ValueError("must have a host name the URL library can encode") from exc
+    if not _HOST.fullmatch(host.lower()):
+        raise ValueError("must have a host of letters, digits, dots and hyphens, or an IP")
+    return str(url).rstrip("/")
 
 
 def header_secret(value: SecretStr) -> SecretStr:
@@ -90,34 +98,85 @@ SECRET_SCHEMA: JsonDict = {"minLength": 1, "pattern": "^[\\x21-\\x7e]+$"}
 
 @dataclass(frozen=True)
 class UrlPolicy:
-    """``allow_private``: plain http and private, loopback or link-local hosts are allowed (the
-    sandbox and tests); ``allowed_hosts``: when not empty, the only hosts (``shop.example`` or
-    ``.example`` for every name under it)."""
+    """``allow_private``: plain http, private, loopback or link-local hosts and any port are
+    allowed (the sandbox and tests); ``allowed_hosts``: when not empty, the only hosts
+    (``shop.example`` or ``.example`` for every name under it); ``allowed_ports``: ports
+    besides 443 a merchant URL may name."""
 
     allow_private: bool = False
     allowed_hosts: tuple[str, ...] = ()
+    allowed_ports: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, settings: PlatformSettings) -> UrlPolicy:
-        return cls(allow_private=settings.allow_private_urls, allowed_hosts=settings.allowed_hosts)
+        return cls(
+            allow_private=settings.allow_private_urls,
+            allowed_hosts=settings.allowed_hosts,
+            allowed_ports=settings.allowed_ports,
+        )
+
+
+def url_host(url: str) -> str:
+    """The host the outbound client connects to (yarl's ``raw_host``: IDNA-encoded, NFKC),
+    lower case, without a trailing dot."""
+    return (URL(url).raw_host or "").rstrip(".").lower()
 
 
 def url_problem(url: str, policy: UrlPolicy) -> str | None:
-    """Why ``policy`` refuses to call ``url``, or None when it may."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
+    """Why ``policy`` refuses to call ``url``, or None when it may: read as the outbound client
+    reads it (``URL(url)``), never as the raw text."""
+    try:
+        parsed = URL(url)
+        host = (parsed.raw_host or "").rstrip(".").lower()
+    except (ValueError, UnicodeError):
+        return "is not a URL the outbound client can read"
     problem = host_problem(host, policy)
     if problem is not None or policy.allow_private:
         return problem
-    if parts.scheme != "https":
+    if parsed.scheme != "https":
         return "must use https"
-    address = _ip_literal(host)
+    address = ip_literal(host)
     if address is not None:
         why = address_problem(address)
         if why is not None:
             return f"host {host} is not a public address ({why})"
     elif host in _INTERNAL_NAMES or host.endswith(_INTERNAL_SUFFIXES) or "." not in host:
         return f"host {host} is not a public name"
+    return port_problem(parsed.port, policy)
+
+
+def port_problem(port: int | None, policy: UrlPolicy) -> str | None:
+    """Why ``policy`` refuses ``port`` (None: the scheme's default), or None: 443 or a listed
+    port, any when private URLs are allowed. Asked at registration and on every send."""
+    if policy.allow_private or port is None or port == HTTPS_PORT:
+        return None
+    if port not in policy.allowed_ports:
+        return f"port {port} is not allowed (443, or one in MULTICART_PLATFORM_ALLOWED_PORTS)"
+    return None
+
+
+async def resolved_problem(
+    url: str, policy: UrlPolicy, timeout_s: float = RESOLVE_TIMEOUT_S
+) -> str | None:
+    """Why ``url``'s name is refused by the addresses it resolves to now (any one not public
+    refuses it: ``localhost`` in /etc/hosts, a DNS name of 127.0.0.1), or None. A lookup that
+    fails or takes longer than ``timeout_s`` accepts: the connect-time guard checks again."""
+    if policy.allow_private:
+        return None
+    host = url_host(url)
+    if not host or ip_literal(host) is not None:
+        return None  # a literal was judged by url_problem
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout_s):
+            infos = await loop.getaddrinfo(host, HTTPS_PORT, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError, UnicodeError):
+        return None
+    for info in infos:
+        address = str(info[4][0])
+        why = text_problem(address)
+        if why is not None:
+            return f"host {host} resolves to {address}, {why}"
     return None
 
 
@@ -129,44 +188,3 @@ def host_problem(host: str, policy: UrlPolicy) -> str | None:
     ):
         return f"host {host} is not in MULTICART_PLATFORM_HOST_ALLOWLIST"
     return None
-
-
-def address_problem(address: IPv4Address | IPv6Address) -> str | None:
-    """The class of address multicart never calls unless private URLs are allowed, or None for
-    a public one. An IPv6 address carrying an IPv4 one (mapped ``::ffff:a.b.c.d``, NAT64,
-    6to4) is judged by the IPv4 address: that is where the connection ends up."""
-    if isinstance(address, IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in _NAT64:
-            embedded = IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            return address_problem(embedded)
-        if address.is_site_local:  # fec0::/10, deprecated; Python 3.11 calls it global
-            return "a site-local address"
-    if address in _METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    for refused, name in (
-        (address.is_unspecified, "the unspecified address"),
-        (address.is_loopback, "a loopback address"),
-        (address.is_link_local, "a link-local address"),
-        (address.is_multicast, "a multicast address"),
-        (address.is_private, "a private address"),
-        (address.is_reserved, "a reserved address"),
-        (not address.is_global, "not a public address"),  # 100.64.0.0/10, shared by carriers
-    ):
-        if refused:
-            return name
-    return None
-
-
-def _ip_literal(host: str) -> IPv4Address | IPv6Address | None:
-    """The address a host names literally, in any form a resolver accepts: dotted, integer
-    (``2130706433``), hex (``0x7f.1``) or octal (``0177.0.0.1``), or IPv6."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    try:  # inet_aton is what resolvers use for the short and numeric IPv4 forms
-        return IPv4Address(socket.inet_aton(host))
-    except OSError:
-        return None

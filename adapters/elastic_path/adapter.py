@@ -24,7 +24,6 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from adapters.base import Capabilities, CartContext, ExternalCart, LineRequest
 from adapters.calls.caller import PlatformCaller, StaticAuth, rest_classifier
@@ -42,6 +41,8 @@ from adapters.elastic_path.failures import (
     token_error,
 )
 from adapters.elastic_path.payloads import (
+    CART_ID,
+    ITEM_ID,
     CartState,
     bulk_add,
     cart_fields,
@@ -329,10 +330,10 @@ class ElasticPathAdapter:
             )
 
 
-def _seg(value: str) -> str:
-    """An id as one path segment: ids come from callers, never a path."""
-    return quote(value, safe="")
+def _seg(item_id: str) -> str:
+    """A cart item id as one path segment (``adapters.calls.ids``)."""
+    return ITEM_ID.segment(item_id, platform=PLATFORM)
 
 
 def _cart(ref: str) -> str:
-    return f"/v2/carts/{_seg(ref)}"
+    return f"/v2/carts/{CART_ID.segment(ref, platform=PLATFORM)}"

@@ -21,6 +21,7 @@ import orjson
 
 from adapters.base import ExternalCart, LineProblem, LineRequest
 from adapters.calls.http import Answer, Headers
+from adapters.calls.platform_text import platform_text
 from adapters.calls.statuses import error_for_status
 from bags.status import Platform
 from errors import Cause, PlatformAuthFailed, PlatformError, PlatformRejected, clip
@@ -86,7 +87,8 @@ def _status(value: Any, default: int) -> int:
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    """A title or detail, sanitised as it is read (``platform_text``)."""
+    return platform_text(value) if isinstance(value, str) else ""
 
 
 def error_items(body: Any, default_status: int) -> list[ItemError]:

@@ -17,12 +17,18 @@ from typing import Any
 from adapters.base import CartContext, ExternalCart, ExternalLine, LineRequest
 from adapters.calls.answers import amount_in_range, quantity_in_range
 from adapters.calls.http import Answer
+from adapters.calls.ids import UUID, IdFormat
 from adapters.elastic_path.failures import PLATFORM, ItemError, body_of, error_items
 from errors import Cause, PlatformRejected, PlatformServerError
 
 # A cart id of our choosing must use the safe characters ``a-zA-Z0-9_-``
 # (https://elasticpath.dev/docs/api/carts/create-a-cart, "Custom identifier for the cart").
+# The same rule holds every cart id put in a path (an app's reference, an answer's id; a cart
+# made by ``POST /v2/carts`` has a UUID, which fits): no dot, so never a dot segment.
 CART_REF = re.compile(r"[A-Za-z0-9_-]{1,255}")
+CART_ID = IdFormat(CART_REF, "1 to 255 ASCII letters, digits, - or _ (an Elastic Path cart id)")
+# Cart item ids are UUIDs (https://elasticpath.dev/docs/api/carts/get-cart-items).
+ITEM_ID = IdFormat(UUID, "a UUID (an Elastic Path cart item id)")
 NAME_MAX = 255  # "A cart name must contain 1 to 255 characters"
 
 

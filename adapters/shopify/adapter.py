@@ -10,12 +10,14 @@ breaker come from ``adapters.calls``. It raises only ``errors.PlatformError`` su
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from adapters.base import Capabilities, CartContext, ExternalCart, LineRequest
 from adapters.calls.caller import PlatformCaller, StaticAuth
 from adapters.calls.http import Answer, Transport
+from adapters.calls.ids import IdFormat
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import Resilience
 from adapters.shopify import documents
@@ -109,7 +111,7 @@ class ShopifyAdapter:
         return await self._graphql(
             "get_cart",
             documents.CART_QUERY,
-            {"id": external_id},
+            {"id": _cart_id(external_id)},
             deadline=deadline,
             idempotent=True,
             parse=queried_cart,
@@ -121,7 +123,7 @@ class ShopifyAdapter:
         return await self._graphql(
             "add_lines",
             documents.CART_LINES_ADD,
-            {"cartId": external_id, "lines": line_inputs(lines)},
+            {"cartId": _cart_id(external_id), "lines": line_inputs(lines)},
             deadline=deadline,
             idempotent=False,  # a repeated cartLinesAdd adds the quantity again
             sku_ids=[ln.sku_id for ln in lines],
@@ -141,7 +143,10 @@ class ShopifyAdapter:
         return await self._graphql(
             "update_line",
             documents.CART_LINES_UPDATE,
-            {"cartId": external_id, "lines": [{"id": line_id, "quantity": quantity}]},
+            {
+                "cartId": _cart_id(external_id),
+                "lines": [{"id": _line_id(line_id), "quantity": quantity}],
+            },
             deadline=deadline,
             idempotent=True,  # an absolute quantity: the same call twice holds the same
             parse=lambda r: mutated_cart(r, "cartLinesUpdate", asked),
@@ -208,7 +213,7 @@ class ShopifyAdapter:
         return await self._graphql(
             op,
             documents.CART_LINES_REMOVE,
-            {"cartId": external_id, "lineIds": list(line_ids)},
+            {"cartId": _cart_id(external_id), "lineIds": [_line_id(i) for i in line_ids]},
             deadline=deadline,
             # Removing lines twice holds the same cart; a retry after a lost answer finds the
             # line gone (INVALID_MERCHANDISE_LINE), which remove_line resolves by reading back.
@@ -234,3 +239,27 @@ class ShopifyAdapter:
             parse=parse,
             **kwargs,
         )
+
+
+# Ids go in GraphQL variables, never in a path, but an id of any other shape is refused all
+# the same (nothing sent): a cart is ``gid://shopify/Cart/<token>``, often with ``?key=``, a
+# line ``gid://shopify/CartLine/<id>?cart=<token>``
+# (https://shopify.dev/docs/api/storefront/latest/objects/Cart,
+# https://shopify.dev/docs/api/storefront/latest/objects/CartLine).
+_OPAQUE = r"[A-Za-z0-9_-]{1,200}"
+CART_ID = IdFormat(
+    re.compile(rf"^gid://shopify/Cart/{_OPAQUE}(?:\?key={_OPAQUE})?$"),
+    "a Shopify cart id (gid://shopify/Cart/<token>, optionally ?key=<key>)",
+)
+LINE_ID = IdFormat(
+    re.compile(rf"^gid://shopify/CartLine/{_OPAQUE}(?:\?cart={_OPAQUE})?$"),
+    "a Shopify cart line id (gid://shopify/CartLine/<id>?cart=<token>)",
+)
+
+
+def _cart_id(external_id: str) -> str:
+    return CART_ID.checked(external_id, platform=PLATFORM)
+
+
+def _line_id(line_id: str) -> str:
+    return LINE_ID.checked(line_id, platform=PLATFORM)

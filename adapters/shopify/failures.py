@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from adapters.calls.http import Answer, Headers
+from adapters.calls.platform_text import platform_text
 from adapters.calls.statuses import error_for_status
 from bags.status import Platform
 from errors import (
@@ -126,7 +127,7 @@ def classify(op: str, response: Answer, sku_ids: Sequence[str]) -> PlatformError
 def _errors_text(errors: Any) -> str:
     listed = errors if isinstance(errors, list) else [errors]
     texts = [str(e.get("message") or e) if isinstance(e, dict) else str(e) for e in listed]
-    return "; ".join(t for t in texts[:3] if t)
+    return "; ".join(platform_text(t) for t in texts[:3] if t)
 
 
 def status_error(response: Answer, sku_ids: Sequence[str]) -> PlatformError:
@@ -277,8 +278,9 @@ def user_errors_error(
         field = [str(p) for p in raw_field] if isinstance(raw_field, list) else []
         message = str(entry.get("message") or code or "refused")
         kind, cause = _kind_of(code, field, message)
-        where = f" at {'.'.join(field)}" if field else ""
-        read.append((kind, cause, _line_index(field), f"{message} [{code or 'no code'}{where}]"))
+        where = f" at {platform_text('.'.join(field), 80)}" if field else ""
+        shown = f"{platform_text(message)} [{platform_text(code or 'no code', 40)}{where}]"
+        read.append((kind, cause, _line_index(field), shown))
     kind, cause = min(((k, c) for k, c, _, _ in read), key=lambda kc: _PRECEDENCE.index(kc[1]))
     pointed = {
         sku_ids[i] for _, c, i, _ in read if c is cause and i is not None and 0 <= i < len(sku_ids)

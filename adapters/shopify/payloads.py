@@ -19,8 +19,9 @@ import orjson
 from adapters.base import CartContext, ExternalCart, ExternalLine, LineProblem, LineRequest
 from adapters.calls.answers import minor_units, quantity_in_range
 from adapters.calls.http import Answer
+from adapters.calls.platform_text import platform_text
 from adapters.shopify.failures import PLATFORM, sku_data, unreadable, user_errors_error
-from errors import Cause, PlatformNotFound, PlatformRejected, clip
+from errors import Cause, PlatformNotFound, PlatformRejected
 
 VARIANT_GID = re.compile(r"gid://shopify/ProductVariant/[0-9]+")
 # "The input must not contain more than `250` values." (CartInput.lines, cartLinesAdd.lines)
@@ -181,7 +182,7 @@ def mutated_cart(
     if creating and not cart.lines:
         # Every line was dropped. The empty cart is the failure: it cannot be deleted (Shopify
         # has no delete mutation) and expires on its own, unreferenced.
-        messages = "; ".join(str(w.get("message") or w.get("code")) for w in stock)
+        messages = "; ".join(platform_text(w.get("message") or w.get("code")) for w in stock)
         raise PlatformRejected(
             f"Shopify created the cart without any of its lines ({messages or 'no reason given'})",
             platform=PLATFORM,
@@ -229,7 +230,7 @@ def stock_problems(
             LineProblem(
                 platform_ref=dict(request.platform_ref),
                 cause=Cause.OUT_OF_STOCK,
-                message=clip(message),  # stored in the cart's errors, as PlatformError's
+                message=platform_text(message),  # stored in the cart's errors, shown to apps
                 requested_quantity=request.quantity,
                 held_quantity=held.quantity if held is not None else 0,
             )

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.calls.connections import UrlPolicy, url_problem
+from adapters.calls.connections import UrlPolicy, resolved_problem, url_problem
 from bags.models import Merchant
 from bags.status import Platform
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, NotFound
@@ -65,7 +65,10 @@ async def create_merchant(request: web.Request) -> web.Response:
         raise validation_problems(exc, ("connection",)) from exc
     base_url: str = getattr(connection, "base_url", "")
     policy = UrlPolicy.of(request.app[SETTINGS].for_platform(platform.value))
-    problem = url_problem(base_url, policy)
+    # Judged as the outbound client will read it (the model stored yarl's normalised URL):
+    # its text first, then the addresses its name resolves to now (bounded; the connect-time
+    # guard judges them again on every connect).
+    problem = url_problem(base_url, policy) or await resolved_problem(base_url, policy)
     if problem is not None:
         field = next((k for k, v in connection.model_dump().items() if v == base_url), "api_url")
         raise InvalidRequest([FieldProblem(f"connection.{field}", problem)])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.calls.platform_text import PLATFORM_MESSAGE_MAX
 from bags.status import BagStatus
 from errors import Cause, ErrorCode
 
@@ -105,7 +106,13 @@ DATA: dict[ErrorCode, dict[str, Any]] = {
         platform={"type": "string"},
         merchant_id={"type": "string"},
         retryable={"type": "boolean"},
-        platform_message={"type": "string"},
+        platform_message={
+            "type": "string",
+            "maxLength": PLATFORM_MESSAGE_MAX,
+            "description": "The platform's error text, sanitised: printable characters only,"
+            " whitespace collapsed, credential-like runs replaced by [redacted], at most"
+            f" {PLATFORM_MESSAGE_MAX} characters (an ellipsis marks a cut).",
+        },
         skus=_FAILED_SKUS,
         bags={"type": "array", "items": {"type": "object"}},
     ),

@@ -290,8 +290,15 @@ def merchant_url_schema(settings: Settings) -> dict[str, str]:
         )
     if allowed:
         rule += "; and only " + ", ".join(allowed) + " (MULTICART_PLATFORM_HOST_ALLOWLIST)"
+    port = _PORT
+    if not settings.allow_private_platform_urls:  # 443, or a port the operator listed
+        ports = sorted({443, *settings.for_platform("SHOPIFY").allowed_ports})
+        port = "(?::(?:{}))?".format("|".join(str(p) for p in ports))
+        rule += (
+            "; on port " + ", ".join(str(p) for p in ports) + " (MULTICART_PLATFORM_ALLOWED_PORTS)"
+        )
     return {
-        "pattern": f"^{scheme}://{host}{_PORT}{_PATH}$",
+        "pattern": f"^{scheme}://{host}{port}{_PATH}$",
         "description": f"The base URL, without query, fragment or user: {rule}.",
     }
 

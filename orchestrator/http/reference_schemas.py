@@ -21,7 +21,12 @@ ExternalCartId = Annotated[str, Field(min_length=1, max_length=EXTERNAL_ID_MAX),
 
 
 class SaveReferenceIn(Strict):
-    cart_id: ExternalCartId = Field(description="The external cart's id on the platform.")
+    cart_id: ExternalCartId = Field(
+        description="The external cart's id on the platform, in that platform's id format"
+        " (BigCommerce: a UUID; Shopify: gid://shopify/Cart/<token>, optionally ?key=<key>;"
+        " Elastic Path: 1 to 255 ASCII letters, digits, - or _). Another answers 400 naming"
+        " cart_id, before any call to the platform."
+    )
     source: Id = Field(description="The merchant (its id) whose platform holds the cart.")
     customer_id: Id | None = None
 

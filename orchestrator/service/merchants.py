@@ -39,6 +39,11 @@ class MerchantAdapters:
         """The ciphertext to store for a merchant's (plain) connection."""
         return self._box.seal(dict(connection))
 
+    def cart_id_problem(self, merchant: Merchant, external_id: str) -> str | None:
+        """Why ``external_id`` cannot be a cart id on ``merchant``'s platform, or None: asked
+        before an id an app hands in reaches an adapter (the adapter checks again)."""
+        return self._platforms.cart_id_problem(merchant.platform, external_id)
+
     def adapter_for(self, merchant: Merchant, sealed: bytes) -> CartPlatform:
         """The merchant's adapter; decrypting its connection only when the sealed value changes.
 

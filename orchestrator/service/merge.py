@@ -13,9 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 
 from adapters.base import ExternalCart, ref_matches
+from adapters.calls.platform_text import platform_text
 from bags.models import Bag, Cart, OrderError
 from bags.status import BagStatus
-from errors import Cause, ExternalCartCreationFailure, PlatformError, PlatformRejected
+from errors import (
+    MESSAGE_MAX,
+    Cause,
+    ExternalCartCreationFailure,
+    PlatformError,
+    PlatformRejected,
+)
 
 REJECTED_CAUSES = frozenset(
     {Cause.OUT_OF_STOCK, Cause.SKU_NOT_FOUND_ON_PLATFORM, Cause.PLATFORM_REJECTED}
@@ -86,7 +93,7 @@ def apply_created(
                     sku_id,
                     "EXTERNAL_ADD_ITEM",
                     problem.cause,
-                    problem.message,
+                    platform_text(problem.message, MESSAGE_MAX),
                     retryable=False,
                 )
             )
@@ -106,7 +113,8 @@ def apply_unknown(
                 sku.sku_id,
                 "EXTERNAL_CREATE_CART",
                 error.cause,
-                f"{error.message}. The external cart may exist: multicart is resolving it.",
+                f"{platform_text(error.message, MESSAGE_MAX)}. The external cart may exist:"
+                " multicart is resolving it.",
                 retryable=False,
             )
         )
@@ -125,7 +133,7 @@ def apply_failed(
                 sku.sku_id,
                 "EXTERNAL_CREATE_CART",
                 error.cause,
-                error.message,
+                platform_text(error.message, MESSAGE_MAX),
                 retryable=error.retryable,
             )
         )
@@ -177,7 +185,7 @@ def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCre
     sku_message = (
         "Unable to add item to cart due to cart creation failure."
         if retryable
-        else f"Unable to add item to cart: {error.message}"
+        else f"Unable to add item to cart: {platform_text(error.message)}"
     )
     data = {
         "cause": str(cause),
@@ -185,7 +193,9 @@ def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCre
         "merchant_id": bag.merchant_id,
         "retryable": retryable,
         "outcome": "UNKNOWN" if unknown else "FAILED",
-        "platform_message": error.message,
+        # The platform's words, sanitised and bounded (PLATFORM_MESSAGE_MAX, the document's
+        # maxLength): a hostile endpoint's text reaches no app as it was sent.
+        "platform_message": platform_text(error.message),
         "skus": [
             {"message": sku_message, "name": sku.name, "sku_id": sku.sku_id}
             for failed_bag, _ in failed

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.base import ExternalCart, ExternalLine, ref_matches
+from adapters.calls.platform_text import platform_text
 from bags.models import Bag, Cart, CatalogSku, Merchant, OrderError, OrderSku
 from bags.status import BagStatus
 from config import Settings
@@ -33,6 +34,8 @@ from errors import (
     Cause,
     Conflict,
     ErrorCode,
+    FieldProblem,
+    InvalidRequest,
     NotFound,
     PlatformAddressRefused,
     PlatformError,
@@ -82,7 +85,8 @@ def read_failure(error: PlatformError, merchant_id: str) -> ApiError:
     throttled = error.cause in _THROTTLED and error.retryable  # a refused address is permanent
     headers = {"Retry-After": str(max(1, math.ceil(error.retry_after or 1)))} if throttled else {}
     return ApiError(
-        f"{error.platform} did not answer the read of the external cart: {error.message}",
+        f"{error.platform} did not answer the read of the external cart:"
+        f" {platform_text(error.message)}",
         kind=ErrorCode.EXTERNAL_CART_READ_FAILURE,
         status=503 if throttled else 502,
         headers=headers,
@@ -123,6 +127,11 @@ class ReferenceService:
                 f"No merchant {command.merchant_id!r}.", kind=ErrorCode.MERCHANT_NOT_FOUND
             )
         merchant, sealed = row
+        # An id that is not one of the platform's cart ids (``..``, ``a/b``, ``%2e%2e``) is
+        # refused before anything is sent: it would otherwise end up in a credentialed path.
+        problem = self._merchants.cart_id_problem(merchant, command.external_id)
+        if problem is not None:
+            raise InvalidRequest([FieldProblem("cart_id", problem)])
         # Asked before the platform: a cart already held is a 409 without any call.
         held = await self._store.references.hold(merchant.id, command.external_id)
         if held is not None:

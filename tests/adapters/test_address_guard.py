@@ -24,6 +24,7 @@ from adapters.calls.retry import should_retry
 from adapters.registry import AdapterRegistry
 from bags.status import Platform
 from errors import Cause, PlatformAddressRefused
+from tests.adapters.conftest import CART_ID as CART
 from tests.adapters.conftest import Behaviour, TcpServer, deadline, fast_settings
 
 P = "BIGCOMMERCE"
@@ -231,9 +232,9 @@ async def test_a_refused_store_fails_once_per_call_and_never_trips_its_circuit(
         with capture_logs() as logs:
             for _ in range(5):  # past the breaker's threshold of 3
                 with pytest.raises(PlatformAddressRefused):
-                    await adapter.get_cart("cart-1", deadline=deadline(2.0))  # a read: retryable
+                    await adapter.get_cart(CART, deadline=deadline(2.0))  # a read: retryable
                 with pytest.raises(PlatformAddressRefused):
-                    await adapter.delete_cart("cart-1", deadline=deadline(2.0))
+                    await adapter.delete_cart(CART, deadline=deadline(2.0))
     finally:
         await registry.aclose()
     refused = [e for e in logs if e["event"] == "platform_host_refused"]
@@ -251,3 +252,13 @@ async def test_a_refused_store_fails_once_per_call_and_never_trips_its_circuit(
 def test_should_retry_never_retries_a_refused_address() -> None:
     refused = PlatformAddressRefused("refused", platform=P)
     assert should_retry(refused, idempotent=True, policy=POLICY) is False
+
+
+async def test_a_port_off_the_list_is_refused_at_send_before_any_lookup(
+    guarded_transport: AiohttpTransport,
+) -> None:
+    # A merchant registered before MULTICART_PLATFORM_ALLOWED_PORTS was narrowed: a public
+    # address (literal, so no resolver is asked) on port 22 is refused, nothing sent.
+    with capture_logs() as logs, pytest.raises(PlatformAddressRefused):
+        await get(guarded_transport, "https://93.184.215.14:22/carts/1")
+    assert any("port 22" in str(e.get("problems")) for e in logs), logs

@@ -49,13 +49,13 @@ async def test_a_cookie_set_by_one_store_never_reaches_another(
     )
     assert isinstance(first, BigCommerceAdapter) and isinstance(second, BigCommerceAdapter)
     deadline = time.monotonic() + 5
-    await first.delete_cart("c1", deadline=deadline)
-    await second.delete_cart("c2", deadline=deadline)
-    await first.delete_cart("c3", deadline=deadline)
+    await first.delete_cart("00000000-0000-4000-8000-0000000000c1", deadline=deadline)
+    await second.delete_cart("00000000-0000-4000-8000-0000000000c2", deadline=deadline)
+    await first.delete_cart("00000000-0000-4000-8000-0000000000c3", deadline=deadline)
     assert seen == [
-        ("/stores/a/v3/carts/c1", None),
-        ("/stores/b/v3/carts/c2", None),
-        ("/stores/a/v3/carts/c3", None),
+        ("/stores/a/v3/carts/00000000-0000-4000-8000-0000000000c1", None),
+        ("/stores/b/v3/carts/00000000-0000-4000-8000-0000000000c2", None),
+        ("/stores/a/v3/carts/00000000-0000-4000-8000-0000000000c3", None),
     ]
     transport = live_registry.transport(Platform.BIGCOMMERCE)
     assert isinstance(transport, AiohttpTransport)

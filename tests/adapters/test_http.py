@@ -38,6 +38,7 @@ from errors import (
     PlatformUnavailable,
 )
 from tests.adapters.conftest import (
+    CART_ID,
     Behaviour,
     FakeClock,
     TcpServer,
@@ -233,7 +234,7 @@ async def test_adapter_retries_a_read_the_server_closed_after_reading(
 ) -> None:
     server = await tcp_server(close_after_read)
     with pytest.raises(PlatformTimeout):
-        await _adapter_for(live_registry, server.url).get_cart("c1", deadline=deadline())
+        await _adapter_for(live_registry, server.url).get_cart(CART_ID, deadline=deadline())
     # 3 attempts (aiohttp itself also repeats an idempotent request once on a lost connection)
     assert len(server.requests) >= 3
 

@@ -17,6 +17,7 @@ from bags.status import Platform
 from config import PlatformSettings
 from errors import PlatformTimeout
 from tests.adapters.conftest import (
+    CART_ID,
     OTHER_STORE,
     STORE,
     TOKEN,
@@ -75,7 +76,7 @@ async def test_aclose_closes_every_session_it_opened(tcp_server: StartServer) ->
         "m1", Platform.BIGCOMMERCE, {**CONN, "api_url": server.url + "/stores/s/v3"}
     )
     with pytest.raises(PlatformTimeout):
-        await adapter.delete_cart("c1", deadline=time.monotonic() + 3)
+        await adapter.delete_cart(CART_ID, deadline=time.monotonic() + 3)
     transport = registry.transport(Platform.BIGCOMMERCE)
     assert isinstance(transport, AiohttpTransport)
     session = transport._session
@@ -100,9 +101,11 @@ async def test_an_injected_transport_factory_is_used_and_its_transports_closed()
 
     registry = AdapterRegistry(fast_settings(), transport_factory=factory)
     adapter = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
-    await adapter.delete_cart("c1", deadline=time.monotonic() + 3)
+    await adapter.delete_cart(CART_ID, deadline=time.monotonic() + 3)
     await registry.aclose()
-    assert [(r.method, r.url.path) for r in seen] == [("DELETE", "/stores/abc123/v3/carts/c1")]
+    assert [(r.method, r.url.path) for r in seen] == [
+        ("DELETE", f"/stores/abc123/v3/carts/{CART_ID}")
+    ]
     assert built == [fast_settings().for_platform("BIGCOMMERCE")]  # built once, when first used
     assert not client.is_closed  # a client handed in is its owner's to close
     await client.aclose()

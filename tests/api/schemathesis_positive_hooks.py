@@ -32,7 +32,8 @@ STATEFUL: dict[int, frozenset[str] | None] = {
 # A 400 invalid_request's problems about state, as (field, message) patterns: a cursor is
 # "next_cursor of the previous page"; an upsert names registered merchants; a SKU's lines in
 # one create (its duplicates are merged) or in the cart after an add hold at most
-# max_quantity; a cart holds at most max_skus lines from max_bags merchants.
+# max_quantity; a cart holds at most max_skus lines from max_bags merchants; a cart
+# reference's id is in its source merchant's platform's format.
 STATEFUL_PROBLEMS = [
     (re.compile(field), re.compile(message))
     for field, message in (
@@ -41,6 +42,9 @@ STATEFUL_PROBLEMS = [
         (r"skus\[\d+\]\.quantity", r"total quantity must be at most "),
         (r"quantity", r"the line would hold "),
         (r"sku_id", r"a cart (holds|spans) at most "),
+        # A cart reference's id has its source merchant's platform's format (the document
+        # says so in words: which platform is the merchant's state).
+        (r"cart_id", r"must (be|not be a dot segment)"),
     )
 ]
 _PLATFORM_REF = re.compile(r"^\[(\d+)\]\.platform_ref(\.|$)")

@@ -222,3 +222,27 @@ async def test_a_cart_priced_in_another_currency_fails_its_bag_and_is_deleted(
     ]
     assert "CAD" in cart["errors"][0]["message"]
     assert kitchen.carts == {}  # type: ignore[attr-defined]  # no amount of it was kept
+
+
+async def test_a_hostile_platform_text_reaches_the_app_sanitised_and_bounded(api: Api) -> None:
+    # What a hostile or compromised endpoint might answer: a terminal escape, a bidi override,
+    # an echoed token and kilobytes of text (issue 16).
+    hostile = (
+        "\x1b[2J\x1b]0;pwned\x07Out of stock\u202e\n\n X-Auth-Token: secret-token-Outdoors "
+        + "spam " * 2000
+    )
+    outdoors = api.platforms.for_merchant(api.merchants[0], "BIGCOMMERCE", {})
+    outdoors.fail_next(  # type: ignore[attr-defined]
+        "create_cart",
+        PlatformRejected(hostile, platform="BIGCOMMERCE", cause=Cause.OUT_OF_STOCK),
+    )
+    response = await api.post_cart(lines(api, "tent"))
+    assert response.status == 422
+    body = await response.json()
+    shown = body["data"]["platform_message"]
+    assert shown.startswith("Out of stock [redacted] spam")
+    assert len(shown) <= 200 and shown.endswith("\u2026")
+    text = await response.text()
+    for bad in ("\\u001b", "\\u202e", "\\u0007", "secret-token", "pwned"):
+        assert bad not in text, bad
+    assert all(len(s["message"]) <= 250 for s in body["data"]["skus"])

@@ -219,6 +219,21 @@ async def test_a_bad_body_is_400(api: Api) -> None:
     assert not platform_of(api, 0).calls
 
 
+@pytest.mark.parametrize("cart_id", ["..", ".", "a/b", "%2e%2e", "../customers?limit=1", "a b"])
+async def test_an_id_no_platform_could_hold_is_400_naming_cart_id_and_nothing_is_sent(
+    api: Api, cart_id: str
+) -> None:
+    # Measured before the check: ".." reached the BigCommerce adapter, which sent
+    # GET /stores/x/v3/?include=redirect_urls with the store's token (issue 16).
+    response = await save(api, {"cart_id": cart_id, "source": api.merchants[0]})
+    body = await response.json()
+    assert response.status == 400, body
+    assert body["error"] == "invalid_request"
+    assert [f["field"] for f in body["data"]["fields"]] == ["cart_id"]
+    assert not platform_of(api, 0).calls
+    assert await count_carts(api.store) == 0
+
+
 async def test_concurrent_saves_of_one_external_cart_give_one_201(api: Api) -> None:
     external_id = await external_cart(api, ({"product_id": 1}, 1))
     # Every read answers after the others have passed the first check, so the race is

@@ -142,7 +142,7 @@ def server_takes(platform: Platform, url: str, settings: Settings) -> bool:
         connection = PLATFORMS[platform].connection.model_validate({field: url, **secrets})
     except ValidationError:
         return False
-    policy = UrlPolicy(allow_private=settings.allow_private_platform_urls)
+    policy = UrlPolicy.of(settings.for_platform(platform.value))
     base_url: str = connection.base_url  # type: ignore[attr-defined]
     return url_problem(base_url, policy) is None
 
