@@ -88,6 +88,19 @@ def e2e(stack: Stack) -> Iterator[Stack]:
     stack.sandbox.clear_faults()
 
 
+def serve_sqlite(directory: Path, **settings: str) -> Iterator[Process]:
+    """A `multicart serve` of its own on a fresh SQLite file in ``directory``, with
+    ``settings`` (``MULTICART_*`` without the prefix), stopped after: for tests of what never
+    reaches the database, or that would disturb the shared stack (its address throttled)."""
+    env = orchestrator_env(f"sqlite+aiosqlite:///{directory / 'multicart.db'}", **settings)
+    migrate(env)
+    process = start_orchestrator(directory, env)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
 def wait_until(
     predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05
 ) -> bool:

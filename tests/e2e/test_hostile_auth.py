@@ -18,20 +18,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from examples.launch import Process, migrate, orchestrator_env, start_orchestrator
+from examples.launch import Process
+from tests.e2e.conftest import serve_sqlite
 
 FAILURES_ALLOWED = 20  # MULTICART_AUTH_FAILURE_LIMIT's default: 20/minute
 
 
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    workdir = tmp_path_factory.mktemp("hostile-auth")
-    env = orchestrator_env(f"sqlite+aiosqlite:///{workdir / 'auth.db'}")
-    migrate(env)
-    process = start_orchestrator(workdir, env)
-    try:
-        yield process
-    finally:
-        process.stop()
+    yield from serve_sqlite(tmp_path_factory.mktemp("hostile-auth"))
 
 
 @pytest.fixture(scope="module")

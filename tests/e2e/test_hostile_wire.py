@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from examples.launch import Process, migrate, orchestrator_env, start_orchestrator
+from examples.launch import Process
+from tests.e2e.conftest import serve_sqlite
 
 HEADER_TIMEOUT_S = 1.0
 MAX_CONNECTIONS = 350
@@ -33,17 +34,11 @@ HALF_OPEN = 300
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     workdir = tmp_path_factory.mktemp("hostile-wire")
-    env = orchestrator_env(
-        f"sqlite+aiosqlite:///{workdir / 'wire.db'}",
+    yield from serve_sqlite(
+        workdir,
         header_timeout_s=str(HEADER_TIMEOUT_S),
         max_connections=str(MAX_CONNECTIONS),
     )
-    migrate(env)
-    process = start_orchestrator(workdir, env)
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def _port(process: Process) -> int:
