@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import socket
 import statistics
@@ -114,11 +115,51 @@ def established(app: Multicart, slow: int, within_s: float = 10.0) -> bool:
     return False
 
 
+def descriptors(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def half_open_flood(url: str, pid: int, count: int, bound_s: float = 60.0) -> dict[str, Any]:
+    """``count`` connections that send nothing: the server's descriptors before, at their peak,
+    and how long after the last connect until they are back to the baseline (+5: a pooled
+    database connection may come and go), polled every 0.1 s within ``bound_s``."""
+    address = urlsplit(url)
+    baseline = descriptors(pid)
+    sockets = []
+    started = time.monotonic()
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect((address.hostname, address.port))
+            sockets.append(sock)
+        connected = time.monotonic()
+        peak, back_after = baseline, None
+        while time.monotonic() - connected < bound_s:
+            now = descriptors(pid)
+            peak = max(peak, now)
+            if now <= baseline + 5 and time.monotonic() - connected > 0.5:
+                back_after = time.monotonic() - connected
+                break
+            time.sleep(0.1)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return {
+        "flood_connections": count,
+        "flood_connect_s": connected - started,
+        "flood_fds_baseline": baseline,
+        "flood_fds_peak": peak,
+        "flood_back_to_baseline_s": back_after,
+    }
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
 
 
-def run(reps: int, creates: int, slow: int) -> dict[str, Any]:
+def run(reps: int, creates: int, slow: int, half_open: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="mc-hostile-"))
     sandbox_proc = start_sandbox(workdir)
     # The victim sends creates back to back (~400/s): past the default rate of one app.
@@ -152,6 +193,7 @@ def run(reps: int, creates: int, slow: int) -> dict[str, Any]:
                 endings += attack.endings(within_s=10)
             finally:
                 attack.close()
+        flood = half_open_flood(api_proc.url, api_proc.popen.pid, half_open) if half_open else {}
     calm_p99, attacked_p99 = p99(calm), p99(attacked) if attacked else None
     return {
         "calm_p50_ms": statistics.median(calm),
@@ -164,6 +206,7 @@ def run(reps: int, creates: int, slow: int) -> dict[str, Any]:
         "victim_refusals": sorted(set(refused)),
         "slow_connections_answered_408": sum(e.startswith(b"HTTP/1.1 408") for e in endings),
         "slow_connections": len(endings),
+        **flood,
     }
 
 
@@ -172,8 +215,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=3, help="calm/attacked phase pairs")
     parser.add_argument("--creates", type=int, default=40, help="creates per phase")
     parser.add_argument("--slow", type=int, default=64, help="slow-body connections")
+    parser.add_argument(
+        "--half-open", type=int, default=0, help="then this many connections sending nothing"
+    )
     args = parser.parse_args(argv)
-    result = run(args.reps, args.creates, args.slow)
+    result = run(args.reps, args.creates, args.slow, args.half_open)
     for key, value in result.items():
         print(f"{key:32} {value:.2f}" if isinstance(value, float) else f"{key:32} {value}")
 

@@ -13,9 +13,10 @@ runner below hands it a ``Server`` whose handlers add what a hostile client need
   next request; else the connection is closed without an answer. Before it, a client sending
   headers a byte at a time was served after 20 s, and 2,000 half-open connections held 2,000
   descriptors (29 -> 2,029) until aiohttp's 3,630 s keep-alive default. With the defaults
-  (10 s, 1,000) the same flood peaked at 1,023 descriptors (baseline 18) and was back to the
-  baseline + 5 within 15-30 s (connects past the listen backlog of 128 arrive late, on SYN
-  retries, and get their own 10 s); 300 of them with a 1 s timeout: all closed 1.0 s after
+  (10 s, 1,000) the same flood, connected at once, peaked at 1,030 descriptors and was back to
+  the baseline 10.0 s after the last connect (``python -m bench.hostile --half-open 2000``;
+  connects that wait out SYN retries past the listen backlog of 128 arrive late and get their
+  own 10 s: 15-30 s in all); 300 of them with a 1 s timeout: all closed 1.0 s after
   opening, descriptors back to the baseline (tests/e2e/test_hostile_wire.py).
 - A cap on open connections per process (``MULTICART_MAX_CONNECTIONS``, 0: off): one accepted
   above it is closed at once, before any buffer or task is made for it. Under
