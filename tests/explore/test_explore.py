@@ -1,6 +1,6 @@
 """The invariant explorer (``explore/``), bounded: a run per engine in ``make test``.
 
-``EXPLORE_SECONDS`` (default 30) per engine, ``EXPLORE_SEED`` (default 1515: derandomized in
+``EXPLORE_SECONDS`` (default 20) per engine, ``EXPLORE_SEED`` (default 1515: derandomized in
 ``make test``) and ``EXPLORE_SHRINK_S`` (default 10, per finding) set the run; ``make explore``
 runs this test long with a fresh seed. The report (steps, distinct interleavings, findings with
 their seeds and shrunk steps) is printed; the test fails when anything was found.
@@ -14,7 +14,7 @@ import pytest
 
 from explore.runner import explore
 
-DEFAULT_SECONDS = 30.0
+DEFAULT_SECONDS = 20.0  # make test stays under 10 min with issue 16 suites (CI: 9 min 21 s at 30)
 SHRINK_S = 10.0  # each finding's shrinking, bounded (make explore gives it longer)
 DEFAULT_SEED = 1515
 
