@@ -11,7 +11,9 @@ shows, in order:
 4. a delete, after which the sandbox holds none of that cart's external carts (Shopify has no
    cart delete: its cart is emptied and expires there on its own);
 5.-7. a cart's later life and /metrics (``demo_lifecycle.py``);
-8. a dead letter, listed and requeued by the operator (``demo_recovery.py``).
+8. a dead letter, listed and requeued by the operator (``demo_recovery.py``);
+9. a hostile app: its slow bodies starve nobody, its rate is bounded, and guessing the admin
+   token is throttled (``demo_hostile.py``).
 It exits 0 when every step behaved as described, and leaves no process running.
 """
 
@@ -25,6 +27,7 @@ from typing import Any
 
 from bags.money import from_minor_units
 from examples.client import Multicart, Sandbox, register_sandbox
+from examples.demo_hostile import hostile_app
 from examples.demo_lifecycle import fill_a_cart, resume_by_reference, show_metrics
 from examples.demo_recovery import dead_letter_requeued
 from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
@@ -175,6 +178,7 @@ def run(workdir: Path) -> None:
         resume_by_reference(api, sandbox, stores, show, check, "kitchen2")
         show_metrics(api, sandbox, stores, show, check, BC)
         dead_letter_requeued(admin, api, sandbox, stores, show, check, BC)
+        hostile_app(admin, api, [(bc["skus"]["p0"], 1)], show, check)
     print("\ndemo finished: every step behaved as described; processes stopped.")
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from bench.hostile import SlowBodies
 from examples.client import Multicart
+from examples.slow_clients import SlowBodies
 from tests.e2e.conftest import Stack, wait_until
 
 SLOW = 64
