@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         description="Live (not expired) carts one app may hold; a create past it answers 403 "
         "quota_exceeded (0: no quota).",
     )
+    anonymous_rate_limit: str = Field(
+        default="50/second",
+        description="Requests without an app (probes, /metrics, /openapi.json, unknown routes) "
+        "per client address and process ('limits' notation); past it 429 rate_limited "
+        "(reason anonymous); empty: no limit.",
+    )
     auth_failure_limit: str = Field(
         default="20/minute",
         description="Failed authentications allowed per client address and per token prefix "
@@ -258,7 +264,7 @@ class Settings(BaseSettings):
         description="Elastic Path's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
     )
 
-    @field_validator("app_rate_limit", "auth_failure_limit")
+    @field_validator("app_rate_limit", "auth_failure_limit", "anonymous_rate_limit")
     @classmethod
     def _rate_notation(cls, value: str) -> str:
         if value.strip():
@@ -278,6 +284,7 @@ class Settings(BaseSettings):
             update={
                 "app_rate_limit": divided(self.app_rate_limit, workers),
                 "auth_failure_limit": divided(self.auth_failure_limit, workers),
+                "anonymous_rate_limit": divided(self.anonymous_rate_limit, workers),
             }
         )
 

@@ -15,14 +15,19 @@ from aiohttp import web
 from adapters.base import PlatformDirectory
 from config import Settings
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES
+from orchestrator.http.admission import Admission
+from orchestrator.http.auth import guarded
 from orchestrator.http.cart_routes import CART_ROUTES
-from orchestrator.http.fairness import AppRates, AuthThrottle, InFlightShares, LiveCartQuota
+from orchestrator.http.fairness import AddressRates, AppRates, AuthThrottle, InFlightShares
 from orchestrator.http.idempotency import IDEMPOTENCY, Idempotency, idempotent
+from orchestrator.http.intake import Intake
 from orchestrator.http.keys import (
+    ADMISSION,
     APP_RATES,
     AUTH_THROTTLE,
     DELETER,
     IN_FLIGHT_SHARES,
+    INTAKE,
     KEYS_CACHE,
     LIVE_CART_QUOTA,
     MAX_BODY,
@@ -37,11 +42,12 @@ from orchestrator.http.keys import (
 from orchestrator.http.metrics import Metrics
 from orchestrator.http.openapi import build_openapi
 from orchestrator.http.outbox_routes import OUTBOX_ROUTES
+from orchestrator.http.quota import LiveCartQuota
 from orchestrator.http.reference_routes import LIFECYCLE_ROUTES, add_preview_405
 from orchestrator.http.routes import Route
 from orchestrator.http.shedding import Shedder
 from orchestrator.http.sku_routes import MUTATIONS, SKU_ROUTES
-from orchestrator.http.web import envelope_middleware, guarded, json_response
+from orchestrator.http.web import envelope_middleware, json_response
 from orchestrator.service.carts import CartService
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import ExpirySweeper
@@ -93,12 +99,13 @@ def create_app(
     """The aiohttp application. ``platforms`` replaces the adapter registry (tests pass a fake);
     ``run_worker=False`` leaves the background workers stopped."""
     metrics = Metrics()
+    admission = Admission(settings, metrics)
     app = web.Application(
         # The shedder before the envelope (and any idempotency work): a shed request costs
         # nothing but its 503; the metrics middleware outside both counts every answer.
         middlewares=[
             metrics.middleware(),
-            Shedder(settings, metrics).middleware(),
+            Shedder(settings, admission, AddressRates(settings)).middleware(),
             envelope_middleware,
         ],
         client_max_size=settings.max_body_bytes,
@@ -107,6 +114,8 @@ def create_app(
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
     app[KEYS_CACHE] = {}
+    app[ADMISSION] = admission
+    app[INTAKE] = Intake(settings, metrics.bodies_reading)
     app[IN_FLIGHT_SHARES] = InFlightShares(settings)
     app[APP_RATES] = AppRates(settings)
     app[AUTH_THROTTLE] = AuthThrottle(settings)

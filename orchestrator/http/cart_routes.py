@@ -73,9 +73,10 @@ async def create_cart(request: web.Request) -> web.Response:
         metadata=body.metadata,
         all_or_nothing=body.atomicity == "all_or_nothing",
     )
-    await request.app[LIVE_CART_QUOTA].check(request[APP_ID])  # before any platform work
     service: CartService = request.app[SERVICE]
-    cart = await service.create(request[APP_ID], command)
+    async with request.app[LIVE_CART_QUOTA].reserve(request[APP_ID]) as place:
+        cart = await service.create(request[APP_ID], command)  # after the quota: no call before
+        place.made()
     return json_response(cart_json(cart), status=201, headers={"ETag": etag(cart.version)})
 
 

@@ -2,12 +2,17 @@
 
 Why: 64 connections from one app, each declaring ``Content-Length: 1000`` and sending a byte
 every 5 s, held every ``MULTICART_MAX_IN_FLIGHT`` slot while their bodies trickled in, and every
-other app was answered 503 for as long as the sockets stayed open. Here, before any slot is
-taken (``shedding.py``):
+other app was answered 503 for as long as the sockets stayed open. Here, once the request is
+authenticated and within its app's share (``web.guarded``; a client without a key makes the
+server read and buffer nothing: a first version read bodies before authentication, and 990
+connections with a wrong key each sending 256 KiB took the process from 120 to 779 MB), and
+before any slot is taken (``admission.py``):
 
-- a compressed body is refused (415): ``Content-Encoding: gzip`` inflated 1 MB into 1 GiB
-  before any key was checked (0.8 s of CPU a request). The server is built with
-  ``auto_decompress=False`` (``cli.py``), so nothing is inflated below this either;
+- a compressed body is refused (415: any ``Content-Encoding`` header other than ``identity``,
+  every one of them read, and a ``Transfer-Encoding`` other than ``chunked``):
+  ``Content-Encoding: gzip`` inflated 1 MB into 1 GiB before any key was checked (0.8 s of
+  CPU a request). The server is built with ``auto_decompress=False`` (``cli.py``), so nothing
+  is inflated below this either;
 - a declared length past ``MULTICART_MAX_BODY_BYTES`` is refused (413) without reading a
   byte, and an undeclared (chunked) one as soon as it passes the bound;
 - the body must arrive within ``MULTICART_BODY_TIMEOUT_S`` plus its declared length (or, for
@@ -29,12 +34,18 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from config import Settings
-from errors import ApiError, ErrorCode, MulticartError, PayloadTooLarge
-from orchestrator.http.web import error_response, request_id_for
+from errors import ApiError, ErrorCode
 
 log = structlog.get_logger("multicart.http")
 
 CLIENT_CLOSED = 499  # the status a request whose client went away is counted under
+
+
+class BodyRefused(ApiError):
+    """A body not read whole (408, 413, 415): answered, then the connection closed, so the rest
+    of it is never read as a request."""
+
+    close_connection = True
 
 
 class Intake:
@@ -50,30 +61,44 @@ class Intake:
         return self._base_s + length / self._rate
 
     async def take_in(self, request: web.Request) -> web.StreamResponse | None:
-        """None once the body (if any) is read whole; else the answer that refuses it."""
+        """None once the body (if any) is read whole; a 499 when the client went away; raises
+        ``BodyRefused`` for a body refused or too slow."""
         if not request.body_exists:
             return None
         try:
             await self._read(request)
-        except MulticartError as exc:
-            response: web.StreamResponse = error_response(exc, request_id_for(request))
-            response.force_close()  # what is left of the body must not be read as a request
-            return response
-        except ConnectionError:  # aiohttp ClientConnectionResetError is one
+        except ConnectionError:  # aiohttp's ClientConnectionResetError is one
             log.info("client_disconnected", method=request.method, path=request.path)
             return web.Response(status=CLIENT_CLOSED)
         return None
 
-    async def _read(self, request: web.Request) -> None:
-        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-        if encoding not in ("", "identity"):
-            raise ApiError(
+    @staticmethod
+    def _refuse_codings(request: web.Request) -> None:
+        codings = [
+            c.strip().lower()
+            for header in request.headers.getall("Content-Encoding", [])
+            for c in header.split(",")
+        ]
+        transfer = [
+            c.strip().lower()
+            for header in request.headers.getall("Transfer-Encoding", [])
+            for c in header.split(",")
+        ]
+        if any(c not in ("", "identity") for c in codings) or any(
+            c not in ("", "chunked") for c in transfer
+        ):
+            raise BodyRefused(
                 "Compressed request bodies are not accepted: send the body without "
-                "Content-Encoding.",
+                "Content-Encoding (and no Transfer-Encoding but chunked).",
                 kind=ErrorCode.UNSUPPORTED_MEDIA_TYPE,
             )
-        too_large = PayloadTooLarge(
-            f"The body exceeds {self._max_body} bytes.", data={"max_bytes": self._max_body}
+
+    async def _read(self, request: web.Request) -> None:
+        self._refuse_codings(request)
+        too_large = BodyRefused(
+            f"The body exceeds {self._max_body} bytes.",
+            kind=ErrorCode.PAYLOAD_TOO_LARGE,
+            data={"max_bytes": self._max_body},
         )
         declared = request.content_length
         if declared is not None and declared > self._max_body:
@@ -85,7 +110,7 @@ class Intake:
                 await request.read()
         except TimeoutError:
             log.info("body_timeout", method=request.method, path=request.path, timeout_s=timeout_s)
-            raise ApiError(
+            raise BodyRefused(
                 f"The body did not arrive within {timeout_s:g} s.",
                 kind=ErrorCode.REQUEST_TIMEOUT,
                 data={"timeout_s": timeout_s},

@@ -11,8 +11,11 @@ from aiohttp import web
 
 from adapters.base import PlatformDirectory
 from config import Settings
-from orchestrator.http.fairness import AppRates, AuthThrottle, InFlightShares, LiveCartQuota
+from orchestrator.http.admission import Admission
+from orchestrator.http.fairness import AppRates, AuthThrottle, InFlightShares
+from orchestrator.http.intake import Intake
 from orchestrator.http.metrics import Metrics
+from orchestrator.http.quota import LiveCartQuota
 from orchestrator.service.carts import CartService
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.merchants import MerchantAdapters
@@ -34,6 +37,8 @@ IN_FLIGHT_SHARES = web.AppKey("in_flight_shares", InFlightShares)
 APP_RATES = web.AppKey("app_rates", AppRates)
 AUTH_THROTTLE = web.AppKey("auth_throttle", AuthThrottle)
 LIVE_CART_QUOTA = web.AppKey("live_cart_quota", LiveCartQuota)
+INTAKE = web.AppKey("intake", Intake)  # a request's body, read whole in bounded time
+ADMISSION = web.AppKey("admission", Admission)  # the process's in-flight slots
 
 REQUEST_ID = web.RequestKey("request_id", str)
 APP_ID = web.RequestKey("app_id", str)  # set by the auth of app routes

@@ -31,14 +31,15 @@ from orchestrator.service.references import ReferenceService, SaveReference
 async def save_reference(request: web.Request) -> web.Response:
     body = await read_model(request, SaveReferenceIn)
     app = request.app
-    await app[LIVE_CART_QUOTA].check(request[APP_ID])
     service = ReferenceService(app[STORE], app[MERCHANTS], app[SETTINGS])
-    cart = await service.save(
-        request[APP_ID],
-        SaveReference(
-            external_id=body.cart_id, merchant_id=body.source, customer_id=body.customer_id
-        ),
-    )
+    async with app[LIVE_CART_QUOTA].reserve(request[APP_ID]) as place:
+        cart = await service.save(
+            request[APP_ID],
+            SaveReference(
+                external_id=body.cart_id, merchant_id=body.source, customer_id=body.customer_id
+            ),
+        )
+        place.made()
     return json_response(cart_json(cart), status=201)
 
 

@@ -1,14 +1,11 @@
-"""HTTP plumbing shared by every route: request ids, the error envelope, auth, JSON in and out.
+"""HTTP plumbing shared by every route: request ids, the error envelope, JSON in and out.
 
 One middleware turns every failure into the error envelope (``{"message", "error", "code",
 "data"}``, see ``errors.codes``): ``MulticartError``s as they are, aiohttp's own HTTP errors
 mapped to our codes, anything else into a 500 ``internal_error`` carrying the request id (the
 stack trace goes to the log, never the answer).
 
-Apps authenticate by API key, looked up by its SHA-256 hash and cached per process
-(``KEYS_CACHE``), so only a key's first request costs a database read; admins by the admin
-token. ``guarded`` wraps a route's handler with the check its ``Route.auth`` names, so the
-route table alone says which routes are open.
+Authentication, and the order in which a request earns its slot, are ``auth.py``'s.
 """
 
 from __future__ import annotations
@@ -29,23 +26,12 @@ from errors import (
     InvalidRequest,
     MulticartError,
     PayloadTooLarge,
-    Unauthorized,
     UnsupportedMediaType,
 )
 from orchestrator.http.jsonbody import parse_json
-from orchestrator.http.keys import (
-    APP_ID,
-    APP_RATES,
-    AUTH_THROTTLE,
-    IN_FLIGHT_SHARES,
-    KEYS_CACHE,
-    MAX_BODY,
-    REQUEST_ID,
-    SETTINGS,
-    STORE,
-)
-from orchestrator.http.routes import Handler, Route
-from orchestrator.service.secrets import hash_api_key, new_id, tokens_equal
+from orchestrator.http.keys import MAX_BODY, REQUEST_ID
+from orchestrator.http.routes import Handler
+from orchestrator.service.secrets import new_id
 
 log = structlog.get_logger("multicart.http")
 
@@ -139,102 +125,6 @@ async def read_model(request: web.Request, model: type[M], *, empty_ok: bool = F
         raise validation_problems(exc) from exc
 
 
-_TOKEN_MAX = 1024
-
-
-def bearer_token(request: web.Request) -> str:
-    """The Bearer token, or 401 (absent, another scheme, not printable ASCII) or 400 (two
-    ``Authorization`` headers: a proxy reading the last would disagree with us on the first)."""
-    given = request.headers.getall("Authorization", [])
-    if len(given) > 1:
-        raise InvalidRequest(
-            [FieldProblem("Authorization", "send one Authorization header, not several")]
-        )
-    scheme, _, token = (given[0] if given else "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Send `Authorization: Bearer <key>`.")
-    # Non-ASCII bytes reach us as surrogate escapes: hashing them raised UnicodeEncodeError (a
-    # 500 without a login). A key or token is printable ASCII without spaces.
-    if len(token) > _TOKEN_MAX or not (token.isascii() and token.isprintable()) or " " in token:
-        raise Unauthorized("The credentials are malformed: send `Authorization: Bearer <key>`.")
-    return token
-
-
-async def _token_for(request: web.Request) -> tuple[str, str]:
-    """(client address, token) once the address and the token's prefix are not throttled; a
-    request without a usable token counts as a failed authentication."""
-    address = request.remote or "unknown"
-    throttle = request.app[AUTH_THROTTLE]
-    try:
-        token = bearer_token(request)
-    except Unauthorized:
-        await throttle.check(address, "")
-        await throttle.failed(address, "")
-        raise
-    await throttle.check(address, token)
-    return address, token
-
-
-async def authenticate_app(request: web.Request) -> str:
-    """The app whose key the request carries. A key this process has already seen work passes
-    even from a throttled address: app keys carry 256 random bits (nothing to guess), and one
-    client failing behind a shared proxy address must not lock every app out. Any other key
-    waits out the throttle before the database is asked."""
-    try:
-        token = bearer_token(request)
-    except Unauthorized:
-        await _token_for(request)  # counts the failure (or answers the throttle's 429)
-        raise
-    key_hash = hash_api_key(token)
-    cache: dict[str, str] = request.app[KEYS_CACHE]
-    app_id = cache.get(key_hash)
-    if app_id is None:
-        address, token = await _token_for(request)
-        app_id = await request.app[STORE].apps.id_for_key_hash(key_hash)
-        if app_id is None:
-            await request.app[AUTH_THROTTLE].failed(address, token)
-            raise Unauthorized("The API key is not valid.")
-        cache[key_hash] = app_id
-    return app_id
-
-
-async def authenticate_admin(request: web.Request) -> None:
-    expected = request.app[SETTINGS].admin_token.get_secret_value()
-    if not expected:
-        raise Unauthorized(
-            "The admin routes are off: MULTICART_ADMIN_TOKEN is not set on the server."
-        )
-    address, token = await _token_for(request)
-    if not tokens_equal(token, expected):
-        await request.app[AUTH_THROTTLE].failed(address, token)
-        raise Unauthorized("The admin token is not valid.")
-
-
-def guarded(route: Route) -> Handler:
-    """``route.handler``, behind the authentication ``route.auth`` asks for; an app's request
-    also within its rate and its share of the in-flight slots (``fairness.py``)."""
-    handler = route.handler
-    if route.auth == "none":
-        return handler
-
-    async def with_auth(request: web.Request) -> web.StreamResponse:
-        if route.auth == "admin":
-            await authenticate_admin(request)
-            return await handler(request)
-        app_id = request[APP_ID] = await authenticate_app(request)
-        await request.app[APP_RATES].hit(app_id)
-        shares = request.app[IN_FLIGHT_SHARES]
-        shares.take(app_id)
-        try:
-            return await handler(request)
-        finally:
-            shares.give_back(app_id)
-
-    with_auth.__name__ = handler.__name__
-    return with_auth
-
-
 QUIET_PATHS = frozenset({"/healthz", "/metrics"})  # probes and scrapes: logged at debug
 
 
@@ -256,6 +146,8 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         response.headers["X-Request-ID"] = request_id
     except MulticartError as exc:
         response = error_response(exc, request_id)
+        if getattr(exc, "close_connection", False):  # intake.BodyRefused: its rest unread
+            response.force_close()
     except web.HTTPException as exc:
         kind = _HTTP_KINDS.get(exc.status)
         if kind is None:

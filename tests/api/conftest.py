@@ -67,6 +67,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "app_in_flight_reserve": 0,
         "app_rate_limit": "",
         "auth_failure_limit": "",
+        "anonymous_rate_limit": "",  # tests poll /metrics as fast as they like
     }
     values.update(overrides)
     return Settings(**values)

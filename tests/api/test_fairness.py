@@ -139,25 +139,75 @@ async def test_a_create_past_the_live_cart_quota_is_403_and_writes_nothing(
         assert (await api.post_cart(TENT)).status == 201  # room again
 
 
-async def test_failed_authentications_are_throttled_per_address(
+async def test_failed_authentications_are_throttled_but_valid_app_keys_pass(
     migrated_database_url: str,
 ) -> None:
     async with served(migrated_database_url, auth_failure_limit="5/minute") as api:
-        await api.client.get("/v1/carts", headers=api.auth)  # this key is known to work
+        fresh = bearer(await api.new_key("fresh"))  # made before; never used: not cached
         answers = [
             (await api.client.get("/v1/admin/outbox", headers=bearer(f"wrong-{n}"))).status
-            for n in range(6)
-        ]
+            for n in range(3)
+        ] + [(await api.client.get("/v1/carts")).status for _ in range(3)]  # no key: junk
         assert answers == [401] * 5 + [429]
         right = await api.client.get("/v1/admin/outbox", headers=ADMIN)
-        assert right.status == 429  # the right token waits too: guessing gains nothing
+        assert right.status == 429  # the right admin token waits too: guessing gains nothing
         body = await right.json()
         assert body["data"] == {"reason": "failed_auth"} and int(right.headers["Retry-After"]) >= 1
-        # A key already seen to work passes: one client failing behind a shared address must
-        # not lock every app out (app keys carry 256 random bits: nothing to guess).
+        # A valid app key passes, even one this process has never seen (after a restart, say):
+        # junk from a shared address must not lock every app out.
+        assert (await api.client.get("/v1/carts", headers=fresh)).status == 200
         assert (await api.client.get("/v1/carts", headers=api.auth)).status == 200
         unknown = await api.client.get("/v1/carts", headers=bearer("mc_live_guess"))
-        assert unknown.status == 429
+        assert unknown.status == 429  # a wrong one, past the limit
+
+
+async def test_requests_without_an_app_are_limited_per_address(
+    migrated_database_url: str,
+) -> None:
+    async with served(migrated_database_url, anonymous_rate_limit="5/minute") as api:
+        paths = ["/healthz", "/metrics", "/openapi.json", "/nowhere", "/readyz"]
+        assert [(await api.client.get(p)).status for p in paths] == [200, 200, 200, 404, 200]
+        over = await api.client.get("/metrics")
+        assert over.status == 429
+        assert (await over.json())["data"] == {"reason": "anonymous"}
+        assert int(over.headers["Retry-After"]) >= 1
+        assert (await api.client.get("/v1/carts", headers=api.auth)).status == 200  # apps: not
+
+
+async def test_a_body_is_not_read_before_its_key_is_known(migrated_database_url: str) -> None:
+    async with served(migrated_database_url) as api:
+        reader, writer = await asyncio.open_connection("127.0.0.1", api.client.server.port)
+        try:  # a wrong key declaring a large body, sending none of it: answered at once
+            writer.write(
+                b"POST /v1/carts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer mc_live_nope\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n"
+            )
+            await writer.drain()
+            async with asyncio.timeout(5):
+                answer = await reader.read(65536)
+        finally:
+            writer.close()
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+        metrics = await (await api.client.get("/metrics")).text()
+        assert "multicart_http_bodies_reading 0.0" in metrics
+
+
+async def test_a_burst_of_creates_cannot_pass_the_quota(
+    migrated_database_url: str, gate: asyncio.Event
+) -> None:
+    async with served(migrated_database_url, app_max_live_carts=3, create_deadline_s=30) as api:
+        burst = [asyncio.create_task(api.post_cart(TENT)) for _ in range(8)]
+        try:
+            await until(lambda: creates_seen(api) == 3)  # three inside their platform call
+            await until(lambda: sum(t.done() for t in burst) == 5)  # the rest answered
+            done = [t for t in burst if t.done()]
+            assert all(t.result().status == 403 for t in done) and creates_seen(api) == 3
+        finally:
+            gate.set()
+            statuses = sorted([(await t).status for t in burst])
+        assert statuses == [201] * 3 + [403] * 5
+        page = await (await api.client.get("/v1/carts", headers=api.auth)).json()
+        assert len(page["data"]) == 3
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,8 @@ def stack(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         # Small bulkheads, so a test can show a hung store starving no other store.
         platform_concurrency=str(PLATFORM_CONCURRENCY),
         platform_store_concurrency=str(STORE_CONCURRENCY),
+        # Every test polls /metrics and /healthz from this one address, many at once.
+        anonymous_rate_limit="",
     )
     try:
         migrate(env)
