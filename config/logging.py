@@ -13,6 +13,11 @@ exception's class (``reduce_foreign``). Credential-shaped text is redacted in ev
 (``redact_credentials``), and control characters (C0, DEL, C1: an ESC in a path reached the
 terminal raw in console format) are escaped as ``\x1b`` in every string (``escape_controls``),
 in both formats; our own tracebacks keep their newlines (JSON escapes them: still one line).
+Unicode format and separator characters (categories Cf, Zl, Zp: ``/v1/carts/abc%E2%80%AEtxt.exe``
+put a right-to-left override in ``path``, which a console shows as ``exe.txt``) are escaped as
+``\u202e``. A secret typed into a URL path (``GET /v1/carts/<admin token>``) was logged
+verbatim: in ``path``, ``url`` and ``query``, a run of 32 or more base64/hex characters is
+redacted (``redact_url_secrets``); our ids (``mer_`` + 20 hex) and UUIDs stay readable.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import re
 import sys
 import threading
+import unicodedata
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -38,9 +44,36 @@ def _is_secret_key(key: str) -> bool:
     return any(part in lowered for part in _SECRET_KEYS)
 
 
+# A token, a Fernet key, a 32-hex platform token: a run of 32 or more characters of the
+# base64, base64url and hex alphabets. "/" is left out: it is the path's own separator, and
+# with it every path of 32 characters or more (``/v1/admin/merchants/mer_...``) is one run; a
+# standard-base64 secret's "/" splits it into segments the router reads apart anyway.
+_URL_KEYS = frozenset({"path", "url", "query", "raw_path"})
+_LONG_RUN = re.compile(r"[A-Za-z0-9_=+\-]{32,}")
+# "-" is base64url's, so a UUID is one run of 36: kept when the run is exactly one UUID.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def _redact_run(match: re.Match[str]) -> str:
+    return match.group() if _UUID.fullmatch(match.group()) else _REDACTED
+
+
+def redact_url_secrets(text: str) -> str:
+    """``text`` (a path, URL or query) with each run of 32+ base64/hex characters redacted."""
+    return _LONG_RUN.sub(_redact_run, text)
+
+
+def _scrub_item(key: Any, value: Any) -> Any:
+    if _is_secret_key(str(key)):
+        return _REDACTED
+    if isinstance(value, str) and str(key).lower() in _URL_KEYS:
+        return redact_url_secrets(value)
+    return _scrub(value)
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (_REDACTED if _is_secret_key(str(k)) else _scrub(v)) for k, v in value.items()}
+        return {k: _scrub_item(k, v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
     return value
@@ -50,10 +83,7 @@ def scrub_secrets(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key in list(event_dict):
-        if _is_secret_key(key):
-            event_dict[key] = _REDACTED
-        else:
-            event_dict[key] = _scrub(event_dict[key])
+        event_dict[key] = _scrub_item(key, event_dict[key])
     return event_dict
 
 
@@ -81,8 +111,26 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROLS_BUT_NEWLINES = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
+_FORMAT_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})
+
+
 def _hex(match: re.Match[str]) -> str:
     return f"\\x{ord(match.group()):02x}"
+
+
+def _escape(text: str, controls: re.Pattern[str]) -> str:
+    """C0/DEL/C1 (``controls``) as ``\\x1b``, then format and line/paragraph separators
+    (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, U+FEFF, U+2028/2029...) as ``\\u202e``.
+    ``isprintable`` (False for every one of them) keeps the common case one C call."""
+    text = controls.sub(_hex, text)
+    if text.isprintable():
+        return text
+    return "".join(
+        (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+        if unicodedata.category(c) in _FORMAT_CATEGORIES
+        else c
+        for c in text
+    )
 
 
 def _deep(value: Any, fix: Any) -> Any:
@@ -107,15 +155,16 @@ def redact_credentials(
 def escape_controls(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """C0, DEL and C1 characters in keys and string values, as ``\\x1b``; the ``exception``
-    field (a traceback ``format_exc_info`` made, after this) keeps its newlines."""
+    """C0, DEL and C1 characters in keys and string values, as ``\\x1b``, and Unicode format
+    and separator characters as ``\\u202e``; the ``exception`` field (a traceback
+    ``format_exc_info`` made, after this) keeps its newlines."""
     fixed = {}
     for key, value in event_dict.items():
-        name = _CONTROLS.sub(_hex, key) if isinstance(key, str) else key
+        name = _escape(key, _CONTROLS) if isinstance(key, str) else key
         if name == "exception" and isinstance(value, str):
-            fixed[name] = _CONTROLS_BUT_NEWLINES.sub(_hex, value)
+            fixed[name] = _escape(value, _CONTROLS_BUT_NEWLINES)
         else:
-            fixed[name] = _deep(value, lambda text: _CONTROLS.sub(_hex, text))
+            fixed[name] = _deep(value, lambda text: _escape(text, _CONTROLS))
     event_dict.clear()
     event_dict.update(fixed)
     return event_dict

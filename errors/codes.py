@@ -169,6 +169,10 @@ class Cause(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     PLATFORM_UNAVAILABLE = "PLATFORM_UNAVAILABLE"
     AUTH_FAILED = "AUTH_FAILED"
+    # The store's host is one multicart may not call (outbound address policy, allow-list,
+    # port): nothing was sent, and a retry is refused the same way. Was PLATFORM_UNAVAILABLE,
+    # which the cart answer read as transient ("retryable": true, "Please retry").
+    PLATFORM_HOST_REFUSED = "PLATFORM_HOST_REFUSED"
     # A line of a referenced external cart that matches no catalog SKU of its merchant.
     NOT_IN_CATALOG = "NOT_IN_CATALOG"
 
@@ -400,7 +404,7 @@ class PlatformAddressRefused(PlatformError):
     not a transient failure (no circuit trips): the same name gives the same refusal until DNS
     or the operator's policy changes."""
 
-    cause = Cause.PLATFORM_UNAVAILABLE
+    cause = Cause.PLATFORM_HOST_REFUSED
     retryable = False
     may_have_applied = False
 

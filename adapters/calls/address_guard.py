@@ -106,11 +106,11 @@ def refused_error(*, platform: str, op: str) -> PlatformAddressRefused:
     """The one translation of a refusal into the error taxonomy: nothing was sent.
 
     The message does not name the host or its addresses (an app reads it in its cart's
-    errors); the log line does."""
+    errors); the log line does. The setting's name comes first: ``data.platform_message``
+    keeps 200 characters, and the longer text of before lost it past the cut."""
     return PlatformAddressRefused(
-        f"{platform} was not called for {op}: the store's host is refused by the outbound"
-        " address policy (it resolves to a loopback, private, link-local or metadata address,"
-        " or is off MULTICART_PLATFORM_HOST_ALLOWLIST, or its port is not allowed); nothing was"
-        " sent",
+        f"{platform} was not called for {op}: the store's host is refused by"
+        " MULTICART_PLATFORM_HOST_ALLOWLIST, the allowed ports or the outbound address policy"
+        " (a loopback, private, link-local or metadata address); nothing was sent",
         platform=platform,
     )

@@ -21,6 +21,7 @@ aiohttp connected to 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import socket
 from dataclasses import dataclass
@@ -66,6 +67,9 @@ def http_base_url(value: str, example: str) -> str:
     if "@" in parts.netloc:
         raise ValueError("must not carry user information; credentials have their own fields")
     _ = parts.port  # raises ValueError for a port that is not a number in range
+    bracketed = bracket_problem(parts.netloc)
+    if bracketed is not None:
+        raise ValueError(bracketed)
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ValueError("must not contain whitespace or control characters")
     try:
@@ -76,6 +80,23 @@ def http_base_url(value: str, example: str) -> str:
     if not _HOST.fullmatch(host.lower()):
         raise ValueError("must have a host of letters, digits, dots and hyphens, or an IP")
     return str(url).rstrip("/")
+
+
+def bracket_problem(netloc: str) -> str | None:
+    """Why a host written in brackets is refused, or None: only an IPv6 literal may be, without
+    a zone id. urlsplit takes RFC 3986's IPvFuture (``[v1.x]``) and yarl drops the brackets:
+    measured, ``https://[v1.x]/`` was registered as host ``v1.x`` and
+    ``https://[v1.x.myshopify.com]/`` passed MULTICART_PLATFORM_HOST_ALLOWLIST."""
+    if "[" not in netloc and "]" not in netloc:
+        return None
+    inside = netloc.partition("[")[2].partition("]")[0]
+    try:
+        if "%" in inside:
+            raise ValueError(inside)
+        ipaddress.IPv6Address(inside)
+    except ValueError:
+        return "must write only an IPv6 address in brackets, without a zone id"
+    return None
 
 
 def header_secret(value: SecretStr) -> SecretStr:
@@ -128,8 +149,11 @@ def url_problem(url: str, policy: UrlPolicy) -> str | None:
     try:
         parsed = URL(url)
         host = (parsed.raw_host or "").rstrip(".").lower()
+        bracketed = bracket_problem(urlsplit(url).netloc)
     except (ValueError, UnicodeError):
         return "is not a URL the outbound client can read"
+    if bracketed is not None:
+        return bracketed
     problem = host_problem(host, policy)
     if problem is not None or policy.allow_private:
         return problem

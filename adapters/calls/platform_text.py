@@ -30,14 +30,17 @@ _SPACES = re.compile(r"\s+")
 # What looks like a credential: an auth scheme and its value, a key=value whose key names a
 # secret, platform token prefixes (Shopify shpat_/shpss_/shpca_), JWTs, and long runs of
 # token characters (32 or more: hex keys, base64 secrets; a UUID is let through, and "/" ends a
-# run, so paths and GIDs such as gid://shopify/ProductVariant/1 stay readable).
+# run, so paths and GIDs such as gid://shopify/ProductVariant/1 stay readable). A setting's
+# name (``MULTICART_PLATFORM_HOST_ALLOWLIST``, 33 characters, in our own refusal's text) is
+# let through too: it was redacted as if a credential, hiding what the operator must change.
 _CREDENTIALS = re.compile(
     r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"
     r"|\b(?:access_token|refresh_token|client_secret|client_id|api[_-]?key|token|secret|"
     r"password|passwd|x-auth-token|authorization|key)\b\s*[:=]\s*(?:(?:bearer|basic)\s+)?\S+"
     r"|\bshp[a-z]{2}_[A-Za-z0-9]{8,}"
     r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+)?"
-    r"|(?<![A-Za-z0-9+_=-])(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)[A-Za-z0-9+_=-]{32,}"
+    r"|(?<![A-Za-z0-9+_=-])(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)"
+    r"(?!(?-i:MULTICART_[A-Z0-9_]+)(?![A-Za-z0-9+_=-]))[A-Za-z0-9+_=-]{32,}"
 )
 # ANSI escape sequences (CSI ``ESC [ ... m``, OSC ``ESC ] ... BEL``): dropped whole, not
 # only their ESC, so no ``[31m`` is left behind. ``errors.clip`` (every ``PlatformError``'s

@@ -34,6 +34,7 @@ _CAUSE_PHRASES: dict[Cause, str] = {
     Cause.PLATFORM_TIMEOUT: "did not answer in time",
     Cause.RATE_LIMITED: "is throttling requests",
     Cause.PLATFORM_UNAVAILABLE: "is unavailable",
+    Cause.PLATFORM_HOST_REFUSED: "is at a host multicart is not allowed to call",
     Cause.AUTH_FAILED: "refused the merchant's credentials",
     Cause.OUT_OF_STOCK: "reported the items out of stock",
     Cause.SKU_NOT_FOUND_ON_PLATFORM: "does not know the items",
@@ -178,7 +179,10 @@ def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCre
     # retry makes a new cart with new bags (never a second external cart for one bag), and
     # what the first attempt may have made is in the outbox (deleted, or counted).
     unknown = any(e.may_have_applied for _, e in failed)
-    retryable = status != 422
+    # A refused host is refused again (the operator's policy or DNS must change first): the
+    # answer said "retryable": true and "Please retry" before (issue 16).
+    refused = any(e.cause is Cause.PLATFORM_HOST_REFUSED for _, e in failed)
+    retryable = status != 422 and not refused
     message = f"{bag.platform} {phrase}, preventing the creation of the external cart." + (
         " Please retry your request." if retryable else ""
     )

@@ -107,7 +107,7 @@ async def test_a_host_reaching_loopback_is_refused_before_any_connection(
     with pytest.raises(PlatformAddressRefused) as info:
         await get(guarded_transport, f"http://{host}:{port_of(server)}/carts/1")
     assert info.value.may_have_applied is False and info.value.retryable is False
-    assert info.value.cause is Cause.PLATFORM_UNAVAILABLE
+    assert info.value.cause is Cause.PLATFORM_HOST_REFUSED
     assert "127.0.0.1" not in info.value.message  # the app's answer does not map our network
     assert server.connections == 0 and server.requests == []
 
@@ -243,7 +243,7 @@ async def test_a_refused_store_fails_once_per_call_and_never_trips_its_circuit(
     assert "tok-secret-7" not in repr(logs)
     metrics = registry.metrics
     assert metrics.retries == {}
-    assert metrics.calls == {(P, "platform_unavailable"): 10}  # one attempt per call
+    assert metrics.calls == {(P, "platform_host_refused"): 10}  # one attempt per call
     breakers = registry.resilience(Platform.BIGCOMMERCE).breakers
     assert breakers.state(base) is CircuitState.CLOSED
     assert server.connections == 0

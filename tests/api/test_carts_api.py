@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from adapters.calls.address_guard import refused_error
 from errors import Cause, PlatformRejected, PlatformServerError
 from tests.api.conftest import ADMIN, Api
 from tests.store.factories import count_carts
@@ -118,6 +119,20 @@ async def test_an_adapter_bug_fails_only_its_bag_and_cancels_no_sibling(api: Api
     single = await api.post_cart(lines(api, "tent"))
     assert single.status == 502 and (await single.json())["code"] == 2503
     assert "secret" not in await single.text()
+
+
+async def test_a_refused_store_host_is_a_permanent_failure(api: Api) -> None:
+    # Issue 16: a store registered while private URLs were allowed, served after without them:
+    # the answer said PLATFORM_UNAVAILABLE, "retryable": true and "Please retry".
+    outdoors = api.platforms.for_merchant(api.merchants[0], "BIGCOMMERCE", {})
+    outdoors.fail_next("create_cart", refused_error(platform="BIGCOMMERCE", op="create_cart"))  # type: ignore[attr-defined]
+    response = await api.post_cart(lines(api, "tent"))
+    body = await response.json()
+    assert response.status == 502 and "Retry-After" not in response.headers, body
+    assert (body["code"], body["data"]["cause"]) == (2503, "PLATFORM_HOST_REFUSED")
+    assert body["data"]["retryable"] is False
+    assert "retry" not in body["message"].lower()
+    assert "MULTICART_PLATFORM_HOST_ALLOWLIST" in body["data"]["platform_message"]
 
 
 async def test_other_apps_cart_is_404_like_an_unknown_one(api: Api) -> None:

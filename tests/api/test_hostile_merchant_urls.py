@@ -36,6 +36,9 @@ HOSTILE = [
     "https://" + WIDE_LOCALHOST + "/v3",
     "https://shop.localhost/v3",
     "https://127.0.0.1%2f/v3",
+    "https://[v1.x]/v3",  # IPvFuture: yarl dropped the brackets and stored host v1.x
+    "https://[v1.x.myshopify.com]/v3",
+    "https://[fe80::1%25eth0]/v3",  # a zone id
 ]
 
 

@@ -198,7 +198,10 @@ async def test_unknown_empty_or_unreadable_carts(api: Api) -> None:
     refused = await save(api, {"cart_id": external_id, "source": api.merchants[0]})
     assert refused.status == 502 and "Retry-After" not in refused.headers  # it stays refused
     answer = await refused.json()
-    assert (answer["data"]["cause"], answer["data"]["retryable"]) == ("PLATFORM_UNAVAILABLE", False)
+    assert (answer["data"]["cause"], answer["data"]["retryable"]) == (
+        "PLATFORM_HOST_REFUSED",
+        False,
+    )
     assert await count_carts(api.store) == 0
     assert (await save(api, {"cart_id": external_id, "source": api.merchants[0]})).status == 201
 

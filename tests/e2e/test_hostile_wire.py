@@ -196,26 +196,75 @@ def test_half_open_connections_are_closed_and_their_descriptors_freed(serve: Pro
     assert _healthz(serve) == 200
 
 
-def test_connections_over_the_cap_are_closed_at_once(serve: Process) -> None:
-    # Holders: idle keep-alive connections, after one answered request each (no header timer).
-    holders: list[socket.socket] = []
-    assert _poll(lambda: _settled(serve), 5)
+def _hold(process: Process, count: int, raw: bytes) -> list[socket.socket]:
+    """``count`` connections to ``process``, each having sent ``raw``."""
+    socks: list[socket.socket] = []
     try:
-        for _ in range(MAX_CONNECTIONS):
-            sock = _connect(serve)
-            holders.append(sock)
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        for _ in range(count):
+            sock = _connect(process)
+            socks.append(sock)
+            sock.sendall(raw)
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+def test_idle_connections_at_the_cap_make_room_for_a_request(serve: Process) -> None:
+    # Issue 16: 1,500 connections that sent nothing held the cap, and every other client got
+    # a reset for 10 s. At the cap, a new connection replaces the oldest idle one.
+    assert _poll(lambda: _settled(serve), 5)
+    evicted = _metric(serve, "multicart_http_connections_evicted_total")
+    admin = serve.env["MULTICART_ADMIN_TOKEN"]
+    # Holders: idle keep-alive connections, after one answered request each (no header timer
+    # between requests), and connections silent since accept; all at the cap.
+    holders = _hold(serve, MAX_CONNECTIONS - 50, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+    try:
         for sock in holders:
             assert _read_response(sock)[0] == 200
+        holders += _hold(serve, 50, b"")
+        for raw in (
+            b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            f"GET /v1/admin/merchants HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {admin}\r\n"
+            "Connection: close\r\n\r\n".encode(),
+        ):
+            status, _, body = _exchange(serve, raw)
+            assert status == 200, body[:200]
+        # The oldest was replaced, not the newest kept-alive one (the silent ones' header timer
+        # of 1 s may have run by now).
+        assert _wait_closed(holders[0], 2.0) is not None
+        assert _wait_closed(holders[MAX_CONNECTIONS - 51], 0.2) is None
+    finally:
+        for sock in holders:
+            sock.close()
+    # One at least: the first request's; its connection closed, the second may find room.
+    assert _metric(serve, "multicart_http_connections_evicted_total") - evicted >= 1
+
+
+def test_connections_over_the_cap_are_refused_when_all_are_in_a_request(serve: Process) -> None:
+    # Holders: requests whose body has not come (MULTICART_BODY_TIMEOUT_S, 5 s): inside a
+    # request, never replaced.
+    assert _poll(lambda: _settled(serve), 5)
+    refused = _metric(serve, "multicart_http_connections_refused_total")
+    evicted = _metric(serve, "multicart_http_connections_evicted_total")
+    raw = (
+        b"POST /v1/carts HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n"
+    )
+    holders = _hold(serve, MAX_CONNECTIONS, raw)
+    try:
         extra = [_connect(serve) for _ in range(5)]
         for sock in extra:
             assert _wait_closed(sock, 2.0) is not None, "a connection over the cap was kept"
             sock.close()
+        assert all(_wait_closed(sock, 0) is None for sock in holders)
     finally:
         for sock in holders:
             sock.close()
     assert _poll(lambda: _is_healthy(serve), 5)
-    assert _metric(serve, "multicart_http_connections_refused_total") >= 5
+    assert _metric(serve, "multicart_http_connections_refused_total") - refused >= 5
+    assert _metric(serve, "multicart_http_connections_evicted_total") == evicted
 
 
 def _is_healthy(process: Process) -> bool:

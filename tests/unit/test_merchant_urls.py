@@ -86,6 +86,28 @@ def test_a_host_no_resolver_reads_as_typed_is_refused_by_the_model() -> None:
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "https://[v1.x]/",  # RFC 3986 IPvFuture: urlsplit takes it, yarl reads host v1.x
+        "https://[v1.x.myshopify.com]/",
+        "https://[fe80::1%25eth0]/",  # a zone id
+        "https://[shop.example]/v3",  # urlsplit refuses these two itself
+        "https://[127.0.0.1]/",
+    ],
+)
+def test_a_bracketed_host_must_be_an_ipv6_literal(url: str) -> None:
+    with pytest.raises(ValueError, match="address"):
+        stored(url)
+    allowing = UrlPolicy(allow_private=True, allowed_hosts=(".myshopify.com", "shop.example"))
+    assert url_problem(url, allowing) is not None
+
+
+def test_a_bracketed_ipv6_literal_is_still_read() -> None:
+    assert stored("https://[2606:4700:4700::1111]/v3") == "https://[2606:4700:4700::1111]/v3"
+    assert url_problem("https://[2606:4700:4700::1111]/v3", STRICT) is None
+
+
+@pytest.mark.parametrize(
     ("address", "ipv4"),
     [
         ("2002:7f00:1::", "127.0.0.1"),

@@ -115,7 +115,26 @@ def test_single_bag_failure_status(error: object, status: int, retry_after: str 
     assert (body["error"], body["code"]) == ("external_cart_creation_failure", 2503)
     assert body["data"]["platform"] == "BIGCOMMERCE"
     assert [s["sku_id"] for s in body["data"]["skus"]] == ["tent", "lamp"]
-    assert body["data"]["retryable"] is (status != 422)
+    permanent = status == 422 or isinstance(error, PlatformAddressRefused)
+    assert body["data"]["retryable"] is not permanent
+
+
+def test_a_refused_host_is_not_retryable_and_says_so() -> None:
+    # Issue 16: the answer said PLATFORM_UNAVAILABLE, "retryable": true, "Please retry".
+    refused = PlatformAddressRefused("x", platform="BIGCOMMERCE")
+    server_error = PlatformServerError("y", platform="BIGCOMMERCE", status=500)
+    for failed in ([(make_bag(), refused)], [(make_bag(), server_error), (make_bag(), refused)]):
+        failure = creation_failure(failed)  # type: ignore[arg-type]
+        data = failure.envelope()["data"]
+        assert data["retryable"] is False
+        assert "retry" not in failure.message.lower()
+        assert "cart creation failure" not in data["skus"][0]["message"]
+    only = creation_failure([(make_bag(), refused)])
+    assert only.envelope()["data"]["cause"] == "PLATFORM_HOST_REFUSED"
+    assert only.message == (
+        "BIGCOMMERCE is at a host multicart is not allowed to call, preventing the creation of "
+        "the external cart."
+    )
 
 
 def test_server_error_message_matches_the_contract() -> None:

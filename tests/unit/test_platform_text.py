@@ -51,6 +51,18 @@ def test_ids_and_words_stay_readable() -> None:
     assert platform_text(text) == text
 
 
+def test_a_setting_name_is_not_a_credential() -> None:
+    # Issue 16: our own refusal's text named MULTICART_PLATFORM_HOST_ALLOWLIST (33 characters
+    # of a token's alphabet), and the app read "[redacted]" where the setting was.
+    text = "or is off MULTICART_PLATFORM_HOST_ALLOWLIST, or its port is not allowed"
+    assert platform_text(text) == text
+    for secret in (
+        "MULTICART_PLATFORM_HOST_ALLOWLISTx0123456789abcdef",  # a setting's name, then more
+        "multicart_platform_host_allowlist_abcdef",  # not a setting's name: lower case
+    ):
+        assert platform_text(f"key {secret} leaked") == "key [redacted] leaked"
+
+
 def test_bounded_with_an_ellipsis() -> None:
     shown = platform_text("word " * 1000)
     assert len(shown) <= PLATFORM_MESSAGE_MAX and shown.endswith("\u2026")
