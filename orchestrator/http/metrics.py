@@ -17,7 +17,9 @@ process-global one, so the many apps a test run builds never share or collide on
 - ``multicart_http_bodies_reading``: request bodies arriving, which hold no in-flight slot yet
   (``intake.py``); a 408, 429, 403 or 499 (client gone) is in the requests counter by status.
 - ``multicart_http_connections_open``, ``multicart_http_connections_refused_total`` (over
-  ``MULTICART_MAX_CONNECTIONS``) and ``multicart_http_header_timeouts_total``: the connection
+  ``MULTICART_MAX_CONNECTIONS`` with every connection inside a request),
+  ``multicart_http_connections_evicted_total`` (the oldest connection still waiting for its
+  headers, closed to make room) and ``multicart_http_header_timeouts_total``: the connection
   guard's (``server.py``), registered by ``multicart serve``.
 - ``multicart_bags{status}`` and ``multicart_outbox_depth``: two aggregate queries per scrape,
   bounded by ``STORE_TIMEOUT_S``; ``multicart_store_up`` is 0 when they failed.
