@@ -91,6 +91,8 @@ def run(workdir: Path) -> None:
         # Step 8 shows a dead letter: given up after 2 s of failures, not 36 h, retried often.
         outbox_give_up_after_s="2",
         external_delete_retry_s="0.5",
+        # Step 9's slow bodies are answered 408 after 2 s (and their length), not 5.
+        body_timeout_s="2",
     )
     migrate(env)
     api_proc = start_orchestrator(workdir, env)

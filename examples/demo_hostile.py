@@ -3,8 +3,8 @@
 9. a greedy app opens 64 connections, each sending a create body a byte at a time (the attack
    that once took every in-flight slot): the demo's own app still creates a cart, ``/healthz``
    still answers; past its share (48 of 64) the greedy app's connections are answered 429 at
-   once, and each of the others 408 and closed once its body's time bound (5 s and its length
-   at 16 KiB/s) has passed; then the greedy app, sending requests
+   once, and each of the others 408 and closed once its body's time bound (2 s in the demo, 5 s
+   by default, and its length at 16 KiB/s) has passed; then the greedy app, sending requests
    back to back, meets its rate (``MULTICART_APP_RATE_LIMIT``, 100/s): 429 with
    ``Retry-After``; and someone guessing the admin token meets the failed-authentication
    throttle (20 a minute per address): 429, the right token included, so it runs last.

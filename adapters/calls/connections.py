@@ -24,6 +24,7 @@ import asyncio
 import ipaddress
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -51,6 +52,13 @@ HTTPS_PORT = 443
 # How long a registration waits for its name's addresses; past it the name is accepted and
 # the connect-time guard (``address_guard``) judges the addresses on every connect.
 RESOLVE_TIMEOUT_S = 2.0
+# RFC 6761's special-use names, which the global DNS never answers: not looked up at
+# registration (a stalled resolver held every test registering `fake.test` 2 s).
+NEVER_IN_DNS = frozenset({"test", "example", "invalid"})
+# Registration's lookups run on threads of their own: one that outlives its 2 s bound (a
+# stalled resolver) must not hold the event loop's default executor, whose shutdown waits for
+# it (3 s more at every test's teardown, measured).
+_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="registration-lookup")
 
 
 def http_base_url(value: str, example: str) -> str:
@@ -190,10 +198,14 @@ async def resolved_problem(
     host = url_host(url)
     if not host or ip_literal(host) is not None:
         return None  # a literal was judged by url_problem
+    if host.rsplit(".", 1)[-1] in NEVER_IN_DNS:
+        return None  # nothing to ask the world's DNS; the connect-time guard still checks
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout_s):
-            infos = await loop.getaddrinfo(host, HTTPS_PORT, type=socket.SOCK_STREAM)
+            infos = await loop.run_in_executor(
+                _LOOKUPS, socket.getaddrinfo, host, HTTPS_PORT, 0, socket.SOCK_STREAM
+            )
     except (OSError, TimeoutError, UnicodeError):
         return None
     for info in infos:

@@ -41,7 +41,7 @@ def test_an_app_trickling_64_bodies_leaves_another_app_served(e2e: Stack) -> Non
         assert victim.http.get("/healthz").status_code == 200
         assert bodies_reading(victim) == SHARE  # still trickling while the victim was served
         attack.stop()
-        # 5 s (MULTICART_BODY_TIMEOUT_S) + 1,000 B at 16 KiB/s: each is answered, then closed.
+        # 2 s (the stack's MULTICART_BODY_TIMEOUT_S) + 1,000 B at 16 KiB/s: answered, closed.
         endings = attack.endings(within_s=15)
     finally:
         attack.close()
