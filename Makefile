@@ -10,6 +10,7 @@ SANDBOX_PORT ?= 8090
 help:
 	@echo "make demo     start sandbox + orchestrator on SQLite, show the outcomes, stop"
 	@echo "make test     lint (ruff, import-linter), types (mypy) and the whole test suite"
+	@echo "make test-fast  the tests that start no process, stopping at the first failure"
 	@echo "make serve    run the API (multicart serve --migrate) with MULTICART_* settings"
 	@echo "make sandbox  run the platform simulators on 127.0.0.1:$(SANDBOX_PORT)"
 	@echo "make bench    the benchmark (see BENCHMARKS.md)"

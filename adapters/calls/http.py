@@ -6,7 +6,7 @@ Why one module: the adapters must not depend on the HTTP library underneath. The
 already read under ``MULTICART_PLATFORM_MAX_ANSWER_BYTES``); a ``Transport`` sends one and
 decides, when no answer came, whether the request was *certainly not sent*. Production uses
 ``adapters.calls.aiohttp_transport`` (aiohttp's client, one session per platform); the adapter
-unit tests use ``adapters.calls.httpx_transport``, which respx mocks. Status codes are mapped by
+unit tests use ``tests.support.httpx_transport``, which respx mocks. Status codes are mapped by
 ``adapters.calls.statuses`` and each platform; retries live in ``adapters.calls.retry`` and the
 per-store call (bulkhead, breaker, auth, logs, retries) in ``adapters.calls.caller``.
 """

@@ -16,10 +16,10 @@ import pytest
 import respx
 
 from adapters.bigcommerce import BigCommerceAdapter
-from adapters.calls.httpx_transport import HttpxTransport
 from adapters.registry import AdapterRegistry
 from bags.status import Platform
 from config import Settings
+from tests.support.httpx_transport import HttpxTransport
 
 STORE = "https://api.bigcommerce.test/stores/abc123/v3"
 OTHER_STORE = "https://api.bigcommerce.test/stores/zzz999/v3"

@@ -19,7 +19,6 @@ from structlog.testing import capture_logs
 
 from adapters.calls.caller import Classifier, PlatformCaller, StaticAuth, rest_classifier
 from adapters.calls.http import Answer
-from adapters.calls.httpx_transport import HttpxTransport
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import PlatformMetrics, Resilience
 from adapters.calls.statuses import error_for_status
@@ -33,6 +32,7 @@ from errors import (
     clip,
 )
 from tests.adapters.conftest import deadline, fast_settings
+from tests.support.httpx_transport import HttpxTransport
 
 P = "BIGCOMMERCE"
 BASE = "https://api.platform.test"

@@ -18,7 +18,6 @@ from adapters.calls.caller import (
     rest_classifier,
 )
 from adapters.calls.http import Answer
-from adapters.calls.httpx_transport import HttpxTransport
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import PlatformMetrics, Resilience
 from adapters.calls.statuses import error_for_status
@@ -29,6 +28,7 @@ from errors import (
     PlatformRejected,
 )
 from tests.adapters.conftest import deadline, fast_settings
+from tests.support.httpx_transport import HttpxTransport
 
 P = "ELASTIC_PATH"
 BASE = "https://api.platform.test"

@@ -18,7 +18,6 @@ from adapters.base import LineRequest
 from adapters.bigcommerce import BigCommerceAdapter
 from adapters.calls.aiohttp_transport import AiohttpTransport, request_not_sent
 from adapters.calls.http import Answer, send_once
-from adapters.calls.httpx_transport import request_not_sent as httpx_not_sent
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import CircuitOpen
 from adapters.calls.retry import call_with_retries, should_retry
@@ -47,6 +46,7 @@ from tests.adapters.conftest import (
     fast_settings,
     hang_after_read,
 )
+from tests.support.httpx_transport import request_not_sent as httpx_not_sent
 
 POLICY = RetryPolicy(
     max_attempts=3,

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ValidationError
 
 from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
 from adapters.calls.aiohttp_transport import AiohttpTransport
-from adapters.calls.httpx_transport import HttpxTransport
 from adapters.registry import PLATFORMS, AdapterRegistry
 from bags.status import Platform
 from config import PlatformSettings
@@ -26,6 +25,7 @@ from tests.adapters.conftest import (
     close_after_read,
     fast_settings,
 )
+from tests.support.httpx_transport import HttpxTransport
 
 StartServer = Callable[[Behaviour], Awaitable[TcpServer]]
 

@@ -1,0 +1,1 @@
+"""What the tests build on that production never imports."""
