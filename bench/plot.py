@@ -137,7 +137,7 @@ def _targets(ax: Any, targets: list[dict[str, Any]]) -> None:
     table.set_fontsize(8)
     table.scale(1.0, 1.8)
     table.auto_set_column_width([0, 1, 2, 3])
-    _title(ax, "targets (issue 11)", "median [min-max] of the repetitions; -: not measured")
+    _title(ax, "targets (BENCHMARKS.md)", "median [min-max] of the repetitions; -: not measured")
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -1,7 +1,7 @@
 """Turn a run's raw measurements into figures, targets, a JSON file, a PNG plot and BENCHMARKS.md.
 
 ``derive`` reduces every repeated measurement to ``{"median", "min", "max", "runs"}`` and checks
-issue 11's seven targets (``LIMITS``; the RSS one from ``make bench-soak``'s result, when there
+the benchmark's seven targets (``LIMITS``; the RSS one from ``make bench-soak``'s result, when there
 is one); ``markdown`` renders BENCHMARKS.md, keeping any hand-written text below
 ``ANALYSIS_MARKER``. The PNG is ``bench/plot.py``'s (matplotlib is imported only there).
 
@@ -27,8 +27,8 @@ PG1, PG2, PG4, REF_PG = (
     "multicart-pg-4workers",
     "reference-pg",
 )
-GROWTH_LIMIT = 0.10  # RSS after the long run within 10% of RSS after warm-up (issue 11)
-# Issue 11's limits, named so the tables, texts and the plot print the ones ``targets`` checks.
+GROWTH_LIMIT = 0.10  # RSS after the long run within 10% of RSS after warm-up
+# The targets' limits, named so the tables, texts and the plot print the ones ``targets`` checks.
 LIMITS = {
     "capacity": 0.6,  # multicart / reference, SQLite, same run
     "pg_capacity": 0.6,  # PostgreSQL 1 worker / the reference on PostgreSQL
@@ -180,7 +180,7 @@ def _target(name: str, figure: dict[str, Any], op: str, limit: float, unit: str)
 
 
 def targets(fig: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 11's targets, each checked on the median (and on every repetition)."""
+    """The benchmark's targets, each checked on the median (and on every repetition)."""
     half = fig.get("half", {})
     fan = fig.get("fanout", {}).get(MC, {})
     eng = fig.get("engines_ratio", {})

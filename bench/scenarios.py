@@ -59,7 +59,7 @@ class Profile:
     http_reps: int = 1
 
 
-# The full profile's shares of its 15 minutes (issue 11): the engines section grew a 4-worker
+# The full profile's shares of its 15 minutes: the engines section grew a 4-worker
 # system (about 90 s of probes over 3 repetitions), paid for by 4 s fan-out runs (were 5 s),
 # 2 overload runs of 8 s (were 3 of 10 s) and 2 HTTP-stack repetitions (were 3).
 FULL = Profile("full", 3, 1.0, 4.0, 4.0, 10.0, 120.0, 0.08, 9, 2.0, True, 11 * 60, 8.0, 2, 2)

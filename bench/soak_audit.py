@@ -2,7 +2,7 @@
 
 Why it reads the database directly (SQLAlchemy, read only) rather than the API: the API shows
 an app's live carts, while the invariant is about every bag and every outbox entry, including
-carts already discarded or deleted. The rules (design §7, README "Unknown outcomes"):
+carts already discarded or deleted. The rules (README "Unknown outcomes"):
 
 * a sandbox cart *holding lines* is accounted for by a live bag's ``external_id``, or by an
   outbox entry still ``pending`` (or ``dead``: kept, counted) whose ``external_id`` names it

@@ -5,7 +5,7 @@ renderer and out as one whole line in one write (``write_line``), so processes s
 stderr never splice their lines. A processor scrubs secrets (tokens, keys, passwords) from
 every event, wherever they appear, so that no credential can reach a log line by accident.
 
-Hostile clients (issue 16) shaped the rest. aiohttp's header-parse errors were logged as
+Hostile clients shaped the rest. aiohttp's header-parse errors were logged as
 multi-line tracebacks holding the header's bytes (``Authorization: Bearer admin-secret\x01``
 logged the admin token; a 9 KB ``Authorization`` header too), breaking the one-JSON-object-a-
 line stream: records of aiohttp's loggers now keep only their message template and their

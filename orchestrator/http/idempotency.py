@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on every authenticated POST route, with Stripe's contract (design §3.6).
+"""``Idempotency-Key`` on every authenticated POST route, with Stripe's contract.
 
 Why: a client that lost an answer and retried made a second cart, with new external carts. Now
 a POST may carry ``Idempotency-Key`` (1..255 printable ASCII characters); the first complete

@@ -180,7 +180,7 @@ def creation_failure(failed: list[tuple[Bag, PlatformError]]) -> ExternalCartCre
     # what the first attempt may have made is in the outbox (deleted, or counted).
     unknown = any(e.may_have_applied for _, e in failed)
     # A refused host is refused again (the operator's policy or DNS must change first): the
-    # answer said "retryable": true and "Please retry" before (issue 16).
+    # answer said "retryable": true and "Please retry" before.
     refused = any(e.cause is Cause.PLATFORM_HOST_REFUSED for _, e in failed)
     retryable = status != 422 and not refused
     message = f"{bag.platform} {phrase}, preventing the creation of the external cart." + (

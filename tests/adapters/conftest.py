@@ -165,7 +165,8 @@ def bc_cart(
     currency: str = "USD",
     checkout_url: str | None = "https://store.test/cart.php?action=load&id=x&token=t",
 ) -> dict[str, Any]:
-    """A ``{data, meta}`` Cart_Full body as README §2.4 shows it."""
+    """A ``{data, meta}`` Cart_Full body, as BigCommerce documents it for GET /v3/carts/{cartId}
+    (https://developer.bigcommerce.com/docs/rest-management/carts)."""
     data: dict[str, Any] = {
         "id": cart_id,
         "customer_id": 0,

@@ -138,7 +138,8 @@ async def test_add_update_remove_use_the_documented_routes_and_bodies(
     assert json.loads(add.calls.last.request.content) == {
         "line_items": [{"quantity": 5, "product_id": 191, "variant_id": 362}]
     }
-    # Cart_Line_Item_Update_Put: a singular line_item (README §2.3).
+    # Cart_Line_Item_Update_Put: a singular line_item
+    # (https://developer.bigcommerce.com/docs/rest-management/carts/items).
     assert json.loads(put.calls.last.request.content) == {
         "line_item": {"quantity": 7, "product_id": 191, "variant_id": 362}
     }

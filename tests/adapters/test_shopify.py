@@ -331,7 +331,7 @@ async def test_refs_that_are_not_variant_gids_and_too_many_lines_are_refused_bef
 @pytest.mark.parametrize(
     ("errors", "error", "cause", "skus"),
     [
-        (  # README §1.7: unknown variant, INVALID on the line's merchandiseId
+        (  # unknown variant: CartUserError INVALID on merchandiseId (shopify.dev CartUserError)
             [
                 user_error(
                     "INVALID",
@@ -667,7 +667,7 @@ async def test_connect_refused_is_retried_even_for_a_create(
 @pytest.mark.parametrize(
     ("body", "error", "text"),
     [
-        (  # README §1.7: a variable of the wrong shape
+        (  # a variable of the wrong shape: a GraphQL variable coercion error
             {
                 "errors": [
                     {

@@ -123,7 +123,8 @@ def test_the_variables_the_adapter_builds_are_accepted_by_the_schema(
 
 
 def test_a_wrong_variable_would_be_refused(schema: GraphQLSchema) -> None:
-    # The check above is not vacuous: a line keyed "id" is not a CartLineInput (README §1.7).
+    # The check above is not vacuous: a line keyed "id" is not a CartLineInput
+    # (https://shopify.dev/docs/api/storefront/latest/input-objects/CartLineInput).
     errors = variables_errors(
         schema, documents.CART_LINES_ADD, {"cartId": CART_ID, "lines": [{"id": VARIANT}]}
     )

@@ -1,4 +1,4 @@
-"""Bad input gets a clear 4xx naming the field, in the envelope, and writes nothing (issue 2)."""
+"""Bad input gets a clear 4xx naming the field, in the envelope, and writes nothing."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ async def test_an_adapter_bug_fails_only_its_bag_and_cancels_no_sibling(api: Api
 
 
 async def test_a_refused_store_host_is_a_permanent_failure(api: Api) -> None:
-    # Issue 16: a store registered while private URLs were allowed, served after without them:
+    # A store registered while private URLs were allowed, served after without them:
     # the answer said PLATFORM_UNAVAILABLE, "retryable": true and "Please retry".
     outdoors = api.platforms.for_merchant(api.merchants[0], "BIGCOMMERCE", {})
     outdoors.fail_next("create_cart", refused_error(platform="BIGCOMMERCE", op="create_cart"))  # type: ignore[attr-defined]
@@ -241,7 +241,7 @@ async def test_a_cart_priced_in_another_currency_fails_its_bag_and_is_deleted(
 
 async def test_a_hostile_platform_text_reaches_the_app_sanitised_and_bounded(api: Api) -> None:
     # What a hostile or compromised endpoint might answer: a terminal escape, a bidi override,
-    # an echoed token and kilobytes of text (issue 16).
+    # an echoed token and kilobytes of text.
     hostile = (
         "\x1b[2J\x1b]0;pwned\x07Out of stock\u202e\n\n X-Auth-Token: secret-token-Outdoors "
         + "spam " * 2000

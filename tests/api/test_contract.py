@@ -1,5 +1,5 @@
 """Inputs that answered 500 (or were wrongly accepted) get the same clear 4xx on both engines
-(issue 8). Each test failed before the fix it names."""
+Each test failed before the fix it names."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Merchant registration with hostile URLs (issue 16): each is judged as the outbound client
+"""Merchant registration with hostile URLs: each is judged as the outbound client
 will read it and refused with 400 ``invalid_request`` naming the field, never a 201 or a 500.
 The ``api`` fixture's settings do not allow private URLs."""
 

@@ -1,4 +1,4 @@
-"""An Idempotency-Key names the cart it started (issue 15, points 7 and 8).
+"""An Idempotency-Key names the cart it started.
 
 A retry after the first request died (its key's lock lapsed) answers the cart that request
 wrote, settled, instead of making a second one; storing the answer is tried again before a

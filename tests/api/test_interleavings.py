@@ -1,12 +1,12 @@
-"""The interleavings a review found, each driven step by step (issue 15, points 1, 3, 4, 6).
+"""The interleavings a review found, each driven step by step.
 
-The rule they hold (design §7): a reference still named by an outbox entry is never adopted or
-re-used, and whether to delete what a failed write made is decided from what the database holds
-after the failure, not from "an exception was raised". Each test parks a create at the
-platform, or fails a write, moves the cart's lease into the past instead of sleeping, and then
-checks the sandbox-side truth: every external cart the fakes hold is on a live bag or in the
-outbox, and every live bag names a cart that exists. Against the fake platforms, both engines.
-"""
+The rule they hold (every external cart is recorded on a bag or in the outbox): a reference
+still named by an outbox entry is never adopted or re-used, and whether to delete what a failed
+write made is decided from what the database holds after the failure, not from "an exception was
+raised". Each test parks a create at the platform, or fails a write, moves the cart's lease into
+the past instead of sleeping, and then checks the sandbox-side truth: every external cart the
+fakes hold is on a live bag or in the outbox, and every live bag names a cart that exists.
+Against the fake platforms, both engines."""
 
 from __future__ import annotations
 

@@ -227,7 +227,7 @@ async def test_an_id_no_platform_could_hold_is_400_naming_cart_id_and_nothing_is
     api: Api, cart_id: str
 ) -> None:
     # Measured before the check: ".." reached the BigCommerce adapter, which sent
-    # GET /stores/x/v3/?include=redirect_urls with the store's token (issue 16).
+    # GET /stores/x/v3/?include=redirect_urls with the store's token.
     response = await save(api, {"cart_id": cart_id, "source": api.merchants[0]})
     body = await response.json()
     assert response.status == 400, body

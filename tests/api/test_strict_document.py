@@ -1,4 +1,4 @@
-"""What the document allows, the server takes (issue 15): each place schemathesis found where a
+"""What the document allows, the server takes: each place schemathesis found where a
 client generated from /openapi.json sent a request the server refused is now either accepted
 by the server or stated in the document. The whole document is held to it by
 test_schemathesis_positive.py; these name each place.

@@ -1,4 +1,4 @@
-"""Figures and issue 11's targets from raw measurements; the markdown and the plot show each
+"""Figures and the benchmark's targets from raw measurements; the markdown and the plot show each
 figure beside its target and keep the hand-written analysis."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Two ``multicart serve`` processes on one database, their clocks five minutes apart (issue 15).
+"""Two ``multicart serve`` processes on one database, their clocks five minutes apart.
 
 The second process's clock is moved ahead with time-machine (``_AHEAD``: its travel starts
 before ``orchestrator.cli.main``; the database's clock, which both share, is untouched). Each

@@ -1,4 +1,4 @@
-"""Creating multi-merchant carts over real HTTP against the sandbox (README: API; issue 2)."""
+"""Creating multi-merchant carts over real HTTP against the sandbox (README: API)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Hostile clients at the door of a real ``multicart serve``: credentials, throttling, bodies.
 
-Issue 16's findings, each kept as a test over raw loopback sockets: 1,000 wrong admin tokens
+A hostile tester's findings, each kept as a test over raw loopback sockets: 1,000 wrong admin tokens
 were tried at 1,421/s and then the right one worked; ``Authorization: Bearer \\xff\\xfe`` was a
 500 with a traceback; two ``Authorization`` headers were read as the first; a 5,000-digit
 integer's error named ``sys.set_int_max_str_digits()``; a gzip body was inflated before any key

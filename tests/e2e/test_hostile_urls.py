@@ -1,4 +1,4 @@
-"""Hostile merchant URLs against a real `multicart serve` in production mode (issue 16): no
+"""Hostile merchant URLs against a real `multicart serve` in production mode: no
 MULTICART_ALLOW_PRIVATE_PLATFORM_URLS, so each URL is judged as aiohttp will read it and
 refused at registration with 400 ``invalid_request`` naming the field; nothing is stored."""
 

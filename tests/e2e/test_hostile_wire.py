@@ -1,6 +1,6 @@
 """Hostile clients on the wire, against a real ``multicart serve`` over raw loopback sockets.
 
-Issue 16's findings, each kept as a test: headers sent a byte at a time were served after
+A hostile tester's findings, each kept as a test: headers sent a byte at a time were served after
 20 s; 2,000 half-open connections held 2,000 descriptors; a 1 MB gzip body inflated to 1 GiB
 before authentication; aiohttp logged header bytes (the admin token among them) as multi-line
 tracebacks; an ESC in a path reached the log raw; every answer named Python's and aiohttp's
@@ -213,8 +213,8 @@ def _hold(process: Process, count: int, raw: bytes) -> list[socket.socket]:
 
 
 def test_idle_connections_at_the_cap_make_room_for_a_request(serve: Process) -> None:
-    # Issue 16: 1,500 connections that sent nothing held the cap, and every other client got
-    # a reset for 10 s. At the cap, a new connection replaces the oldest idle one.
+    # A hostile tester's 1,500 connections that sent nothing held the cap, and every other
+    # client got a reset for 10 s. At the cap, a new connection replaces the oldest idle one.
     assert _poll(lambda: _settled(serve), 5)
     evicted = _metric(serve, "multicart_http_connections_evicted_total")
     admin = serve.env["MULTICART_ADMIN_TOKEN"]

@@ -1,4 +1,4 @@
-"""One Idempotency-Key, one cart, whatever the timing of a SIGKILL (issue 15, point 8).
+"""One Idempotency-Key, one cart, whatever the timing of a SIGKILL.
 
 Before: a create with a key was in flight on all three platforms when ``multicart serve`` got
 SIGKILL; after the restart the client retried with the same key and body and got 201 with a

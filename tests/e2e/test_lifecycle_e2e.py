@@ -1,4 +1,4 @@
-"""Reading, listing, deleting and isolating carts over real HTTP (issue 2)."""
+"""Reading, listing, deleting and isolating carts over real HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``multicart serve --workers N`` (issue 11): N pre-forked processes on one port.
+"""``multicart serve --workers N``: N pre-forked processes on one port.
 
 On PostgreSQL (skipped without MULTICART_TEST_DATABASE_URL): many creates over fresh
 connections all succeed and both workers answered some (each worker's ``stopped`` log event

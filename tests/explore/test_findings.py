@@ -3,7 +3,7 @@
 Each sequence is what ``make explore`` found (shrunk by hypothesis, then trimmed by hand to the
 steps that matter) and ``explore.runner.run_sequence`` replays it deterministically on both
 engines. Each failed on the code the explorer was written against (06ea00d) and passes since
-the races it shows were fixed (issue 15): they stay as regression tests.
+the races it shows were fixed: they stay as regression tests.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """What a hostile client can put in a log line: no credential, no control byte, one line.
 
-Issue 16: aiohttp logged header-parse errors as multi-line tracebacks holding the header's
-bytes (an admin token among them), and an ESC in a path reached a console-format terminal raw.
-These drive the real pipeline (``configure_logging``) and read back what it wrote.
-"""
+Found by a hostile tester: aiohttp logged header-parse errors as multi-line tracebacks holding
+the header's bytes (an admin token among them), and an ESC in a path reached a console-format
+terminal raw. These drive the real pipeline (``configure_logging``) and read back what it wrote."""
 
 from __future__ import annotations
 
@@ -99,7 +98,7 @@ def test_our_own_exception_is_one_json_line_with_its_traceback(
     assert "leaked-token" not in line
 
 
-# Issue 16: a percent-decoded path put U+202E (right-to-left override) in ``path``; a console
+# A percent-decoded path put U+202E (right-to-left override) in ``path``; a console
 # showed ``/v1/carts/abcexe.txt``. Every Cf, Zl and Zp character is escaped as \uXXXX.
 FORMAT_CHARACTERS = "\u200b\u200e\u200f\u202a\u202e\u2066\u2069\ufeff\u2028\u2029\U000e0001"
 

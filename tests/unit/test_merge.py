@@ -120,7 +120,7 @@ def test_single_bag_failure_status(error: object, status: int, retry_after: str 
 
 
 def test_a_refused_host_is_not_retryable_and_says_so() -> None:
-    # Issue 16: the answer said PLATFORM_UNAVAILABLE, "retryable": true, "Please retry".
+    # The answer said PLATFORM_UNAVAILABLE, "retryable": true, "Please retry".
     refused = PlatformAddressRefused("x", platform="BIGCOMMERCE")
     server_error = PlatformServerError("y", platform="BIGCOMMERCE", status=500)
     for failed in ([(make_bag(), refused)], [(make_bag(), server_error), (make_bag(), refused)]):

@@ -52,7 +52,7 @@ def test_ids_and_words_stay_readable() -> None:
 
 
 def test_a_setting_name_is_not_a_credential() -> None:
-    # Issue 16: our own refusal's text named MULTICART_PLATFORM_HOST_ALLOWLIST (33 characters
+    # Our own refusal's text named MULTICART_PLATFORM_HOST_ALLOWLIST (33 characters
     # of a token's alphabet), and the app read "[redacted]" where the setting was.
     text = "or is off MULTICART_PLATFORM_HOST_ALLOWLIST, or its port is not allowed"
     assert platform_text(text) == text

@@ -2,7 +2,7 @@
 
 Why: a create with a key was in flight when the process was killed; after the restart the
 client retried with the same key once the key's lock had lapsed, and got a second cart beside
-the first (issue 15, point 8). The key's record now names the cart (``cart_id``) and the phase
+the first. The key's record now names the cart (``cart_id``) and the phase
 reached (``phase``: ``cart_written`` once the cart's ``PENDING`` rows are committed; the rest
 of its progress is read from the cart's bags), written by the cart's own insert. A retry that
 takes over a lapsed claim naming a cart answers that cart instead of making another.
