@@ -56,7 +56,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -68,6 +68,7 @@ from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, MulticartE
 from orchestrator.http.keys import APP_ID, REQUEST_ID
 from orchestrator.http.routes import Handler, QueryParam, Route
 from orchestrator.http.web import ABSENT, error_response, read_json
+from orchestrator.service.clock import utcnow
 from orchestrator.service.secrets import CredentialBox
 from orchestrator.service.workers import BackgroundWorker
 from orchestrator.store.idempotency import (
@@ -122,10 +123,6 @@ REPLAYED_DOC = {
     "the same Idempotency-Key, replayed.",
     "schema": {"const": "true"},
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Idempotency:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -39,6 +39,7 @@ from errors import (
 )
 from orchestrator.service.cart_lock import busy
 from orchestrator.service.carts import creation_call
+from orchestrator.service.clock import utcnow
 from orchestrator.service.deletion import ExternalDeleter, own_outcome
 from orchestrator.service.fanout import BagOutcome, fan_out
 from orchestrator.service.merchants import MerchantAdapters
@@ -47,10 +48,6 @@ from orchestrator.service.secrets import CredentialsUnreadable, new_id
 from orchestrator.store import StaleCart, Store
 
 log = structlog.get_logger("multicart.bag_retry")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 UNKNOWN_FIRST_CREATE = (

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -34,6 +34,7 @@ from errors import (
     PlatformRejected,
 )
 from orchestrator.service.cart_lock import busy
+from orchestrator.service.clock import utcnow
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import show_platform_expiry
 from orchestrator.service.fanout import BagOutcome, fan_out
@@ -62,10 +63,6 @@ class CreateCart:
     app_order_id: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     all_or_nothing: bool = False
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class CartService:

@@ -23,7 +23,7 @@ its external cart.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -31,6 +31,7 @@ from bags.models import Cart
 from bags.status import BagStatus, CartStatus, check_cart_transition
 from config import Settings
 from errors import Conflict
+from orchestrator.service.clock import utcnow
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.workers import BackgroundWorker
 from orchestrator.store import StaleCart, Store
@@ -38,10 +39,6 @@ from orchestrator.store import StaleCart, Store
 log = structlog.get_logger("multicart.expiry")
 
 BATCH = 50  # carts per round: a round's writes and deletes stay bounded
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def show_platform_expiry(cart: Cart, now: datetime) -> Cart:

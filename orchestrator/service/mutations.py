@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -28,6 +28,7 @@ from config import Settings
 from errors import ApiError, ErrorCode, NotFound
 from errors import Conflict as ConflictError
 from orchestrator.service.cart_lock import CartLocks
+from orchestrator.service.clock import utcnow
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import show_platform_expiry
 from orchestrator.service.line_changes import LineChanges
@@ -49,10 +50,6 @@ class IfMatch:
 
     def holds(self, version: int) -> bool:
         return self.any or version in self.versions
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class CartMutations:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -31,6 +31,7 @@ from bags.status import BagStatus, CartStatus
 from config import Settings
 from errors import Conflict, PlatformError, PlatformTimeout
 from orchestrator.service.carts import creation_call
+from orchestrator.service.clock import utcnow
 from orchestrator.service.deletion import ExternalDeleter, own_outcome
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import (
@@ -46,10 +47,6 @@ from orchestrator.store import PendingExternalDelete, Store
 log = structlog.get_logger("multicart.reconciler")
 
 _SETTLE_MARGIN_S = 5.0  # past the create's deadline and lease before a bag counts as unsettled
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Reconciler:

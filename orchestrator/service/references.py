@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.base import ExternalCart, ExternalLine, ref_matches
@@ -44,6 +44,7 @@ from errors import (
     PlatformTimeout,
     clip,
 )
+from orchestrator.service.clock import utcnow
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.secrets import CredentialsUnreadable, new_id
 from orchestrator.store import Store
@@ -60,10 +61,6 @@ class SaveReference:
     external_id: str  # the platform's cart id
     merchant_id: str  # the merchant whose platform holds it (the API's ``source``)
     customer_id: str | None = None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def duplicate(*, deleting: bool = False) -> Conflict:
