@@ -22,10 +22,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from orchestrator.store.database import Database
 
-# The modules that read the wall clock themselves. ``orchestrator.http.idempotency`` is left
-# on real time (it only dates a key's record); a key's lock and 24 h expiry are the database's,
-# so a jump past a day expires stored answers, as the contract says (``replay`` allows for it).
+# The modules that read the wall clock themselves. ``orchestrator.service.clock`` is the
+# services' default ``clock`` (and the idempotency keys', which only date a key's record with it:
+# a key's lock and 24 h expiry are the database's, so a jump past a day expires stored answers,
+# as the contract says; ``replay`` allows for it). A module that reads ``datetime.now`` and is
+# missing here keeps real time while the database jumps: the explorer then reports carts that
+# look unaccounted for (found when utcnow moved to one module and this list did not follow).
 WALL_CLOCK_READERS = (
+    "orchestrator.service.clock",
     "orchestrator.service.carts",
     "orchestrator.service.mutations",
     "orchestrator.service.bag_retry",
