@@ -5,9 +5,9 @@ against "now", and the races the explorer hunts need a create to overrun its lea
 parked, without waiting minutes of real time. Leases, claims, key locks and the expiry sweep
 compare on the database's clock: ``jump_clock`` moves it through the Database's seam
 (``clock_offset_s`` of the database ``follow_clock`` registered). The app's own times (a
-cart's dates, an outbox entry's schedule) are read from ``datetime.now`` in their modules, or
-from the services' injected ``clock``: ``shift_wall_clock`` points those modules' ``datetime``
-at one that adds the same offset.
+cart's dates, an outbox entry's schedule) come from the clock the world builds its app with
+(``CLOCK.now``), and in the few modules that still read ``datetime.now`` themselves,
+``shift_wall_clock`` points their ``datetime`` at one that adds the same offset.
 
 Monotonic deadlines (``time.monotonic()``) are not shifted: the explorer gives requests long
 deadlines so that a parked call is never cut short by real time.
@@ -22,26 +22,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from orchestrator.store.database import Database
 
-# The modules that read the wall clock themselves. ``orchestrator.service.clock`` is the
-# services' default ``clock`` (and the idempotency keys', which only date a key's record with it:
-# a key's lock and 24 h expiry are the database's, so a jump past a day expires stored answers,
-# as the contract says; ``replay`` allows for it). A module that reads ``datetime.now`` and is
-# missing here keeps real time while the database jumps: the explorer then reports carts that
-# look unaccounted for (found when utcnow moved to one module and this list did not follow).
-WALL_CLOCK_READERS = (
-    "orchestrator.service.clock",
-    "orchestrator.service.carts",
-    "orchestrator.service.mutations",
-    "orchestrator.service.bag_retry",
-    "orchestrator.service.deletion",
-    "orchestrator.service.expiry",
-    "orchestrator.service.references",
-    "orchestrator.service.reconciler",
-    "orchestrator.store.carts",
-    "orchestrator.store.outbox",
-    "orchestrator.http.sku_routes",
-    "orchestrator.http.reference_routes",
-)
+# The modules that still read the wall clock themselves; every use case reads the clock the
+# composition root hands it (``create_app(clock=CLOCK.now)``). A module that reads
+# ``datetime.now`` and is missing here keeps real time while the database jumps, and the
+# explorer then reports carts that look unaccounted for: ``tests/explore/test_clock_readers.py``
+# keeps this list whole.
+WALL_CLOCK_READERS = ("orchestrator.store.outbox",)
 
 _REAL_DATETIME = datetime
 

@@ -32,7 +32,7 @@ from explore.faults import DatabaseFaults, PlatformFaults
 from explore.stores import CART_TABLES, DEADLINE_S, MERCHANTS, explore_settings, seed_stores
 from orchestrator.http.app import create_app
 from orchestrator.http.idempotency import LOCK_MARGIN_S
-from orchestrator.http.keys import DELETER, METRICS, RECONCILER, STORE
+from orchestrator.http.keys import METRICS, SERVICES
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.expiry import ExpirySweeper
 from orchestrator.service.reconciler import Reconciler
@@ -145,7 +145,7 @@ class World:
         self.run(self._open())
 
     async def _open(self) -> None:
-        app = create_app(self.settings, platforms=self.registry, run_worker=False)
+        app = create_app(self.settings, platforms=self.registry, run_worker=False, clock=CLOCK.now)
         self.client = TestClient(TestServer(app))
         await self.client.start_server()
         self.store.db.fault_hook = self.db_faults
@@ -174,17 +174,17 @@ class World:
 
     @property
     def store(self) -> Store:
-        store: Store = self.app[STORE]
+        store: Store = self.app[SERVICES].store
         return store
 
     @property
     def reconciler(self) -> Reconciler:
-        reconciler: Reconciler = self.app[RECONCILER]
+        reconciler: Reconciler = self.app[SERVICES].reconciler
         return reconciler
 
     @property
     def deleter(self) -> ExternalDeleter:
-        deleter: ExternalDeleter = self.app[DELETER]
+        deleter: ExternalDeleter = self.app[SERVICES].deleter
         return deleter
 
     @property

@@ -20,8 +20,9 @@ from bags.models import Merchant
 from bags.status import Platform
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, NotFound
 from orchestrator.http.cart_routes import CURSOR_SCHEMA, query_cursor, query_id
+from orchestrator.http.envelope import json_response, read_json, read_model, validation_problems
 from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int, id_problem
-from orchestrator.http.keys import MERCHANTS, METRICS, PLATFORMS, SETTINGS, STORE
+from orchestrator.http.keys import METRICS, SERVICES, SETTINGS
 from orchestrator.http.openapi import MAX_SKUS_PER_UPSERT
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import (
@@ -36,7 +37,6 @@ from orchestrator.http.schemas import (
     UpsertOut,
     sku_json,
 )
-from orchestrator.http.web import json_response, read_json, read_model, validation_problems
 from orchestrator.service.secrets import hash_api_key, new_api_key, new_id
 
 SKU_PAGE_DEFAULT, SKU_PAGE_MAX = 100, 1000
@@ -46,13 +46,13 @@ _SKU_LIST = TypeAdapter(list[SkuIn])
 async def create_app(request: web.Request) -> web.Response:
     body = await read_model(request, AppIn)
     app_id, key = new_id("app"), new_api_key()
-    await request.app[STORE].apps.create(app_id, body.name, hash_api_key(key))
+    await request.app[SERVICES].store.apps.create(app_id, body.name, hash_api_key(key))
     return json_response(AppOut(id=app_id, name=body.name, api_key=key), status=201)
 
 
 async def create_merchant(request: web.Request) -> web.Response:
     body = await read_model(request, MerchantIn)
-    platforms = request.app[PLATFORMS]
+    platforms = request.app[SERVICES].platforms
     platform = Platform(body.platform)
     if platform not in platforms.supported_platforms():
         supported = ", ".join(sorted(p.value for p in platforms.supported_platforms()))
@@ -73,8 +73,8 @@ async def create_merchant(request: web.Request) -> web.Response:
         field = next((k for k, v in connection.model_dump().items() if v == base_url), "api_url")
         raise InvalidRequest([FieldProblem(f"connection.{field}", problem)])
     merchant = Merchant(id=new_id("mer"), name=body.name, platform=platform)
-    sealed = request.app[MERCHANTS].seal(_plain(connection.model_dump()))
-    await request.app[STORE].catalog.create_merchant(merchant, sealed)
+    sealed = request.app[SERVICES].merchants.seal(_plain(connection.model_dump()))
+    await request.app[SERVICES].store.catalog.create_merchant(merchant, sealed)
     return json_response(
         MerchantOut(id=merchant.id, name=merchant.name, platform=body.platform), status=201
     )
@@ -90,7 +90,7 @@ def _plain(value: Any) -> Any:
 
 
 async def list_merchants(request: web.Request) -> web.Response:
-    merchants = await request.app[STORE].catalog.list_merchants()
+    merchants = await request.app[SERVICES].store.catalog.list_merchants()
     return json_response(
         MerchantListOut(
             data=[MerchantOut(id=m.id, name=m.name, platform=m.platform.value) for m in merchants]
@@ -100,7 +100,7 @@ async def list_merchants(request: web.Request) -> web.Response:
 
 async def get_merchant(request: web.Request) -> web.Response:
     merchant_id = checked_id(request.match_info["merchant_id"], "merchant_id")
-    row = await request.app[STORE].catalog.get_merchant(merchant_id)
+    row = await request.app[SERVICES].store.catalog.get_merchant(merchant_id)
     if row is None:
         raise NotFound("No such merchant.", kind=ErrorCode.MERCHANT_NOT_FOUND)
     merchant = row[0]
@@ -121,7 +121,7 @@ async def put_skus(request: web.Request) -> web.Response:
         raise validation_problems(exc) from exc
     await _check_platform_refs(request, skus)
     try:
-        count = await request.app[STORE].catalog.upsert_skus([s.to_domain() for s in skus])
+        count = await request.app[SERVICES].store.catalog.upsert_skus([s.to_domain() for s in skus])
     except ValueError as exc:
         raise InvalidRequest([FieldProblem("merchant_id", str(exc))]) from exc
     return json_response(UpsertOut(upserted=count))
@@ -131,8 +131,10 @@ async def _check_platform_refs(request: web.Request, skus: list[SkuIn]) -> None:
     """Each SKU's ``platform_ref`` must have its merchant's platform's shape (the registry
     table's model): a SKU no cart could be made from is refused now, not at every create.
     Unknown merchants are left to the upsert, which names them."""
-    merchants = await request.app[STORE].catalog.get_merchants({s.merchant_id for s in skus})
-    platforms = request.app[PLATFORMS]
+    merchants = await request.app[SERVICES].store.catalog.get_merchants(
+        {s.merchant_id for s in skus}
+    )
+    platforms = request.app[SERVICES].platforms
     problems: list[FieldProblem] = []
     for index, sku in enumerate(skus):
         row = merchants.get(sku.merchant_id)
@@ -165,7 +167,7 @@ async def list_skus(request: web.Request) -> web.Response:
     """One page of the catalog by ``sku_id``; ``next_cursor`` pages on (null at the end)."""
     limit = checked_int(request.query.get("limit"), "limit", SKU_PAGE_DEFAULT, 1, SKU_PAGE_MAX)
     cursor = query_cursor(request)
-    skus = await request.app[STORE].catalog.list_skus(
+    skus = await request.app[SERVICES].store.catalog.list_skus(
         query_id(request, "merchant_id"),
         limit=limit + 1,
         after=decode_sku_cursor(cursor) if cursor else None,
@@ -183,7 +185,7 @@ async def readyz(request: web.Request) -> web.Response:
     """200 when the database answers and its schema is at the latest migration; else 503
     naming the reason (every route would answer 500 on an unmigrated database)."""
     try:
-        state = await request.app[STORE].schema_state()
+        state = await request.app[SERVICES].store.schema_state()
     except Exception as exc:
         raise ApiError(
             "The database is not reachable.",
@@ -197,7 +199,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return await request.app[METRICS].render(request.app[STORE])
+    return await request.app[METRICS].render(request.app[SERVICES].store)
 
 
 ADMIN_ROUTES: list[Route] = [

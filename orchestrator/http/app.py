@@ -1,8 +1,9 @@
-"""The composition root: builds settings-driven objects once and wires them into the aiohttp app.
+"""The aiohttp app: routes, middlewares and the HTTP wing's own objects around the services.
 
-Everything with a lifetime (database, platform adapters' HTTP clients, background workers) is
-opened and closed in ``cleanup_ctx``, so tests and ``multicart serve`` share one start-up path.
-The typed keys it fills are in ``keys.py``.
+What the service runs on (store, adapters, use cases, clock) is built by the composition root,
+``orchestrator/bootstrap.py``, opened and closed here in ``cleanup_ctx`` with the background
+workers, so tests and ``multicart serve`` share one start-up path. The typed keys it fills are
+in ``keys.py``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from aiohttp import web
 
 from adapters.base import PlatformDirectory
 from config import Settings
+from orchestrator.bootstrap import running_services
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES
 from orchestrator.http.admission import Admission
 from orchestrator.http.auth import guarded
 from orchestrator.http.cart_routes import CART_ROUTES
+from orchestrator.http.envelope import envelope_middleware, json_response
 from orchestrator.http.fairness import AddressRates, AppRates, AuthThrottle, InFlightShares
 from orchestrator.http.idempotency import IDEMPOTENCY, Idempotency, idempotent
 from orchestrator.http.intake import Intake
@@ -25,19 +28,14 @@ from orchestrator.http.keys import (
     ADMISSION,
     APP_RATES,
     AUTH_THROTTLE,
-    DELETER,
     IN_FLIGHT_SHARES,
     INTAKE,
     KEYS_CACHE,
     LIVE_CART_QUOTA,
     MAX_BODY,
-    MERCHANTS,
     METRICS,
-    PLATFORMS,
-    RECONCILER,
-    SERVICE,
+    SERVICES,
     SETTINGS,
-    STORE,
 )
 from orchestrator.http.metrics import Metrics
 from orchestrator.http.openapi import build_openapi
@@ -46,17 +44,9 @@ from orchestrator.http.quota import LiveCartQuota
 from orchestrator.http.reference_routes import LIFECYCLE_ROUTES, add_preview_405
 from orchestrator.http.routes import Route
 from orchestrator.http.shedding import Shedder
-from orchestrator.http.sku_routes import MUTATIONS, SKU_ROUTES
-from orchestrator.http.web import envelope_middleware, json_response
-from orchestrator.service.carts import CartService
-from orchestrator.service.deletion import ExternalDeleter
-from orchestrator.service.expiry import ExpirySweeper
-from orchestrator.service.merchants import MerchantAdapters
-from orchestrator.service.mutations import CartMutations
-from orchestrator.service.reconciler import Reconciler
+from orchestrator.http.sku_routes import SKU_ROUTES
+from orchestrator.service.clock import Clock, utcnow
 from orchestrator.service.secrets import CredentialBox
-from orchestrator.service.workers import BackgroundWorker
-from orchestrator.store import Store
 
 # Every authenticated POST takes Idempotency-Key (idempotency.py): wrapped and documented here,
 # so the router and /openapi.json see the same routes.
@@ -94,10 +84,15 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 
 
 def create_app(
-    settings: Settings, *, platforms: PlatformDirectory | None = None, run_worker: bool = True
+    settings: Settings,
+    *,
+    platforms: PlatformDirectory | None = None,
+    run_worker: bool = True,
+    clock: Clock = utcnow,
 ) -> web.Application:
     """The aiohttp application. ``platforms`` replaces the adapter registry (tests pass a fake);
-    ``run_worker=False`` leaves the background workers stopped."""
+    ``run_worker=False`` leaves the background workers stopped; ``clock`` is the one wall clock
+    every use case reads (a test's or the explorer's, which moves)."""
     metrics = Metrics()
     admission = Admission(settings, metrics)
     app = web.Application(
@@ -132,50 +127,24 @@ def create_app(
     app.router.add_get("/openapi.json", openapi)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        store = Store.from_url(settings.database_url, wait_s=settings.db_wait_s)
-        registry: PlatformDirectory
-        if platforms is None:
-            from adapters.registry import AdapterRegistry
-
-            registry = AdapterRegistry(settings)
-        else:
-            registry = platforms
-        merchants = MerchantAdapters(registry, box)
-        deleter = ExternalDeleter(store, merchants, settings)
-        app[STORE] = store
-        app[LIVE_CART_QUOTA] = LiveCartQuota(settings, store.carts.count_live)
-        app[PLATFORMS] = registry
-        metrics.state.platforms = registry
-        app[MERCHANTS] = merchants
-        app[DELETER] = deleter
-        app[SERVICE] = CartService(store, merchants, settings, deleter)
-        app[MUTATIONS] = CartMutations(store, merchants, settings, deleter)
-        reconciler = Reconciler(store, merchants, settings, deleter)
-        app[RECONCILER] = reconciler
-        sweeper = ExpirySweeper(store, settings, deleter)
-        metrics.state.expiry = sweeper
-        metrics.state.deleter = deleter
-        idempotency = Idempotency(store.idempotency, settings, box)  # seals admin answers
-        app[IDEMPOTENCY] = idempotency
-        workers: list[BackgroundWorker] = (
-            [reconciler.worker(), sweeper.worker(), idempotency.worker()] if run_worker else []
-        )
-        if run_worker and settings.catalog_refresh_s > 0:  # the cache only with its poll
-            store.catalog.use_cache(
-                refresh_s=settings.catalog_refresh_s, max_entries=settings.catalog_cache_size
-            )
-            refresh = store.catalog.refresh_cache
-            workers.append(BackgroundWorker("catalog_refresh", refresh, settings.catalog_refresh_s))
-        for worker in workers:
-            worker.start()
-        try:
-            yield
-        finally:
+        async with running_services(
+            settings, box=box, platforms=platforms, clock=clock
+        ) as services:
+            app[SERVICES] = services
+            app[LIVE_CART_QUOTA] = LiveCartQuota(settings, services.store.carts.count_live)
+            metrics.state.platforms = services.platforms
+            metrics.state.expiry = services.sweeper
+            metrics.state.deleter = services.deleter
+            idempotency = Idempotency(services.store.idempotency, settings, box, services.clock)
+            app[IDEMPOTENCY] = idempotency  # seals admin answers
+            workers = [*services.workers(), idempotency.worker()] if run_worker else []
             for worker in workers:
-                await worker.stop()
-            if platforms is None:
-                await registry.aclose()
-            await store.close()
+                worker.start()
+            try:
+                yield
+            finally:
+                for worker in workers:
+                    await worker.stop()
 
     app.cleanup_ctx.append(resources)
     return app

@@ -28,8 +28,8 @@ from orchestrator.http.keys import (
     IN_FLIGHT_SHARES,
     INTAKE,
     KEYS_CACHE,
+    SERVICES,
     SETTINGS,
-    STORE,
 )
 from orchestrator.http.routes import Handler, Route
 from orchestrator.service.secrets import hash_api_key, tokens_equal
@@ -76,7 +76,7 @@ async def authenticate_app(request: web.Request) -> str:
     cache: dict[str, str] = request.app[KEYS_CACHE]
     app_id = cache.get(key_hash)
     if app_id is None:
-        app_id = await request.app[STORE].apps.id_for_key_hash(key_hash)
+        app_id = await request.app[SERVICES].store.apps.id_for_key_hash(key_hash)
         if app_id is None:
             await request.app[AUTH_THROTTLE].failed(request.remote or "unknown", token)
             raise Unauthorized("The API key is not valid.")

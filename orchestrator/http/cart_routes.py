@@ -12,20 +12,19 @@ from bags.split import RequestedLine
 from bags.status import CartStatus
 from config import Settings
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest
+from orchestrator.http.envelope import json_response, read_model
 from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int
 from orchestrator.http.keys import (
     APP_ID,
     LIVE_CART_QUOTA,
-    RECONCILER,
-    SERVICE,
+    SERVICES,
     SETTINGS,
-    STORE,
 )
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import CartOut, CartPageOut, CreateCartIn, cart_json
 from orchestrator.http.sku_routes import ETAG_HEADER
-from orchestrator.http.web import json_response, read_model
-from orchestrator.service.carts import CartService, CreateCart
+from orchestrator.service.carts import CartService
+from orchestrator.service.creation import CreateCart
 from orchestrator.service.mutations import etag
 
 MAX_CURSOR = 512
@@ -73,7 +72,7 @@ async def create_cart(request: web.Request) -> web.Response:
         metadata=body.metadata,
         all_or_nothing=body.atomicity == "all_or_nothing",
     )
-    service: CartService = request.app[SERVICE]
+    service: CartService = request.app[SERVICES].carts
     async with request.app[LIVE_CART_QUOTA].reserve(request[APP_ID]) as place:
         cart = await service.create(request[APP_ID], command)  # after the quota: no call before
         place.made()
@@ -85,7 +84,7 @@ async def resume_create(request: web.Request, cart_id: str) -> web.Response | No
     ``cart_id``: that cart, its unsettled bags settled first (as the reconciler would), never
     a second cart. None when its record is gone (a creation failure discarded it, and its
     external carts are in the outbox): the create runs again."""
-    store = request.app[STORE]
+    store = request.app[SERVICES].store
     stored = await store.carts.get_any(cart_id)
     if stored is None or stored.app_id != request[APP_ID]:
         return None
@@ -94,14 +93,14 @@ async def resume_create(request: web.Request, cart_id: str) -> web.Response | No
             "The cart this Idempotency-Key created has expired or was deleted.",
             kind=ErrorCode.CART_EXPIRED,
         )
-    await request.app[RECONCILER].settle_now(cart_id)
-    cart = await request.app[SERVICE].get(request[APP_ID], cart_id)
+    await request.app[SERVICES].reconciler.settle_now(cart_id)
+    cart = await request.app[SERVICES].carts.get(request[APP_ID], cart_id)
     return json_response(cart_json(cart), status=201, headers={"ETag": etag(cart.version)})
 
 
 async def get_cart(request: web.Request) -> web.Response:
     cart_id = checked_id(request.match_info["cart_id"], "cart_id")
-    cart = await request.app[SERVICE].get(request[APP_ID], cart_id)
+    cart = await request.app[SERVICES].carts.get(request[APP_ID], cart_id)
     return json_response(cart_json(cart), headers={"ETag": etag(cart.version)})
 
 
@@ -115,7 +114,7 @@ async def list_carts(request: web.Request) -> web.Response:
         except ValueError as exc:
             choices = ", ".join(s.value for s in CartStatus)
             raise InvalidRequest([FieldProblem("status", f"must be one of {choices}")]) from exc
-    carts, cursor = await request.app[SERVICE].list(
+    carts, cursor = await request.app[SERVICES].carts.list(
         request[APP_ID],
         customer_id=query_id(request, "customer_id"),
         status=status,
@@ -127,7 +126,7 @@ async def list_carts(request: web.Request) -> web.Response:
 
 async def delete_cart(request: web.Request) -> web.Response:
     cart_id = checked_id(request.match_info["cart_id"], "cart_id")
-    await request.app[SERVICE].delete(request[APP_ID], cart_id)
+    await request.app[SERVICES].carts.delete(request[APP_ID], cart_id)
     return web.Response(status=204)
 
 

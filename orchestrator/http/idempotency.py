@@ -65,9 +65,9 @@ from aiohttp import web
 
 from config import Settings
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, MulticartError
+from orchestrator.http.envelope import ABSENT, error_response, read_json
 from orchestrator.http.keys import APP_ID, REQUEST_ID
 from orchestrator.http.routes import Handler, QueryParam, Route
-from orchestrator.http.web import ABSENT, error_response, read_json
 from orchestrator.service.clock import utcnow
 from orchestrator.service.secrets import CredentialBox
 from orchestrator.service.workers import BackgroundWorker

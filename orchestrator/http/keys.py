@@ -1,35 +1,27 @@
 """Every typed key of the aiohttp app and its requests, in one place.
 
-The composition root (``app.py``) fills the ``AppKey``s once at start-up; handlers and
-middlewares read them. Keeping them together shows at a glance what a handler can reach, and
-keeps the modules that define the values free of aiohttp.
+``app.py`` fills the ``AppKey``s once at start-up (``SERVICES``: what the composition root,
+``orchestrator/bootstrap.py``, built); handlers and middlewares read them. Keeping them
+together shows at a glance what a handler can reach. The one kept elsewhere is
+``idempotency.IDEMPOTENCY``, since that module is imported here.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from adapters.base import PlatformDirectory
 from config import Settings
+from orchestrator.bootstrap import Services
 from orchestrator.http.admission import Admission
 from orchestrator.http.fairness import AppRates, AuthThrottle, InFlightShares
 from orchestrator.http.intake import Intake
 from orchestrator.http.metrics import Metrics
 from orchestrator.http.quota import LiveCartQuota
-from orchestrator.service.carts import CartService
-from orchestrator.service.deletion import ExternalDeleter
-from orchestrator.service.merchants import MerchantAdapters
-from orchestrator.service.reconciler import Reconciler
-from orchestrator.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 MAX_BODY = web.AppKey("max_body_bytes", int)
-STORE = web.AppKey("store", Store)
-SERVICE = web.AppKey("service", CartService)
-PLATFORMS = web.AppKey("platforms", PlatformDirectory)  # AdapterRegistry, or a fake in tests
-MERCHANTS = web.AppKey("merchants", MerchantAdapters)  # seals connections, caches adapters
-DELETER = web.AppKey("deleter", ExternalDeleter)
-RECONCILER = web.AppKey("reconciler", Reconciler)  # settles unknown creates and the outbox
+# The use cases and what they share; its platforms are an AdapterRegistry, or a fake in tests.
+SERVICES = web.AppKey("services", Services)
 METRICS = web.AppKey("metrics", Metrics)  # this app's Prometheus registry and instruments
 KEYS_CACHE = web.AppKey("api_key_cache", dict[str, str])  # API key hash -> app id
 # fairness.py: per-app bounds, and failed authentications per address and token prefix.

@@ -18,11 +18,11 @@ from pydantic import BaseModel, Field
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, NotFound
 from orchestrator.http.admin_routes import decode_sku_cursor, encode_sku_cursor
 from orchestrator.http.cart_routes import CURSOR_SCHEMA, query_cursor
+from orchestrator.http.envelope import json_response
 from orchestrator.http.fields import checked_id, checked_int
-from orchestrator.http.keys import STORE
+from orchestrator.http.keys import SERVICES
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import PlatformName
-from orchestrator.http.web import json_response
 from orchestrator.store import PendingExternalDelete
 from orchestrator.store.outbox import STATES, State
 
@@ -88,7 +88,7 @@ async def list_outbox(request: web.Request) -> web.Response:
     state = query_state(request.query.get("state"))
     limit = checked_int(request.query.get("limit"), "limit", PAGE_DEFAULT, 1, PAGE_MAX)
     cursor = query_cursor(request)
-    entries = await request.app[STORE].outbox.page(
+    entries = await request.app[SERVICES].store.outbox.page(
         state, limit=limit + 1, after=decode_sku_cursor(cursor) if cursor else None
     )
     page = entries[:limit]
@@ -99,7 +99,7 @@ async def list_outbox(request: web.Request) -> web.Response:
 async def retry_outbox_entry(request: web.Request) -> web.Response:
     """A dead or undetectable entry back to pending, due now, its failure clock reset."""
     entry_id = checked_id(request.match_info["entry_id"], "entry_id")
-    outbox = request.app[STORE].outbox
+    outbox = request.app[SERVICES].store.outbox
     outcome = await outbox.requeue(entry_id, datetime.now(UTC))
     entry = await outbox.get(entry_id)
     if outcome == "missing" or entry is None:  # or done already, since the requeue

@@ -9,29 +9,25 @@ hold nothing of their own. ``/v1/carts/preview`` is listed before ``/v1/carts/{c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
 from bags.split import RequestedLine
 from config import Settings
 from errors import ErrorCode, FieldProblem, InvalidRequest
+from orchestrator.http.envelope import json_response, read_model
 from orchestrator.http.fields import checked_id
-from orchestrator.http.keys import APP_ID, DELETER, LIVE_CART_QUOTA, MERCHANTS, SETTINGS, STORE
+from orchestrator.http.keys import APP_ID, LIVE_CART_QUOTA, SERVICES, SETTINGS
 from orchestrator.http.reference_schemas import PreviewOut, SaveReferenceIn, preview_json
 from orchestrator.http.routes import Route
 from orchestrator.http.schemas import CartOut, CreateCartIn, cart_json
-from orchestrator.http.web import json_response, read_model
-from orchestrator.service.bag_retry import BagRetry
 from orchestrator.service.expiry import show_platform_expiry
-from orchestrator.service.preview import PreviewService
-from orchestrator.service.references import ReferenceService, SaveReference
+from orchestrator.service.references import SaveReference
 
 
 async def save_reference(request: web.Request) -> web.Response:
     body = await read_model(request, SaveReferenceIn)
     app = request.app
-    service = ReferenceService(app[STORE], app[MERCHANTS], app[SETTINGS])
+    service = app[SERVICES].references
     async with app[LIVE_CART_QUOTA].reserve(request[APP_ID]) as place:
         cart = await service.save(
             request[APP_ID],
@@ -47,9 +43,9 @@ async def retry_bag(request: web.Request) -> web.Response:
     cart_id = checked_id(request.match_info["cart_id"], "cart_id")
     bag_id = checked_id(request.match_info["bag_id"], "bag_id")
     app = request.app
-    service = BagRetry(app[STORE], app[MERCHANTS], app[SETTINGS], app[DELETER])
+    service = app[SERVICES].bag_retry
     cart = await service.retry(request[APP_ID], cart_id, bag_id)
-    return json_response(cart_json(show_platform_expiry(cart, datetime.now(UTC))))
+    return json_response(cart_json(show_platform_expiry(cart, app[SERVICES].clock())))
 
 
 async def preview_cart(request: web.Request) -> web.Response:
@@ -59,7 +55,7 @@ async def preview_cart(request: web.Request) -> web.Response:
         raise InvalidRequest(
             [FieldProblem("metadata", f"at most {settings.max_metadata_entries} entries")]
         )
-    preview = await PreviewService(request.app[STORE], settings).preview(
+    preview = await request.app[SERVICES].preview.preview(
         [RequestedLine(line.sku_id, line.quantity) for line in body.skus],
         body.currency or settings.default_currency,
     )

@@ -38,9 +38,9 @@ from aiohttp import web
 
 from config import Settings
 from orchestrator.http.admission import RETRY_AFTER_S, Admission, overloaded
+from orchestrator.http.envelope import error_response, request_id_for
 from orchestrator.http.fairness import AddressRates, rate_limited
 from orchestrator.http.routes import Handler
-from orchestrator.http.web import error_response, request_id_for
 from orchestrator.store.waits import REQUEST_BUDGET, RequestBudget
 
 log = structlog.get_logger("multicart.http")

@@ -12,7 +12,6 @@ never matches (If-Match compares strongly); a list naming no current version ans
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated
 
 from aiohttp import web
@@ -20,15 +19,13 @@ from pydantic import Field, StrictInt
 
 from bags.models import Cart
 from errors import ErrorCode, FieldProblem, InvalidRequest
+from orchestrator.http.envelope import json_response, read_model
 from orchestrator.http.fields import checked_id
-from orchestrator.http.keys import APP_ID
+from orchestrator.http.keys import APP_ID, SERVICES
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import CartOut, SkuLineIn, Strict, cart_json
-from orchestrator.http.web import json_response, read_model
 from orchestrator.service.expiry import show_platform_expiry
-from orchestrator.service.mutations import CartMutations, IfMatch, etag
-
-MUTATIONS = web.AppKey("mutations", CartMutations)  # filled by the composition root
+from orchestrator.service.mutations import IfMatch, etag
 
 _TAG = re.compile(r'(W/)?"([\x21\x23-\x7e]*)"')
 _TAGS_PATTERN = r'^(\*|[ \t]*(W/)?"[\x21\x23-\x7e]*"[ \t]*(,[ \t]*(W/)?"[\x21\x23-\x7e]*"[ \t]*)*)$'
@@ -72,9 +69,9 @@ def if_match(request: web.Request) -> IfMatch | None:
     return IfMatch(versions=frozenset(versions))
 
 
-def _answer(cart: Cart) -> web.Response:
+def _answer(request: web.Request, cart: Cart) -> web.Response:
     """The changed cart as a read would show it (platform-expired bags read EXPIRED)."""
-    shown = show_platform_expiry(cart, datetime.now(UTC))
+    shown = show_platform_expiry(cart, request.app[SERVICES].clock())
     return json_response(cart_json(shown), headers={"ETag": etag(cart.version)})
 
 
@@ -82,10 +79,10 @@ async def add_sku(request: web.Request) -> web.Response:
     cart_id = checked_id(request.match_info["cart_id"], "cart_id")
     precondition = if_match(request)
     body = await read_model(request, SkuLineIn)
-    cart = await request.app[MUTATIONS].add_sku(
+    cart = await request.app[SERVICES].mutations.add_sku(
         request[APP_ID], cart_id, body.sku_id, body.quantity, precondition
     )
-    return _answer(cart)
+    return _answer(request, cart)
 
 
 async def update_sku(request: web.Request) -> web.Response:
@@ -93,18 +90,20 @@ async def update_sku(request: web.Request) -> web.Response:
     line_id = checked_id(request.match_info["order_sku_id"], "order_sku_id")
     precondition = if_match(request)
     body = await read_model(request, SkuQuantityIn)
-    cart = await request.app[MUTATIONS].set_quantity(
+    cart = await request.app[SERVICES].mutations.set_quantity(
         request[APP_ID], cart_id, line_id, body.quantity, precondition
     )
-    return _answer(cart)
+    return _answer(request, cart)
 
 
 async def remove_sku(request: web.Request) -> web.Response:
     cart_id = checked_id(request.match_info["cart_id"], "cart_id")
     line_id = checked_id(request.match_info["order_sku_id"], "order_sku_id")
     precondition = if_match(request)
-    cart = await request.app[MUTATIONS].remove_sku(request[APP_ID], cart_id, line_id, precondition)
-    return _answer(cart)
+    cart = await request.app[SERVICES].mutations.remove_sku(
+        request[APP_ID], cart_id, line_id, precondition
+    )
+    return _answer(request, cart)
 
 
 _LINE = "/v1/carts/{cart_id}/skus/{order_sku_id}"

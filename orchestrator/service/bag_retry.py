@@ -21,14 +21,12 @@ of its merchant's SKU makes a new bag (``line_changes.py``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
 
 from bags.models import Bag, Cart
 from bags.status import BagStatus, CartStatus
-from config import Settings
 from errors import (
     Conflict,
     ErrorCode,
@@ -38,14 +36,12 @@ from errors import (
     PlatformRejected,
 )
 from orchestrator.service.cart_lock import busy
-from orchestrator.service.carts import creation_call
-from orchestrator.service.clock import utcnow
-from orchestrator.service.deletion import ExternalDeleter, own_outcome
-from orchestrator.service.fanout import BagOutcome, fan_out
-from orchestrator.service.merchants import MerchantAdapters
-from orchestrator.service.merge import apply_created, apply_failed, apply_unknown, error_factory
+from orchestrator.service.context import UseCaseContext
+from orchestrator.service.deletion import own_outcome
+from orchestrator.service.fanout import BagOutcome, creation_call, fan_out
+from orchestrator.service.merge import apply_outcome, error_factory
 from orchestrator.service.secrets import CredentialsUnreadable, new_id
-from orchestrator.store import StaleCart, Store
+from orchestrator.store import StaleCart
 
 log = structlog.get_logger("multicart.bag_retry")
 
@@ -63,23 +59,12 @@ def not_retryable(bag: Bag, message: str, **data: str) -> Conflict:
 
 
 class BagRetry:
-    def __init__(
-        self,
-        store: Store,
-        merchants: MerchantAdapters,
-        settings: Settings,
-        deleter: ExternalDeleter,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._store = store
-        self._merchants = merchants
-        self._settings = settings
-        self._deleter = deleter
-        self._clock = clock
+    def __init__(self, context: UseCaseContext) -> None:
+        self._ctx = context
 
     async def _load(self, app_id: str, cart_id: str, bag_id: str) -> tuple[Cart, Bag]:
         """The cart and its FAILED bag, or the 404 / 409 saying why not."""
-        cart = await self._store.carts.get(app_id, cart_id)
+        cart = await self._ctx.store.carts.get(app_id, cart_id)
         if cart is None:
             raise NotFound(f"No cart {cart_id!r}.", kind=ErrorCode.CART_NOT_FOUND)
         bag = cart.bag(bag_id)
@@ -92,11 +77,11 @@ class BagRetry:
         return cart, bag
 
     async def retry(self, app_id: str, cart_id: str, bag_id: str) -> Cart:
-        deadline = time.monotonic() + self._settings.request_deadline_s
+        deadline = time.monotonic() + self._ctx.settings.request_deadline_s
         await self._load(app_id, cart_id, bag_id)  # 404 and 409 before taking the lease
-        async with self._deleter.cart_lease(cart_id):
+        async with self._ctx.deleter.cart_lease(cart_id):
             cart, bag = await self._load(app_id, cart_id, bag_id)  # the latest, under the lease
-            held = await self._store.references.bag_outbox(bag.id)
+            held = await self._ctx.store.references.bag_outbox(bag.id)
             if held.unknown_creates:
                 raise not_retryable(
                     bag,
@@ -128,26 +113,20 @@ class BagRetry:
         bag.platform_sub_total = None
         self._touch(cart)
         try:
-            await self._store.carts.save(cart)
+            await self._ctx.store.carts.save(cart)
         except StaleCart:  # the lease ran out and another change won: nothing was sent
             raise busy() from None
 
         outcome = await self._create(cart, bag, deadline)
-        new_error = error_factory(cart, self._clock(), new_id)
-        if outcome.cart is not None:
-            apply_created(bag, outcome.cart, cart, new_error)
-            bag.platform_changed_at = self._clock()  # the platform's own expiry counts from here
+        answered = self._ctx.clock()
+        apply_outcome(bag, outcome, cart, error_factory(cart, answered, new_id), answered)
+        if outcome.error is None:
             log.info("bag_retried", outcome="IN_PROGRESS", external_id=bag.external_id)
         else:
-            assert outcome.error is not None
-            if outcome.error.may_have_applied:
-                apply_unknown(bag, outcome.error, cart, new_error)
-            else:
-                apply_failed(bag, outcome.error, cart, new_error)
             log.warning("bag_retried", outcome=str(bag.status), cause=str(outcome.error.cause))
         self._touch(cart)
         try:
-            await self._store.carts.save(cart)
+            await self._ctx.store.carts.save(cart)
         except Exception as exc:
             return await self._read_back(cart, bag, exc, deadline)
         return cart
@@ -156,8 +135,8 @@ class BagRetry:
         """The outcome could not be saved (the lease ran out and another change won, or the
         database failed): what this retry made is queued for deletion unless the database
         shows the bag holding it, as a create's would be (``deletion.after_failed_write``)."""
-        made = self._deleter.entries(cart.id, [bag]) if bag.external_id else []
-        read = await self._deleter.after_failed_write(
+        made = self._ctx.deleter.entries(cart.id, [bag]) if bag.external_id else []
+        read = await self._ctx.deleter.after_failed_write(
             cart.id, made, exc, deadline, outcome=own_outcome(cart, [bag])
         )
         stored = read.on_record([bag.id])
@@ -173,7 +152,7 @@ class BagRetry:
 
     async def _create(self, cart: Cart, bag: Bag, deadline: float) -> BagOutcome:
         platform = str(bag.platform)
-        row = await self._store.catalog.get_merchant(bag.merchant_id)
+        row = await self._ctx.store.catalog.get_merchant(bag.merchant_id)
         error: PlatformError
         if row is None:
             error = PlatformRejected(
@@ -181,7 +160,7 @@ class BagRetry:
             )
             return BagOutcome(bag.id, error=error)
         try:
-            adapter = self._merchants.adapter_for(*row)
+            adapter = self._ctx.merchants.adapter_for(*row)
         except CredentialsUnreadable:
             error = PlatformAuthFailed(
                 "this merchant's credentials cannot be read by the service (its encryption key"
@@ -194,6 +173,6 @@ class BagRetry:
         return (await fan_out([(bag.id, platform, call)], deadline))[bag.id]
 
     def _touch(self, cart: Cart) -> None:
-        now = self._clock()
+        now = self._ctx.clock()
         cart.date_last_modified = now
-        cart.expires_at = now + timedelta(days=self._settings.cart_ttl_days)
+        cart.expires_at = now + timedelta(days=self._ctx.settings.cart_ttl_days)

@@ -24,7 +24,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import structlog
@@ -42,6 +42,7 @@ from errors import (
 )
 from orchestrator.service import retry_policy
 from orchestrator.service.cart_lock import busy, release_quietly
+from orchestrator.service.clock import Clock, utcnow
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.merge import fail_unrecorded
 from orchestrator.service.secrets import new_id
@@ -88,7 +89,9 @@ class ExternalDeleter:
         store: Store,
         merchants: MerchantAdapters,
         settings: Settings,
+        clock: Clock = utcnow,
     ) -> None:
+        self._clock = clock
         self._store = store
         self._merchants = merchants
         self._settings = settings
@@ -124,7 +127,7 @@ class ExternalDeleter:
         due = (
             None
             if due_now
-            else (datetime.now(UTC) + timedelta(seconds=self._settings.request_deadline_s + 1))
+            else (self._clock() + timedelta(seconds=self._settings.request_deadline_s + 1))
         )
         made: list[PendingExternalDelete] = []
         for bag in bags:
@@ -197,7 +200,7 @@ class ExternalDeleter:
                 lease_owner=lease_owner,
                 outcome=outcome,
                 fail_bag=lambda cart, bag, taken: fail_unrecorded(
-                    cart, bag, datetime.now(UTC), new_id, taken
+                    cart, bag, self._clock(), new_id, taken
                 ),
             )
         except Exception:  # nothing more can be written: the ids go to the log at least
@@ -225,7 +228,7 @@ class ExternalDeleter:
         entries = [e for e in entries if e.kind == "delete"]
         if not entries:
             return
-        now = now or datetime.now(UTC)
+        now = now or self._clock()
         merchants = await self._store.catalog.get_merchants({e.merchant_id for e in entries})
         await asyncio.gather(*(self._attempt(e, merchants, deadline, now) for e in entries))
 

@@ -22,19 +22,16 @@ its external cart.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import structlog
 
 from bags.models import Cart
 from bags.status import BagStatus, CartStatus, check_cart_transition
-from config import Settings
 from errors import Conflict
-from orchestrator.service.clock import utcnow
-from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.context import UseCaseContext
 from orchestrator.service.workers import BackgroundWorker
-from orchestrator.store import StaleCart, Store
+from orchestrator.store import StaleCart
 
 log = structlog.get_logger("multicart.expiry")
 
@@ -57,33 +54,24 @@ def show_platform_expiry(cart: Cart, now: datetime) -> Cart:
 class ExpirySweeper:
     """Expires carts past ``expires_at``, a bounded batch per round (see the module's doc)."""
 
-    def __init__(
-        self,
-        store: Store,
-        settings: Settings,
-        deleter: ExternalDeleter,
-        clock: Callable[[], datetime] = utcnow,
-        batch: int = BATCH,
-    ) -> None:
-        self._store = store
-        self._settings = settings
-        self._deleter = deleter
-        self.clock = clock
+    def __init__(self, context: UseCaseContext, batch: int = BATCH) -> None:
+        self._ctx = context
+        self.clock = context.clock  # tests move this sweeper's clock alone
         self._batch = batch
         self.expired_total = 0  # carts this process expired: ``multicart_carts_expired_total``
 
     def worker(self) -> BackgroundWorker:
         """At start-up, then every ``external_delete_retry_s``."""
-        return BackgroundWorker("expiry", self.run_once, self._settings.external_delete_retry_s)
+        return BackgroundWorker("expiry", self.run_once, self._ctx.settings.external_delete_retry_s)
 
     async def run_once(self) -> int:
         """One round: expire up to a batch of carts, then delete what they left on the
         platforms. Returns how many carts it expired."""
         now = self.clock()
         expired = entries = 0
-        for cart_id in await self._store.carts.expired(now, limit=self._batch):
+        for cart_id in await self._ctx.store.carts.expired(now, limit=self._batch):
             try:
-                async with self._deleter.cart_lease(cart_id):
+                async with self._ctx.deleter.cart_lease(cart_id):
                     made = await self._expire(cart_id, now)
             except Conflict:
                 continue  # another process (or a request) holds it: its turn
@@ -93,25 +81,25 @@ class ExpirySweeper:
         self.expired_total += expired
         if entries:
             # The entries were written due now: this round works them (with any other due).
-            await self._deleter.run_once(self.clock(), limit=max(entries, BATCH))
+            await self._ctx.deleter.run_once(self.clock(), limit=max(entries, BATCH))
         return expired
 
     async def _expire(self, cart_id: str, now: datetime) -> int | None:
         """Expire one cart under its lease; the number of outbox entries it wrote, or None if
         it is no longer due (deleted, expired, or changed since it was picked)."""
-        cart = await self._store.carts.get_any(cart_id)  # re-read under the lease
+        cart = await self._ctx.store.carts.get_any(cart_id)  # re-read under the lease
         if cart is None or cart.status != CartStatus.IN_PROGRESS or cart.expires_at > now:
             return None
         with structlog.contextvars.bound_contextvars(cart_id=cart.id):
             left = [b for b in cart.bags if b.status != BagStatus.DELETED]
-            outbox = self._deleter.entries(cart.id, left, due_now=True)
+            outbox = self._ctx.deleter.entries(cart.id, left, due_now=True)
             for bag in left:
                 bag.move_to(BagStatus.DELETED)
             check_cart_transition(cart.status, CartStatus.EXPIRED)
             cart.status = CartStatus.EXPIRED
             cart.date_last_modified = now
             try:
-                await self._store.carts.save(cart, outbox=outbox)
+                await self._ctx.store.carts.save(cart, outbox=outbox)
             except StaleCart:
                 return None  # changed meanwhile (a create's late write): the next round sees
             log.info("cart_expired", bags=len(left), external_carts=len(outbox))

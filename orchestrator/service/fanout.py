@@ -1,6 +1,9 @@
 """Create every bag's external cart concurrently, within one deadline, never failing the others.
 
-Each bag's creation runs as its own task; a slow or failing merchant costs only its own bag.
+``creation_call`` is the one way a bag's external cart is asked for (create, bag retry, a line
+change that makes a new bag, the reconciler's look-up by reference all use it), ``fan_out``
+runs such calls. Each bag's creation runs as its own task; a slow or failing merchant costs
+only its own bag.
 Whatever a task ends with (an ``ExternalCart`` or a ``PlatformError``) becomes a ``BagOutcome``;
 no exception escapes except cancellation of the whole request.
 """
@@ -14,7 +17,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from adapters.base import ExternalCart
+from adapters.base import CartContext, CartPlatform, ExternalCart, LineRequest
+from bags.models import Bag, Cart
 from errors import Cause, PlatformError, PlatformServerError, PlatformTimeout
 
 log = structlog.get_logger("multicart.fanout")
@@ -25,6 +29,26 @@ class BagOutcome:
     bag_id: str
     cart: ExternalCart | None = None
     error: PlatformError | None = None
+
+
+def creation_call(
+    adapter: CartPlatform, cart: Cart, bag: Bag, deadline: float
+) -> Callable[[], Awaitable[ExternalCart]]:
+    """The create of ``bag``'s external cart, under the bag's id as its reference."""
+    lines = [
+        LineRequest(platform_ref=s.platform_ref, quantity=s.quantity, sku_id=s.sku_id, name=s.name)
+        for s in bag.skus
+    ]
+    context = CartContext(
+        cart_id=cart.id, bag_id=bag.id, customer_id=cart.customer_id, name=cart.name
+    )
+
+    def call() -> Awaitable[ExternalCart]:
+        return adapter.create_cart(
+            lines, currency=bag.currency, deadline=deadline, cart_ref=bag.id, context=context
+        )
+
+    return call
 
 
 async def _run_one(

@@ -16,9 +16,7 @@ Failures are order errors (``EXTERNAL_ADD_ITEM``, ``EXTERNAL_UPDATE_ITEM``,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 
 import structlog
 
@@ -38,9 +36,8 @@ from errors import (
     PlatformError,
 )
 from orchestrator.service.cart_lock import busy
-from orchestrator.service.carts import creation_call
-from orchestrator.service.deletion import ExternalDeleter
-from orchestrator.service.fanout import BagOutcome, fan_out
+from orchestrator.service.context import UseCaseContext
+from orchestrator.service.fanout import BagOutcome, creation_call, fan_out
 from orchestrator.service.line_records import (
     ADD,
     REMOVE,
@@ -50,10 +47,9 @@ from orchestrator.service.line_records import (
     Record,
 )
 from orchestrator.service.line_sync import Settled, change, find_held
-from orchestrator.service.merchants import MerchantAdapters
-from orchestrator.service.merge import apply_created, apply_failed, apply_unknown, error_factory
+from orchestrator.service.merge import apply_outcome, error_factory
 from orchestrator.service.secrets import new_id
-from orchestrator.store import PendingExternalDelete, StaleCart, Store
+from orchestrator.store import PendingExternalDelete, StaleCart
 
 log = structlog.get_logger("multicart.lines")
 
@@ -67,29 +63,18 @@ def _nothing(_cart: Cart) -> list[PendingExternalDelete]:
 
 
 class LineChanges:
-    def __init__(
-        self,
-        store: Store,
-        merchants: MerchantAdapters,
-        settings: Settings,
-        deleter: ExternalDeleter,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._store = store
-        self._deleter = deleter
-        self._merchants = merchants
-        self._settings = settings
-        self._clock = clock
-        self._records = LineRecords(deleter, clock)
+    def __init__(self, context: UseCaseContext) -> None:
+        self._ctx = context
+        self._records = LineRecords(context.deleter, context.clock)
 
     def check_quantity(self, quantity: int) -> None:
-        if quantity > self._settings.max_quantity:
-            raise _too_many(quantity, self._settings.max_quantity)
+        if quantity > self._ctx.settings.max_quantity:
+            raise _too_many(quantity, self._ctx.settings.max_quantity)
 
     # --- add ------------------------------------------------------------------------------
 
     async def add(self, cart: Cart, sku_id: str, quantity: int, deadline: float) -> Record:
-        catalog, owners = await self._store.catalog.lookup({sku_id})
+        catalog, owners = await self._ctx.store.catalog.lookup({sku_id})
         sku = catalog.get(sku_id)
         problem = sku_problem(sku_id, sku, cart.currency, "sku_id")
         if problem is not None or sku is None:
@@ -100,7 +85,7 @@ class LineChanges:
         if bag is None or bag.status in _NO_EXTERNAL:
             return await self._create_bag(cart, bag, sku, quantity, owners, deadline)
         if bag.status in _UNSETTLED:
-            raise _settling(self._settings)
+            raise _settling(self._ctx.settings)
         adapter = await self._adapter(bag)
         if isinstance(adapter, PlatformError):
             return self._records.refused(bag.id, sku_id, ADD, adapter)
@@ -113,8 +98,8 @@ class LineChanges:
                 return self._records.refused(bag.id, sku_id, ADD, exc)
             held_id, held_qty = (found.external_id, found.quantity) if found else (None, 0)
         wanted = held_qty + quantity
-        if wanted > self._settings.max_quantity:
-            raise _too_many(wanted, self._settings.max_quantity)
+        if wanted > self._ctx.settings.max_quantity:
+            raise _too_many(wanted, self._ctx.settings.max_quantity)
         ext = bag.external_id
         if held_id is not None:
             line_id = held_id
@@ -178,7 +163,7 @@ class LineChanges:
         merchant, sealed = owners[sku.merchant_id]
         leaving: list[PendingExternalDelete] = []
         if bag is not None:
-            held = await self._store.references.bag_outbox(bag.id)
+            held = await self._ctx.store.references.bag_outbox(bag.id)
             if held.unknown_creates:
                 old = bag
                 bag = Bag(
@@ -189,7 +174,7 @@ class LineChanges:
                 old.platform_sub_total = None
                 cart.bags.append(bag)
             elif held.pending:
-                raise _deleting(self._settings)
+                raise _deleting(self._ctx.settings)
             else:
                 leaving = self._leave(cart, bag, bag.id)
                 bag.move_to(BagStatus.PENDING)
@@ -219,14 +204,14 @@ class LineChanges:
             line.line_price = line.price * line.quantity
         # PENDING before any call (a crash leaves it to the reconciler), as a create does,
         # with the delete of the cart the bag leaves.
-        cart.date_last_modified = self._clock()
+        cart.date_last_modified = self._ctx.clock()
         try:
-            await self._store.carts.save(cart, outbox=leaving)
+            await self._ctx.store.carts.save(cart, outbox=leaving)
         except StaleCart:  # the lease ran out and another change won: nothing was sent
             raise busy() from None
         outcome: BagOutcome
         try:
-            adapter = self._merchants.adapter_for(merchant, sealed)
+            adapter = self._ctx.merchants.adapter_for(merchant, sealed)
         except ValueError:
             outcome = BagOutcome(bag.id, error=_unreadable(str(bag.platform)))
             await self._try_deletes(leaving, deadline)
@@ -243,20 +228,14 @@ class LineChanges:
             b = c.bag(bag_id)
             if b is None or b.status != BagStatus.PENDING:
                 return []
-            new_error = error_factory(c, self._clock(), new_id)
-            if outcome.cart is not None:
-                apply_created(b, outcome.cart, c, new_error)
-                b.platform_changed_at = self._clock()
-            elif outcome.error is not None and outcome.error.may_have_applied:
-                apply_unknown(b, outcome.error, c, new_error)
-            elif outcome.error is not None:
-                apply_failed(b, outcome.error, c, new_error)
+            answered = self._ctx.clock()
+            apply_outcome(b, outcome, c, error_factory(c, answered, new_id), answered)
             return []
 
         if outcome.cart is None:
             return record
         holding = replace(bag, external_id=outcome.cart.external_id)
-        return MadeRecord(record, bag_id, self._deleter.entries(cart.id, [holding]))
+        return MadeRecord(record, bag_id, self._ctx.deleter.entries(cart.id, [holding]))
 
     def _leave(self, cart: Cart, bag: Bag, reference: str) -> list[PendingExternalDelete]:
         """``bag`` is about to be made again under ``reference``: the outbox entry deleting the
@@ -266,7 +245,7 @@ class LineChanges:
         an unknown create, not a delete of the old cart."""
         leaving: list[PendingExternalDelete] = []
         if bag.external_id is not None and bag.external_id != reference:
-            leaving = self._deleter.entries(cart.id, [bag])
+            leaving = self._ctx.deleter.entries(cart.id, [bag])
         bag.external_id, bag.checkout_url, bag.platform_sub_total = None, None, None
         for line in bag.skus:
             line.external_id = None
@@ -278,7 +257,7 @@ class LineChanges:
         if not entries:
             return
         try:
-            await self._deleter.attempt(entries, deadline)
+            await self._ctx.deleter.attempt(entries, deadline)
         except Exception:  # the entries stay pending in the outbox; the reconciler retries
             log.exception("external_delete_attempt_failed", count=len(entries))
 
@@ -291,7 +270,7 @@ class LineChanges:
             return await self.remove(cart, order_sku_id, deadline)
         bag, line = _find(cart, order_sku_id)
         if bag.status in _UNSETTLED:
-            raise _settling(self._settings)
+            raise _settling(self._ctx.settings)
         if bag.status in _NO_EXTERNAL:  # no external cart: only our record changes
             line_id = line.id
 
@@ -326,7 +305,7 @@ class LineChanges:
     async def remove(self, cart: Cart, order_sku_id: str, deadline: float) -> Record:
         bag, line = _find(cart, order_sku_id)
         if bag.status in _UNSETTLED:
-            raise _settling(self._settings)
+            raise _settling(self._ctx.settings)
         bag_id, line_id = bag.id, line.id
         others = [s for s in bag.skus if s.id != line_id and s.external_id is not None]
         if bag.status in _NO_EXTERNAL or not others:
@@ -341,7 +320,7 @@ class LineChanges:
                     return []  # another line was added meanwhile: the bag stays
                 if b.skus and b.status in _NO_EXTERNAL:
                     return []
-                entries = self._deleter.entries(c.id, [b])
+                entries = self._ctx.deleter.entries(c.id, [b])
                 b.move_to(BagStatus.DELETED)
                 b.skus, b.platform_sub_total = [], None
                 return entries
@@ -364,19 +343,23 @@ class LineChanges:
     # --- helpers --------------------------------------------------------------------------
 
     def _check_room(self, cart: Cart, bag: Bag | None, line: OrderSku | None, qty: int) -> None:
-        if line is not None and line.quantity + qty > self._settings.max_quantity:
-            raise _too_many(line.quantity + qty, self._settings.max_quantity)
+        if line is not None and line.quantity + qty > self._ctx.settings.max_quantity:
+            raise _too_many(line.quantity + qty, self._ctx.settings.max_quantity)
         counted = [b for b in cart.bags if b.status != BagStatus.DELETED]
-        if line is None and sum(len(b.skus) for b in counted) >= self._settings.max_skus:
-            raise InvalidRequest(
-                [FieldProblem("sku_id", f"a cart holds at most {self._settings.max_skus} lines")]
-            )
-        merchants = {b.merchant_id for b in counted}  # a replaced bag's merchant counts once
-        if bag is None and len(merchants) >= self._settings.max_bags:
+        if line is None and sum(len(b.skus) for b in counted) >= self._ctx.settings.max_skus:
             raise InvalidRequest(
                 [
                     FieldProblem(
-                        "sku_id", f"a cart spans at most {self._settings.max_bags} merchants"
+                        "sku_id", f"a cart holds at most {self._ctx.settings.max_skus} lines"
+                    )
+                ]
+            )
+        merchants = {b.merchant_id for b in counted}  # a replaced bag's merchant counts once
+        if bag is None and len(merchants) >= self._ctx.settings.max_bags:
+            raise InvalidRequest(
+                [
+                    FieldProblem(
+                        "sku_id", f"a cart spans at most {self._ctx.settings.max_bags} merchants"
                     )
                 ]
             )
@@ -401,7 +384,7 @@ class LineChanges:
         return adapter, bag.external_id, held_id
 
     async def _adapter(self, bag: Bag) -> CartPlatform | PlatformError:
-        rows = await self._store.catalog.get_merchants({bag.merchant_id})
+        rows = await self._ctx.store.catalog.get_merchants({bag.merchant_id})
         row = rows.get(bag.merchant_id)
         if row is None:
             return PlatformAuthFailed(
@@ -410,7 +393,7 @@ class LineChanges:
                 may_have_applied=False,
             )
         try:
-            return self._merchants.adapter_for(*row)
+            return self._ctx.merchants.adapter_for(*row)
         except ValueError:
             return _unreadable(str(bag.platform))
 

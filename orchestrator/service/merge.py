@@ -23,6 +23,7 @@ from errors import (
     PlatformError,
     PlatformRejected,
 )
+from orchestrator.service.fanout import BagOutcome
 
 REJECTED_CAUSES = frozenset(
     {Cause.OUT_OF_STOCK, Cause.SKU_NOT_FOUND_ON_PLATFORM, Cause.PLATFORM_REJECTED}
@@ -42,6 +43,25 @@ _CAUSE_PHRASES: dict[Cause, str] = {
     Cause.PLATFORM_CONFLICT: "reported a conflicting change",
     Cause.CART_NOT_FOUND_ON_PLATFORM: "lost the cart",
 }
+
+
+def apply_outcome(
+    bag: Bag,
+    outcome: BagOutcome,
+    cart: Cart,
+    new_error: Callable[..., OrderError],
+    answered: datetime,
+) -> None:
+    """One bag's create, as it ended: ``IN_PROGRESS`` on the cart the platform made (whose own
+    expiry counts from ``answered``), ``UNKNOWN`` when the create may have applied without an
+    answer (the reconciler resolves it), ``FAILED`` when nothing was made."""
+    if outcome.cart is not None:
+        apply_created(bag, outcome.cart, cart, new_error)
+        bag.platform_changed_at = answered
+    elif outcome.error is not None and outcome.error.may_have_applied:
+        apply_unknown(bag, outcome.error, cart, new_error)
+    elif outcome.error is not None:
+        apply_failed(bag, outcome.error, cart, new_error)
 
 
 def apply_created(

@@ -18,23 +18,20 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
 
 from bags.models import Cart
 from bags.status import CartStatus
-from config import Settings
 from errors import ApiError, ErrorCode, NotFound
 from errors import Conflict as ConflictError
 from orchestrator.service.cart_lock import CartLocks
-from orchestrator.service.clock import utcnow
-from orchestrator.service.deletion import ExternalDeleter
+from orchestrator.service.context import UseCaseContext
 from orchestrator.service.expiry import show_platform_expiry
 from orchestrator.service.line_changes import LineChanges
 from orchestrator.service.line_records import MadeRecord, Record
-from orchestrator.service.merchants import MerchantAdapters
-from orchestrator.store import PendingExternalDelete, StaleCart, Store
+from orchestrator.store import PendingExternalDelete, StaleCart
 
 log = structlog.get_logger("multicart.mutations")
 
@@ -53,21 +50,11 @@ class IfMatch:
 
 
 class CartMutations:
-    def __init__(
-        self,
-        store: Store,
-        merchants: MerchantAdapters,
-        settings: Settings,
-        deleter: ExternalDeleter,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._store = store
-        self._settings = settings
-        self._deleter = deleter
-        self._clock = clock
-        self._ttl = timedelta(days=settings.cart_ttl_days)
-        self._locks = CartLocks(store, settings)
-        self._lines = LineChanges(store, merchants, settings, deleter, clock)
+    def __init__(self, context: UseCaseContext) -> None:
+        self._ctx = context
+        self._ttl = timedelta(days=context.settings.cart_ttl_days)
+        self._locks = CartLocks(context.store, context.settings)
+        self._lines = LineChanges(context)
 
     async def add_sku(
         self, app_id: str, cart_id: str, sku_id: str, quantity: int, if_match: IfMatch | None
@@ -104,7 +91,7 @@ class CartMutations:
         if_match: IfMatch | None,
         step: Callable[[Cart, float], Awaitable[Record]],
     ) -> Cart:
-        deadline = time.monotonic() + self._settings.request_deadline_s
+        deadline = time.monotonic() + self._ctx.settings.request_deadline_s
         # 404, 412 and 409 before any wait (the same checks again under the lease).
         self._check(await self._load(app_id, cart_id), if_match)
         async with self._locks.hold(cart_id, deadline):
@@ -119,7 +106,7 @@ class CartMutations:
                 cart, outbox = await self._read_back(cart_id, record, exc, deadline), []
         if outbox:
             # The emptied bags' deletes, tried now; whatever fails, the reconciler retries.
-            await self._deleter.attempt(outbox, deadline)
+            await self._ctx.deleter.attempt(outbox, deadline)
         return cart
 
     async def _save(
@@ -132,9 +119,9 @@ class CartMutations:
         failed_once = False
         for _ in range(_SAVE_ATTEMPTS):
             outbox = record(cart)
-            cart.touch(self._clock(), self._ttl)
+            cart.touch(self._ctx.clock(), self._ttl)
             try:
-                await self._store.carts.save(cart, outbox=outbox)
+                await self._ctx.store.carts.save(cart, outbox=outbox)
                 return cart, outbox
             except StaleCart:
                 pass
@@ -143,7 +130,7 @@ class CartMutations:
                     raise
                 failed_once = True
                 log.warning("line_change_save_retried", cart_id=cart.id)
-            fresh = await self._store.carts.get(app_id, cart.id)
+            fresh = await self._ctx.store.carts.get(app_id, cart.id)
             if fresh is None or fresh.status != CartStatus.IN_PROGRESS:
                 raise self._gone(cart.id) from None
             if failed_once and fresh.date_last_modified == cart.date_last_modified:
@@ -163,19 +150,19 @@ class CartMutations:
         """A change that made an external cart could not save it: the cart is queued for
         deletion unless the database shows its bag holding it (the save committed and only its
         answer was lost), decided from what the database holds (``CartStore.queue_unkept``)."""
-        read = await self._deleter.after_failed_write(cart_id, record.made, exc, deadline)
+        read = await self._ctx.deleter.after_failed_write(cart_id, record.made, exc, deadline)
         stored = read.on_record([record.bag_id])
         if stored is None:
             raise exc  # not on record: the bag failed, its cart is being removed
         log.warning("line_change_read_back", error=type(exc).__name__)
-        return show_platform_expiry(stored, self._clock())
+        return show_platform_expiry(stored, self._ctx.clock())
 
     async def _load(self, app_id: str, cart_id: str) -> Cart:
-        cart = await self._store.carts.get(app_id, cart_id)
+        cart = await self._ctx.store.carts.get(app_id, cart_id)
         if cart is None:
             raise NotFound(f"No cart {cart_id!r}.", kind=ErrorCode.CART_NOT_FOUND)
         # A bag whose external cart the platform dropped reads EXPIRED: an add makes it again.
-        return show_platform_expiry(cart, self._clock())
+        return show_platform_expiry(cart, self._ctx.clock())
 
     def _check(self, cart: Cart, if_match: IfMatch | None) -> None:
         if if_match is not None and not if_match.holds(cart.version):
@@ -186,7 +173,7 @@ class CartMutations:
                 data={"version": cart.version},
                 headers={"ETag": etag(cart.version)},
             )
-        if cart.is_expired(self._clock()):
+        if cart.is_expired(self._ctx.clock()):
             raise ApiError("The cart has expired and cannot change.", kind=ErrorCode.CART_EXPIRED)
 
     @staticmethod

@@ -21,28 +21,24 @@ a live bag or in the outbox:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime
 
 import structlog
 
 from bags.models import Bag, Cart, Merchant
 from bags.status import BagStatus, CartStatus
-from config import Settings
 from errors import Conflict, PlatformError, PlatformTimeout
-from orchestrator.service.carts import creation_call
-from orchestrator.service.clock import utcnow
-from orchestrator.service.deletion import ExternalDeleter, own_outcome
-from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.context import UseCaseContext
+from orchestrator.service.deletion import own_outcome
+from orchestrator.service.fanout import BagOutcome, creation_call
 from orchestrator.service.merge import (
-    apply_created,
     apply_failed,
+    apply_outcome,
     being_removed,
     error_factory,
 )
 from orchestrator.service.secrets import new_id
 from orchestrator.service.workers import BackgroundWorker
-from orchestrator.store import PendingExternalDelete, Store
+from orchestrator.store import PendingExternalDelete
 
 log = structlog.get_logger("multicart.reconciler")
 
@@ -50,33 +46,24 @@ _SETTLE_MARGIN_S = 5.0  # past the create's deadline and lease before a bag coun
 
 
 class Reconciler:
-    def __init__(
-        self,
-        store: Store,
-        merchants: MerchantAdapters,
-        settings: Settings,
-        deleter: ExternalDeleter,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._store = store
-        self._merchants = merchants
-        self._settings = settings
-        self._deleter = deleter
-        self._clock = clock
+    def __init__(self, context: UseCaseContext) -> None:
+        self._ctx = context
 
     def worker(self) -> BackgroundWorker:
         """At start-up, then every ``external_delete_retry_s``."""
-        return BackgroundWorker("reconciler", self.run_once, self._settings.external_delete_retry_s)
+        return BackgroundWorker(
+            "reconciler", self.run_once, self._ctx.settings.external_delete_retry_s
+        )
 
     async def run_once(self) -> int:
         """One round: the unsettled carts, then the due outbox entries. Returns how many bags
         and entries it settled."""
         settled = 0
-        settle_s = self._settings.create_deadline_s + _SETTLE_MARGIN_S  # the database's clock
+        settle_s = self._ctx.settings.create_deadline_s + _SETTLE_MARGIN_S  # the database's clock
         try:
-            for cart_id in await self._store.carts.unsettled(settle_s):
+            for cart_id in await self._ctx.store.carts.unsettled(settle_s):
                 try:
-                    async with self._deleter.cart_lease(cart_id):
+                    async with self._ctx.deleter.cart_lease(cart_id):
                         settled += await self._settle(cart_id)
                 except Conflict:
                     continue  # another process (or a request) holds it: its turn
@@ -84,33 +71,35 @@ class Reconciler:
                     log.exception("cart_settle_failed", cart_id=cart_id)
         finally:
             # Then the outbox, with the entries settling just added, whatever happened above.
-            settled += await self._deleter.run_once(self._clock())
+            settled += await self._ctx.deleter.run_once(self._ctx.clock())
         return settled
 
     async def settle_now(self, cart_id: str) -> None:
         """Settle one cart's unsettled bags at once, under its lease (409 ``cart_busy`` if
         another holds it): a retry whose Idempotency-Key names this cart found the request
         that wrote it dead (its key's lock lapsed, which outlasts the create's lease)."""
-        async with self._deleter.cart_lease(cart_id):
+        async with self._ctx.deleter.cart_lease(cart_id):
             await self._settle(cart_id)
 
     async def _settle(self, cart_id: str) -> int:
-        cart = await self._store.carts.get_any(cart_id)  # re-read under the lease
+        cart = await self._ctx.store.carts.get_any(cart_id)  # re-read under the lease
         if cart is None or cart.status != CartStatus.IN_PROGRESS:
             return 0
         bound = structlog.contextvars.bound_contextvars(cart_id=cart.id)
         with bound:
             unsettled = [b for b in cart.bags if b.status in (BagStatus.PENDING, BagStatus.UNKNOWN)]
-            merchants = await self._store.catalog.get_merchants({b.merchant_id for b in unsettled})
+            merchants = await self._ctx.store.catalog.get_merchants(
+                {b.merchant_id for b in unsettled}
+            )
             outbox: list[PendingExternalDelete] = []
             settled: list[Bag] = []
             for bag in unsettled:
                 if await self._settle_bag(cart, bag, merchants.get(bag.merchant_id), outbox):
                     settled.append(bag)
             if settled:
-                cart.date_last_modified = self._clock()
+                cart.date_last_modified = self._ctx.clock()
                 try:
-                    await self._store.carts.save(cart, outbox=outbox)
+                    await self._ctx.store.carts.save(cart, outbox=outbox)
                 except Exception as exc:
                     await self._read_back(cart, settled, outbox, exc)
             return len(settled)
@@ -123,10 +112,10 @@ class Reconciler:
         write, go through the same read-back as a request's (``after_failed_write``), so an
         adopted cart is either recorded or queued, never left on no bag and in no entry."""
         adopted = [b for b in settled if b.external_id]
-        candidates = [*outbox, *self._deleter.entries(cart.id, adopted, due_now=True)]
-        deadline = time.monotonic() + self._settings.request_deadline_s
+        candidates = [*outbox, *self._ctx.deleter.entries(cart.id, adopted, due_now=True)]
+        deadline = time.monotonic() + self._ctx.settings.request_deadline_s
         try:
-            await self._deleter.after_failed_write(
+            await self._ctx.deleter.after_failed_write(
                 cart.id, candidates, exc, deadline, outcome=own_outcome(cart, settled)
             )
         except Exception:  # logged with the ids by after_failed_write; the next round asks
@@ -139,16 +128,16 @@ class Reconciler:
         merchant_row: tuple[Merchant, bytes] | None,
         outbox: list[PendingExternalDelete],
     ) -> bool:
-        new_error = error_factory(cart, self._clock(), new_id)
+        new_error = error_factory(cart, self._ctx.clock(), new_id)
         with structlog.contextvars.bound_contextvars(bag_id=bag.id, platform=str(bag.platform)):
             adapter = None
             if merchant_row is not None:
                 try:
-                    adapter = self._merchants.adapter_for(*merchant_row)
+                    adapter = self._ctx.merchants.adapter_for(*merchant_row)
                 except ValueError:  # its connection cannot be decrypted with our keys
                     adapter = None
             if adapter is not None and adapter.capabilities.caller_chosen_cart_ids:
-                if await self._store.references.being_deleted(bag.merchant_id, bag.id):
+                if await self._ctx.store.references.being_deleted(bag.merchant_id, bag.id):
                     # What its create made is queued for deletion (its outcome could not be
                     # written): a reference an outbox entry names is never adopted or sent
                     # again, or that delete would remove the cart adopted (the bag's id is
@@ -157,7 +146,7 @@ class Reconciler:
                     apply_failed(bag, being_removed(bag), cart, new_error)
                     log.warning("bag_settled", outcome="FAILED", reason="outbox_names_it")
                     return True
-                deadline = time.monotonic() + self._settings.create_deadline_s
+                deadline = time.monotonic() + self._ctx.settings.create_deadline_s
                 try:
                     found = await creation_call(adapter, cart, bag, deadline)()
                 except PlatformError as exc:
@@ -165,18 +154,19 @@ class Reconciler:
                         log.warning("bag_still_unknown", cause=str(exc.cause))
                         return False  # the next round asks again
                     # Deleted by its reference, the bag's id.
-                    outbox.extend(self._deleter.entries(cart.id, [bag], due_now=True))
+                    outbox.extend(self._ctx.deleter.entries(cart.id, [bag], due_now=True))
                     _drop_errors(cart, bag)
                     apply_failed(bag, exc, cart, new_error)
                     log.warning("bag_settled", outcome="FAILED", cause=str(exc.cause))
                     return True
                 _drop_errors(cart, bag)
-                apply_created(bag, found, cart, new_error)
-                bag.platform_changed_at = self._clock()  # its create, as the platform holds it
+                # Its create, as the platform holds it: the platform's expiry counts from now.
+                adopted = BagOutcome(bag.id, cart=found)
+                apply_outcome(bag, adopted, cart, new_error, self._ctx.clock())
                 log.info("bag_settled", outcome="ADOPTED", external_id=found.external_id)
                 return True
             # The platform cannot be asked: the bag fails, the possible cart is recorded.
-            outbox.extend(self._deleter.entries(cart.id, [bag], due_now=True))
+            outbox.extend(self._ctx.deleter.entries(cart.id, [bag], due_now=True))
             _drop_errors(cart, bag)
             unanswered = PlatformTimeout(
                 f"{bag.platform} gave no answer to the create, and it cannot be asked whether"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,6 @@ from adapters.base import ExternalCart, ExternalLine, ref_matches
 from adapters.calls.platform_text import platform_text
 from bags.models import Bag, Cart, CatalogSku, Merchant, OrderError, OrderSku
 from bags.status import BagStatus
-from config import Settings
 from errors import (
     ApiError,
     Cause,
@@ -44,10 +43,8 @@ from errors import (
     PlatformTimeout,
     clip,
 )
-from orchestrator.service.clock import utcnow
-from orchestrator.service.merchants import MerchantAdapters
+from orchestrator.service.context import UseCaseContext
 from orchestrator.service.secrets import CredentialsUnreadable, new_id
-from orchestrator.store import Store
 from orchestrator.store.references import DuplicateReference
 
 UNMAPPED_SKU_ID = ""  # an order SKU of a referenced cart that matches no catalog SKU
@@ -104,21 +101,12 @@ def best_match(line: ExternalLine, catalog: Sequence[CatalogSku]) -> CatalogSku 
 
 
 class ReferenceService:
-    def __init__(
-        self,
-        store: Store,
-        merchants: MerchantAdapters,
-        settings: Settings,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._store = store
-        self._merchants = merchants
-        self._settings = settings
-        self._clock = clock
+    def __init__(self, context: UseCaseContext) -> None:
+        self._ctx = context
 
     async def save(self, app_id: str, command: SaveReference) -> Cart:
-        deadline = time.monotonic() + self._settings.request_deadline_s
-        row = await self._store.catalog.get_merchant(command.merchant_id)
+        deadline = time.monotonic() + self._ctx.settings.request_deadline_s
+        row = await self._ctx.store.catalog.get_merchant(command.merchant_id)
         if row is None:
             raise NotFound(
                 f"No merchant {command.merchant_id!r}.", kind=ErrorCode.MERCHANT_NOT_FOUND
@@ -126,17 +114,17 @@ class ReferenceService:
         merchant, sealed = row
         # An id that is not one of the platform's cart ids (``..``, ``a/b``, ``%2e%2e``) is
         # refused before anything is sent: it would otherwise end up in a credentialed path.
-        problem = self._merchants.cart_id_problem(merchant, command.external_id)
+        problem = self._ctx.merchants.cart_id_problem(merchant, command.external_id)
         if problem is not None:
             raise InvalidRequest([FieldProblem("cart_id", problem)])
         # Asked before the platform: a cart already held is a 409 without any call.
-        held = await self._store.references.hold(merchant.id, command.external_id)
+        held = await self._ctx.store.references.hold(merchant.id, command.external_id)
         if held is not None:
             raise duplicate(deleting=held.deleting)
         external = await self._read(merchant, sealed, command.external_id, deadline)
         cart = await self._cart(app_id, merchant, external, command)
         try:
-            await self._store.references.insert(cart)
+            await self._ctx.store.references.insert(cart)
         except DuplicateReference as exc:
             raise duplicate(deleting=exc.deleting) from None
         return cart
@@ -146,7 +134,7 @@ class ReferenceService:
     ) -> ExternalCart:
         platform = str(merchant.platform)
         try:
-            adapter = self._merchants.adapter_for(merchant, sealed)
+            adapter = self._ctx.merchants.adapter_for(merchant, sealed)
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 external = await adapter.get_cart(external_id, deadline=deadline)
         except CredentialsUnreadable:
@@ -181,7 +169,7 @@ class ReferenceService:
         matched: dict[str, CatalogSku] = {}
         after: str | None = None
         while True:
-            page = await self._store.catalog.list_skus(
+            page = await self._ctx.store.catalog.list_skus(
                 merchant_id, limit=_CATALOG_PAGE, after=after
             )
             for line in lines:
@@ -202,8 +190,8 @@ class ReferenceService:
         external: ExternalCart,
         command: SaveReference,
     ) -> Cart:
-        now = self._clock()
-        currency = external.currency or self._settings.default_currency
+        now = self._ctx.clock()
+        currency = external.currency or self._ctx.settings.default_currency
         matched = await self._catalog_for(merchant.id, external.lines)
         bag = Bag(
             id=new_id("bag"),
@@ -225,7 +213,7 @@ class ReferenceService:
             currency=currency,
             date_created=now,
             date_last_modified=now,
-            expires_at=now + timedelta(days=self._settings.cart_ttl_days),
+            expires_at=now + timedelta(days=self._ctx.settings.cart_ttl_days),
             customer_id=command.customer_id,
             bags=[bag],
         )

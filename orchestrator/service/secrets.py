@@ -5,7 +5,7 @@ so a slow KDF adds nothing) and compared in constant time. Merchant connections 
 at rest with Fernet (AES-128-CBC + HMAC-SHA256) under ``MultiFernet``: the primary key
 (``MULTICART_ENCRYPTION_KEY``) seals, every configured key (``MULTICART_ENCRYPTION_KEYS_OLD``
 too) opens, and ``reseal`` moves a connection to the primary, so the key rotates with no
-downtime (``orchestrator.service.keys.reseal_all`` re-seals every merchant).
+downtime (``orchestrator.service.key_rotation.reseal_all`` re-seals every merchant).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from adapters.fake import FakeRegistry, ref_key
 from config import Settings
 from orchestrator.http.app import create_app
-from orchestrator.http.keys import STORE
+from orchestrator.http.keys import SERVICES
 from orchestrator.http.server import EnvelopeAppRunner
 from orchestrator.store import Store
 
@@ -39,7 +39,7 @@ class Api:
 
     @property
     def store(self) -> Store:
-        return self.client.server.app[STORE]
+        return self.client.server.app[SERVICES].store
 
     async def post_cart(self, body: Any, **kw: Any) -> Any:
         return await self.client.post("/v1/carts", json=body, headers=self.auth, **kw)

@@ -17,7 +17,7 @@ from typing import Any
 from adapters.calls.resilience import CircuitOpen
 from bags.status import Platform
 from errors import PlatformRateLimited, PlatformServerError
-from orchestrator.http.keys import RECONCILER, SETTINGS
+from orchestrator.http.keys import SERVICES, SETTINGS
 from orchestrator.service.secrets import new_id
 from orchestrator.store import PendingExternalDelete
 from tests.api.conftest import ADMIN, Api
@@ -228,7 +228,7 @@ async def test_operators_list_and_requeue_dead_letters(api: Api) -> None:
 
     # The reconciler's next round deletes it on the platform; the entry is done.
     assert dead.external_id in outdoors(api).carts
-    assert await api.client.server.app[RECONCILER].run_once() >= 1
+    assert await api.client.server.app[SERVICES].reconciler.run_once() >= 1
     assert dead.external_id not in outdoors(api).carts
     assert await api.store.outbox.get(dead.id) is None
     assert (await listed(api, "?state=dead"))["data"] == []

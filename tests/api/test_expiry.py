@@ -9,12 +9,13 @@ its external cart (its lifetime after the last confirmed change) reads EXPIRED.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bags.status import Platform
 from errors import PlatformNotFound
-from orchestrator.http.keys import DELETER, METRICS, SETTINGS
+from orchestrator.http.keys import METRICS, SERVICES
 from orchestrator.service.expiry import ExpirySweeper
 from tests.api.conftest import Api
 from tests.api.test_reconcile import add_ep_merchant, cart_of, lines, outdoors
@@ -27,13 +28,8 @@ def sweeper(api: Api, ahead: timedelta = LATER, batch: int = 50) -> ExpirySweepe
     earlier of the two), through the store's seam."""
     api.store.db.clock_offset_s = ahead.total_seconds()
     app = api.client.server.app
-    return ExpirySweeper(
-        api.store,
-        app[SETTINGS],
-        app[DELETER],
-        clock=lambda: datetime.now(UTC) + ahead,
-        batch=batch,
-    )
+    context = replace(app[SERVICES].context, clock=lambda: datetime.now(UTC) + ahead)
+    return ExpirySweeper(context, batch=batch)
 
 
 async def new_cart(api: Api, *sku_ids: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from adapters.fake import FakeRegistry
 from orchestrator.http.app import create_app
+from orchestrator.http.keys import SERVICES
 from tests.api.conftest import ADMIN, PRICES, Api, EnvelopeTestServer, seed
 from tests.api.conftest import test_settings as api_settings
 from tests.api.test_operations import sample
@@ -45,9 +46,8 @@ async def served(database_url: str, **settings: Any) -> AsyncIterator[Api]:
 
 
 def app_platforms(client: TestClient) -> FakeRegistry:  # type: ignore[type-arg]
-    from orchestrator.http.keys import PLATFORMS
 
-    platforms = client.server.app[PLATFORMS]
+    platforms = client.server.app[SERVICES].platforms
     assert isinstance(platforms, FakeRegistry)
     return platforms
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.http.keys import MERCHANTS
+from orchestrator.http.keys import SERVICES
 from tests.api.conftest import ADMIN, Api
 
 
@@ -83,5 +83,5 @@ async def test_a_public_url_is_stored_normalised(api: Api) -> None:
     merchant_id = (await response.json())["id"]
     row = await api.store.catalog.get_merchant(merchant_id)
     assert row is not None
-    connection = api.client.server.app[MERCHANTS]._box.open(row[1])
+    connection = api.client.server.app[SERVICES].merchants._box.open(row[1])
     assert connection["api_url"] == "https://shop.example.com/stores/x/v3"

@@ -20,7 +20,7 @@ from adapters.fake import FakeRegistry
 from errors import Cause, ErrorCode, Overloaded, PlatformRateLimited, PlatformServerError
 from orchestrator.http.app import create_app
 from orchestrator.http.idempotency import IDEMPOTENCY, KEEP_FOR, Idempotency, fingerprint
-from orchestrator.http.keys import SERVICE, SETTINGS
+from orchestrator.http.keys import SERVICES, SETTINGS
 from orchestrator.service.secrets import hash_api_key
 from orchestrator.store.tables import idempotency_keys
 from tests.api.conftest import ADMIN, PRICES, Api, EnvelopeTestServer
@@ -109,7 +109,7 @@ async def test_a_key_in_flight_elsewhere_is_409_until_its_claim_lapses(api: Api)
 async def test_a_500_is_not_stored_and_the_retry_runs(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service = api.client.server.app[SERVICE]
+    service = api.client.server.app[SERVICES].carts
     real = service.create
     calls: list[int] = []
 

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, update
 
 from orchestrator.http.idempotency import IDEMPOTENCY
+from orchestrator.http.keys import SERVICES
 from orchestrator.store.tables import idempotency_keys
 from tests.api.conftest import Api
 from tests.api.test_idempotency import body, post
@@ -143,7 +144,6 @@ async def test_a_resume_that_fails_keeps_the_key_and_the_next_retry_answers_at_o
 ) -> None:
     """Found in review: a resume whose settling failed stored a 500 for 24 h, and one that met
     another settler held the key for the whole lock."""
-    from orchestrator.http.keys import RECONCILER
 
     parked, go = park_first_create(outdoors(api))
     first = asyncio.create_task(post(api, "k-resume", body(api, "tent")))
@@ -151,7 +151,7 @@ async def test_a_resume_that_fails_keeps_the_key_and_the_next_retry_answers_at_o
     [pending] = await listed(api)
     await lapse_key(api, "k-resume")
     await expire_lease(api, pending["id"])
-    reconciler = api.client.server.app[RECONCILER]
+    reconciler = api.client.server.app[SERVICES].reconciler
 
     async def broken(_cart_id: str) -> None:
         raise ConnectionResetError("the database went away")

@@ -21,7 +21,7 @@ from sqlalchemy import update
 from adapters.fake import FakePlatform
 from bags.status import BagStatus, Platform
 from errors import Overloaded, PlatformRejected, PlatformServerError
-from orchestrator.http.keys import DELETER
+from orchestrator.http.keys import SERVICES
 from orchestrator.store import StaleCart
 from orchestrator.store.tables import carts
 from tests.api.conftest import Api
@@ -153,7 +153,7 @@ async def test_an_elastic_path_reference_an_outbox_entry_names_is_never_adopted(
     await asyncio.wait_for(parked.wait(), 5)
     [listed] = (await (await api.client.get("/v1/carts", headers=api.auth)).json())["data"]
     [bag] = listed["bags"]
-    deleter = api.client.server.app[DELETER]
+    deleter = api.client.server.app[SERVICES].deleter
     held = (await api.store.carts.get_any(listed["id"])).bags[0]  # type: ignore[union-attr]
     held.external_id = bag["id"]  # what the read-back would have queued: the reference's delete
     await api.store.outbox.enqueue(deleter.entries(listed["id"], [held]))

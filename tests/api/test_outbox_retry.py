@@ -13,7 +13,7 @@ from sqlalchemy import select
 from adapters.fake import FakePlatform
 from bags.status import Platform
 from errors import PlatformServerError
-from orchestrator.http.keys import DELETER, SETTINGS
+from orchestrator.http.keys import SERVICES, SETTINGS
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.store.tables import external_deletes
 from tests.api.conftest import Api
@@ -29,7 +29,7 @@ def outdoors(api: Api) -> FakePlatform:
 
 
 def deleter(api: Api) -> ExternalDeleter:
-    return api.client.server.app[DELETER]
+    return api.client.server.app[SERVICES].deleter
 
 
 def backoff(api: Api, attempts_before: int) -> float:

@@ -4,6 +4,7 @@ external cart; a DELETE never races a create. Against the fake platforms, on bot
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from adapters.fake import FakePlatform, ref_key
 from bags.models import Bag, Cart, OrderSku
 from bags.status import Platform
 from errors import PlatformAddressRefused, PlatformAuthFailed, PlatformNotFound, PlatformTimeout
-from orchestrator.http.keys import DELETER, MERCHANTS, SETTINGS
+from orchestrator.http.keys import SERVICES
 from orchestrator.service.reconciler import Reconciler
 from orchestrator.store.outbox import PendingExternalDelete
 from tests.api.conftest import ADMIN, Api
@@ -58,13 +59,7 @@ def reconciler(api: Api, ahead: timedelta = timedelta(minutes=1)) -> Reconciler:
     cut-off) through the store's seam."""
     api.store.db.clock_offset_s = ahead.total_seconds()
     app = api.client.server.app
-    return Reconciler(
-        api.store,
-        app[MERCHANTS],
-        app[SETTINGS],
-        app[DELETER],
-        clock=lambda: datetime.now(UTC) + ahead,
-    )
+    return Reconciler(replace(app[SERVICES].context, clock=lambda: datetime.now(UTC) + ahead))
 
 
 async def cart_of(api: Api, cart_id: str) -> dict[str, Any]:
@@ -193,7 +188,7 @@ async def test_a_delete_while_the_create_is_in_flight_is_cart_busy_and_loses_not
 
 async def test_outbox_entries_settle_gone_dead_or_retried(api: Api) -> None:
     fake = outdoors(api)
-    deleter = api.client.server.app[DELETER]
+    deleter = api.client.server.app[SERVICES].deleter
     common = {"cart_id": "c", "bag_id": "b", "platform": Platform.BIGCOMMERCE}
     entries = [
         PendingExternalDelete(

@@ -13,7 +13,7 @@ from adapters.base import LineRequest
 from adapters.fake import FakePlatform
 from bags.status import Platform
 from errors import PlatformAddressRefused, PlatformRateLimited, PlatformServerError
-from orchestrator.http.keys import DELETER
+from orchestrator.http.keys import SERVICES
 from tests.api.conftest import PRICES, Api
 from tests.store.factories import count_carts
 
@@ -142,7 +142,7 @@ async def test_an_external_cart_whose_delete_is_pending_is_still_held(api: Api) 
     assert await count_carts(api.store) == 1  # only the deleted one
 
     # The outbox's next round deletes it, as it would have under a new bag: then it is gone.
-    deleter = api.client.server.app[DELETER]
+    deleter = api.client.server.app[SERVICES].deleter
     assert await deleter.run_once(datetime.now(UTC) + timedelta(minutes=5)) == 1
     assert external_id not in platform_of(api, 0).carts
     assert (await save(api, body)).status == 404

@@ -4,7 +4,8 @@ with the reason it need not be.
 A reader the explorer does not shift keeps real time while the database's clock jumps, and the
 explorer then reports races that are its own (it did once: ``utcnow`` moved to
 ``orchestrator/service/clock.py`` and ``explore.clock.WALL_CLOCK_READERS`` did not follow, so
-``reference_to_an_unknown_create_wedges_the_reconciler`` failed on both engines).
+``reference_to_an_unknown_create_wedges_the_reconciler`` failed on both engines). The use cases
+now read the clock the composition root injects, the explorer's ``CLOCK.now``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Readers the explorer's rules never reach, or whose time no invariant compares.
 NOT_SHIFTED = {
-    "orchestrator.cli_outbox": "the operator's requeue command; the explorer drives no CLI",
+    "orchestrator.service.clock": "the default clock; the explorer builds its app with its own",
+    "orchestrator.cli.outbox": "the operator's requeue command; the explorer drives no CLI",
     "orchestrator.http.outbox_routes": "the operator's requeue route; no explorer rule calls it",
     "orchestrator.store.catalog": "dates app and merchant registrations, set up before any jump",
 }

@@ -8,7 +8,7 @@ import pytest
 
 from bags.models import Merchant
 from bags.status import Platform
-from orchestrator.service.keys import ResealIncomplete, reseal_all
+from orchestrator.service.key_rotation import ResealIncomplete, reseal_all
 from orchestrator.service.secrets import CredentialBox, CredentialsUnreadable
 from orchestrator.store import Store
 

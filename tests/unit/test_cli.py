@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from orchestrator.cli import ConfigError, build_parser, check_admin_token, main
+from orchestrator.cli import build_parser, main
+from orchestrator.cli.checks import ConfigError, check_admin_token
 from orchestrator.service.secrets import CredentialBox
 
 

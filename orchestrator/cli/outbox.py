@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from orchestrator.cli import ConfigError, check_schema, load_settings
+from orchestrator.cli.checks import ConfigError, check_schema, load_settings
 from orchestrator.store.outbox import STATES
 
 T = TypeVar("T")
@@ -56,17 +56,14 @@ def add_outbox_parser(sub: Any) -> None:
 
 
 def _on_store(args: argparse.Namespace, work: Callable[[Any], Awaitable[T]]) -> T:
-    from orchestrator.store import Store
+    from orchestrator.bootstrap import opened_store
 
     url = args.database_url or load_settings().database_url
 
     async def run() -> T:
         await check_schema(url)
-        store = Store.from_url(url)
-        try:
+        async with opened_store(url) as store:
             return await work(store)
-        finally:
-            await store.close()
 
     return asyncio.run(run())
 
