@@ -2,7 +2,7 @@
 
 Handlers only translate: the body through its schema, ``If-Match`` into an ``IfMatch``, one
 ``CartMutations`` call, the cart out with its version as the ``ETag``. The rules live in
-``orchestrator.service.mutations`` and ``line_changes``.
+``orchestrator.service.mutations`` and ``lines``.
 
 ``If-Match`` follows RFC 9110 §13.1.1: ``*`` or a list of entity tags; a weak tag (``W/"3"``)
 never matches (If-Match compares strongly); a list naming no current version answers 412

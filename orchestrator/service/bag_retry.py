@@ -15,7 +15,7 @@ id as the cart's reference, which that pending delete would remove. Nor, ever, a
 ``unknown_create`` entry in any state (pending, ``dead`` or ``undetectable``): its first create
 may have made a cart that cannot be found again (Shopify, BigCommerce mint the ids), and a
 second create for the same bag would make a second cart. Such a bag stays ``FAILED``; an add
-of its merchant's SKU makes a new bag (``line_changes.py``).
+of its merchant's SKU makes a new bag (``lines/new_bag.py``).
 """
 
 from __future__ import annotations

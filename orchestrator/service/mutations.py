@@ -4,7 +4,7 @@ Why a module of its own: a create makes a cart in one go, while these change a l
 needs what a create does not: the cart's lease, waited for (``cart_lock.py``), so concurrent
 changes queue and none is lost; ``If-Match`` against the cart's version; the expiry check;
 and the rule that the external cart changes first and our record second, with what the
-platform really holds (``line_sync.py``). Each use case is two steps: the platform step (under
+platform really holds (``lines/sync.py``). Each use case is two steps: the platform step (under
 the lease), then a ``Record`` applied to the cart and saved with the version check. Should the
 save find the cart changed anyway (a lease that ran out), the record is applied to a fresh read
 and saved again, so a change made on a platform is never left out of our record.
@@ -29,8 +29,7 @@ from errors import Conflict as ConflictError
 from orchestrator.service.cart_lock import CartLocks
 from orchestrator.service.context import UseCaseContext
 from orchestrator.service.expiry import show_platform_expiry
-from orchestrator.service.line_changes import LineChanges
-from orchestrator.service.line_records import MadeRecord, Record
+from orchestrator.service.lines import LineChanges, MadeRecord, Record
 from orchestrator.store import PendingExternalDelete, StaleCart
 
 log = structlog.get_logger("multicart.mutations")

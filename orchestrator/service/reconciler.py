@@ -15,7 +15,7 @@ a live bag or in the outbox:
   others (Shopify, BigCommerce) no cart can be found without its id, so the bag becomes
   ``FAILED`` and an ``unknown_create`` outbox entry records and counts the possible orphan,
   which the platform expires on its own. Such a bag's order errors say ``retryable: false``
-  and it is never created again under its id (``bag_retry.py``, ``line_changes.py``).
+  and it is never created again under its id (``bag_retry.py``, ``lines/new_bag.py``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The ``Record`` of a line change: what the platform holds, folded into a cart.
 
-Why apart from ``line_changes.py``: a record is applied to whichever cart the save finds (the
+Why apart from ``changes.py``: a record is applied to whichever cart the save finds (the
 one read, or a fresh one if another change won the version check), so it finds bags and lines
-by id and decides from what the platform answered (``line_sync.Settled``) alone: the line as
+by id and decides from what the platform answered (``sync.Settled``) alone: the line as
 held, the order error when the platform holds other than asked, an emptied bag's delete.
 """
 
@@ -16,7 +16,7 @@ from bags.models import Bag, Cart, OrderSku
 from bags.status import BagStatus
 from errors import Cause, PlatformError
 from orchestrator.service.deletion import ExternalDeleter
-from orchestrator.service.line_sync import Settled, shortfall, sync_bag
+from orchestrator.service.lines.sync import Settled, shortfall, sync_bag
 from orchestrator.service.merge import error_factory
 from orchestrator.service.secrets import new_id
 from orchestrator.store import PendingExternalDelete
@@ -109,8 +109,8 @@ class LineRecords:
         """The platform answered that the bag's external cart is gone (a 404, and a read-back
         that found none): the bag is ``EXPIRED``, as one past its platform's lifetime reads,
         with the order error. Its lines stay in our record, so the merchant's next add makes
-        the external cart again with them (``line_changes.py``), queuing a delete of the old id
-        (a 404 there, which counts as done) rather than writing to a cart that is not there."""
+        the external cart again with them (``new_bag.py``), queuing a delete of the old id (a
+        404 there, which counts as done) rather than writing to a cart that is not there."""
         new_error = error_factory(c, self._clock(), new_id)
         message = f"{b.platform} no longer has this bag's cart"
         if settled.error is not None:
