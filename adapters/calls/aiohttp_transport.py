@@ -1,24 +1,11 @@
 """The production ``Transport``: aiohttp's client, one session per platform.
 
-Why aiohttp directly: the adapters' calls were a third of the create path's event-loop time,
-most of it httpx's own request and response machinery on top of the ``httpx-aiohttp`` transport
-(``python -m bench --profile``); bench/httpstack.py measured raw aiohttp at 14,474 req/s
-against httpx-aiohttp's 4,408/s. Measured: 3000 ``BigCommerceAdapter.create_cart`` calls
-through ``PlatformCaller`` against ``multicart sandbox`` in a subprocess, uvloop, logs filtered
-to warnings, CPU per call by ``time.process_time`` (a throwaway script, not kept): 433-450 us
-sequential and 309-345 us at 64 in flight on httpx-aiohttp, 269-285 us and 188-237 us on this
-transport (2-3 runs each, 2-core machine).
-
-What it keeps from the httpx client it replaces: one session per platform (the pool is shared
-by every store of that platform), no cookies (``DummyCookieJar``: one session serves every
-merchant's store, and a cookie of one must never ride to another), no redirects followed, no
-proxies from the environment, the pool capped at the platform's concurrency, idle connections
-kept 5 s (httpx's default, which httpx-aiohttp passed on), the connect timeout and the attempt
-budget, and the answer read under the size cap. The session is created on first use, inside the
-running loop, as aiohttp requires. Unless the settings allow every host and address, the
-connector resolves through ``adapters.calls.address_guard`` and a literal IP is checked before
-sending: a store's host that resolves to a loopback, private or metadata address is refused
-there, nothing sent (``PlatformAddressRefused``).
+It keeps what the httpx client it replaced gave (no cookies, no redirects, no proxies from the
+environment, a pool capped at the platform's concurrency, the answer read under the size cap),
+and resolves through ``adapters.calls.address_guard`` unless every host is allowed, so a store's
+host resolving to a loopback, private or metadata address is refused with nothing sent
+(``PlatformAddressRefused``). Why aiohttp directly, and the measurements:
+docs/decisions/0011-aiohttp-transport.md.
 """
 
 from __future__ import annotations

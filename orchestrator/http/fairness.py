@@ -1,33 +1,10 @@
 """Fair sharing between apps: no app can starve the others, guess keys, or fill the database.
 
-Why: one app holding 64 slow connections took every ``MULTICART_MAX_IN_FLIGHT`` slot and every
-other app got 503 ``overloaded``; 500 maximal creates in 1.8 s from one app added 26 MB to the
-database; 1,000 wrong admin tokens were tried at 1,421/s and then the right one worked. The
-bounds, each answered before the work it guards:
-
-- **A share of the in-flight slots** (``InFlightShares``): taken once the app is known and
-  before its body is read, so an app's slow bodies count against its own share and no one
-  else's (and a client without a key makes the server read nothing). The apps holding slots divide
-  ``(1 - MULTICART_APP_IN_FLIGHT_RESERVE) * MULTICART_MAX_IN_FLIGHT`` evenly (one app alone:
-  48 of 64 by default), so the reserve is always there for an app that holds none; past its
-  share an app is answered 429 ``rate_limited`` (``reason: in_flight``). The process-wide cap
-  (``shedding.py``) still answers 503 when every slot is taken.
-- **A request rate per app** (``AppRates``, ``MULTICART_APP_RATE_LIMIT``): a moving window in
-  the ``limits`` library's memory storage (3 us a request, measured); the scale-out work moves
-  it to ``limits``' Redis storage, shared across processes, with no other change.
-- **Failed authentications** (``AuthThrottle``, ``MULTICART_AUTH_FAILURE_LIMIT``) per client
-  address and per token prefix. Past the limit the admin token is not even compared (429
-  ``failed_auth``, the right one included: it is an operator's choice, so guessable). An app
-  key is still looked up and a valid one passes: it carries 256 random bits, nothing to guess,
-  and a hostile tester showed that blocking it let 20 junk requests a minute lock every app
-  behind a shared address out (and every app after a restart, its key cache empty); a wrong
-  one past the limit is answered 429 instead of 401.
-- **Requests without an app** (``AddressRates``, ``MULTICART_ANONYMOUS_RATE_LIMIT``): probes,
-  ``/metrics``, ``/openapi.json`` and unknown routes per client address: a flood of
-  ``/metrics`` (6.2 ms of CPU each, no key) cut another app's creates from 1,911 to 391 in 8 s.
-- **Live carts per app**: ``quota.py``.
-
-Every bound is per process; ``serve --workers N`` divides the rates (``Settings.per_process``).
+``InFlightShares`` (each app's share of the in-flight slots), ``AppRates`` (a rate per app),
+``AuthThrottle`` (failed authentications per address and token prefix) and ``AddressRates``
+(requests without an app); live carts per app are ``quota.py``. Every bound is per process;
+``serve --workers N`` divides the rates. Why each bound, and the measurements:
+docs/decisions/0009-fair-sharing.md.
 """
 
 from __future__ import annotations

@@ -1,51 +1,10 @@
 """``Idempotency-Key`` on every authenticated POST route, with Stripe's contract.
 
-Why: a client that lost an answer and retried made a second cart, with new external carts. Now
-a POST may carry ``Idempotency-Key`` (1..255 printable ASCII characters); the first complete
-answer is stored (``orchestrator.store.idempotency``) with a fingerprint of the request
-(SHA-256 of method, path and the body as canonical JSON: keys sorted, no spacing), and:
-
-- the same key and fingerprint within 24 h replays that answer unchanged (status, body,
-  ``Content-Type``/``Location``/``Retry-After``) with ``Idempotent-Replayed: true``;
-- the same key with another fingerprint is 422 ``idempotency_key_reused`` (1422);
-- the same key while its first request still runs, in any process, is 409
-  ``idempotency_key_in_use`` (1409) with ``Retry-After: 1`` (the usual create takes
-  milliseconds; the claim's own bound, the deadline plus a margin, would be hostile advice).
-
-Decisions:
-
-- Scope: the app (its id); the admin routes share one scope of their own (``admin``). Admin
-  POSTs take the header too (it cost nothing more): ``POST /v1/admin/apps`` answers the app's
-  key once, so admin answers are stored sealed with the credential key (``CredentialBox``),
-  never as plaintext; keep a rotated-out key in ``MULTICART_ENCRYPTION_KEYS_OLD`` for 24 h.
-- Not stored (the key is released, so the same key can be sent again): answers refusing the
-  request as sent (1001, 1002, 1004, 1005: Stripe saves nothing when validation fails and the
-  endpoint never began) and 5xx answers other than 2503, *when the request wrote nothing
-  beyond its claim*. Stripe stores 500s too, but a stored 500 would repeat a transient fault
-  for 24 h; the client's retry should run again. A 2503 ``external_cart_creation_failure`` IS
-  a complete answer and is stored: its retry advice (``retryable``, ``Retry-After``) is in it,
-  and a retry with a new key is the way to try again. 400 bodies are checked before the claim
-  where they can be (malformed JSON, size, media type: no database statement at all).
-- A 5xx of a request that wrote anything beyond its claim (its ``PENDING`` cart, so maybe
-  external carts; a line change; a saved reference; a lease) is stored like any answer, an
-  unexpected 500 included (rendered here as the envelope renders it, so the replay is the same
-  answer): a retry with the key must never run the work a second time and make a second
-  external cart. The signal is the request's ``RequestBudget.wrote``
-  (``orchestrator/store/waits.py``, set by every committed write transaction, even one that
-  changed no row: conservative): set back to False once the claim is committed, read after the
-  handler, then set again. A request without a budget (none, inside the app) counts as having
-  written. The refusals above (1001..1005, ``cart_busy``) are released whatever was written.
-- A request cancelled mid-way (shutdown) keeps its claim until the claim's bound, so a retry
-  never runs beside the remains of a fan-out that may still be settling.
-- One key, one cart: a create's ``PENDING`` insert names its cart on the key's record in the
-  same transaction (``store.idempotency.BIND_CART``). A retry that takes over a claim whose
-  request died (SIGKILL, a crash: its lock lapsed) answers that cart, its unsettled bags
-  settled first (``Route.resume``), and stores that answer; it never makes another cart. Only
-  a cart whose record is gone (a creation failure discarded it) lets the create run again.
-  The same key with another body is then 422, as before.
-- Storing the answer is tried ``SETTLE_TRIES`` times before the claim is left to lapse;
-  claims that keep racing answer 409 ``idempotency_key_in_use``, never 500.
-- A request without the header pays nothing: one dictionary lookup, no statement.
+A client that lost an answer can retry without making a second cart: the first complete answer
+to a key is stored and replayed; another request with the key is 422, one while it runs 409. A
+5xx is stored only once the request has written something (``RequestBudget.wrote``), and one
+key names at most one cart. The contract: docs/api.md, "Idempotency-Key"; why each rule:
+docs/decisions/0002-idempotency-keys.md.
 """
 
 from __future__ import annotations

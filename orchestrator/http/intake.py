@@ -1,28 +1,10 @@
 """A request's body, read whole and in bounded time before the request takes an in-flight slot.
 
-Why: 64 connections from one app, each declaring ``Content-Length: 1000`` and sending a byte
-every 5 s, held every ``MULTICART_MAX_IN_FLIGHT`` slot while their bodies trickled in, and every
-other app was answered 503 for as long as the sockets stayed open. Here, once the request is
-authenticated and within its app's share (``web.guarded``; a client without a key makes the
-server read and buffer nothing: a first version read bodies before authentication, and 990
-connections with a wrong key each sending 256 KiB took the process from 120 to 779 MB), and
-before any slot is taken (``admission.py``):
-
-- a compressed body is refused (415: any ``Content-Encoding`` header other than ``identity``,
-  every one of them read, and a ``Transfer-Encoding`` other than ``chunked``):
-  ``Content-Encoding: gzip`` inflated 1 MB into 1 GiB before any key was checked (0.8 s of
-  CPU a request). The server is built with ``auto_decompress=False`` (``cli.py``), so nothing
-  is inflated below this either;
-- a declared length past ``MULTICART_MAX_BODY_BYTES`` is refused (413) without reading a
-  byte, and an undeclared (chunked) one as soon as it passes the bound;
-- the body must arrive within ``MULTICART_BODY_TIMEOUT_S`` plus its declared length (or, for
-  a chunked body, the largest allowed) at ``MULTICART_BODY_MIN_RATE`` bytes a second: past
-  that, 408 ``request_timeout`` and the connection is closed;
-- a client that goes away mid-body is logged at info (``client_disconnected``) and counted
-  with status 499 (nginx's "client closed request"), never as a 5xx.
-
-aiohttp keeps what ``read()`` returned, so the handlers' own ``read_json`` reads it again at
-no cost.
+After authentication and the app's share, before any slot: compressed bodies refused (415),
+a declared length past ``MULTICART_MAX_BODY_BYTES`` refused unread (413), the body due within
+``MULTICART_BODY_TIMEOUT_S`` plus its length at ``MULTICART_BODY_MIN_RATE`` (408, connection
+closed), a client gone mid-body counted as 499. aiohttp keeps what ``read()`` returned, so the
+handlers read it again at no cost. Why: docs/decisions/0009-fair-sharing.md.
 """
 
 from __future__ import annotations

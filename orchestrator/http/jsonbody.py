@@ -1,27 +1,9 @@
 """Parse a request body as strict JSON: UTF-8, no duplicate keys, bounded nesting, no NaN.
 
-orjson (used for every answer) silently keeps the last of two equal keys, so
-``{"quantity": 5000, "quantity": 1}`` was a quantity of 1. The standard library's C scanner
-with an ``object_pairs_hook`` sees every pair and so can refuse duplicates; it also accepts
-``NaN``/``Infinity`` and lone surrogate escapes, which are refused here (orjson refused them).
-
-Cost, measured on this 2-core machine (min of 5 timeit runs, Python 3.11, under other load):
-a 3-line create body (164 B) 0.9-1.4 us with orjson.loads, 4.9-7.1 us here; a 100-line body
-(3.3 kB) 15 us against 112-120 us (the depth walk runs: it holds over 16 brackets); a
-1,000-SKU upsert (170 kB) 0.6 ms against 3.1-3.4 ms. The create path spends about 5 ms of CPU
-per cart (BENCHMARKS.md), so an ordinary create pays about 0.1% more; a 100-line one about 2%.
-
-Nesting: no request of this API nests deeper than 4; bodies are refused beyond
-``MAX_DEPTH`` (deep JSON made RecursionErrors in the JSON scanner and orjson's encoder, and
-deep ``platform_ref``s made every later SKU listing answer 500). The depth walk is skipped when
-the body holds fewer brackets than the bound, which is every ordinary create.
-
-Numbers: a number with a fraction or an exponent whose value is whole (``480.0``, ``4.8e2``)
-is read as that integer, as JSON Schema counts it an integer: a client generated from the
-document may send ``480.0`` for an integer field (schemathesis did), and the models, strict
-about type, then see ``480``. ``480.5`` stays a float (refused where an integer is taken), and
-so does a whole number past ``_WHOLE_DIGITS`` digits (``1e400``): no field takes one, and
-turning ``1e999999999`` into an ``int`` would take the process's memory.
+The standard library's scanner with an ``object_pairs_hook`` sees every pair (orjson keeps the
+last of two equal keys); nesting past ``MAX_DEPTH`` is refused, and a whole number written with
+a fraction or exponent (``480.0``) is read as that integer, as JSON Schema counts it. Why, and
+the measured cost: docs/decisions/0012-strict-json.md.
 """
 
 from __future__ import annotations

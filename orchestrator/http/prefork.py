@@ -1,23 +1,9 @@
 """Pre-fork: ``multicart serve --workers N`` runs N processes that accept on one listening socket.
 
-Why: one event loop is one core. The parent binds the socket (so ``--port 0`` works and the
-printed address is the one bound), forks N children that each run the whole app on the
-inherited socket (the kernel hands each new connection to one of the accepting processes), and
-prints ``listening on`` only once every child said it is serving. The background workers
-(reconciler, outbox, expiry sweeper, idempotency purge) run in every child: each claims its
-work in the database (outbox ``FOR UPDATE SKIP LOCKED``, carts under their lease, purges are
-plain ``DELETE``s), so N copies never work the same item twice.
-
-The parent only supervises, with SIGTERM, SIGINT and SIGCHLD blocked and taken synchronously
-(``sigwaitinfo``): SIGTERM/SIGINT is forwarded to the children as SIGTERM and they get
-``GRACE_S`` to finish (then SIGKILL). A child that exits on its own is not restarted: the
-others are stopped and the parent exits 1, so the supervisor above (systemd, Kubernetes, a
-shell) sees the failure and restarts the service whole, rather than a crash loop hidden inside
-it. On Linux each child asks for SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), so even a
-SIGKILLed parent leaves no orphan serving.
-
-``fork`` is safe here: the parent has no event loop and no thread left when it forks (the
-start-up checks ran in an ``asyncio.run`` that has returned), and POSIX is required.
+The parent binds the socket, forks N children that each run the whole app on it, forwards
+SIGTERM/SIGINT to them (``GRACE_S``, then SIGKILL), and exits 1 when a child dies on its own
+instead of restarting it; the background workers claim their work in the database, so N copies
+never work one item twice. Why, and what it measured: docs/decisions/0014-pre-fork-workers.md.
 """
 
 from __future__ import annotations

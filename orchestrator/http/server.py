@@ -1,39 +1,10 @@
 """The runner that serves the app: aiohttp's, hardened at the connection level.
 
-aiohttp builds one ``RequestHandler`` per connection through ``web.Server.__call__``; the
-runner below hands it a ``Server`` whose handlers add what a hostile client needs:
-
-- Framing errors (a header line over 8190 bytes, a malformed request line) never reach the
-  app's middlewares; aiohttp answered a ``text/plain`` 400 echoing the offending header's first
-  bytes (an ``Authorization: Bearer ...`` included) and logged a traceback holding the header.
-  Here the answer is the JSON envelope with a fixed message, ``nosniff``/``no-store``, and the
-  log is one ``http_bad_request`` event: status and exception class, never the bytes.
-- A header timeout (``MULTICART_HEADER_TIMEOUT_S``): the request line and headers must arrive
-  within it, from the connection's start or from the first byte of a keep-alive connection's
-  next request; else the connection is closed without an answer. Before it, a client sending
-  headers a byte at a time was served after 20 s, and 2,000 half-open connections held 2,000
-  descriptors (29 -> 2,029) until aiohttp's 3,630 s keep-alive default. With the defaults
-  (10 s, 1,000) the same flood, connected at once, peaked at 1,030 descriptors and was back to
-  the baseline 10.0 s after the last connect (``python -m bench.hostile --half-open 2000``;
-  connects that wait out SYN retries past the listen backlog of 128 arrive late and get their
-  own 10 s: 15-30 s in all); 300 of them with a 1 s timeout: all closed 1.0 s after
-  opening, descriptors back to the baseline (tests/e2e/test_hostile_wire.py).
-- A cap on open connections per process (``MULTICART_MAX_CONNECTIONS``, 0: off). A refusing
-  cap was itself the denial of service: 1,500 connections that sent nothing held it, and every
-  other client (``/healthz`` included) got a reset until the header timer freed them, 10 s
-  later; ~100 empty connects a second kept the service unreachable. So a connection accepted
-  at the cap closes the OLDEST connection that has not completed its request headers (silent
-  since accept, mid-headers, or a keep-alive connection idle between requests) and takes its
-  place (``multicart_http_connections_evicted_total``); only when every connection is inside a
-  request is the new one closed at once, before any buffer or task is made for it. The
-  candidates are an insertion-ordered dict: O(1) per connection. /tmp/h/p27.py with a cap of
-  300 (1,500 empty connects, an authenticated ``GET /v1/carts`` every 2 s for 16 s): before, 0
-  of 5 answered while the flood held the cap (reset); after, 8 of 8, 333 evictions, 0
-  refusals. A request is replaced only if a whole cap of newer connections arrives before its
-  headers do (1,000 at the default: 10 s of a 100/s flood). A per-address cap was rejected:
-  every client behind one proxy shares its address.
-  Under ``serve --workers N`` each worker has its own cap (N x the setting in all).
-- ``Server: multicart`` on every answer: aiohttp's default names Python's and its own version.
+Its handlers answer framing errors with the envelope (never echoing the bytes), close a
+connection whose headers are late (``MULTICART_HEADER_TIMEOUT_S``), cap open connections
+(``MULTICART_MAX_CONNECTIONS``) by evicting the oldest one still without its headers, and say
+``Server: multicart``. Why, what was rejected, and the measurements:
+docs/decisions/0004-connection-hardening.md.
 """
 
 from __future__ import annotations

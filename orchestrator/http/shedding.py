@@ -1,30 +1,10 @@
 """Load shedding at the door: the middleware that decides, before anything else, if work starts.
 
-Why: with nothing bounding admission, 1,500 creates/s (10x capacity) against one process
-queued every request on the event loop and the SQLite write lock: measured with
-``python -m bench.overload`` the accepted creates' p50 was 11-12 s against a 2 s create deadline,
-the server answered 23 creates/s (capacity ~150/s: congestion collapse) and 90% of the load
-generator's requests could not even be sent. Queueing work that cannot finish in time only
-makes the work that could finish late too.
-
-So, before authentication, any body read, database or platform work:
-
-- **The cap on requests in flight** (``MULTICART_MAX_IN_FLIGHT``; 0 turns it off), when every
-  slot is already taken: an immediate 503 ``overloaded`` (``data.reason: in_flight``) with
-  ``Retry-After``, pre-rendered, with no log line of its own (a log line per shed request is
-  CPU spent exactly when there is none; a summary is logged at most every ``LOG_EVERY_S``).
-  The slot itself is taken later, once the request is authenticated and its body read
-  (``admission.py``), which looks at the cap again; its deadline is set there too. Until then
-  the request's database waits (an unknown key's lookup) are bounded by
-  ``MULTICART_REQUEST_DEADLINE_S``.
-- **Requests no app answers for** (probes, ``/metrics``, ``/openapi.json``, unknown routes) per
-  client address (``MULTICART_ANONYMOUS_RATE_LIMIT``, ``fairness.AddressRates``): 429
-  ``rate_limited`` (``reason: anonymous``). Probes and scrapes are never shed by the cap, so a
-  load balancer still sees a live, ready process.
-
-Both count in ``multicart_http_shed_requests_total{reason}`` / the requests counter. The
-middleware runs outside the envelope and idempotency middlewares (``app.py``), so a shed
-request costs no auth lookup, no body read and no idempotency record.
+Over ``MULTICART_MAX_IN_FLIGHT`` a request is answered an immediate 503 ``overloaded`` before
+authentication or any body, database or platform work (probes and ``/metrics`` never shed);
+requests without an app are limited per address. It runs outside the envelope and idempotency
+middlewares, so a shed request costs nothing else. Why, and the overload measurements:
+docs/decisions/0008-load-shedding.md.
 """
 
 from __future__ import annotations

@@ -1,54 +1,10 @@
 """The catalog read off the hot path: an in-process cache of SKUs and merchants.
 
-Why: every create (and every line add, every preview) read its SKUs joined with their merchants
-in a read transaction of its own: 11% of the event loop's busy time under the benchmark.
-``CatalogStore`` (``catalog.py``) now answers ``lookup`` and ``get_merchants`` from here and
-goes to the database only for the ids it does not hold.
-
-What it holds, and when it is wrong. Positive entries only: an id the database did not have is
-never remembered, so a SKU or merchant added anywhere is visible to the next read at once.
-Entries are bounded (``MULTICART_CATALOG_CACHE_SIZE`` SKUs, as many merchants; least recently
-used first out). An entry can be stale only after a change made by another process, and only
-until this process's poll of the ``catalog_version`` row (migration 0006, bumped in the same
-transaction as every merchant or SKU write) sees the counter move: at most
-``MULTICART_CATALOG_REFRESH_S`` (default 1 s) plus one poll's read. A change made through this
-process's ``CatalogStore`` drops the cache as soon as it commits. If the poll fails (database
-unreachable), an entry is used for at most ``STALE_FACTOR`` (3) x the refresh interval after
-it was read or last confirmed, then every read goes to the database again. ``refresh_s`` 0
-turns the cache off (every read goes to the database).
-
-Races. A fill that began before an invalidation must not store what it read (possibly the old
-rows): ``begin`` hands out the cache's generation, every invalidation moves it, and ``put_*``
-drops rows whose generation is not the current one. The first poll of a process only learns
-the version, so it drops whatever was filled before it.
-
-What a stale entry can do (within the bound above), each checked against the code:
-
-- price, name, currency, ``platform_ref`` or ``available`` changed: a create in that window is
-  validated, split and sent as if it had arrived just before the change. A made bag's lines
-  then show the prices the platform really holds (``service/merge.py``), so a stale catalog
-  price never outlives the create's answer; a SKU the platform now refuses fails its bag as any
-  refusal does, and one newly unavailable is refused (400) only after the window.
-- a SKU moved to another merchant (``upsert_skus`` may change ``merchant_id``): a create in the
-  window puts it in the old merchant's bag, as it would have just before.
-- a merchant's connection re-sealed by ``multicart keys rotate``: the old ciphertext still opens
-  while the old key is in ``MULTICART_ENCRYPTION_KEYS_OLD`` (``MultiFernet`` decrypts with every
-  configured key), and the rotation is run while every process still has it there; both
-  ciphertexts open to the same connection, so the adapter cache
-  (``service/merchants.py``, keyed by merchant and ciphertext) builds the same adapter. Removing
-  the old key means restarting the processes, which empties their caches.
-- deletion: nothing deletes a merchant or a SKU (no route, no store method; ``skus`` holds a
-  foreign key to ``merchants``), so there is no deleted row to serve. Should a delete ever be
-  written it must go through ``CatalogStore._catalog_write`` like every other write.
-
-Cached ``CatalogSku``/``Merchant`` objects are shared between callers: both are frozen, and no
-caller mutates a ``platform_ref`` in place (they pass it on or copy it with ``dict(...)``).
-
-Decision record (``CatalogStore.lookup`` of the same 3 SKUs 2000 times, SQLite file, one
-process, this shared 2-core machine, three runs each): the code before the cache 1.5-2.2 s CPU,
-1.6-2.5 s wall (0.75-1.1 ms CPU per lookup; the cache turned off measures the same); with the
-cache 0.004 s CPU and wall (2 us per lookup). The poll costs one such read per second per
-process (about 0.1% of a core).
+Every create, line add and preview reads the catalog; ``CatalogStore`` answers from here and
+goes to the database only for the ids it does not hold. Positive entries only, bounded; stale
+at most ``MULTICART_CATALOG_REFRESH_S`` after another process's change (the polled
+``catalog_version`` row), and a fill older than an invalidation is dropped by its generation.
+Why, what a stale entry can do, and the measurements: docs/decisions/0001-catalog-cache.md.
 """
 
 from __future__ import annotations

@@ -1,44 +1,11 @@
 """The database: engines, transactions and migrations, the one place that knows each engine.
 
-Every store class (``carts``, ``catalog``, ``outbox``, ``apps``, ``leases``) takes one shared
-``Database`` and runs each of its methods as one short transaction through ``write``/``read``.
-
-``make_engine`` builds an async engine tuned per engine:
-
-- SQLite (``sqlite+aiosqlite:///path``): WAL, ``foreign_keys=ON``, a busy timeout, and
-  SQLAlchemy (not the sqlite3 module) emitting ``BEGIN``: ``BEGIN IMMEDIATE`` on a connection
-  marked with the ``WRITE`` execution option, a plain deferred ``BEGIN`` otherwise. Taking the
-  write lock at ``BEGIN`` means a writer never fails half-way with "database is locked".
-- PostgreSQL (``postgresql+asyncpg://``): a bounded pool (10 + 10 overflow per process) whose
-  checkout and connect are bounded by ``wait_s`` (``MULTICART_DB_WAIT_S``, default 10 s).
-
-Writes (``Database.write``) are serialized in-process by one lock on SQLite (``waits.WriteLock``:
-a request finishing its work before one starting it) and begin
-with ``BEGIN IMMEDIATE`` (measured under the benchmark's contended writes: p99 180 ms instead of
-1.2 s when writers waited on the busy timeout); on PostgreSQL they rely on the database's row
-locks. Reads (``Database.read``) take no lock; a read that runs several queries sees one
-snapshot (a SQLite read transaction, a PostgreSQL REPEATABLE READ read-only transaction).
-
-The create path's batched writes (``group_commit.py``) go through ``write_slot``: on SQLite the
-whole transaction runs on one writer thread over a synchronous connection to the same file,
-under the same write lock (measured, one create's two writes alone on this machine: the
-``PENDING`` insert 1.25-1.83 ms through aiosqlite, 0.78-0.85 ms on the writer thread; the outcome
-write 1.07-1.55 ms, 0.57-0.67 ms), since aiosqlite hands every statement to its thread about
-three times; on PostgreSQL ``run_sync`` on an async connection.
-
-Waits are bounded by the request's deadline (``waits.py``): taking the SQLite write lock or a
-pooled connection (PostgreSQL's pool and connect, SQLite's pool) waits at most what is left of
-it, then raises ``Overloaded`` (503, ``data.reason: database_wait``) instead of queueing for
-seconds; outside a request the bound is ``wait_s`` (``MULTICART_DB_WAIT_S``).
-
-``Database.fault_hook`` (None in production: one attribute test per write transaction) lets a
-test fail a write transaction at a chosen point (``WritePhase``): before its statements, after
-them (the commit refused: rolled back), or after a commit that succeeded (its answer lost). The
-invariant explorer (``explore/``) uses it on both engines.
-
-``upgrade``/``upgrade_sync`` run ``alembic upgrade head`` programmatically with the
-``migrations`` directory next to this file, so they work from the repository and from an
-installed package alike; no ``alembic.ini`` is needed.
+Every store class takes one shared ``Database`` and runs each of its methods as one short
+transaction through ``write``/``read``. SQLite writes begin ``BEGIN IMMEDIATE`` behind one
+in-process lock (batches on a writer thread); PostgreSQL uses a bounded pool and row locks;
+every wait is bounded by the request's deadline (``waits.py``). ``fault_hook`` lets tests and
+the explorer fail a write at a chosen phase; ``upgrade`` runs alembic without an ini file.
+Why and the measurements: docs/decisions/0003-sqlite-writes.md.
 """
 
 from __future__ import annotations

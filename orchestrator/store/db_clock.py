@@ -1,32 +1,10 @@
 """The database's clock: "the database's now + N seconds" as SQL, for every deadline that one
-process writes and another compares.
+process writes and another compares (leases, claims, Idempotency-Key locks).
 
-Why: a cart's lease, an outbox entry's claim and an Idempotency-Key's lock are taken over by
-whichever process finds their deadline passed. Written and compared on each process's own
-clock, a host whose clock runs ahead of another's by more than the margin (5 s past a create's
-deadline) takes over a live one: on Elastic Path, a second create of a cart still being made.
-The database's clock is the one clock every process shares, so these deadlines are computed
-and compared by the database, in the statement that writes or compares them (no extra round
-trip, and one reading of the clock for the whole statement):
-
-- PostgreSQL: ``statement_timestamp()``, the start of the current statement. Not ``now()``:
-  that is the transaction's start, which in a group commit's transaction (or a claim's SELECT
-  then UPDATE) lags its later statements. Not ``clock_timestamp()``: it is volatile (read again
-  for every row), so an index on the compared column could not serve the comparison.
-- SQLite: ``julianday('now')``, fixed for the whole of one statement's step; every process
-  sharing the file shares the host's clock. It is rendered as ``UTCDateTime`` stores a datetime
-  on SQLite (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, compared as text), padded with three
-  zeros: SQLite's clock has milliseconds.
-
-``Database.clock_offset_s`` (default 0) is added to the database's clock by every store
-statement that reads it: tests, and a future interleaving explorer, move the database's time
-with it, whatever the process clocks say.
-
-What stays on the application's clock: what clients are shown (a cart's ``date_created``,
-``date_last_modified`` and ``expires_at``, the platforms' expiry), when an outbox entry is due
-(``next_attempt_at``: a schedule, never a claim), and an idempotency record's ``created_at``.
-Compared on the database's clock: ``lease_until``, ``claimed_until``, an idempotency record's
-``locked_until`` and ``expires_at``, and the reconciler's settle cut-off.
+Each is computed and compared by the database in the statement that writes or compares it, so
+processes whose clocks disagree never take what another holds; ``Database.clock_offset_s``
+moves it in tests. Which deadlines use which clock, and why these SQL functions:
+docs/decisions/0006-database-clock.md.
 """
 
 from __future__ import annotations

@@ -1,28 +1,9 @@
 """Group commit: the create path's writes of concurrent requests share one transaction.
 
-Why: a create writes twice (its ``PENDING`` cart born leased, then its outcomes), each a
-transaction of 3-4 statements, and on SQLite every statement is several thread hand-offs
-through aiosqlite while the one writer waits. Under load those writes arrive together; here they
-are merged into one transaction whose statements run once per *batch* (``executemany`` of all
-the batch's rows), not once per create.
-
-The classic shape, with no added latency when writes do not arrive together: a write queues
-and, if no flush is running, one starts at once (one task switch); while a flush holds the
-database, later writes queue, and the next flush takes every one of them. A request's wait in
-the queue is bounded as any database wait (``waits.bound``: its deadline; a request that has
-written keeps ``SETTLE_S``); one that gives up while still queued is removed and answers
-``Overloaded`` with nothing written. A write taken into a flush waits for that transaction's end.
-
-Ordering and crash safety are unchanged: each caller returns only after *its* rows are
-committed, so the ``PENDING`` insert is durable before any platform call and the outcome write
-is durable before the answer. A batch that fails as a whole (a constraint, a lost connection)
-is rolled back and every write in it run again alone, so one bad write fails only its caller.
-
-A version check (``RowWrite.check``: the cart must still be at the version its create saw) is
-per write: on an engine that counts an ``executemany``'s rows (SQLite) the batch checks the
-total and runs its writes alone on a mismatch; elsewhere (asyncpg reports no count) the
-batch's carts are read ``FOR UPDATE`` first and a stale write is left out and answered
-``StaleCart``.
+Writes that arrive while a flush holds the database are merged into the next one, with no
+added latency when they do not; each caller still returns only once its own rows are
+committed, and a failed batch is run again write by write. Why and the measurement:
+docs/decisions/0005-group-commit.md.
 """
 
 from __future__ import annotations

@@ -1,30 +1,9 @@
 """Who holds an external cart: the reads and the one write behind saved references and retries.
 
-Why a module of its own: a saved reference (``POST /v1/cart-references``) must be refused when
-any live bag of any app already holds that external cart, and concurrent saves of one cart
-must give exactly one winner on both engines. The partial unique index
-``uq_bags_merchant_id_external_id`` (``tables.py``, migration 0004) decides the race; this
-module asks it first (a cheap 409 before any platform call), then inserts the new cart and
-turns the index's refusal into ``DuplicateReference``. A bag retry asks it whether an external
-cart the bag made earlier is still queued for deletion, or whether its first create's outcome
-is unknown (``bag_outbox``).
-
-An external cart whose delete is still pending also counts as held. The index stops covering a
-bag once it is ``DELETED``, but its ``external_deletes`` entry (state ``pending``) will delete
-that external cart on the outbox's next round: a cart saved meanwhile would hold an external
-cart about to vanish. ``hold`` (the pre-check) asks for both, and ``insert`` asks the outbox
-again *after* its insert, in the same transaction: on PostgreSQL a concurrent delete of the old
-holder makes the insert wait on the index until it commits, and a statement run after that wait
-sees its outbox entry (READ COMMITTED), so no interleaving lets the save through; on SQLite the
-single writer serializes the two. Every kind counts (an Elastic Path ``unknown_create`` entry
-deletes the cart named by the bag's id, which is that cart's id there).
-
-An external cart a bag is still being created under also counts as held: an Elastic Path
-bag's id is its cart's, and while the bag is ``PENDING`` or ``UNKNOWN`` its create (or the
-reconciler) will adopt the cart that id names. A reference saved meanwhile would take it first
-(the reconciler's adoption then hits the unique index on every round), or lose it to that
-cart's DELETE (its ``unknown_create`` entry deletes by the bag's id). Asked in the pre-check
-and again after the insert, as the outbox is.
+A live bag, a pending delete in the outbox, or an Elastic Path bag still being created under
+that id all hold it; the partial unique index ``uq_bags_merchant_id_external_id`` decides
+concurrent saves, asked before the insert (a cheap 409) and the outbox again after it, in the
+same transaction. Why each holder counts: docs/decisions/0007-saved-references.md.
 """
 
 from __future__ import annotations

@@ -1,26 +1,10 @@
 """How long a database wait may last, and who goes first on SQLite's write lock.
 
-Why: under overload every request queued on SQLite's one writer and the PostgreSQL pool (up to
-10 s, plus a 10 s connect), far past its deadline. The HTTP layer now puts each request's
-deadline in ``REQUEST_BUDGET`` (a contextvar, so no store method's signature carries it) and
-``Database`` bounds its waits with ``bound``: what is left of the deadline, or
-``MULTICART_DB_WAIT_S`` outside a request (background workers, the CLI).
-
-A request that has already written is *finishing*: a create whose ``PENDING`` cart is stored
-has called the platforms, and its outcome write must land, or a Shopify or BigCommerce cart is
-made that nobody can find again (the reconciler can only mark the bag ``FAILED`` and count the
-orphan). So a finishing wait gets at least ``SETTLE_S`` even past the deadline, and on SQLite
-``WriteLock`` serves finishing writers before *starting* ones. Measured with
-``python -m bench.overload`` (1,500 3-bag creates/s, SQLite, 2 s create deadline): with a FIFO
-lock, creates that had made their external carts queued behind new ``PENDING`` inserts and
-their outcome writes gave up; the reconciler then settled 63 (128 in flight) and 150 (256 in
-flight) bags, 35 of them counted as undetectable orphans. With this lock, at 128 in flight 9
-bags (214 writes still gave up, mostly starting ones), at 64 none. Starting writers are the
-ones to turn away: nothing is made yet.
-
-"Has written" is the signal; the Idempotency-Key claim (a write) is not counted as one
-(``orchestrator.http.idempotency`` sets ``wrote`` back after it), so a keyed create's
-``PENDING`` insert still queues as starting.
+Each request's deadline travels in ``REQUEST_BUDGET`` (a contextvar) and ``bound`` limits every
+database wait to what is left of it (``MULTICART_DB_WAIT_S`` outside a request). A request that
+has already written is *finishing*: it gets at least ``SETTLE_S`` and, on SQLite, ``WriteLock``
+serves it before starting writers. Why, and the overload measurements:
+docs/decisions/0013-finishing-writers-first.md.
 """
 
 from __future__ import annotations
