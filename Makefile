@@ -15,8 +15,8 @@ help:
 	@echo "make sandbox  run the platform simulators on 127.0.0.1:$(SANDBOX_PORT)"
 	@echo "make bench    the benchmark (see BENCHMARKS.md)"
 	@echo "make bench-soak  memory over 100,000 carts (~17 min, capped at 22; BENCHMARKS.md)"
-	@echo "make soak     the fault-matrix soak on SQLite and PostgreSQL (< 10 min; README: Soak)"
-	@echo "make explore  the invariant explorer, EXPLORE_SECONDS (600) per engine (README: Explore)"
+	@echo "make soak     the fault-matrix soak on SQLite and PostgreSQL (< 10 min; docs/testing.md)"
+	@echo "make explore  the invariant explorer, EXPLORE_SECONDS (600) per engine (docs/testing.md)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "multicart needs Python 3.11+ (set PYTHON=python3.x)")'

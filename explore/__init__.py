@@ -6,7 +6,7 @@ flight at once (a create parked inside a platform call while the reconciler, the
 jump or a failed database write go by). Example-based tests name the interleavings their author
 thought of; this drives the real service (the aiohttp app from ``orchestrator.http.app``, a real
 database on both engines) over the fake platforms of all three kinds with hypothesis's
-``RuleBasedStateMachine`` and checks the invariants (README: Explore) after every step.
+``RuleBasedStateMachine`` and checks the invariants (docs/testing.md) after every step.
 
 Modules: ``clock`` (the one place time moves), ``faults`` (platform and database faults, gates),
 ``stores`` (the app, merchants and SKUs it runs with), ``world`` (the app, its database, the

@@ -201,7 +201,7 @@ def check_one_cart_per_bag(shot: Snapshot) -> None:
 
 def check_accounted(shot: Snapshot) -> None:
     # An EXPIRED bag's cart the platform drops on its own (the fakes keep carts for ever, so
-    # it is still there); the sweep deletes it with the cart anyway (README: Expiry).
+    # it is still there); the sweep deletes it with the cart anyway (docs/api.md, Expiry).
     on_bags = {
         (b.merchant, b.external_id)
         for b in shot.bags

@@ -27,7 +27,7 @@ SERVE_VARIABLES = (
     "MULTICART_DATABASE_URL, "
     "MULTICART_HOST, MULTICART_PORT, MULTICART_OUTBOX_GIVE_UP_AFTER_S (how long a failing "
     "external delete is retried before it is a dead letter; default 129600 = 36 h); every "
-    "MULTICART_* setting is in README: Settings."
+    "MULTICART_* setting is in docs/configuration.md."
 )
 
 
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="multicart",
         description="Multi-merchant cart orchestrator. Settings come from MULTICART_* "
-        "environment variables (see README: Settings).",
+        "environment variables (see docs/configuration.md).",
     )
     parser.add_argument("--version", action="version", version=f"multicart {version_text()}")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -1,7 +1,7 @@
 """A bag's external cart is made once per bag id: the invariant behind line changes and retries.
 
 Every external cart multicart makes is on a live bag or in the ``external_deletes`` outbox, and
-no request makes two external carts for one bag (README: "Unknown outcomes", "Changing lines").
+no request makes two external carts for one bag (docs/api.md: "Unknown outcomes", "Changing lines").
 On Elastic Path the cart's id is the bag's id; on Shopify and BigCommerce the platform mints it
 (``adapters/fake.py`` does the same, so a second create is a second cart here too). Against the
 fake platforms, on both engines.

@@ -1,4 +1,4 @@
-"""POST /v1/carts/{cart_id}/bags/{bag_id}/retry in-process, on both engines (README: API)."""
+"""POST /v1/carts/{cart_id}/bags/{bag_id}/retry in-process, on both engines (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The cart API's contract in-process, on both engines, with a fake platform (README: API)."""
+"""The cart API's contract in-process, on both engines, with a fake platform (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dead letters (README "Dead letters"): an external delete is given up by time, from its first
+"""Dead letters (docs/api.md "Dead letters"): an external delete is given up by time, from its first
 real failure, not by a count of attempts; what is no failure of the platform never spends that
 window; a dead letter is listed, counted and requeued by an operator. On both engines, against
 the fake platforms, through the real app.

@@ -1,4 +1,4 @@
-"""Idempotency-Key on the POST routes, in-process on both engines (README: Idempotency-Key).
+"""Idempotency-Key on the POST routes, in-process on both engines (docs/api.md: Idempotency-Key).
 
 Each rule of Stripe's contract as multicart keeps it: replay, reuse, in flight, what is and is
 not stored, the header's own rules, scoping per app, a restart, expiry and purge on an injected

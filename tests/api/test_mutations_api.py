@@ -1,4 +1,4 @@
-"""Changing a cart's lines in-process, on both engines, with fake platforms (README: API).
+"""Changing a cart's lines in-process, on both engines, with fake platforms (docs/api.md).
 
 Add, set quantity and remove; the external cart first, then the record; versions, If-Match and
 the ETag; the lease queueing concurrent changes; expiry; platform failures as order errors.

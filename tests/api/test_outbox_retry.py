@@ -1,4 +1,4 @@
-"""The outbox's retry path (``ExternalDeleter.run_once``, README "Unknown outcomes"): a delete
+"""The outbox's retry path (``ExternalDeleter.run_once``, docs/api.md "Unknown outcomes"): a delete
 the platform fails with a 5xx is postponed with exponential backoff, attempt after attempt,
 until it succeeds (the give-up window is ``test_dead_letters.py``'s). Against the fake
 platforms, on both engines."""

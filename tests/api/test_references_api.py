@@ -1,4 +1,4 @@
-"""POST /v1/cart-references in-process, on both engines, with fake platforms (README: API)."""
+"""POST /v1/cart-references in-process, on both engines, with fake platforms (docs/api.md)."""
 
 from __future__ import annotations
 

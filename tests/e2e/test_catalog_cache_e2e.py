@@ -1,4 +1,4 @@
-"""The catalog cache across processes (README: API, the staleness sentence): two
+"""The catalog cache across processes (docs/api.md, the staleness sentence): two
 `multicart serve` on one database; an admin change through one is seen by the other's next
 creates within ``MULTICART_CATALOG_REFRESH_S`` and by the one that made it at once."""
 

@@ -1,4 +1,4 @@
-"""Creating multi-merchant carts over real HTTP against the sandbox (README: API)."""
+"""Creating multi-merchant carts over real HTTP against the sandbox (docs/api.md)."""
 
 from __future__ import annotations
 

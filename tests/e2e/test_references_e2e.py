@@ -1,5 +1,5 @@
 """Saved references, bag retries and previews over real HTTP, against the sandbox, on every
-platform (README: API; issue "lifecycle", points 2-4).
+platform (docs/api.md, Saved references).
 
 External carts "made elsewhere" are made on the sandbox through the platform's own API, with
 multicart's adapter for that store, as a storefront would make them.
