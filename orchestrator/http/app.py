@@ -105,26 +105,10 @@ def create_app(
         ],
         client_max_size=settings.max_body_bytes,
     )
-    app[METRICS] = metrics
-    app[SETTINGS] = settings
-    app[MAX_BODY] = settings.max_body_bytes
-    app[KEYS_CACHE] = {}
-    app[ADMISSION] = admission
-    app[INTAKE] = Intake(settings, metrics.bodies_reading)
-    app[IN_FLIGHT_SHARES] = InFlightShares(settings)
-    app[APP_RATES] = AppRates(settings)
-    app[AUTH_THROTTLE] = AuthThrottle(settings)
+    _add_request_guards(app, settings, metrics, admission)
     app.on_response_prepare.append(security_headers)
     box = CredentialBox.from_settings(settings)  # a bad key fails here
-    for route in ROUTES:
-        app.router.add_route(route.method, route.path, guarded(route))
-    add_preview_405(app.router)
-    document = build_openapi(ROUTES, service_version(), settings)
-
-    async def openapi(_request: web.Request) -> web.Response:
-        return json_response(document)
-
-    app.router.add_get("/openapi.json", openapi)
+    _add_routes(app, settings)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         async with running_services(
@@ -148,3 +132,32 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+def _add_request_guards(
+    app: web.Application, settings: Settings, metrics: Metrics, admission: Admission
+) -> None:
+    """What a request passes before its handler (``auth.py``'s order): the key cache, the
+    per-app bounds and throttles, the body's intake and the in-flight slots."""
+    app[METRICS] = metrics
+    app[SETTINGS] = settings
+    app[MAX_BODY] = settings.max_body_bytes
+    app[KEYS_CACHE] = {}
+    app[ADMISSION] = admission
+    app[INTAKE] = Intake(settings, metrics.bodies_reading)
+    app[IN_FLIGHT_SHARES] = InFlightShares(settings)
+    app[APP_RATES] = AppRates(settings)
+    app[AUTH_THROTTLE] = AuthThrottle(settings)
+
+
+def _add_routes(app: web.Application, settings: Settings) -> None:
+    """Every route behind its guard, and the OpenAPI document built from the same list."""
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, guarded(route))
+    add_preview_405(app.router)
+    document = build_openapi(ROUTES, service_version(), settings)
+
+    async def openapi(_request: web.Request) -> web.Response:
+        return json_response(document)
+
+    app.router.add_get("/openapi.json", openapi)

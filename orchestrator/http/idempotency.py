@@ -204,19 +204,36 @@ async def _keyed(request: web.Request, route: Route, handler: Handler) -> web.St
             headers={"Retry-After": "1"},
         )
     assert isinstance(outcome, Claimed)
+    return await _claimed(request, route, handler, _Key(keys, scope, key, outcome))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Key:
+    """A key this request holds the claim of."""
+
+    keys: Idempotency
+    scope: str
+    key: str
+    claim: Claimed
+
+
+async def _claimed(
+    request: web.Request, route: Route, handler: Handler, held: _Key
+) -> web.StreamResponse:
+    """Run the route under the claim, then settle the key with its answer."""
     budget = REQUEST_BUDGET.get()
     if budget is not None:
         budget.wrote = False  # the claim's own write: only the handler's count from here
     kind: ErrorCode | None = None
     unexpected: Exception | None = None
-    in_flight = IN_FLIGHT.set(KeyInFlight(scope, key, outcome.owner))
+    in_flight = IN_FLIGHT.set(KeyInFlight(held.scope, held.key, held.claim.owner))
     try:
-        response = await _run(request, route, handler, outcome)
+        response = await _run(request, route, handler, held.claim)
     except _ClaimKept:
         try:
-            await keys.store.lapse(scope, key, outcome.owner)
+            await held.keys.store.lapse(held.scope, held.key, held.claim.owner)
         except Exception:  # it lapses at its bound instead
-            log.warning("idempotency_lapse_failed", scope=scope, exc_info=True)
+            log.warning("idempotency_lapse_failed", scope=held.scope, exc_info=True)
         raise
     except MulticartError as exc:
         kind = exc.kind
@@ -228,28 +245,38 @@ async def _keyed(request: web.Request, route: Route, handler: Handler) -> web.St
     wrote = _wrote(budget)
     if unexpected is not None:
         if not wrote:
-            await _settle(keys, scope, key, outcome.owner, None)  # a 500: released
+            await _settle(held.keys, held.scope, held.key, held.claim.owner, None)  # released
             raise unexpected
         # It wrote: the 500 is this key's answer, rendered here as the envelope renders it.
         log.error("unhandled_error", method=request.method, path=request.path, exc_info=unexpected)
         kind = ErrorCode.INTERNAL_ERROR
-        response = error_response(
-            ApiError(
-                "An unexpected error occurred; report the request_id.",
-                kind=kind,
-                data={"request_id": request[REQUEST_ID]},
-            ),
-            request[REQUEST_ID],
-        )
+        response = _internal_error(request[REQUEST_ID])
+    return await _store_answer(held, response, kind, wrote)
+
+
+def _internal_error(request_id: str) -> web.Response:
+    return error_response(
+        ApiError(
+            "An unexpected error occurred; report the request_id.",
+            kind=ErrorCode.INTERNAL_ERROR,
+            data={"request_id": request_id},
+        ),
+        request_id,
+    )
+
+
+async def _store_answer(
+    held: _Key, response: web.StreamResponse, kind: ErrorCode | None, wrote: bool
+) -> web.StreamResponse:
     stored = _storable(response, kind, wrote=wrote)
     if stored is None and wrote and response.status >= 500:
         # A 5xx after a write that cannot be stored (not a plain body): the claim is kept
         # until its bound rather than released, so a retry cannot run the work again meanwhile.
-        log.warning("idempotency_claim_kept", scope=scope, status=response.status)
+        log.warning("idempotency_claim_kept", scope=held.scope, status=response.status)
         return response
     if stored is not None:
-        stored = dataclasses.replace(stored, body=keys.seal(scope, stored.body))
-    await _settle(keys, scope, key, outcome.owner, stored)
+        stored = dataclasses.replace(stored, body=held.keys.seal(held.scope, stored.body))
+    await _settle(held.keys, held.scope, held.key, held.claim.owner, stored)
     return response
 
 
