@@ -145,56 +145,61 @@ def explore(
     finding is shrunk for at most ``shrink_s`` (past ``seconds`` too)."""
     report = Report(engine)
     log = RunLog()
+    log.shrink_s = shrink_s
     world = World(database_url)
     started = time.monotonic()
+    chunk = 0
     with shift_wall_clock():
         world.open()
         try:
             ends = world.loop.time() + seconds
-            log.shrink_s = shrink_s
-            chunk = 0
             while chunk == 0 or world.loop.time() < ends:
-                chunk_seed = base_seed + chunk
-                log.out_of_time = float("inf")  # until this chunk's first finding
+                _run_chunk(world, log, report, base_seed + chunk)
                 chunk += 1
-                machine = seed(chunk_seed)(machine_for(world, log))
-                reported: list[str] = []
-                try:
-                    with with_reporter(_collect(reported)):
-                        run_state_machine_as_test(
-                            machine,
-                            settings=settings(
-                                max_examples=CHUNK_EXAMPLES,
-                                stateful_step_count=STEPS_PER_EXAMPLE,
-                                deadline=None,
-                                database=None,
-                                suppress_health_check=list(HealthCheck),
-                                print_blob=False,
-                            ),
-                        )
-                except BaseException as error:  # every failure is a finding
-                    if isinstance(error, KeyboardInterrupt):
-                        raise
-                    report.reported = reported
-                    for issue in _issues(error):
-                        if isinstance(issue, Flaky) and not isinstance(issue, Finding):
-                            report.flaky += 1  # a replay that went otherwise (timing)
-                            continue
-                        kind = (
-                            issue.signature if isinstance(issue, Finding) else type(issue).__name__
-                        )
-                        log.suppressed.add(kind)
-                        steps = _steps(issue, reported) or [
-                            "(hypothesis printed no replay; the shortest failing example seen:)",
-                            *log.shortest.get(kind, []),
-                        ]
-                        report.findings.append(
-                            FoundIssue(kind, chunk_seed, str(issue)[:600], steps)
-                        )
         finally:
             world.close()
     report.seconds = time.monotonic() - started
     report.chunks = chunk
+    _count(report, world, log)
+    return report
+
+
+_CHUNK_SETTINGS = settings(
+    max_examples=CHUNK_EXAMPLES,
+    stateful_step_count=STEPS_PER_EXAMPLE,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
+
+
+def _run_chunk(world: World, log: RunLog, report: Report, chunk_seed: int) -> None:
+    """One hypothesis run of the machine from ``chunk_seed``; what fails is a finding."""
+    log.out_of_time = float("inf")  # until this chunk's first finding
+    machine = seed(chunk_seed)(machine_for(world, log))
+    reported: list[str] = []
+    try:
+        with with_reporter(_collect(reported)):
+            run_state_machine_as_test(machine, settings=_CHUNK_SETTINGS)
+    except BaseException as error:  # every failure is a finding
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        report.reported = reported
+        for issue in _issues(error):
+            if isinstance(issue, Flaky) and not isinstance(issue, Finding):
+                report.flaky += 1  # a replay that went otherwise (timing)
+                continue
+            kind = issue.signature if isinstance(issue, Finding) else type(issue).__name__
+            log.suppressed.add(kind)
+            steps = _steps(issue, reported) or [
+                "(hypothesis printed no replay; the shortest failing example seen:)",
+                *log.shortest.get(kind, []),
+            ]
+            report.findings.append(FoundIssue(kind, chunk_seed, str(issue)[:600], steps))
+
+
+def _count(report: Report, world: World, log: RunLog) -> None:
     report.steps = world.stats.steps
     report.examples = log.examples
     report.interleavings = len(log.interleavings)
@@ -204,4 +209,3 @@ def explore(
     report.db_faults = dict(world.db_faults.struck_by_phase)
     report.answers = dict(world.stats.answers)
     report.tolerated_500 = world.stats.tolerated_500
-    return report

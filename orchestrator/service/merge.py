@@ -125,37 +125,37 @@ def apply_unknown(
 ) -> None:
     """The create may have been applied (no answer, or a 5xx, after it was sent): the bag is
     UNKNOWN until the reconciler finds or clears its external cart. Never "retry freely"."""
-    bag.move_to(BagStatus.UNKNOWN)
-    bag.platform_sub_total = None
-    for sku in bag.skus:
-        cart.errors.append(
-            new_error(
-                bag,
-                sku.sku_id,
-                "EXTERNAL_CREATE_CART",
-                error.cause,
-                f"{platform_text(error.message, MESSAGE_MAX)}. The external cart may exist:"
-                " multicart is resolving it.",
-                retryable=False,
-            )
-        )
+    message = (
+        f"{platform_text(error.message, MESSAGE_MAX)}. The external cart may exist:"
+        " multicart is resolving it."
+    )
+    _without_cart(bag, BagStatus.UNKNOWN, cart, new_error, error, message, retryable=False)
 
 
 def apply_failed(
     bag: Bag, error: PlatformError, cart: Cart, new_error: Callable[..., OrderError]
 ) -> None:
     """No external cart: the bag is FAILED and each of its SKUs gets an order error."""
-    bag.move_to(BagStatus.FAILED)
+    message = platform_text(error.message, MESSAGE_MAX)
+    _without_cart(bag, BagStatus.FAILED, cart, new_error, error, message, error.retryable)
+
+
+def _without_cart(
+    bag: Bag,
+    status: BagStatus,
+    cart: Cart,
+    new_error: Callable[..., OrderError],
+    error: PlatformError,
+    message: str,
+    retryable: bool,
+) -> None:
+    """``bag`` moves to ``status`` with no external cart known, one order error per SKU."""
+    bag.move_to(status)
     bag.platform_sub_total = None
     for sku in bag.skus:
         cart.errors.append(
             new_error(
-                bag,
-                sku.sku_id,
-                "EXTERNAL_CREATE_CART",
-                error.cause,
-                platform_text(error.message, MESSAGE_MAX),
-                retryable=error.retryable,
+                bag, sku.sku_id, "EXTERNAL_CREATE_CART", error.cause, message, retryable=retryable
             )
         )
 

@@ -14,20 +14,20 @@ def too_many(quantity: int, limit: int) -> InvalidRequest:
 
 
 def settling(settings: Settings) -> ConflictError:
-    wait = max(1, round(settings.external_delete_retry_s))
-    return ConflictError(
-        "This merchant's external cart is still being created or resolved; retry shortly.",
-        kind=ErrorCode.CART_BUSY,
-        headers={"Retry-After": str(wait)},
-    )
+    return _busy("This merchant's external cart is still being created or resolved", settings)
 
 
 def deleting(settings: Settings) -> ConflictError:
+    return _busy(
+        "An external cart this merchant's bag made earlier is still being removed", settings
+    )
+
+
+def _busy(why: str, settings: Settings) -> ConflictError:
+    """409 ``cart_busy``, retried after the background worker's next round."""
     wait = max(1, round(settings.external_delete_retry_s))
     return ConflictError(
-        "An external cart this merchant's bag made earlier is still being removed; retry shortly.",
-        kind=ErrorCode.CART_BUSY,
-        headers={"Retry-After": str(wait)},
+        f"{why}; retry shortly.", kind=ErrorCode.CART_BUSY, headers={"Retry-After": str(wait)}
     )
 
 
