@@ -21,8 +21,8 @@ from orchestrator.http.keys import SERVICES, SETTINGS
 from orchestrator.service.secrets import new_id
 from orchestrator.store import PendingExternalDelete
 from tests.api.conftest import ADMIN, Api
-from tests.api.test_operations import sample
 from tests.api.test_outbox_retry import deleter, deletes, outdoors
+from tests.support.prometheus import sample
 
 DOWN = PlatformServerError("store down", platform="BIGCOMMERCE", status=500)
 THROTTLED = PlatformRateLimited("throttled", platform="BIGCOMMERCE", status=429, retry_after=30)

@@ -22,8 +22,8 @@ from orchestrator.http.app import create_app
 from orchestrator.http.keys import SERVICES
 from tests.api.conftest import ADMIN, PRICES, Api, EnvelopeTestServer, seed
 from tests.api.conftest import test_settings as api_settings
-from tests.api.test_operations import sample
 from tests.api.test_overload import creates_seen, gate, until
+from tests.support.prometheus import sample
 
 __all__ = ["gate"]  # the fixture, used below
 TENT = {"skus": [{"sku_id": "sku-tent", "quantity": 1}]}

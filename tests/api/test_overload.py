@@ -21,7 +21,7 @@ from adapters.fake import FakePlatform, FakeRegistry
 from orchestrator.http.app import create_app
 from tests.api.conftest import PRICES, Api, EnvelopeTestServer, seed
 from tests.api.conftest import test_settings as api_settings
-from tests.api.test_operations import sample
+from tests.support.prometheus import sample
 
 CAP = 2
 SHED = "multicart_http_shed_requests_total"

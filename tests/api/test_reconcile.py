@@ -244,7 +244,7 @@ async def test_a_merchant_sealed_under_a_key_we_no_longer_have_fails_alone(api: 
 
 
 async def test_metrics_count_what_could_not_be_resolved(api: Api) -> None:
-    from tests.api.test_operations import sample
+    from tests.support.prometheus import sample
 
     outdoors(api).lose_answer_next("create_cart", LOST)
     assert (await api.post_cart(lines("sku-tent"))).status == 502

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
@@ -13,17 +11,7 @@ from orchestrator.http.app import create_app
 from orchestrator.http.keys import METRICS
 from tests.api.conftest import ADMIN, PRICES, Api, EnvelopeTestServer
 from tests.api.conftest import test_settings as api_settings
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of the sample ``name{labels}`` in a Prometheus exposition (0 when absent)."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.rsplit(" ", 1)[0]))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+from tests.support.prometheus import sample
 
 
 async def test_readyz_names_an_unmigrated_schema(database_url: str) -> None:
