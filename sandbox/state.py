@@ -133,7 +133,7 @@ class Store:
         return self.seed.access_token
 
     def cart(self, cart_id: str, now: float) -> Cart | None:
-        """The live cart, or None; an expired cart is gone (``catalog.CART_TTL_S`` idle)."""
+        """The live cart, or None; an expired cart is gone (``StoreSeed.cart_ttl`` idle)."""
         cart = self.carts.get(cart_id)
         if cart is not None and now - cart.updated > self.seed.cart_ttl:
             del self.carts[cart_id]

@@ -30,7 +30,7 @@ from graphql import (
     validate,
 )
 
-from sandbox.shopify_schema import SCHEMA
+from sandbox.shopify.schema import SCHEMA
 from tests.sandbox.conftest import Client
 from tests.sandbox.shopify_client import ADD, CREATE, GET, REMOVE, UPDATE, Shop, line, nodes
 

@@ -26,7 +26,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sandbox.bigcommerce_model import (
+from sandbox.bigcommerce.catalog import NAME
+from sandbox.bigcommerce.render import money, redirect_urls, render_cart
+from sandbox.bigcommerce.rules import (
     CONFLICT_TITLE,
     MISSING_FIELDS_TITLE,
     MISSING_LINE_ITEMS_TITLE,
@@ -40,12 +42,10 @@ from sandbox.bigcommerce_model import (
     parse_custom_items,
     parse_item,
 )
-from sandbox.bigcommerce_render import money, redirect_urls, render_cart
 from sandbox.faults import Fault
-from sandbox.platform import JSON, json_response, serve
+from sandbox.platform_requests import JSON, json_response, serve
 from sandbox.state import Cart, SandboxState, Store
 
-PLATFORM = "BIGCOMMERCE"
 STORE = "/bigcommerce/stores/{store_hash}"
 API = STORE + "/v3"
 
@@ -144,7 +144,7 @@ class BigCommerce:
     def wrap(self, op: Op) -> RouteHandler:
         async def handler(request: web.Request) -> web.StreamResponse:
             store = self.state.stores.get(request.match_info["store_hash"])
-            if store is None or store.platform != PLATFORM:
+            if store is None or store.platform != NAME:
                 # A wrong store hash is a 403 per BigCommerce's status codes page; a
                 # 404 here could pass for "cart already gone" in an adapter's delete.
                 body = BcError(403, "The store hash is not a store you can access").body()

@@ -9,7 +9,7 @@ the docs (https://shopify.dev/docs/api/storefront), not from our adapter.
 Business outcomes are HTTP 200 with ``data``; invalid documents are HTTP 200 with top-level
 ``errors`` in graphql-ruby's shape; throttling takes every form Shopify uses
 (https://shopify.dev/docs/api/usage/limits, https://shopify.dev/docs/api/usage/response-codes).
-There is no delete mutation: carts expire (``catalog.CART_TTL_S``).
+There is no delete mutation: carts expire (``catalog.CART_TTL_S`` of this package).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from aiohttp import web
 from graphql import GraphQLError, execute_sync
 
 from sandbox.faults import Fault
-from sandbox.platform import json_response, serve
-from sandbox.shopify_errors import format_errors
-from sandbox.shopify_model import (
+from sandbox.platform_requests import json_response, serve
+from sandbox.shopify.catalog import NAME
+from sandbox.shopify.graphql_errors import format_errors
+from sandbox.shopify.rules import (
     CART_NOT_FOUND,
     Context,
     Rejected,
@@ -43,10 +44,9 @@ from sandbox.shopify_model import (
     update_lines,
     user_error,
 )
-from sandbox.shopify_schema import SCHEMA, prepare
+from sandbox.shopify.schema import SCHEMA, prepare
 from sandbox.state import Cart, Line, SandboxState, Store
 
-PLATFORM = "SHOPIFY"
 API_VERSION = "2026-04"  # the schema version simulated, the one Shopify's Hydrogen pins
 SHOP = "/shopify/{shop}"
 TOKEN_HEADERS = ("Shopify-Storefront-Private-Token", "X-Shopify-Storefront-Access-Token")
@@ -206,7 +206,7 @@ class Shopify:
         store = self.state.stores.get(request.match_info["shop"])
         if (
             store is None
-            or store.platform != PLATFORM
+            or store.platform != NAME
             or not VERSION.match(request.match_info["version"])
         ):
             return _answer(404, {"errors": "Not Found"})
@@ -298,9 +298,7 @@ class Shopify:
         store = self.state.stores.get(request.match_info["shop"])
         token, key = request.match_info["token"], request.query.get("key", "")
         cart_id = f"gid://shopify/Cart/{token}?key={key}"
-        cart = (
-            store.cart(cart_id, self.state.now()) if store and store.platform == PLATFORM else None
-        )
+        cart = store.cart(cart_id, self.state.now()) if store and store.platform == NAME else None
         if cart is None:
             raise web.HTTPNotFound(text="No such cart.")
         rows = "".join(

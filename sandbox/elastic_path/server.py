@@ -23,13 +23,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sandbox.elasticpath_model import SAFE_REF, EpError, invalid, server_error
-from sandbox.elasticpath_ops import CartOps
+from sandbox.elastic_path.catalog import NAME
+from sandbox.elastic_path.operations import CartOps
+from sandbox.elastic_path.rules import SAFE_REF, EpError, invalid, server_error
 from sandbox.faults import Fault
-from sandbox.platform import json_response, serve
+from sandbox.platform_requests import json_response, serve
 from sandbox.state import SandboxState, Store
 
-PLATFORM = "ELASTIC_PATH"
 BASE = "/elasticpath/{store}"
 CARTS = BASE + "/v2/carts"
 FORM = "application/x-www-form-urlencoded"
@@ -87,7 +87,7 @@ class ElasticPath:
     def wrap(self, op: Op, *, auth: bool = True) -> RouteHandler:
         async def handler(request: web.Request) -> web.StreamResponse:
             store = self.state.stores.get(request.match_info["store"])
-            if store is None or store.platform != PLATFORM:
+            if store is None or store.platform != NAME:
                 return json_response(EpError(404, "Not Found", "No such store").body(), 404)
             ref = request.match_info.get("ref")
             if ref is not None and not SAFE_REF.match(ref):

@@ -1,0 +1,23 @@
+"""The Shopify Storefront GraphQL cart simulator; ``PLATFORM`` is its row in ``sandbox.registry``.
+
+Modules: ``server`` (the endpoint, auth, throttling, resolvers), ``schema`` (the executable SDL),
+``rules`` (cart rules and the rendered cart), ``graphql_errors`` (Shopify's error wording),
+``catalog`` (ids and built-in stores).
+"""
+
+from sandbox.registry import SandboxPlatform
+from sandbox.shopify import catalog, server
+
+PLATFORM = SandboxPlatform(
+    name=catalog.NAME,
+    routes=server.routes,
+    cart_ttl_s=catalog.CART_TTL_S,
+    platform_refs=catalog.platform_refs,
+    default_stores=catalog.default_stores,
+    connection=server.connection,
+    settings=server.settings,
+    settable=frozenset({"unknown_variant_code"}),
+    line_extras=lambda line: {"price": line.list_price},
+    throttle_forms=True,
+    check_seed=catalog.check_seed,
+)
