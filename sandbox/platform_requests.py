@@ -1,8 +1,9 @@
 """The path every platform request takes: request log, armed faults, latency, then the handler.
 
 Why this module exists: faults must behave the same on every simulated platform, and never
-touch ``/__sandbox/``. A platform module wraps each of its routes with ``serve()`` and provides
-``PlatformHooks`` to render its own error and throttling answers.
+touch ``/__sandbox/``. A platform package wraps each of its routes with ``serve()`` and provides
+``PlatformHooks`` to render its own error and throttling answers. (Which platforms exist, and
+what the sandbox knows of each, is ``sandbox.registry``.)
 """
 
 from __future__ import annotations

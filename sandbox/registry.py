@@ -4,7 +4,8 @@ Why this module exists: the app mounts every platform's routes, the catalog vali
 platform and makes its ``platform_ref`` shapes and cart lifetime, the control API shows each
 store's connection and settings, and the default stores come from every platform. Reading all of
 that from one table keeps a new platform to its own package (``sandbox/<platform>/``, exposing a
-``PLATFORM`` row) plus one entry in ``BUILT_IN``; a test adds one with ``registered(row)``.
+``PLATFORM`` row) plus one entry in ``_built_in()``; a test adds one with ``registered(row)``.
+How one platform request is served (faults, latency, request log) is ``sandbox.platform_requests``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The sandbox's in-memory world: stores, stock, carts, rate-limit windows, faults, request log.
 
 Why this module exists: the platform simulators and the control API must share one state that
-``POST /__sandbox/reset`` can restore in one step. It is platform-neutral: each platform module
+``POST /__sandbox/reset`` can restore in one step. It is platform-neutral: each platform package
 keeps its own rules (validation, pricing, answers) and stores its carts here.
 """
 
