@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.state import Cart, Store, iso_time
+from sandbox.state import Cart, Line, Store, iso_time
 
 
 def money(cents: int) -> float:
@@ -23,57 +23,11 @@ def money(cents: int) -> float:
 def render_cart(store: Store, cart: Cart, storefront: str, include: set[str]) -> dict[str, Any]:
     """``Cart_Full`` (carts.v3.yml ``Cart_Full`` / ``LineItemsGet`` / ``ItemPhysicalGet``)."""
     options = "line_items.physical_items.options" in include
-    physical, custom, total = [], [], 0
-    for line in cart.lines:
-        extended = line.list_price * line.quantity
-        total += extended
-        if line.kind == "custom":
-            # ItemCustomGet types quantity/list_price as strings, but the spec's own example
-            # uses numbers: numbers it is.
-            item = {
-                "id": line.id,
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "list_price": money(line.list_price),
-                "extended_list_price": money(extended),
-            }
-            if line.extra.get("image_url"):
-                item["image_url"] = line.extra["image_url"]
-            custom.append(item)
-            continue
-        product_id = line.extra["product_id"]
-        item = {
-            # parent_id: the spec's example shows {} and null would be a guess (UNCONFIRMED),
-            # while ItemPhysicalGet types it as a non-nullable string; we follow the schema and
-            # leave it out for an item without a parent.
-            "id": line.id,
-            "variant_id": line.extra["variant_id"],
-            "product_id": product_id,
-            "sku": line.sku,
-            "name": line.name,
-            "url": f"{storefront}/products/{product_id}/",
-            "quantity": line.quantity,
-            "taxable": True,
-            "image_url": f"{storefront}/images/{product_id}.png",
-            "discounts": [],
-            "coupons": [],
-            "discount_amount": 0,
-            "coupon_amount": 0,
-            "original_price": money(line.original_price),
-            "list_price": money(line.list_price),
-            "sale_price": money(line.list_price),
-            "extended_list_price": money(extended),
-            "extended_sale_price": money(extended),
-            "is_require_shipping": True,
-            "is_mutable": True,
-            "added_by_promotion": False,
-        }
-        if options:
-            item["options"] = [line.extra["option"]] if "option" in line.extra else []
-        physical.append(item)
+    physical = [physical_item(x, storefront, options) for x in cart.lines if x.kind != "custom"]
+    custom = [custom_item(line) for line in cart.lines if line.kind == "custom"]
+    total = sum(line.list_price * line.quantity for line in cart.lines)
     attrs = cart.attrs
-    body: dict[str, Any] = {
+    return {
         "id": cart.id,
         "customer_id": attrs["customer_id"],
         "channel_id": attrs["channel_id"],
@@ -97,7 +51,57 @@ def render_cart(store: Store, cart: Cart, storefront: str, include: set[str]) ->
         "locale": attrs["locale"],
         "version": cart.version,
     }
-    return body
+
+
+def physical_item(line: Line, storefront: str, options: bool) -> dict[str, Any]:
+    """``ItemPhysicalGet``; ``options`` only when asked (``include``)."""
+    product_id = line.extra["product_id"]
+    extended = line.list_price * line.quantity
+    item = {
+        # parent_id: the spec's example shows {} and null would be a guess (UNCONFIRMED),
+        # while ItemPhysicalGet types it as a non-nullable string; we follow the schema and
+        # leave it out for an item without a parent.
+        "id": line.id,
+        "variant_id": line.extra["variant_id"],
+        "product_id": product_id,
+        "sku": line.sku,
+        "name": line.name,
+        "url": f"{storefront}/products/{product_id}/",
+        "quantity": line.quantity,
+        "taxable": True,
+        "image_url": f"{storefront}/images/{product_id}.png",
+        "discounts": [],
+        "coupons": [],
+        "discount_amount": 0,
+        "coupon_amount": 0,
+        "original_price": money(line.original_price),
+        "list_price": money(line.list_price),
+        "sale_price": money(line.list_price),
+        "extended_list_price": money(extended),
+        "extended_sale_price": money(extended),
+        "is_require_shipping": True,
+        "is_mutable": True,
+        "added_by_promotion": False,
+    }
+    if options:
+        item["options"] = [line.extra["option"]] if "option" in line.extra else []
+    return item
+
+
+def custom_item(line: Line) -> dict[str, Any]:
+    """``ItemCustomGet``: it types quantity/list_price as strings, but the spec's own example
+    uses numbers: numbers it is."""
+    item = {
+        "id": line.id,
+        "sku": line.sku,
+        "name": line.name,
+        "quantity": line.quantity,
+        "list_price": money(line.list_price),
+        "extended_list_price": money(line.list_price * line.quantity),
+    }
+    if line.extra.get("image_url"):
+        item["image_url"] = line.extra["image_url"]
+    return item
 
 
 def redirect_urls(storefront: str, cart_id: str) -> dict[str, str]:

@@ -19,7 +19,6 @@ import html
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -43,15 +42,21 @@ from sandbox.bigcommerce.rules import (
     parse_item,
 )
 from sandbox.faults import Fault
-from sandbox.platform_requests import JSON, json_response, serve
+from sandbox.platform_requests import (
+    JSON,
+    Answer,
+    Operation,
+    RouteHandler,
+    answer_response,
+    json_response,
+    platform_store,
+    rate_settings,
+    serve,
+)
 from sandbox.state import Cart, SandboxState, Store
 
 STORE = "/bigcommerce/stores/{store_hash}"
 API = STORE + "/v3"
-
-Answer = tuple[int, dict[str, Any] | None]
-Op = Callable[[web.Request, Store], Awaitable[Answer]]
-RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def connection(store: Store, origin: str) -> dict[str, str]:
@@ -61,11 +66,7 @@ def connection(store: Store, origin: str) -> dict[str, str]:
 
 
 def settings(store: Store) -> dict[str, Any]:
-    return {
-        "quota": store.rate.quota,
-        "window_ms": store.rate.window_ms,
-        "unknown_product_status": store.unknown_product_status,
-    }
+    return {**rate_settings(store), "unknown_product_status": store.unknown_product_status}
 
 
 def routes(state: SandboxState) -> list[web.RouteDef]:
@@ -141,10 +142,10 @@ class BigCommerce:
 
     # plumbing: store, auth, quota, headers
 
-    def wrap(self, op: Op) -> RouteHandler:
+    def wrap(self, op: Operation) -> RouteHandler:
         async def handler(request: web.Request) -> web.StreamResponse:
-            store = self.state.stores.get(request.match_info["store_hash"])
-            if store is None or store.platform != NAME:
+            store = platform_store(self.state, request, "store_hash", NAME)
+            if store is None:
                 # A wrong store hash is a 403 per BigCommerce's status codes page; a
                 # 404 here could pass for "cart already gone" in an adapter's delete.
                 body = BcError(403, "The store hash is not a store you can access").body()
@@ -153,7 +154,9 @@ class BigCommerce:
 
         return handler
 
-    async def _answer(self, op: Op, request: web.Request, store: Store) -> web.StreamResponse:
+    async def _answer(
+        self, op: Operation, request: web.Request, store: Store
+    ) -> web.StreamResponse:
         now = time.monotonic()
         token = request.headers.get("X-Auth-Token", "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(token, store.token.encode()):
@@ -179,10 +182,7 @@ class BigCommerce:
     def _respond(
         self, store: Store, now: float, status: int, body: dict[str, Any] | None
     ) -> web.Response:
-        headers = self._headers(store, now)
-        if body is None:
-            return web.Response(status=status, headers=headers)
-        return json_response(body, status, headers)
+        return answer_response(status, body, self._headers(store, now))
 
     def _throttled(self, store: Store, now: float, reset_ms: int | None) -> web.Response:
         """429 with the rate-limit headers and ``X-Retry-After``, as BigCommerce's rate-limit

@@ -26,9 +26,8 @@ from sandbox.elastic_path.rules import (
     parse_item,
     quantity,
 )
+from sandbox.platform_requests import Answer
 from sandbox.state import Cart, SandboxState, Store
-
-Answer = tuple[int, dict[str, Any] | None]
 
 
 async def _json(request: web.Request, *, optional: bool = False) -> Any:

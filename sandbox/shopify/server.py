@@ -29,7 +29,7 @@ from aiohttp import web
 from graphql import GraphQLError, execute_sync
 
 from sandbox.faults import Fault
-from sandbox.platform_requests import json_response, serve
+from sandbox.platform_requests import json_response, platform_store, rate_settings, serve
 from sandbox.shopify.catalog import NAME
 from sandbox.shopify.graphql_errors import format_errors
 from sandbox.shopify.rules import (
@@ -68,11 +68,7 @@ def connection(store: Store, origin: str) -> dict[str, str]:
 
 
 def settings(store: Store) -> dict[str, Any]:
-    return {
-        "quota": store.rate.quota,
-        "window_ms": store.rate.window_ms,
-        "unknown_variant_code": store.unknown_variant_code,
-    }
+    return {**rate_settings(store), "unknown_variant_code": store.unknown_variant_code}
 
 
 def routes(state: SandboxState) -> list[web.RouteDef]:
@@ -203,12 +199,8 @@ class Shopify:
         self.state = state
 
     async def graphql(self, request: web.Request) -> web.StreamResponse:
-        store = self.state.stores.get(request.match_info["shop"])
-        if (
-            store is None
-            or store.platform != NAME
-            or not VERSION.match(request.match_info["version"])
-        ):
+        store = platform_store(self.state, request, "shop", NAME)
+        if store is None or not VERSION.match(request.match_info["version"]):
             return _answer(404, {"errors": "Not Found"})
         return await serve(self.state, request, store, self._execute, self)
 
@@ -295,10 +287,10 @@ class Shopify:
     # outside the API
 
     async def checkout_page(self, request: web.Request) -> web.StreamResponse:
-        store = self.state.stores.get(request.match_info["shop"])
+        store = platform_store(self.state, request, "shop", NAME)
         token, key = request.match_info["token"], request.query.get("key", "")
         cart_id = f"gid://shopify/Cart/{token}?key={key}"
-        cart = store.cart(cart_id, self.state.now()) if store and store.platform == NAME else None
+        cart = store.cart(cart_id, self.state.now()) if store else None
         if cart is None:
             raise web.HTTPNotFound(text="No such cart.")
         rows = "".join(
