@@ -1,7 +1,8 @@
 """The BigCommerce Carts v3 simulator; ``PLATFORM`` is its row in ``sandbox.registry``.
 
-Modules: ``server`` (routes, auth, rate limits, the endpoints), ``rules`` (line items, stock,
-merging, errors), ``render`` (``Cart_Full``), ``catalog`` (ids and built-in stores).
+Modules: ``server`` (routes, auth, rate limits, headers, fault answers), ``operations`` (the cart
+endpoints), ``rules`` (line items, stock, merging, errors), ``render`` (``Cart_Full``),
+``catalog`` (ids and built-in stores).
 """
 
 from sandbox.bigcommerce import catalog, server

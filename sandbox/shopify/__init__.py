@@ -1,8 +1,8 @@
 """The Shopify Storefront GraphQL cart simulator; ``PLATFORM`` is its row in ``sandbox.registry``.
 
-Modules: ``server`` (the endpoint, auth, throttling, resolvers), ``schema`` (the executable SDL),
-``rules`` (cart rules and the rendered cart), ``graphql_errors`` (Shopify's error wording),
-``catalog`` (ids and built-in stores).
+Modules: ``server`` (the endpoint, auth, throttling), ``resolvers`` (the cart query and
+mutations), ``schema`` (the executable SDL), ``rules`` (cart rules and the rendered cart),
+``graphql_errors`` (Shopify's error wording), ``catalog`` (ids and built-in stores).
 """
 
 from sandbox.registry import SandboxPlatform
