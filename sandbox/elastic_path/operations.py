@@ -44,7 +44,9 @@ def _base(request: web.Request, store: Store) -> str:
     return f"{request.url.origin()}/elasticpath/{store.name}"
 
 
-class CartOps:
+class CartOperations:
+    """The Carts v2 endpoints of one sandbox, each ``(request, store) -> Answer``."""
+
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.elastic_path.catalog import NAME
-from sandbox.elastic_path.operations import CartOps
+from sandbox.elastic_path.operations import CartOperations
 from sandbox.elastic_path.rules import SAFE_REF, EpError, invalid, server_error
 from sandbox.faults import Fault
 from sandbox.platform_requests import (
@@ -63,7 +63,7 @@ def settings(store: Store) -> dict[str, Any]:
 
 def routes(state: SandboxState) -> list[web.RouteDef]:
     ep = ElasticPath(state)
-    ops = CartOps(state)
+    ops = CartOperations(state)
     return [
         web.post(BASE + "/oauth/access_token", ep.wrap(ep.access_token, auth=False)),
         web.post(CARTS, ep.wrap(ops.create_cart)),
