@@ -101,19 +101,19 @@ def run(
 
 
 def parser() -> argparse.ArgumentParser:
+    summaries = [row.summary for row in registry.platforms().values()]
+    description = " ".join(
+        [
+            "Loopback simulators of the commerce platforms, all on one port, with a control API "
+            "under /__sandbox/.",
+            *summaries,
+            "GET /__sandbox/stores lists the stores, their connections (credentials) and "
+            "products, including trigger products.",
+        ]
+    )
     p = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description=(
-            "Loopback simulators of the commerce platforms, all on one port, with a control API "
-            "under /__sandbox/. BigCommerce Carts v3: api_url "
-            "http://HOST:PORT/bigcommerce/stores/{store_hash}/v3 (X-Auth-Token). Shopify "
-            "Storefront GraphQL cart: shop_url http://HOST:PORT/shopify/{shop}, endpoint "
-            "{shop_url}/api/{version}/graphql.json (storefront token header). Elastic Path "
-            "Carts v2: api_url http://HOST:PORT/elasticpath/{store}, with {api_url}/oauth/"
-            "access_token (client credentials) and {api_url}/v2/carts. GET /__sandbox/stores "
-            "lists the stores, their connections (credentials) and products, including "
-            "trigger products."
-        ),
+        description=description,
         epilog="Prints 'sandbox listening on http://HOST:PORT' when ready; SIGINT/SIGTERM stop it.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")

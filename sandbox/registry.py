@@ -40,6 +40,8 @@ class SandboxPlatform:
     """Everything the shared sandbox reads about one simulated platform."""
 
     name: str  # as in a store's ``platform`` ("BIGCOMMERCE")
+    # One sentence of ``python -m sandbox --help``: the API simulated, where a connection points.
+    summary: str
     routes: Callable[[SandboxState], list[web.RouteDef]]  # what it mounts on the app
     cart_ttl_s: int  # how long an idle cart lives (a store's ``cart_ttl_s`` overrides it)
     platform_refs: RefMaker

@@ -10,6 +10,10 @@ from sandbox.registry import SandboxPlatform
 
 PLATFORM = SandboxPlatform(
     name=catalog.NAME,
+    summary=(
+        "BigCommerce Carts v3: api_url http://HOST:PORT/bigcommerce/stores/{store_hash}/v3 "
+        "(X-Auth-Token)."
+    ),
     routes=server.routes,
     cart_ttl_s=catalog.CART_TTL_S,
     platform_refs=catalog.platform_refs,

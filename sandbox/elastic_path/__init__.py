@@ -10,6 +10,10 @@ from sandbox.registry import SandboxPlatform
 
 PLATFORM = SandboxPlatform(
     name=catalog.NAME,
+    summary=(
+        "Elastic Path Carts v2: api_url http://HOST:PORT/elasticpath/{store}, with "
+        "{api_url}/oauth/access_token (client credentials) and {api_url}/v2/carts."
+    ),
     routes=server.routes,
     cart_ttl_s=catalog.CART_TTL_S,
     platform_refs=catalog.platform_refs,

@@ -10,6 +10,10 @@ from sandbox.shopify import catalog, server
 
 PLATFORM = SandboxPlatform(
     name=catalog.NAME,
+    summary=(
+        "Shopify Storefront GraphQL cart: shop_url http://HOST:PORT/shopify/{shop}, endpoint "
+        "{shop_url}/api/{version}/graphql.json (storefront token header)."
+    ),
     routes=server.routes,
     cart_ttl_s=catalog.CART_TTL_S,
     platform_refs=catalog.platform_refs,

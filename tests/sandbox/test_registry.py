@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from sandbox import registry
-from sandbox.app import SandboxConfig, build_app
+from sandbox.app import SandboxConfig, build_app, parser
 from sandbox.catalog import ProductSeed, StoreSeed, VariantSeed, default_store
 from sandbox.faults import Fault
 from sandbox.platform_requests import json_response, serve
@@ -71,6 +71,7 @@ def stub_routes(state: SandboxState) -> list[web.RouteDef]:
 
 STUB_PLATFORM = SandboxPlatform(
     name=STUB,
+    summary="Stub: GET http://HOST:PORT/stub/{store}/ping.",
     routes=stub_routes,
     cart_ttl_s=3600,
     platform_refs=stub_refs,
@@ -117,6 +118,12 @@ async def test_a_registered_platform_serves_its_routes_through_faults(stub_world
         (STUB, 200, None),
         (STUB, 503, "error"),
     ]
+
+
+def test_a_registered_platform_is_in_the_command_line_help() -> None:
+    with registry.registered(STUB_PLATFORM):
+        assert "Stub: GET http://HOST:PORT/stub/{store}/ping." in parser().description
+    assert "Stub:" not in parser().description
 
 
 def test_registering_twice_is_refused_and_the_undo_removes_the_row() -> None:
