@@ -31,7 +31,7 @@ def _no_extras(line: Line) -> dict[str, Any]:
     return {}
 
 
-def _any_seed(seed: StoreSeed) -> None:
+def _no_seed_rule(seed: StoreSeed) -> None:
     return None
 
 
@@ -57,7 +57,7 @@ class SandboxPlatform:
     # Whether `rate_limit` faults may pick among throttling answers (`form`).
     throttle_forms: bool = False
     # The platform's own rule on a seeded store (raises ValueError naming what is wrong).
-    check_seed: Callable[[StoreSeed], None] = field(default=_any_seed)
+    check_seed: Callable[[StoreSeed], None] = field(default=_no_seed_rule)
 
 
 _TABLE: dict[str, SandboxPlatform] = {}
