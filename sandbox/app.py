@@ -17,10 +17,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sandbox import control
+from sandbox import control, registry
 from sandbox.catalog import StoreSeed, load_seed_file
-from sandbox.defaults import default_stores
-from sandbox.platforms import PLATFORMS
 from sandbox.state import SandboxState
 
 STATE: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
@@ -30,7 +28,7 @@ SHUTDOWN_TIMEOUT_S = 2.0
 @dataclass
 class SandboxConfig:
     latency_ms: int = 0  # added to every platform answer (the benchmark's platform latency)
-    stores: list[StoreSeed] = field(default_factory=default_stores)
+    stores: list[StoreSeed] = field(default_factory=registry.default_stores)
     hang_max_s: float = 120.0  # the longest a "hang" fault holds a request
     requests_kept: int = 1000  # size of the /__sandbox/requests ring
 
@@ -46,7 +44,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app = web.Application()
     app[STATE] = state
     app.add_routes(control.routes(state))
-    for platform in PLATFORMS.values():
+    for platform in registry.platforms().values():
         app.add_routes(platform.routes(state))
 
     async def let_go(app: web.Application) -> None:
@@ -103,19 +101,19 @@ def run(
 
 
 def parser() -> argparse.ArgumentParser:
+    summaries = [row.summary for row in registry.platforms().values()]
+    description = " ".join(
+        [
+            "Loopback simulators of the commerce platforms, all on one port, with a control API "
+            "under /__sandbox/.",
+            *summaries,
+            "GET /__sandbox/stores lists the stores, their connections (credentials) and "
+            "products, including trigger products.",
+        ]
+    )
     p = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description=(
-            "Loopback simulators of the commerce platforms, all on one port, with a control API "
-            "under /__sandbox/. BigCommerce Carts v3: api_url "
-            "http://HOST:PORT/bigcommerce/stores/{store_hash}/v3 (X-Auth-Token). Shopify "
-            "Storefront GraphQL cart: shop_url http://HOST:PORT/shopify/{shop}, endpoint "
-            "{shop_url}/api/{version}/graphql.json (storefront token header). Elastic Path "
-            "Carts v2: api_url http://HOST:PORT/elasticpath/{store}, with {api_url}/oauth/"
-            "access_token (client credentials) and {api_url}/v2/carts. GET /__sandbox/stores "
-            "lists the stores, their connections (credentials) and products, including "
-            "trigger products."
-        ),
+        description=description,
         epilog="Prints 'sandbox listening on http://HOST:PORT' when ready; SIGINT/SIGTERM stop it.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")

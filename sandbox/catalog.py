@@ -3,8 +3,9 @@
 Why this module exists: every test, the demo and the benchmark need the same known stores,
 prices and stock levels, including deterministic *trigger products* that drive an integrator
 through every error path through the public API alone, without the control API.
-``sandbox.defaults`` holds the built-in stores of each platform; a ``--seed-file`` is a JSON list
-of ``StoreSeed`` objects (the models below) replacing them.
+Each platform package holds its built-in stores (``default_stores`` of its row in
+``sandbox.registry``); a ``--seed-file`` is a JSON list of ``StoreSeed`` objects (the models below)
+replacing them.
 
 Trigger products, the same ids (and SKUs) in every store of every platform (listed with a
 ``"trigger"`` key by ``GET /__sandbox/stores``):
@@ -19,7 +20,7 @@ Trigger products, the same ids (and SKUs) in every store of every platform (list
   ``INVALID`` userError, Elastic Path 404 "Product not found").
 
 A sellable's ``platform_ref`` has exactly the shape multicart's admin route
-``PUT /v1/admin/skus`` takes for its platform:
+``PUT /v1/admin/skus`` takes for its platform (its row's ``platform_refs``):
 BigCommerce ``{"product_id": int, "variant_id"?: int}``, Shopify
 ``{"variant_id": "gid://shopify/ProductVariant/<n>"}`` (a simple product's single variant is its
 ``base_variant_id``), Elastic Path ``{"product_id": "<uuid>"}`` (a deterministic uuid5 of the store
@@ -29,27 +30,16 @@ and ids; ``{"sku": ...}`` names the same product).
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic_core import PydanticKnownError
+
+from sandbox import registry
 
 Trigger = Literal["out_of_stock", "server_error", "not_on_platform"]
-Platform = Literal["BIGCOMMERCE", "SHOPIFY", "ELASTIC_PATH"]
-DAY_S = 24 * 3600
-# How long an idle cart lives, per platform: BigCommerce "30 days from the last modification"
-# (carts.v3.yml createCart); Shopify "within 10 days" per Shopify staff
-# (https://community.shopify.com/t/how-long-does-a-cart-session-live/262223; UNCONFIRMED, as
-# others observe 30 days after the last update); Elastic Path "7 days after last update"
-# (https://elasticpath.dev/docs/carts/cart-management/cart-management-overview).
-CART_TTL_S: dict[str, int] = {
-    "BIGCOMMERCE": 30 * DAY_S,
-    "SHOPIFY": 10 * DAY_S,
-    "ELASTIC_PATH": 7 * DAY_S,
-}
 
 
 def store_token(store: str) -> str:
@@ -103,7 +93,7 @@ class StoreSeed(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     store: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")
-    platform: Platform = "BIGCOMMERCE"
+    platform: str = "BIGCOMMERCE"  # a registered platform's name (``sandbox.registry``)
     # BigCommerce X-Auth-Token, Shopify storefront token, Elastic Path client_secret.
     access_token: str = Field(min_length=8)
     client_id: str | None = Field(default=None, min_length=8, description="Elastic Path")
@@ -113,18 +103,29 @@ class StoreSeed(BaseModel):
     # 404 or 422 for an unknown product_id: UNCONFIRMED which one BigCommerce answers
     # (its docs name neither for carts), so it is a per-store setting.
     unknown_product_status: Literal[404, 422] = 404
-    cart_ttl_s: int | None = Field(default=None, gt=0, description="CART_TTL_S if absent")
+    cart_ttl_s: int | None = Field(default=None, gt=0, description="the platform's if absent")
     token_ttl_s: int = Field(default=3600, gt=0, description="Elastic Path token lifetime")
     products: tuple[ProductSeed, ...]
 
     @property
     def cart_ttl(self) -> int:
-        return self.cart_ttl_s or CART_TTL_S[self.platform]
+        return self.cart_ttl_s or registry.platform(self.platform).cart_ttl_s
 
     @property
     def key(self) -> str:
         """The Elastic Path client_id (default: derived from the store name)."""
         return self.client_id or f"sbxid_{store_token(self.store)[4:28]}"
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _registered(cls, name: object) -> object:
+        """Worded as pydantic words a ``Literal`` of the registered names."""
+        known = registry.platforms()
+        if not isinstance(name, str) or name not in known:
+            names = [repr(n) for n in known]
+            expected = " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+            raise PydanticKnownError("literal_error", {"expected": expected})
+        return name
 
     @model_validator(mode="after")
     def _unique_ids(self) -> StoreSeed:
@@ -133,10 +134,7 @@ class StoreSeed(BaseModel):
         variants += [p.base_variant_id for p in self.products if p.base_variant_id]
         if len(set(products)) != len(products) or len(set(variants)) != len(variants):
             raise ValueError("product ids and variant ids must be unique within a store")
-        if self.platform == "SHOPIFY" and any(
-            not p.variants and p.base_variant_id is None for p in self.products
-        ):
-            raise ValueError("on Shopify every simple product needs base_variant_id")
+        registry.platform(self.platform).check_seed(self)
         return self
 
 
@@ -155,45 +153,10 @@ class Sellable:
     on_platform: bool
 
 
-def ep_product_id(store: str, key: tuple[int, int | None]) -> str:
-    """The Elastic Path product UUID of a sellable: stable across restarts and resets."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"multicart-sandbox:{store}:{key[0]}:{key[1]}"))
-
-
-def variant_gid(variant_id: int) -> str:
-    return f"gid://shopify/ProductVariant/{variant_id}"
-
-
-RefMaker = Callable[[StoreSeed, ProductSeed, "VariantSeed | None"], tuple[dict[str, Any], ...]]
-
-
-def _bc_refs(seed: StoreSeed, p: ProductSeed, v: VariantSeed | None) -> tuple[dict[str, Any], ...]:
-    return ({"product_id": p.product_id, **({"variant_id": v.variant_id} if v else {})},)
-
-
-def _shopify_refs(
-    seed: StoreSeed, p: ProductSeed, v: VariantSeed | None
-) -> tuple[dict[str, Any], ...]:
-    return ({"variant_id": variant_gid(v.variant_id if v else p.base_variant_id or 0)},)
-
-
-def _ep_refs(seed: StoreSeed, p: ProductSeed, v: VariantSeed | None) -> tuple[dict[str, Any], ...]:
-    key = (p.product_id, v.variant_id if v else None)
-    return ({"product_id": ep_product_id(seed.store, key)}, {"sku": v.sku if v else p.sku})
-
-
-# One row per platform: the admin routes' platform_ref shapes of a sellable, canonical first.
-PLATFORM_REFS: dict[str, RefMaker] = {
-    "BIGCOMMERCE": _bc_refs,
-    "SHOPIFY": _shopify_refs,
-    "ELASTIC_PATH": _ep_refs,
-}
-
-
 def sellables(seed: StoreSeed) -> list[Sellable]:
     """A store's purchasable units, in catalog order (the ``/__sandbox/stores`` products)."""
     units: list[Sellable] = []
-    make_refs = PLATFORM_REFS[seed.platform]
+    make_refs = registry.platform(seed.platform).platform_refs
     for p in seed.products:
         if not p.variants:
             refs = make_refs(seed, p, None)
@@ -238,3 +201,25 @@ def load_seed_file(path: str | Path) -> list[StoreSeed]:
     if len(set(names)) != len(names):
         raise ValueError("store names must be unique")
     return stores
+
+
+def trigger_products() -> tuple[ProductSeed, ...]:
+    """The trigger products every default store holds (see the module docstring)."""
+    return (
+        ProductSeed(product_id=900, name="Trigger: always out of stock", sku="TRIGGER-OOS",
+                    price=1000, stock=0, base_variant_id=9000, trigger="out_of_stock"),
+        ProductSeed(product_id=901, name="Trigger: always answers 500", sku="TRIGGER-500",
+                    price=1000, stock=1000, base_variant_id=9010, trigger="server_error"),
+        ProductSeed(product_id=999, name="Trigger: not on the platform", sku="TRIGGER-404",
+                    price=1000, stock=10, base_variant_id=9990, trigger="not_on_platform"),
+    )  # fmt: skip
+
+
+def default_store(name: str, platform: str, *products: ProductSeed) -> StoreSeed:
+    """A built-in store: USD, the fixed ``store_token(name)``, its products then the triggers."""
+    return StoreSeed(
+        store=name,
+        platform=platform,
+        access_token=store_token(name),
+        products=products + trigger_products(),
+    )

@@ -19,10 +19,10 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sandbox import registry
 from sandbox.catalog import Sellable
 from sandbox.faults import FaultSpec
-from sandbox.platform import json_response
-from sandbox.platforms import PLATFORMS
+from sandbox.platform_requests import json_response
 from sandbox.state import Cart, Line, SandboxState, Store, iso_time
 
 PREFIX = "/__sandbox"
@@ -51,8 +51,8 @@ class QuotaInput(BaseModel):
 
 
 class SettingsInput(BaseModel):
-    """Per platform (``PLATFORMS[...].settable``): BigCommerce ``unknown_product_status``; Shopify
-    ``unknown_variant_code``; Elastic Path ``token_ttl_s`` (tokens issued from now on),
+    """Per platform (its registry row's ``settable``): BigCommerce ``unknown_product_status``;
+    Shopify ``unknown_variant_code``; Elastic Path ``token_ttl_s`` (tokens issued from now on),
     ``expire_tokens`` (every token of the store stops working now), ``write_conflicts`` (the
     next N writes answer 409 "Write conflict detected")."""
 
@@ -76,7 +76,7 @@ def line_entry(store: Store, line: Line) -> dict[str, Any]:
         "platform_ref": line.platform_ref,
         "quantity": line.quantity,
     }
-    entry.update(PLATFORMS[store.platform].line_extras(line))
+    entry.update(registry.platform(store.platform).line_extras(line))
     return entry
 
 
@@ -189,9 +189,9 @@ class Control:
                 {
                     "store": store.name,
                     "platform": store.platform,
-                    "connection": PLATFORMS[store.platform].connection(store, origin),
+                    "connection": registry.platform(store.platform).connection(store, origin),
                     "products": [product_entry(store, unit) for unit in store.sellables.values()],
-                    "settings": PLATFORMS[store.platform].settings(store),
+                    "settings": registry.platform(store.platform).settings(store),
                 }
                 for store in self.state.stores.values()
             ]
@@ -200,7 +200,7 @@ class Control:
     async def add_fault(self, request: web.Request) -> web.StreamResponse:
         spec = await self._input(request, FaultSpec)
         store = self._store(spec.store)
-        if spec.form is not None and not PLATFORMS[store.platform].throttle_forms:
+        if spec.form is not None and not registry.platform(store.platform).throttle_forms:
             raise BadInput("form", "form: only Shopify has several throttling answers")
         return json_response(self.state.faults.add(spec).to_json(), 201)
 
@@ -244,7 +244,7 @@ class Control:
         store = self._store(body.store)
         given = body.model_dump(exclude_none=True, exclude={"store"})
         for name in given:
-            if name not in PLATFORMS[store.platform].settable:
+            if name not in registry.platform(store.platform).settable:
                 raise BadInput(name, f"{name}: not a setting of {store.platform} stores")
         for name, value in given.items():
             if name == "expire_tokens":
@@ -252,7 +252,9 @@ class Control:
                     store.tokens.clear()
             else:
                 setattr(store, name, value)
-        return json_response({"store": store.name, **PLATFORMS[store.platform].settings(store)})
+        return json_response(
+            {"store": store.name, **registry.platform(store.platform).settings(store)}
+        )
 
     async def carts(self, request: web.Request) -> web.StreamResponse:
         only = self._query_store(request)

@@ -2,8 +2,8 @@
 
 Why this module exists: tests and integrators need the sandbox to misbehave on demand (errors,
 throttling, hangs, dropped connections, applied-but-unanswered requests) in the same way on
-every platform. This is the platform-neutral book of armed faults; ``sandbox.platform`` applies
-the chosen one and each platform module renders its own error and throttling answers.
+every platform. This is the platform-neutral book of armed faults; ``sandbox.platform_requests``
+applies the chosen one and each platform package renders its own error and throttling answers.
 """
 
 from __future__ import annotations

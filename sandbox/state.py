@@ -1,7 +1,7 @@
 """The sandbox's in-memory world: stores, stock, carts, rate-limit windows, faults, request log.
 
 Why this module exists: the platform simulators and the control API must share one state that
-``POST /__sandbox/reset`` can restore in one step. It is platform-neutral: each platform module
+``POST /__sandbox/reset`` can restore in one step. It is platform-neutral: each platform package
 keeps its own rules (validation, pricing, answers) and stores its carts here.
 """
 
@@ -133,7 +133,7 @@ class Store:
         return self.seed.access_token
 
     def cart(self, cart_id: str, now: float) -> Cart | None:
-        """The live cart, or None; an expired cart is gone (``catalog.CART_TTL_S`` idle)."""
+        """The live cart, or None; an expired cart is gone (``StoreSeed.cart_ttl`` idle)."""
         cart = self.carts.get(cart_id)
         if cart is not None and now - cart.updated > self.seed.cart_ttl:
             del self.carts[cart_id]

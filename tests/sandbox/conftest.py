@@ -14,8 +14,8 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from sandbox.app import STATE, SandboxConfig, build_app
+from sandbox.bigcommerce.catalog import default_stores as bigcommerce_stores
 from sandbox.catalog import store_token
-from sandbox.defaults import bigcommerce_stores
 from sandbox.state import SandboxState
 
 Client = TestClient[web.Request, web.Application]

@@ -6,7 +6,8 @@ from typing import Any
 
 from aiohttp import ClientResponse
 
-from sandbox.catalog import ep_product_id, store_token
+from sandbox.catalog import store_token
+from sandbox.elastic_path.catalog import ep_product_id
 from tests.sandbox.conftest import Client
 
 

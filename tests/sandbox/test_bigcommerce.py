@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from sandbox.bigcommerce_model import CONFLICT_TITLE, STATUS_CODES_URL
-from sandbox.bigcommerce_render import money
+from sandbox.bigcommerce.render import money
+from sandbox.bigcommerce.rules import CONFLICT_TITLE, STATUS_CODES_URL
 from tests.sandbox.conftest import BC, Client, control, item
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

@@ -13,8 +13,6 @@ validates.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,48 +20,27 @@ import pytest
 from aiohttp import ClientResponse
 
 from tests.sandbox.conftest import BC, item
+from tests.sandbox.platform_specs import SPECS, check_exchange, load_openapi
 
-REPO_ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
-SHARED = Path(os.environ.get("MULTICART_SHARED_DIR", REPO_ROOT.parent / "shared"))
-SPEC = SHARED / "platforms/specs/bigcommerce_carts.v3.yml"
+SPEC = SPECS / "bigcommerce_carts.v3.yml"
 HOST = "https://api.bigcommerce.com"
 
 
 @pytest.fixture(scope="module")
 def openapi() -> Any:
-    if not SPEC.exists():
-        pytest.skip(f"BigCommerce OpenAPI file not found at {SPEC} (set MULTICART_SHARED_DIR)")
-    from openapi_core import OpenAPI
-
-    return OpenAPI.from_path(SPEC)
+    return load_openapi(SPEC, "BigCommerce OpenAPI")
 
 
 async def check(openapi: Any, bc: BC, response: ClientResponse, body: Any = None) -> Any:
     """Validate one real exchange; return the decoded answer."""
-    from openapi_core.testing import MockRequest, MockResponse
-
-    data = await response.read()
     path = response.url.path.removeprefix("/bigcommerce")
-    request = MockRequest(
-        HOST,
-        response.method,
-        path,
-        args=dict(response.url.query),
-        headers={
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "X-Auth-Token": bc.token,
-        },
-        data=orjson.dumps(body) if body is not None else None,
-    )
-    answer = MockResponse(
-        data,
-        status_code=response.status,
-        headers=dict(response.headers),
-        content_type=response.headers.get("Content-Type", "application/json"),
-    )
-    openapi.validate_response(request, answer)
-    return orjson.loads(data) if data else None
+    headers = {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "X-Auth-Token": bc.token,
+    }
+    sent = orjson.dumps(body) if body is not None else None
+    return await check_exchange(openapi, HOST, response, path, headers, sent)
 
 
 async def test_cart_lifecycle_answers_match_the_spec(openapi: Any, bc: BC) -> None:

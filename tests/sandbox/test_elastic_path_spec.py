@@ -9,8 +9,6 @@ bodies of operations that declare no such status are checked against ``Response.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,37 +17,25 @@ from aiohttp import ClientResponse
 
 from tests.sandbox.conftest import Client
 from tests.sandbox.ep_client import EP, cart_item, product
+from tests.sandbox.platform_specs import SPECS, check_exchange, load_openapi
 
-REPO_ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
-SHARED = Path(os.environ.get("MULTICART_SHARED_DIR", REPO_ROOT.parent / "shared"))
-CARTS = SHARED / "platforms/specs/elasticpath_carts.yaml"
-AUTH = SHARED / "platforms/specs/elasticpath_auth.yaml"
+CARTS = SPECS / "elasticpath_carts.yaml"
+AUTH = SPECS / "elasticpath_auth.yaml"
 HOST = "https://useast.api.elasticpath.com"
-
-
-def _load(path: Path) -> Any:
-    if not path.exists():
-        pytest.skip(f"Elastic Path OpenAPI file not found at {path} (set MULTICART_SHARED_DIR)")
-    from openapi_core import OpenAPI
-
-    return OpenAPI.from_path(path)
 
 
 @pytest.fixture(scope="module")
 def carts_api() -> Any:
-    return _load(CARTS)
+    return load_openapi(CARTS, "Elastic Path OpenAPI")
 
 
 @pytest.fixture(scope="module")
 def auth_api() -> Any:
-    return _load(AUTH)
+    return load_openapi(AUTH, "Elastic Path OpenAPI")
 
 
 async def check(api: Any, response: ClientResponse, body: Any = None, *, form: bool = False) -> Any:
     """Validate one real exchange; return the decoded answer."""
-    from openapi_core.testing import MockRequest, MockResponse
-
-    data = await response.read()
     path = "/" + response.url.path.split("/", 3)[3]  # drop /elasticpath/{store}
     if form:
         sent, content_type = (
@@ -58,23 +44,8 @@ async def check(api: Any, response: ClientResponse, body: Any = None, *, form: b
         )
     else:
         sent, content_type = (orjson.dumps(body) if body is not None else None), "application/json"
-    request = MockRequest(
-        HOST,
-        response.method.lower(),
-        path,
-        args=dict(response.url.query),
-        headers={"Authorization": "Bearer x", "Content-Type": content_type},
-        data=sent,
-        content_type=content_type,
-    )
-    answer = MockResponse(
-        data,
-        status_code=response.status,
-        headers=dict(response.headers),
-        content_type=response.headers.get("Content-Type", "application/json"),
-    )
-    api.validate_response(request, answer)
-    return orjson.loads(data) if data else None
+    headers = {"Authorization": "Bearer x", "Content-Type": content_type}
+    return await check_exchange(api, HOST, response, path, headers, sent, content_type)
 
 
 async def test_token_answer_matches_the_auth_spec(auth_api: Any, world: Client) -> None:

@@ -12,8 +12,6 @@ over the answer against the real schema's types reproduces the answer without an
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,20 +28,17 @@ from graphql import (
     validate,
 )
 
-from sandbox.shopify_schema import SCHEMA
+from sandbox.shopify.schema import SCHEMA
 from tests.sandbox.conftest import Client
+from tests.sandbox.platform_specs import SPECS, spec_or_skip
 from tests.sandbox.shopify_client import ADD, CREATE, GET, REMOVE, UPDATE, Shop, line, nodes
 
-REPO_ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
-SHARED = Path(os.environ.get("MULTICART_SHARED_DIR", REPO_ROOT.parent / "shared"))
-SPEC = SHARED / "platforms/specs/shopify_storefront.schema.json"
+SPEC = SPECS / "shopify_storefront.schema.json"
 
 
 @pytest.fixture(scope="module")
 def real() -> GraphQLSchema:
-    if not SPEC.exists():
-        pytest.skip(f"Shopify schema file not found at {SPEC} (set MULTICART_SHARED_DIR)")
-    schema = build_client_schema(json.loads(SPEC.read_text()))
+    schema = build_client_schema(json.loads(spec_or_skip(SPEC, "Shopify schema").read_text()))
     # graphql-core 3.3 rejects one quirk of Shopify's schema (MediaPresentation.id is deprecated
     # while Node.id is not); the documents tested never touch it, so skip the schema check.
     schema._validation_errors = []  # type: ignore[attr-defined]

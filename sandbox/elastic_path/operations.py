@@ -1,7 +1,7 @@
 """Elastic Path's cart and cart-item operations: create, read, delete, add, update, remove.
 
 Why this module exists: the endpoint table in one place, between the HTTP plumbing of
-``sandbox.elasticpath`` and the rules of ``sandbox.elasticpath_model``. Status codes follow
+``sandbox.elastic_path.server`` and the rules of ``sandbox.elastic_path.rules``. Status codes follow
 Elastic Path's OpenAPI (https://elasticpath.dev/docs/api/carts/manage-carts): create 201, add
 items 201, update and delete one item 200 with every item, delete a cart or all items 204.
 """
@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sandbox.elasticpath_model import (
+from sandbox.elastic_path.render import render_cart, render_items
+from sandbox.elastic_path.rules import (
     EpError,
     ItemRequest,
     add_item,
@@ -25,10 +26,8 @@ from sandbox.elasticpath_model import (
     parse_item,
     quantity,
 )
-from sandbox.elasticpath_render import render_cart, render_items
+from sandbox.platform_requests import Answer
 from sandbox.state import Cart, SandboxState, Store
-
-Answer = tuple[int, dict[str, Any] | None]
 
 
 async def _json(request: web.Request, *, optional: bool = False) -> Any:
@@ -45,7 +44,9 @@ def _base(request: web.Request, store: Store) -> str:
     return f"{request.url.origin()}/elasticpath/{store.name}"
 
 
-class CartOps:
+class CartOperations:
+    """The Carts v2 endpoints of one sandbox, each ``(request, store) -> Answer``."""
+
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 

@@ -16,28 +16,31 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-import orjson
 from aiohttp import web
 
-from sandbox.elasticpath_model import SAFE_REF, EpError, invalid, server_error
-from sandbox.elasticpath_ops import CartOps
+from sandbox.elastic_path.catalog import NAME
+from sandbox.elastic_path.operations import CartOperations
+from sandbox.elastic_path.rules import SAFE_REF, EpError, invalid, server_error
 from sandbox.faults import Fault
-from sandbox.platform import json_response, serve
+from sandbox.platform_requests import (
+    Answer,
+    Operation,
+    RouteHandler,
+    answer_response,
+    json_response,
+    platform_store,
+    rate_settings,
+    serve,
+)
 from sandbox.state import SandboxState, Store
 
-PLATFORM = "ELASTIC_PATH"
 BASE = "/elasticpath/{store}"
 CARTS = BASE + "/v2/carts"
 FORM = "application/x-www-form-urlencoded"
 MAX_TOKENS = 10_000  # per store; expired tokens are dropped first
-
-Answer = tuple[int, dict[str, Any] | None]
-Op = Callable[[web.Request, Store], Awaitable[Answer]]
-RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def connection(store: Store, origin: str) -> dict[str, str]:
@@ -52,8 +55,7 @@ def connection(store: Store, origin: str) -> dict[str, str]:
 
 def settings(store: Store) -> dict[str, Any]:
     return {
-        "quota": store.rate.quota,
-        "window_ms": store.rate.window_ms,
+        **rate_settings(store),
         "token_ttl_s": store.token_ttl_s,
         "write_conflicts": store.write_conflicts,
     }
@@ -61,7 +63,7 @@ def settings(store: Store) -> dict[str, Any]:
 
 def routes(state: SandboxState) -> list[web.RouteDef]:
     ep = ElasticPath(state)
-    ops = CartOps(state)
+    ops = CartOperations(state)
     return [
         web.post(BASE + "/oauth/access_token", ep.wrap(ep.access_token, auth=False)),
         web.post(CARTS, ep.wrap(ops.create_cart)),
@@ -84,10 +86,10 @@ class ElasticPath:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
 
-    def wrap(self, op: Op, *, auth: bool = True) -> RouteHandler:
+    def wrap(self, op: Operation, *, auth: bool = True) -> RouteHandler:
         async def handler(request: web.Request) -> web.StreamResponse:
-            store = self.state.stores.get(request.match_info["store"])
-            if store is None or store.platform != PLATFORM:
+            store = platform_store(self.state, request, "store", NAME)
+            if store is None:
                 return json_response(EpError(404, "Not Found", "No such store").body(), 404)
             ref = request.match_info.get("ref")
             if ref is not None and not SAFE_REF.match(ref):
@@ -99,22 +101,22 @@ class ElasticPath:
         return handler
 
     async def _answer(
-        self, op: Op, auth: bool, request: web.Request, store: Store
+        self, op: Operation, auth: bool, request: web.Request, store: Store
     ) -> web.StreamResponse:
         if auth and not self._authorized(request, store):
             # 401 "Unable to validate access token"
             # (https://elasticpath.dev/guides/Getting-Started/errors)
-            return _respond(401, EpError(401, "Unable to validate access token").body())
+            return answer_response(401, EpError(401, "Unable to validate access token").body())
         if not store.rate.take(time.monotonic()):
-            return _respond(429, _throttled())
+            return answer_response(429, _throttled())
         if auth and request.method != "GET" and store.write_conflicts > 0:
             store.write_conflicts -= 1  # Elastic Path's 409 for concurrent writes to one cart
-            return _respond(409, EpError(409, "Conflict", "Write conflict detected").body())
+            return answer_response(409, EpError(409, "Conflict", "Write conflict detected").body())
         try:
             status, body = await op(request, store)
         except EpError as exc:
             status, body = exc.status, exc.body()
-        return _respond(status, body)
+        return answer_response(status, body)
 
     def _authorized(self, request: web.Request, store: Store) -> bool:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -161,12 +163,12 @@ class ElasticPath:
 
     def fault_error(self, request: web.Request, store: Store, status: int) -> web.StreamResponse:
         if status == 500:
-            return _respond(500, server_error().body())
+            return answer_response(500, server_error().body())
         if status == 409:
-            return _respond(409, EpError(409, "Conflict", "Write conflict detected").body())
+            return answer_response(409, EpError(409, "Conflict", "Write conflict detected").body())
         if status == 429:
-            return _respond(429, _throttled())
-        return _respond(status, EpError(status).body())
+            return answer_response(429, _throttled())
+        return answer_response(status, EpError(status).body())
 
     def fault_throttle(
         self, request: web.Request, store: Store, fault: Fault
@@ -186,9 +188,3 @@ class ElasticPath:
 def _throttled() -> dict[str, Any]:
     detail = "You have exceeded the number of requests allowed for this store"
     return EpError(429, "Too Many Requests", detail).body()
-
-
-def _respond(status: int, body: dict[str, Any] | None) -> web.Response:
-    if body is None:
-        return web.Response(status=status)
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")

@@ -9,7 +9,7 @@ the docs (https://shopify.dev/docs/api/storefront), not from our adapter.
 Business outcomes are HTTP 200 with ``data``; invalid documents are HTTP 200 with top-level
 ``errors`` in graphql-ruby's shape; throttling takes every form Shopify uses
 (https://shopify.dev/docs/api/usage/limits, https://shopify.dev/docs/api/usage/response-codes).
-There is no delete mutation: carts expire (``catalog.CART_TTL_S``).
+There is no delete mutation: carts expire (``catalog.CART_TTL_S`` of this package).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import html
 import math
 import re
 import uuid
-from collections.abc import Callable
-from copy import copy
 from http import HTTPStatus
 from typing import Any
 
@@ -29,24 +27,14 @@ from aiohttp import web
 from graphql import GraphQLError, execute_sync
 
 from sandbox.faults import Fault
-from sandbox.platform import json_response, serve
-from sandbox.shopify_errors import format_errors
-from sandbox.shopify_model import (
-    CART_NOT_FOUND,
-    Context,
-    Rejected,
-    ShopifyServerError,
-    add_lines,
-    new_cart,
-    remove_lines,
-    render_cart,
-    update_lines,
-    user_error,
-)
-from sandbox.shopify_schema import SCHEMA, prepare
-from sandbox.state import Cart, Line, SandboxState, Store
+from sandbox.platform_requests import json_response, platform_store, rate_settings, serve
+from sandbox.shopify.catalog import NAME
+from sandbox.shopify.graphql_errors import format_errors
+from sandbox.shopify.resolvers import bind
+from sandbox.shopify.rules import Context, ShopifyServerError
+from sandbox.shopify.schema import SCHEMA, prepare
+from sandbox.state import SandboxState, Store
 
-PLATFORM = "SHOPIFY"
 API_VERSION = "2026-04"  # the schema version simulated, the one Shopify's Hydrogen pins
 SHOP = "/shopify/{shop}"
 TOKEN_HEADERS = ("Shopify-Storefront-Private-Token", "X-Shopify-Storefront-Access-Token")
@@ -55,7 +43,6 @@ VERSION = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
 # (integrators report 401 or 403, empty or HTML); this is Shopify's generic bad-token wording.
 UNAUTHORIZED = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 THROTTLED = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
-Resolver = Callable[..., Any]
 
 
 def connection(store: Store, origin: str) -> dict[str, str]:
@@ -68,11 +55,7 @@ def connection(store: Store, origin: str) -> dict[str, str]:
 
 
 def settings(store: Store) -> dict[str, Any]:
-    return {
-        "quota": store.rate.quota,
-        "window_ms": store.rate.window_ms,
-        "unknown_variant_code": store.unknown_variant_code,
-    }
+    return {**rate_settings(store), "unknown_variant_code": store.unknown_variant_code}
 
 
 def routes(state: SandboxState) -> list[web.RouteDef]:
@@ -84,91 +67,7 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
     ]
 
 
-def _mutation(ctx: Context, cart: Cart | None, apply: Callable[[Cart], None]) -> dict[str, Any]:
-    """Run one cart mutation: a failure changes nothing and answers ``cart: null``."""
-    if cart is None:
-        return {"cart": None, "userErrors": [user_error("INVALID", ["cartId"], CART_NOT_FOUND)],
-                "warnings": []}  # fmt: skip
-    trial = Cart(
-        cart.id, cart.created, cart.updated, [_copy(x) for x in cart.lines], dict(cart.attrs)
-    )
-    try:
-        apply(trial)
-    except Rejected as rejected:
-        ctx.warnings.clear()
-        return {"cart": None, "userErrors": rejected.errors, "warnings": []}
-    cart.lines, cart.attrs = trial.lines, trial.attrs
-    cart.touch(ctx.state.now())
-    ctx.store.carts[cart.id] = cart
-    return {"cart": render_cart(ctx, cart), "userErrors": [], "warnings": list(ctx.warnings)}
-
-
-def _copy(line: Line) -> Line:
-    clone = copy(line)
-    clone.extra = dict(line.extra)
-    return clone
-
-
-def _cart(ctx: Context, cart_id: str) -> Cart | None:
-    return ctx.store.cart(cart_id, ctx.state.now())
-
-
-def cart_create(_: Any, info: Any, input: dict[str, Any] | None = None) -> dict[str, Any]:
-    ctx: Context = info.context
-    body = input or {}
-    cart = new_cart(ctx, ctx.state.now())
-
-    def apply(trial: Cart) -> None:
-        if body.get("note") is not None:
-            trial.attrs["note"] = body["note"]
-        if body.get("attributes") is not None:
-            trial.attrs["attributes"] = [dict(a) for a in body["attributes"]]
-        if body.get("buyerIdentity") is not None:
-            trial.attrs["buyer"] = {
-                k: body["buyerIdentity"].get(k) for k in ("email", "phone", "countryCode")
-            }
-        add_lines(ctx, trial, body.get("lines") or [], ["input", "lines"])
-
-    return _mutation(ctx, cart, apply)
-
-
-def cart_lines_add(_: Any, info: Any, cartId: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
-    ctx: Context = info.context
-    return _mutation(ctx, _cart(ctx, cartId), lambda c: add_lines(ctx, c, lines, ["lines"]))
-
-
-def cart_lines_update(
-    _: Any, info: Any, cartId: str, lines: list[dict[str, Any]]
-) -> dict[str, Any]:
-    ctx: Context = info.context
-    return _mutation(ctx, _cart(ctx, cartId), lambda c: update_lines(ctx, c, lines))
-
-
-def cart_lines_remove(_: Any, info: Any, cartId: str, lineIds: list[str]) -> dict[str, Any]:
-    ctx: Context = info.context
-    return _mutation(ctx, _cart(ctx, cartId), lambda c: remove_lines(ctx, c, lineIds))
-
-
-def cart_query(_: Any, info: Any, id: str) -> dict[str, Any] | None:
-    """``cart(id:)`` is null for an unknown, expired or foreign cart, as Hydrogen handles it
-    (https://github.com/Shopify/hydrogen/pull/325)."""
-    ctx: Context = info.context
-    cart = _cart(ctx, id)
-    return None if cart is None else render_cart(ctx, cart)
-
-
-def _bind() -> None:
-    mutation = SCHEMA.mutation_type
-    query = SCHEMA.query_type
-    assert mutation is not None and query is not None
-    mutation.fields["cartCreate"].resolve = cart_create
-    mutation.fields["cartLinesAdd"].resolve = cart_lines_add
-    mutation.fields["cartLinesUpdate"].resolve = cart_lines_update
-    mutation.fields["cartLinesRemove"].resolve = cart_lines_remove
-    query.fields["cart"].resolve = cart_query
-
-
-_bind()
+bind(SCHEMA)
 
 
 def _answer(status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
@@ -203,12 +102,8 @@ class Shopify:
         self.state = state
 
     async def graphql(self, request: web.Request) -> web.StreamResponse:
-        store = self.state.stores.get(request.match_info["shop"])
-        if (
-            store is None
-            or store.platform != PLATFORM
-            or not VERSION.match(request.match_info["version"])
-        ):
+        store = platform_store(self.state, request, "shop", NAME)
+        if store is None or not VERSION.match(request.match_info["version"]):
             return _answer(404, {"errors": "Not Found"})
         return await serve(self.state, request, store, self._execute, self)
 
@@ -295,12 +190,10 @@ class Shopify:
     # outside the API
 
     async def checkout_page(self, request: web.Request) -> web.StreamResponse:
-        store = self.state.stores.get(request.match_info["shop"])
+        store = platform_store(self.state, request, "shop", NAME)
         token, key = request.match_info["token"], request.query.get("key", "")
         cart_id = f"gid://shopify/Cart/{token}?key={key}"
-        cart = (
-            store.cart(cart_id, self.state.now()) if store and store.platform == PLATFORM else None
-        )
+        cart = store.cart(cart_id, self.state.now()) if store else None
         if cart is None:
             raise web.HTTPNotFound(text="No such cart.")
         rows = "".join(

@@ -6,7 +6,7 @@ reference (https://developer.bigcommerce.com/docs/rest-management/carts, OpenAPI
 (https://developer.bigcommerce.com/docs/start/about/status-codes) and its cart guide
 (https://developer.bigcommerce.com/docs/storefront/cart-checkout/guide/rest-management),
 kept apart from HTTP plumbing so the rules read in one place. Prices are integer cents;
-``bigcommerce_render`` turns carts into JSON.
+``sandbox.bigcommerce.render`` turns carts into JSON.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """The path every platform request takes: request log, armed faults, latency, then the handler.
 
 Why this module exists: faults must behave the same on every simulated platform, and never
-touch ``/__sandbox/``. A platform module wraps each of its routes with ``serve()`` and provides
-``PlatformHooks`` to render its own error and throttling answers.
+touch ``/__sandbox/``. A platform package wraps each of its routes with ``serve()`` and provides
+``PlatformHooks`` to render its own error and throttling answers. (Which platforms exist, and
+what the sandbox knows of each, is ``sandbox.registry``.)
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
@@ -21,6 +22,10 @@ JSON = "application/json"
 HOLD_POLL_S = 0.05  # how often a held ("hang") request checks whether its client went away
 
 Handler = Callable[[web.Request, Store], Awaitable[web.StreamResponse]]
+# A REST operation's outcome, before its platform adds headers: status and JSON body (or none).
+Answer = tuple[int, dict[str, Any] | None]
+Operation = Callable[[web.Request, Store], Awaitable[Answer]]
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class PlatformHooks(Protocol):
@@ -37,6 +42,28 @@ def json_response(
     body: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, headers=headers, content_type=JSON)
+
+
+def answer_response(
+    status: int, body: dict[str, Any] | None, headers: dict[str, str] | None = None
+) -> web.Response:
+    """An ``Answer`` as sent: JSON, or no body at all (204)."""
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    return json_response(body, status, headers)
+
+
+def platform_store(
+    state: SandboxState, request: web.Request, key: str, platform: str
+) -> Store | None:
+    """The store a platform route names in its ``key`` path part, if it is on ``platform``."""
+    store = state.stores.get(request.match_info[key])
+    return store if store is not None and store.platform == platform else None
+
+
+def rate_settings(store: Store) -> dict[str, Any]:
+    """The settings every platform shows first: its rate-limit quota and window."""
+    return {"quota": store.rate.quota, "window_ms": store.rate.window_ms}
 
 
 async def serve(
