@@ -39,7 +39,7 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, wait_s: float | None = None) -> Self:
-        """A store on a new engine for ``url`` (see ``orchestrator.store.database.make_engine``);
+        """A store on a new engine for ``url`` (see ``orchestrator.store.engines.make_engine``);
         ``wait_s`` bounds database waits outside a request (``MULTICART_DB_WAIT_S``)."""
         if wait_s is None:
             return cls(Database.from_url(url, echo=echo))
