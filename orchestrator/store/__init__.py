@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Self
 
-from orchestrator.store.carts import CartStore, LeaseStore, StaleCart
-from orchestrator.store.catalog import AppStore, CatalogStore
+from orchestrator.store.apps import AppStore
+from orchestrator.store.carts import CartStore, StaleCart
+from orchestrator.store.catalog import CatalogStore
 from orchestrator.store.database import Database
 from orchestrator.store.health import Counts, SchemaState, counts, schema_state
 from orchestrator.store.idempotency import IdempotencyStore
+from orchestrator.store.leases import LeaseStore
 from orchestrator.store.outbox import OutboxStore, PendingExternalDelete
 from orchestrator.store.references import ReferenceStore
 
