@@ -30,6 +30,7 @@ from sqlalchemy import (
 from bags.models import Bag, Cart
 from bags.status import CartStatus
 from errors import Overloaded
+from orchestrator.store.cart_cursor import decode_cursor, encode_cursor
 from orchestrator.store.cart_rows import (
     BAG_OUTCOME,
     INSERT_BAGS,
@@ -38,9 +39,7 @@ from orchestrator.store.cart_rows import (
     LINE_OUTCOME,
     cart_values,
     children_rows,
-    decode_cursor,
     delete_children,
-    encode_cursor,
     insert_children,
     load_carts,
     outcome_rows,
