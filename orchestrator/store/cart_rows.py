@@ -82,6 +82,11 @@ def cart_values(cart: Cart) -> dict[str, Any]:
     }
 
 
+def changeable_values(cart: Cart) -> dict[str, Any]:
+    """``cart_values`` without the columns that never change (the key and the owning app)."""
+    return {k: v for k, v in cart_values(cart).items() if k not in ("id", "app_id")}
+
+
 def bag_rows(cart: Cart) -> list[dict[str, Any]]:
     return [
         {

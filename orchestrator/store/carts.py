@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -38,6 +37,7 @@ from orchestrator.store.cart_rows import (
     INSERT_LINES,
     LINE_OUTCOME,
     cart_values,
+    changeable_values,
     children_rows,
     delete_children,
     insert_children,
@@ -113,11 +113,6 @@ class StaleCart(Exception):
     """The cart changed (or vanished) since it was loaded: the optimistic version check failed."""
 
 
-def _changeable(values: dict[str, Any]) -> dict[str, Any]:
-    """A carts row without the columns that never change (the key and the owning app)."""
-    return {k: v for k, v in values.items() if k not in ("id", "app_id")}
-
-
 class CartStore:
     """Carts with their bags, order skus and errors, loaded and saved whole."""
 
@@ -171,7 +166,7 @@ class CartStore:
             result = await conn.execute(
                 update(carts)
                 .where(carts.c.id == cart.id, carts.c.version == cart.version)
-                .values(**_changeable(cart_values(cart)), version=carts.c.version + 1)
+                .values(**changeable_values(cart), version=carts.c.version + 1)
             )
             if result.rowcount != 1:
                 raise StaleCart(f"cart {cart.id} is no longer at version {cart.version}")
