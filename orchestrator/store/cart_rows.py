@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Executable, Row, Table, Update, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.models import Bag, Cart, OrderError, OrderSku
@@ -140,40 +140,28 @@ INSERT_BAGS, INSERT_LINES, INSERT_ERRORS = insert(bags), insert(order_skus), ins
 
 # Targeted updates for a cart whose bags and lines already exist (the end of a create):
 # fewer statements and no index churn, compared with deleting and re-inserting the children.
-BAG_OUTCOME = (
-    update(bags)
-    .where(bags.c.id == bindparam("row_id"))
-    .values(
-        status=bindparam("status"),
-        external_id=bindparam("external_id"),
-        checkout_url=bindparam("checkout_url"),
-        platform_sub_total=bindparam("platform_sub_total"),
-        platform_changed_at=bindparam("platform_changed_at"),
-    )
+_BAG_OUTCOME_FIELDS = (
+    "status",
+    "external_id",
+    "checkout_url",
+    "platform_sub_total",
+    "platform_changed_at",
 )
-LINE_OUTCOME = (
-    update(order_skus)
-    .where(order_skus.c.id == bindparam("row_id"))
-    .values(
-        quantity=bindparam("quantity"),
-        price=bindparam("price"),
-        line_price=bindparam("line_price"),
-        external_id=bindparam("external_id"),
-        available=bindparam("available"),
-    )
-)
+_LINE_OUTCOME_FIELDS = ("quantity", "price", "line_price", "external_id", "available")
 
 
-_OUTCOME_FIELDS = {
-    BAG_OUTCOME: (
-        "status",
-        "external_id",
-        "checkout_url",
-        "platform_sub_total",
-        "platform_changed_at",
-    ),
-    LINE_OUTCOME: ("quantity", "price", "line_price", "external_id", "available"),
-}
+def _outcome_update(table: Table, fields: Sequence[str]) -> Update:
+    """An UPDATE of ``fields`` of the row whose id is ``row_id``, each from its own parameter."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({field: bindparam(field) for field in fields})
+    )
+
+
+BAG_OUTCOME = _outcome_update(bags, _BAG_OUTCOME_FIELDS)
+LINE_OUTCOME = _outcome_update(order_skus, _LINE_OUTCOME_FIELDS)
+_OUTCOME_FIELDS = {BAG_OUTCOME: _BAG_OUTCOME_FIELDS, LINE_OUTCOME: _LINE_OUTCOME_FIELDS}
 
 
 def children_rows(cart: Cart) -> dict[Executable, list[dict[str, Any]]]:
