@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.models import Bag, Cart, OrderError, OrderSku
 from bags.status import BagStatus, CartStatus, Platform
+from orchestrator.store.columns import copied
 from orchestrator.store.tables import bags, order_errors, order_skus
 
 # Columns holding the domain object's attribute of the same name as it is, written and read
@@ -68,15 +69,10 @@ AnyRow = Row[*tuple[Any, ...]]
 T = TypeVar("T")
 
 
-def _copied(source: object, names: Sequence[str]) -> dict[str, Any]:
-    """``names`` read off ``source`` (a domain object or a row) by attribute."""
-    return {name: getattr(source, name) for name in names}
-
-
 def cart_values(cart: Cart) -> dict[str, Any]:
     """The carts row of ``cart`` except ``version`` and the lease columns."""
     return {
-        **_copied(cart, _CART_COPIED),
+        **copied(cart, _CART_COPIED),
         "status": cart.status.value,
         "metadata": dict(cart.metadata),
     }
@@ -90,7 +86,7 @@ def changeable_values(cart: Cart) -> dict[str, Any]:
 def bag_rows(cart: Cart) -> list[dict[str, Any]]:
     return [
         {
-            **_copied(bag, _BAG_COPIED),
+            **copied(bag, _BAG_COPIED),
             "cart_id": cart.id,
             "position": i,
             "platform": bag.platform.value,
@@ -103,7 +99,7 @@ def bag_rows(cart: Cart) -> list[dict[str, Any]]:
 def sku_rows(cart: Cart) -> list[dict[str, Any]]:
     return [
         {
-            **_copied(line, _LINE_COPIED),
+            **copied(line, _LINE_COPIED),
             "bag_id": bag.id,
             "position": i,
             "platform_ref": dict(line.platform_ref),
@@ -116,7 +112,7 @@ def sku_rows(cart: Cart) -> list[dict[str, Any]]:
 def error_rows(cart: Cart) -> list[dict[str, Any]]:
     return [
         {
-            **_copied(err, _ERROR_COPIED),
+            **copied(err, _ERROR_COPIED),
             "cart_id": cart.id,
             "position": i,
             "platform": err.platform.value if err.platform is not None else None,
@@ -228,12 +224,12 @@ def _grouped(
 
 
 def _line(row: AnyRow) -> OrderSku:
-    return OrderSku(**_copied(row, _LINE_COPIED), platform_ref=row.platform_ref)
+    return OrderSku(**copied(row, _LINE_COPIED), platform_ref=row.platform_ref)
 
 
 def _bag(row: AnyRow, lines: list[OrderSku]) -> Bag:
     return Bag(
-        **_copied(row, _BAG_COPIED),
+        **copied(row, _BAG_COPIED),
         platform=Platform(row.platform),
         status=BagStatus(row.status),
         skus=lines,
@@ -242,7 +238,7 @@ def _bag(row: AnyRow, lines: list[OrderSku]) -> Bag:
 
 def _error(row: AnyRow) -> OrderError:
     return OrderError(
-        **_copied(row, _ERROR_COPIED),
+        **copied(row, _ERROR_COPIED),
         order_id=row.cart_id,
         platform=Platform(row.platform) if row.platform is not None else None,
     )
@@ -250,7 +246,7 @@ def _error(row: AnyRow) -> OrderError:
 
 def _cart(row: AnyRow, cart_bags: list[Bag], errors: list[OrderError]) -> Cart:
     return Cart(
-        **_copied(row, _CART_COPIED),
+        **copied(row, _CART_COPIED),
         status=CartStatus(row.status),
         metadata=dict(row.metadata),
         bags=cart_bags,

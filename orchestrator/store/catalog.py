@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bags.models import CatalogSku, Merchant
 from bags.status import Platform
 from orchestrator.store.catalog_cache import CatalogCache, Owner
+from orchestrator.store.columns import copied
 from orchestrator.store.database import Database
 from orchestrator.store.tables import CATALOG_VERSION_ROW, catalog_version, merchants, skus
 
@@ -34,6 +35,8 @@ from orchestrator.store.tables import CATALOG_VERSION_ROW, catalog_version, merc
 CHUNK = 500
 
 T = TypeVar("T")
+# The skus columns holding the ``CatalogSku`` field of the same name as it is.
+_SKU_COPIED = ("sku_id", "merchant_id", "name", "price", "currency", "available")
 AnyRow = Row[*tuple[Any, ...]]
 
 
@@ -47,15 +50,7 @@ def _merchant(row: AnyRow) -> Merchant:
 
 
 def _sku(row: AnyRow) -> CatalogSku:
-    return CatalogSku(
-        sku_id=row.sku_id,
-        merchant_id=row.merchant_id,
-        name=row.name,
-        price=row.price,
-        currency=row.currency,
-        available=row.available,
-        platform_ref=row.platform_ref,
-    )
+    return CatalogSku(**copied(row, _SKU_COPIED), platform_ref=row.platform_ref)
 
 
 # The create path's read, built once (an expanding IN takes any number of ids).
@@ -256,12 +251,7 @@ class CatalogStore:
         now = datetime.now(UTC)
         rows = [
             {
-                "sku_id": item.sku_id,
-                "merchant_id": item.merchant_id,
-                "name": item.name,
-                "price": item.price,
-                "currency": item.currency,
-                "available": item.available,
+                **copied(item, _SKU_COPIED),
                 "platform_ref": dict(item.platform_ref),
                 "updated_at": now,
             }
