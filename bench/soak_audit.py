@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import select
 
 from bench.soak_stack import StoreInfo
-from orchestrator.store.database import make_engine
+from orchestrator.store.engines import make_engine
 from orchestrator.store.tables import bags, carts, external_deletes, order_skus
 
 BAG_ATTRIBUTE = "_multicart_bag_id"

@@ -42,7 +42,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from orchestrator.store import Store
-from orchestrator.store.database import make_engine, upgrade_sync
+from orchestrator.store.engines import make_engine
+from orchestrator.store.migrate import upgrade_sync
 from orchestrator.store.tables import ALL_TABLES
 from tests.process_marks import (  # noqa: F401 - pytest's hooks, found here by name
     pytest_collection_modifyitems,

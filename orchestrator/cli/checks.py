@@ -89,7 +89,7 @@ def check_serving_settings(settings: Settings) -> None:
     """What ``serve`` needs beyond types: a strong admin token (or none), a usable encryption
     key and database URL."""
     from orchestrator.service.secrets import CredentialBox
-    from orchestrator.store.database import make_engine
+    from orchestrator.store.engines import make_engine
 
     check_admin_token(settings.admin_token.get_secret_value())
     try:
@@ -129,7 +129,7 @@ async def check_schema(url: str) -> None:
 
 def migrate(url: str) -> None:
     """``alembic upgrade head`` on ``url``, or ``ConfigError`` saying why it could not."""
-    from orchestrator.store.database import upgrade_sync
+    from orchestrator.store.migrate import upgrade_sync
 
     try:
         upgrade_sync(url)

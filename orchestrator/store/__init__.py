@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Self
 
-from orchestrator.store.carts import CartStore, LeaseStore, StaleCart
-from orchestrator.store.catalog import AppStore, CatalogStore
+from orchestrator.store.apps import AppStore
+from orchestrator.store.carts import CartStore, StaleCart
+from orchestrator.store.catalog import CatalogStore
 from orchestrator.store.database import Database
 from orchestrator.store.health import Counts, SchemaState, counts, schema_state
 from orchestrator.store.idempotency import IdempotencyStore
+from orchestrator.store.leases import LeaseStore
 from orchestrator.store.outbox import OutboxStore, PendingExternalDelete
 from orchestrator.store.references import ReferenceStore
 
@@ -39,7 +41,7 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, wait_s: float | None = None) -> Self:
-        """A store on a new engine for ``url`` (see ``orchestrator.store.database.make_engine``);
+        """A store on a new engine for ``url`` (see ``orchestrator.store.engines.make_engine``);
         ``wait_s`` bounds database waits outside a request (``MULTICART_DB_WAIT_S``)."""
         if wait_s is None:
             return cls(Database.from_url(url, echo=echo))

@@ -8,54 +8,89 @@ carts takes a fixed number of queries (carts, bags, order skus, errors), never o
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Executable, Row, Table, Update, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.models import Bag, Cart, OrderError, OrderSku
 from bags.status import BagStatus, CartStatus, Platform
+from orchestrator.store.columns import copied
 from orchestrator.store.tables import bags, order_errors, order_skus
+
+# Columns holding the domain object's attribute of the same name as it is, written and read
+# alike; each table's other columns (its parent, position, enums, JSON) are spelled out below.
+_CART_COPIED = (
+    "id",
+    "app_id",
+    "customer_id",
+    "name",
+    "currency",
+    "app_order_id",
+    "date_created",
+    "date_last_modified",
+    "expires_at",
+)
+_BAG_COPIED = (
+    "id",
+    "merchant_id",
+    "merchant_name",
+    "currency",
+    "external_id",
+    "checkout_url",
+    "platform_sub_total",
+    "platform_changed_at",
+)
+_LINE_COPIED = (
+    "id",
+    "sku_id",
+    "name",
+    "quantity",
+    "price",
+    "line_price",
+    "external_id",
+    "available",
+)
+_ERROR_COPIED = (
+    "id",
+    "bag_id",
+    "entity_id",
+    "entity_type",
+    "type",
+    "message",
+    "date_created",
+    "cause",
+    "retryable",
+)
+
+AnyRow = Row[*tuple[Any, ...]]
+T = TypeVar("T")
 
 
 def cart_values(cart: Cart) -> dict[str, Any]:
     """The carts row of ``cart`` except ``version`` and the lease columns."""
     return {
-        "id": cart.id,
-        "app_id": cart.app_id,
-        "customer_id": cart.customer_id,
-        "name": cart.name,
+        **copied(cart, _CART_COPIED),
         "status": cart.status.value,
-        "currency": cart.currency,
-        "app_order_id": cart.app_order_id,
         "metadata": dict(cart.metadata),
-        "date_created": cart.date_created,
-        "date_last_modified": cart.date_last_modified,
-        "expires_at": cart.expires_at,
     }
+
+
+def changeable_values(cart: Cart) -> dict[str, Any]:
+    """``cart_values`` without the columns that never change (the key and the owning app)."""
+    return {k: v for k, v in cart_values(cart).items() if k not in ("id", "app_id")}
 
 
 def bag_rows(cart: Cart) -> list[dict[str, Any]]:
     return [
         {
-            "id": bag.id,
+            **copied(bag, _BAG_COPIED),
             "cart_id": cart.id,
             "position": i,
-            "merchant_id": bag.merchant_id,
-            "merchant_name": bag.merchant_name,
             "platform": bag.platform.value,
-            "currency": bag.currency,
             "status": bag.status.value,
-            "external_id": bag.external_id,
-            "checkout_url": bag.checkout_url,
-            "platform_sub_total": bag.platform_sub_total,
-            "platform_changed_at": bag.platform_changed_at,
         }
         for i, bag in enumerate(cart.bags)
     ]
@@ -64,17 +99,10 @@ def bag_rows(cart: Cart) -> list[dict[str, Any]]:
 def sku_rows(cart: Cart) -> list[dict[str, Any]]:
     return [
         {
-            "id": line.id,
+            **copied(line, _LINE_COPIED),
             "bag_id": bag.id,
             "position": i,
-            "sku_id": line.sku_id,
-            "name": line.name,
-            "quantity": line.quantity,
-            "price": line.price,
-            "line_price": line.line_price,
             "platform_ref": dict(line.platform_ref),
-            "external_id": line.external_id,
-            "available": line.available,
         }
         for bag in cart.bags
         for i, line in enumerate(bag.skus)
@@ -84,18 +112,10 @@ def sku_rows(cart: Cart) -> list[dict[str, Any]]:
 def error_rows(cart: Cart) -> list[dict[str, Any]]:
     return [
         {
-            "id": err.id,
+            **copied(err, _ERROR_COPIED),
             "cart_id": cart.id,
             "position": i,
-            "bag_id": err.bag_id,
-            "entity_id": err.entity_id,
-            "entity_type": err.entity_type,
-            "type": err.type,
-            "message": err.message,
-            "date_created": err.date_created,
             "platform": err.platform.value if err.platform is not None else None,
-            "cause": err.cause,
-            "retryable": err.retryable,
         }
         for i, err in enumerate(cart.errors)
     ]
@@ -116,40 +136,28 @@ INSERT_BAGS, INSERT_LINES, INSERT_ERRORS = insert(bags), insert(order_skus), ins
 
 # Targeted updates for a cart whose bags and lines already exist (the end of a create):
 # fewer statements and no index churn, compared with deleting and re-inserting the children.
-BAG_OUTCOME = (
-    update(bags)
-    .where(bags.c.id == bindparam("row_id"))
-    .values(
-        status=bindparam("status"),
-        external_id=bindparam("external_id"),
-        checkout_url=bindparam("checkout_url"),
-        platform_sub_total=bindparam("platform_sub_total"),
-        platform_changed_at=bindparam("platform_changed_at"),
-    )
+_BAG_OUTCOME_FIELDS = (
+    "status",
+    "external_id",
+    "checkout_url",
+    "platform_sub_total",
+    "platform_changed_at",
 )
-LINE_OUTCOME = (
-    update(order_skus)
-    .where(order_skus.c.id == bindparam("row_id"))
-    .values(
-        quantity=bindparam("quantity"),
-        price=bindparam("price"),
-        line_price=bindparam("line_price"),
-        external_id=bindparam("external_id"),
-        available=bindparam("available"),
-    )
-)
+_LINE_OUTCOME_FIELDS = ("quantity", "price", "line_price", "external_id", "available")
 
 
-_OUTCOME_FIELDS = {
-    BAG_OUTCOME: (
-        "status",
-        "external_id",
-        "checkout_url",
-        "platform_sub_total",
-        "platform_changed_at",
-    ),
-    LINE_OUTCOME: ("quantity", "price", "line_price", "external_id", "available"),
-}
+def _outcome_update(table: Table, fields: Sequence[str]) -> Update:
+    """An UPDATE of ``fields`` of the row whose id is ``row_id``, each from its own parameter."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({field: bindparam(field) for field in fields})
+    )
+
+
+BAG_OUTCOME = _outcome_update(bags, _BAG_OUTCOME_FIELDS)
+LINE_OUTCOME = _outcome_update(order_skus, _LINE_OUTCOME_FIELDS)
+_OUTCOME_FIELDS = {BAG_OUTCOME: _BAG_OUTCOME_FIELDS, LINE_OUTCOME: _LINE_OUTCOME_FIELDS}
 
 
 def children_rows(cart: Cart) -> dict[Executable, list[dict[str, Any]]]:
@@ -180,9 +188,7 @@ async def delete_children(conn: AsyncConnection, cart_id: str) -> None:
     await conn.execute(delete(order_errors).where(order_errors.c.cart_id == cart_id))
 
 
-async def load_carts(
-    conn: AsyncConnection, cart_rows: Sequence[Row[*tuple[Any, ...]]]
-) -> list[Cart]:
+async def load_carts(conn: AsyncConnection, cart_rows: Sequence[AnyRow]) -> list[Cart]:
     """Build the aggregates of ``cart_rows`` (in their order) with three more queries."""
     if not cart_rows:
         return []
@@ -201,112 +207,49 @@ async def load_carts(
         .where(order_errors.c.cart_id.in_(ids))
         .order_by(order_errors.c.cart_id, order_errors.c.position)
     )
-    lines: defaultdict[str, list[OrderSku]] = defaultdict(list)
-    for row in sku_result:
-        lines[row.bag_id].append(
-            OrderSku(
-                id=row.id,
-                sku_id=row.sku_id,
-                name=row.name,
-                quantity=row.quantity,
-                price=row.price,
-                line_price=row.line_price,
-                platform_ref=row.platform_ref,
-                external_id=row.external_id,
-                available=row.available,
-            )
-        )
-    cart_bags: defaultdict[str, list[Bag]] = defaultdict(list)
-    for row in bag_result:
-        cart_bags[row.cart_id].append(
-            Bag(
-                id=row.id,
-                merchant_id=row.merchant_id,
-                merchant_name=row.merchant_name,
-                platform=Platform(row.platform),
-                currency=row.currency,
-                status=BagStatus(row.status),
-                skus=lines.get(row.id, []),
-                external_id=row.external_id,
-                checkout_url=row.checkout_url,
-                platform_sub_total=row.platform_sub_total,
-                platform_changed_at=row.platform_changed_at,
-            )
-        )
-    errors: defaultdict[str, list[OrderError]] = defaultdict(list)
-    for row in error_result:
-        errors[row.cart_id].append(
-            OrderError(
-                id=row.id,
-                order_id=row.cart_id,
-                bag_id=row.bag_id,
-                entity_id=row.entity_id,
-                type=row.type,
-                message=row.message,
-                date_created=row.date_created,
-                platform=Platform(row.platform) if row.platform is not None else None,
-                cause=row.cause,
-                retryable=row.retryable,
-                entity_type=row.entity_type,
-            )
-        )
-    return [
-        Cart(
-            id=row.id,
-            app_id=row.app_id,
-            currency=row.currency,
-            date_created=row.date_created,
-            date_last_modified=row.date_last_modified,
-            expires_at=row.expires_at,
-            status=CartStatus(row.status),
-            customer_id=row.customer_id,
-            name=row.name,
-            app_order_id=row.app_order_id,
-            metadata=dict(row.metadata),
-            bags=cart_bags.get(row.id, []),
-            errors=errors.get(row.id, []),
-            version=row.version,
-        )
-        for row in cart_rows
-    ]
+    lines = _grouped(sku_result, "bag_id", _line)
+    cart_bags = _grouped(bag_result, "cart_id", lambda row: _bag(row, lines.get(row.id, [])))
+    errors = _grouped(error_result, "cart_id", _error)
+    return [_cart(row, cart_bags.get(row.id, []), errors.get(row.id, [])) for row in cart_rows]
 
 
-def encode_cursor(date_created: datetime, cart_id: str) -> str:
-    """An opaque urlsafe cursor holding the last listed cart's (date_created, id)."""
-    raw = json.dumps([date_created.isoformat(), cart_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _grouped(
+    rows: Iterable[AnyRow], parent: str, build: Callable[[AnyRow], T]
+) -> defaultdict[str, list[T]]:
+    """``build`` of each row, listed under the row's ``parent`` column, in the rows' order."""
+    grouped: defaultdict[str, list[T]] = defaultdict(list)
+    for row in rows:
+        grouped[getattr(row, parent)].append(build(row))
+    return grouped
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (date_created, id) of ``cursor``; ``ValueError`` if this module did not make it.
+def _line(row: AnyRow) -> OrderSku:
+    return OrderSku(**copied(row, _LINE_COPIED), platform_ref=row.platform_ref)
 
-    A cursor is the caller's input: deep JSON (``RecursionError``), a date that overflows when
-    moved to UTC (``OverflowError``) or a NUL in the id (PostgreSQL refuses it) are all
-    "malformed", never a 500.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw)
-        if not (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(v, str) for v in value)
-            and value[1]
-            and len(value[1]) <= 64
-            and value[1].isprintable()
-        ):
-            raise ValueError("not a cursor")
-        stamp = datetime.fromisoformat(value[0])
-        if stamp.tzinfo is None:
-            raise ValueError("not a cursor")
-        stamp = stamp.astimezone(UTC)
-    except (
-        ValueError,
-        TypeError,
-        binascii.Error,
-        UnicodeDecodeError,
-        RecursionError,
-        OverflowError,
-    ) as exc:
-        raise ValueError(f"malformed cursor {cursor[:80]!r}") from exc
-    return stamp, value[1]
+
+def _bag(row: AnyRow, lines: list[OrderSku]) -> Bag:
+    return Bag(
+        **copied(row, _BAG_COPIED),
+        platform=Platform(row.platform),
+        status=BagStatus(row.status),
+        skus=lines,
+    )
+
+
+def _error(row: AnyRow) -> OrderError:
+    return OrderError(
+        **copied(row, _ERROR_COPIED),
+        order_id=row.cart_id,
+        platform=Platform(row.platform) if row.platform is not None else None,
+    )
+
+
+def _cart(row: AnyRow, cart_bags: list[Bag], errors: list[OrderError]) -> Cart:
+    return Cart(
+        **copied(row, _CART_COPIED),
+        status=CartStatus(row.status),
+        metadata=dict(row.metadata),
+        bags=cart_bags,
+        errors=errors,
+        version=row.version,
+    )

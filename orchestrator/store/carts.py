@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,6 +29,7 @@ from sqlalchemy import (
 from bags.models import Bag, Cart
 from bags.status import CartStatus
 from errors import Overloaded
+from orchestrator.store.cart_cursor import decode_cursor, encode_cursor
 from orchestrator.store.cart_rows import (
     BAG_OUTCOME,
     INSERT_BAGS,
@@ -37,10 +37,9 @@ from orchestrator.store.cart_rows import (
     INSERT_LINES,
     LINE_OUTCOME,
     cart_values,
+    changeable_values,
     children_rows,
-    decode_cursor,
     delete_children,
-    encode_cursor,
     insert_children,
     load_carts,
     outcome_rows,
@@ -53,7 +52,7 @@ from orchestrator.store.outbox import PendingExternalDelete, insert_outbox
 from orchestrator.store.read_back import read_back
 from orchestrator.store.tables import UNSETTLED_BAG, bags, carts
 
-__all__ = ["CartStore", "LeaseStore", "StaleCart"]
+__all__ = ["CartStore", "StaleCart"]
 
 # The create path's statements, built once: building them per call (coercions, bind
 # parameters) was a visible share of its CPU (`python -m bench --profile`).
@@ -114,11 +113,6 @@ class StaleCart(Exception):
     """The cart changed (or vanished) since it was loaded: the optimistic version check failed."""
 
 
-def _changeable(values: dict[str, Any]) -> dict[str, Any]:
-    """A carts row without the columns that never change (the key and the owning app)."""
-    return {k: v for k, v in values.items() if k not in ("id", "app_id")}
-
-
 class CartStore:
     """Carts with their bags, order skus and errors, loaded and saved whole."""
 
@@ -172,7 +166,7 @@ class CartStore:
             result = await conn.execute(
                 update(carts)
                 .where(carts.c.id == cart.id, carts.c.version == cart.version)
-                .values(**_changeable(cart_values(cart)), version=carts.c.version + 1)
+                .values(**changeable_values(cart), version=carts.c.version + 1)
             )
             if result.rowcount != 1:
                 raise StaleCart(f"cart {cart.id} is no longer at version {cart.version}")
@@ -339,38 +333,3 @@ class CartStore:
         )
         async with self._db.read(single_statement=True) as conn:
             return [row.id for row in await conn.execute(query)]
-
-
-class LeaseStore:
-    """A cart's lease: two columns of its own row (``lease_owner``, ``lease_until``), taken and
-    released with single conditional UPDATEs; a lease whose holder died simply expires."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def acquire(self, cart_id: str, owner: str, ttl_s: float) -> bool:
-        """Take (or renew) the cart's lease for ``ttl_s``; False if another owner holds it live
-        or the cart does not exist. Held and taken over on the database's clock."""
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                update(carts)
-                .where(
-                    carts.c.id == cart_id,
-                    or_(
-                        carts.c.lease_until.is_(None),
-                        carts.c.lease_until < self._db.clock(),
-                        carts.c.lease_owner == owner,
-                    ),
-                )
-                .values(lease_owner=owner, lease_until=self._db.clock(ttl_s))
-            )
-        return result.rowcount == 1
-
-    async def release(self, cart_id: str, owner: str) -> None:
-        """Release the lease if ``owner`` still holds it (a no-op otherwise)."""
-        async with self._db.write() as conn:
-            await conn.execute(
-                update(carts)
-                .where(carts.c.id == cart_id, carts.c.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
-            )

@@ -1,11 +1,9 @@
-"""Reference data: the apps that call us, and the merchants and SKU catalog carts are built from.
+"""Reference data: the merchants and SKU catalog carts are built from.
 
-Apps are kept with only their API key's hash (every app request resolves its key here; the HTTP
-layer caches the answer). A merchant's connection is stored as the ciphertext the caller
-sealed; the store never sees credentials in the clear. ``upsert_skus`` is one transaction that
-first checks every merchant exists (a clear ``ValueError`` listing the unknown ids instead of a
-foreign-key error), then inserts or updates with the engine's ``INSERT ... ON CONFLICT DO
-UPDATE``.
+A merchant's connection is stored as the ciphertext the caller sealed; the store never sees
+credentials in the clear. ``upsert_skus`` is one transaction that first checks every merchant
+exists (a clear ``ValueError`` listing the unknown ids instead of a foreign-key error), then
+inserts or updates with the engine's ``INSERT ... ON CONFLICT DO UPDATE``.
 
 ``lookup`` and ``get_merchants`` (the per-request reads: every create, line add and preview)
 answer from an in-process ``CatalogCache`` when the composition root turns it on
@@ -29,13 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bags.models import CatalogSku, Merchant
 from bags.status import Platform
 from orchestrator.store.catalog_cache import CatalogCache, Owner
+from orchestrator.store.columns import copied
 from orchestrator.store.database import Database
-from orchestrator.store.tables import CATALOG_VERSION_ROW, apps, catalog_version, merchants, skus
+from orchestrator.store.tables import CATALOG_VERSION_ROW, catalog_version, merchants, skus
 
 # Ids per IN (...) and rows per upsert statement: well under both engines' parameter limits.
 CHUNK = 500
 
 T = TypeVar("T")
+# The skus columns holding the ``CatalogSku`` field of the same name as it is.
+_SKU_COPIED = ("sku_id", "merchant_id", "name", "price", "currency", "available")
 AnyRow = Row[*tuple[Any, ...]]
 
 
@@ -49,15 +50,7 @@ def _merchant(row: AnyRow) -> Merchant:
 
 
 def _sku(row: AnyRow) -> CatalogSku:
-    return CatalogSku(
-        sku_id=row.sku_id,
-        merchant_id=row.merchant_id,
-        name=row.name,
-        price=row.price,
-        currency=row.currency,
-        available=row.available,
-        platform_ref=row.platform_ref,
-    )
+    return CatalogSku(**copied(row, _SKU_COPIED), platform_ref=row.platform_ref)
 
 
 # The create path's read, built once (an expanding IN takes any number of ids).
@@ -71,27 +64,6 @@ _CATALOG_QUERY = (
     .join(merchants, merchants.c.id == skus.c.merchant_id)
     .where(skus.c.sku_id.in_(bindparam("ids", expanding=True)))
 )
-
-
-class AppStore:
-    """Apps (the API's tenants) and their API keys, stored only as SHA-256 hashes."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def create(self, app_id: str, name: str, key_hash: str) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(
-                insert(apps).values(
-                    id=app_id, name=name, key_hash=key_hash, created_at=datetime.now(UTC)
-                )
-            )
-
-    async def id_for_key_hash(self, key_hash: str) -> str | None:
-        """The id of the app whose API key hashes to ``key_hash``, or None."""
-        async with self._db.read() as conn:
-            found = await conn.scalar(select(apps.c.id).where(apps.c.key_hash == key_hash))
-        return None if found is None else str(found)
 
 
 class CatalogStore:
@@ -279,12 +251,7 @@ class CatalogStore:
         now = datetime.now(UTC)
         rows = [
             {
-                "sku_id": item.sku_id,
-                "merchant_id": item.merchant_id,
-                "name": item.name,
-                "price": item.price,
-                "currency": item.currency,
-                "available": item.available,
+                **copied(item, _SKU_COPIED),
                 "platform_ref": dict(item.platform_ref),
                 "updated_at": now,
             }

@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bags.models import CatalogSku, Merchant
 
@@ -35,6 +35,9 @@ class _SkuEntry:
 class _MerchantEntry:
     owner: Owner
     read_at: float
+
+
+EntryT = TypeVar("EntryT", _SkuEntry, _MerchantEntry)
 
 
 class CatalogCache:
@@ -79,33 +82,32 @@ class CatalogCache:
         self, sku_ids: Iterable[str]
     ) -> tuple[dict[str, CatalogSku], dict[str, Owner], list[str]]:
         """(the SKUs held, their owners, the ids to read from the database)."""
-        found: dict[str, CatalogSku] = {}
-        owners: dict[str, Owner] = {}
-        missing: list[str] = []
-        now = self._clock()
-        for sku_id in sku_ids:
-            entry = self._skus.get(sku_id) if self.enabled else None
-            if entry is None or not self._fresh(entry.read_at, now):
-                missing.append(sku_id)
-                continue
-            self._skus.move_to_end(sku_id)
-            found[sku_id] = entry.sku
-            owners[entry.sku.merchant_id] = entry.owner
+        held, missing = self._held(self._skus, sku_ids)
+        found = {sku_id: entry.sku for sku_id, entry in held.items()}
+        owners = {entry.sku.merchant_id: entry.owner for entry in held.values()}
         return found, owners, missing
 
     def merchants(self, merchant_ids: Iterable[str]) -> tuple[dict[str, Owner], list[str]]:
         """(the merchants held, the ids to read from the database)."""
-        found: dict[str, Owner] = {}
+        held, missing = self._held(self._merchants, merchant_ids)
+        return {merchant_id: entry.owner for merchant_id, entry in held.items()}, missing
+
+    def _held(
+        self, entries: OrderedDict[str, EntryT], ids: Iterable[str]
+    ) -> tuple[dict[str, EntryT], list[str]]:
+        """The fresh ``entries`` among ``ids`` (each now the most recently used), and the ids
+        to read from the database."""
+        held: dict[str, EntryT] = {}
         missing: list[str] = []
         now = self._clock()
-        for merchant_id in merchant_ids:
-            entry = self._merchants.get(merchant_id) if self.enabled else None
+        for entry_id in ids:
+            entry = entries.get(entry_id) if self.enabled else None
             if entry is None or not self._fresh(entry.read_at, now):
-                missing.append(merchant_id)
+                missing.append(entry_id)
                 continue
-            self._merchants.move_to_end(merchant_id)
-            found[merchant_id] = entry.owner
-        return found, missing
+            entries.move_to_end(entry_id)
+            held[entry_id] = entry
+        return held, missing
 
     # -- fills --------------------------------------------------------------------------------
 

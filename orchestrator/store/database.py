@@ -1,44 +1,37 @@
-"""The database: engines, transactions and migrations, the one place that knows each engine.
+"""The database: one engine's transactions and bounded waits, shared by every store class.
 
-Every store class takes one shared ``Database`` and runs each of its methods as one short
-transaction through ``write``/``read``. SQLite writes begin ``BEGIN IMMEDIATE`` behind one
-in-process lock (batches on a writer thread); PostgreSQL uses a bounded pool and row locks;
-every wait is bounded by the request's deadline (``waits.py``). ``fault_hook`` lets tests and
-the explorer fail a write at a chosen phase; ``upgrade`` runs alembic without an ini file.
-Why and the measurements: docs/decisions/0003-sqlite-writes.md.
+Every store class (``carts``, ``catalog``, ``outbox``, ``apps``, ``leases``) takes one shared
+``Database`` and runs each of its methods as one short transaction through ``write``/``read``.
+Engines are built, tuned per engine, in ``engines.py``; migrations run from ``migrate.py``.
+SQLite writes begin ``BEGIN IMMEDIATE`` behind one in-process lock (batches on a writer
+thread); PostgreSQL uses a bounded pool and row locks; every wait is bounded by the request's
+deadline (``waits.py``). ``fault_hook`` lets tests and the explorer fail a write at a chosen
+phase. Why and the measurements: docs/decisions/0003-sqlite-writes.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Literal, Self, TypeVar
+from typing import Literal, Self, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import ColumnElement, Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy import ColumnElement, Connection, Engine, create_engine, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from errors import ErrorCode, Overloaded
 from orchestrator.store.db_clock import db_now_plus
+from orchestrator.store.engines import (
+    DEFAULT_WAIT_S,
+    WRITE,
+    configure_sqlite,
+    make_engine,
+    sync_sqlite_engine,
+)
 from orchestrator.store.waits import REQUEST_BUDGET, SETTLE_S, WriteLock, bound, finishing
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-# Execution option marking a connection whose transaction writes: SQLite begins it IMMEDIATE.
-WRITE = "multicart_write"
-
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-PG_POOL_SIZE = 10
-PG_MAX_OVERFLOW = 10
-DEFAULT_WAIT_S = 10.0  # MULTICART_DB_WAIT_S: pool checkout, connect and write lock, no request
 RETRY_AFTER_S = "1"
 # SQLite checkpoints the WAL into the database file in whichever connection commits past 1,000
 # WAL pages, inside that commit. On the group commit's writer that made one create's write take
@@ -46,12 +39,6 @@ RETRY_AFTER_S = "1"
 # wait in them), with every other create queued behind it. The writer's own checkpoints are off;
 # a PASSIVE checkpoint runs on a thread of its own every this many of its transactions.
 CHECKPOINT_EVERY = 100
-
-_ASYNC_DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-}
 
 T = TypeVar("T")
 
@@ -67,71 +54,6 @@ def _strike(fault: tuple[WritePhase, BaseException] | None, phase: WritePhase) -
         raise fault[1]
 
 
-def async_url(url: str | URL) -> URL:
-    """``url`` with the async driver filled in: ``sqlite://`` -> ``sqlite+aiosqlite://``,
-    ``postgresql://`` -> ``postgresql+asyncpg://``; an explicit driver is kept."""
-    parsed = make_url(url)
-    driver = _ASYNC_DRIVERS.get(parsed.drivername)
-    return parsed.set(drivername=driver) if driver else parsed
-
-
-def make_engine(
-    url: str | URL, *, echo: bool = False, null_pool: bool = False, wait_s: float = DEFAULT_WAIT_S
-) -> AsyncEngine:
-    """An async engine for ``url`` (SQLite file or PostgreSQL), configured as described above;
-    ``wait_s`` bounds a pool checkout and a PostgreSQL connect."""
-    parsed = async_url(url)
-    backend = parsed.get_backend_name()
-    # Every use of a connection ends its own transaction (Database.read/write), so the pool's
-    # rollback on check-in is a wasted round trip, on the hot path of every request.
-    kwargs: dict[str, Any] = {"echo": echo, "pool_reset_on_return": None}
-    if null_pool:
-        kwargs["poolclass"] = NullPool
-    if backend == "sqlite":
-        if parsed.database in (None, "", ":memory:"):
-            raise ValueError(
-                "in-memory SQLite is not supported (concurrent transactions would share one "
-                "connection); use a file: sqlite+aiosqlite:///path/to/multicart.db"
-            )
-        if not null_pool:
-            kwargs["pool_timeout"] = wait_s
-        engine = create_async_engine(parsed, **kwargs)
-        _configure_sqlite(engine)
-        return engine
-    if backend == "postgresql":
-        if not null_pool:
-            kwargs.update(
-                pool_size=PG_POOL_SIZE,
-                max_overflow=PG_MAX_OVERFLOW,
-                pool_recycle=1800,
-                pool_timeout=wait_s,
-            )
-        # asyncpg waits 60 s for a connection by default: far beyond any request deadline (a
-        # request's own, shorter, bound is Database._connect's).
-        kwargs["connect_args"] = {"timeout": wait_s}
-        return create_async_engine(parsed, **kwargs)
-    raise ValueError(
-        f"unsupported database {parsed.render_as_string(hide_password=True)!r}: "
-        "use sqlite+aiosqlite:///path or postgresql+asyncpg://..."
-    )
-
-
-def sync_sqlite_engine(engine: AsyncEngine) -> Engine:
-    """A synchronous engine on ``engine``'s SQLite file, configured the same way (pragmas,
-    ``BEGIN IMMEDIATE`` for writes), for ``Database.write_slot``'s writer thread."""
-    url = engine.url.set(drivername="sqlite")
-    sync = create_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None)
-    _configure_sqlite(sync)
-
-    @event.listens_for(sync, "connect")
-    def _no_autocheckpoint(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # This connection's commits never checkpoint: ``Database`` checkpoints on a thread of
-        # its own (``CHECKPOINT_EVERY``), where no create waits for it.
-        dbapi_connection.execute("PRAGMA wal_autocheckpoint = 0")
-
-    return sync.execution_options(**{WRITE: True})
-
-
 def _checkpoint(engine: Engine) -> None:
     """``PRAGMA wal_checkpoint(PASSIVE)`` on a connection of ``engine`` (autocommit: no
     transaction is open around it). PASSIVE never waits for the writer or the readers."""
@@ -140,28 +62,6 @@ def _checkpoint(engine: Engine) -> None:
         raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
     finally:
         raw.close()
-
-
-def _configure_sqlite(engine: AsyncEngine | Engine) -> None:
-    target = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
-
-    @event.listens_for(target, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # SQLAlchemy emits BEGIN itself (below); the sqlite3 module must not.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-        finally:
-            cursor.close()
-
-    @event.listens_for(target, "begin")
-    def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def gave_up_waiting(waiting_for: str, bound_s: float) -> Overloaded:
@@ -204,7 +104,7 @@ class Database:
             else None
         )
         if self._checkpointer is not None:
-            _configure_sqlite(self._checkpointer)
+            configure_sqlite(self._checkpointer)
         self._checkpoint_thread = (
             ThreadPoolExecutor(1, thread_name_prefix="multicart-sqlite-checkpoint")
             if self.sqlite
@@ -409,77 +309,3 @@ class Database:
                 )
             async with conn.begin():
                 yield conn
-
-
-def alembic_config(url: str | URL) -> Config:
-    """A programmatic Alembic config for ``url`` (the URL travels in ``attributes``, unescaped)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.attributes["database_url"] = async_url(url).render_as_string(hide_password=False)
-    return cfg
-
-
-async def _run_alembic(url: str | URL, action: str, revision: str) -> None:
-    """Run one Alembic command on a connection of our own engine (pragmas, BEGIN IMMEDIATE)."""
-    parsed = async_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    cfg = alembic_config(parsed)
-    engine = make_engine(parsed, null_pool=True)
-
-    def run(sync_conn: Connection) -> None:
-        cfg.attributes["connection"] = sync_conn
-        if action == "upgrade":
-            command.upgrade(cfg, revision)
-        else:
-            command.downgrade(cfg, revision)
-
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(**{WRITE: True})
-            async with conn.begin():
-                await conn.run_sync(run)
-    finally:
-        await engine.dispose()
-
-
-async def upgrade(url: str, revision: str = "head") -> None:
-    """``alembic upgrade head`` on ``url``; creates the SQLite file (and its directory)."""
-    await _run_alembic(url, "upgrade", revision)
-
-
-async def downgrade(url: str, revision: str = "base") -> None:
-    """``alembic downgrade base`` (drops every table): for tests and for starting over."""
-    await _run_alembic(url, "downgrade", revision)
-
-
-def _run_blocking(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code, even if this thread already runs a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro))
-        except BaseException as exc:  # handed back to the caller below
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, name="multicart-migrate")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]
-
-
-def upgrade_sync(url: str, revision: str = "head") -> None:
-    """Sync ``upgrade`` for the CLI (``multicart db upgrade``) and for sync test fixtures."""
-    _run_blocking(upgrade(url, revision))
-
-
-def downgrade_sync(url: str, revision: str = "base") -> None:
-    _run_blocking(downgrade(url, revision))

@@ -16,7 +16,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from orchestrator.store.database import Database, alembic_config
+from orchestrator.store.database import Database
+from orchestrator.store.migrate import alembic_config
 from orchestrator.store.tables import bags, external_deletes
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -105,6 +105,22 @@ class Reused:
 
 
 Outcome = Claimed | Replay | InUse | Reused
+AnyRow = Row[*tuple[Any, ...]]
+
+
+def _told(row: AnyRow, fingerprint: str) -> Outcome | None:
+    """What a request of ``fingerprint`` is told about the key's ``row``; None when the row is
+    stale and may be taken over."""
+    in_flight = row.status is None
+    if not row.stale:
+        if row.fingerprint != fingerprint:
+            return Reused()
+        if in_flight:
+            return InUse(row.locked_until)
+        return Replay(StoredAnswer(row.status, dict(row.headers or {}), bytes(row.body)))
+    if in_flight and row.cart_id is not None and row.fingerprint != fingerprint:
+        return Reused()  # the key names a cart another request made
+    return None
 
 
 class IdempotencyStore:
@@ -149,44 +165,48 @@ class IdempotencyStore:
             async with self._db.write() as conn:
                 if await self._insert(conn, {"scope": scope, "key": key, **fresh}):
                     return Claimed(owner)
-            async with self._db.read(single_statement=True) as conn:
-                row = (
-                    await conn.execute(
-                        select(keys, self._stale().label("stale")).where(
-                            keys.c.scope == scope, keys.c.key == key
-                        )
-                    )
-                ).one_or_none()
+            row = await self._read(scope, key)
             if row is None:
                 continue  # released or purged since our insert: insert again
-            in_flight = row.status is None
-            if not row.stale:
-                if row.fingerprint != fingerprint:
-                    return Reused()
-                if in_flight:
-                    return InUse(row.locked_until)
-                return Replay(StoredAnswer(row.status, dict(row.headers or {}), bytes(row.body)))
-            if in_flight and row.cart_id is not None and row.fingerprint != fingerprint:
-                return Reused()  # the key names a cart another request made
+            told = _told(row, fingerprint)
+            if told is not None:
+                return told
             # A claim that lapsed in flight keeps the cart its request wrote (the retry answers
             # that cart); an expired answer starts afresh.
-            named = row.cart_id if in_flight else None
-            async with self._db.write() as conn:
-                taken = await conn.execute(
-                    update(keys)
-                    .where(
-                        keys.c.scope == scope,
-                        keys.c.key == key,
-                        keys.c.owner == row.owner,
-                        self._stale(),  # still: its owner may have completed it meanwhile
-                    )
-                    .values(**fresh, cart_id=named, phase=row.phase if named else None)
-                )
-                if taken.rowcount == 1:
-                    return Claimed(owner, cart_id=named)
+            named = row.cart_id if row.status is None else None
+            taking = {**fresh, "cart_id": named, "phase": row.phase if named else None}
+            if await self._take_over(scope, key, row.owner, taking):
+                return Claimed(owner, cart_id=named)
             # another request took it over first: read again
         # Other requests with this key kept racing ours: one of them is running it now.
         return InUse(now + lock_for)
+
+    async def _read(self, scope: str, key: str) -> AnyRow | None:
+        """The key's row with whether it is ``stale``, or None when there is none."""
+        async with self._db.read(single_statement=True) as conn:
+            return (
+                await conn.execute(
+                    select(keys, self._stale().label("stale")).where(
+                        keys.c.scope == scope, keys.c.key == key
+                    )
+                )
+            ).one_or_none()
+
+    async def _take_over(self, scope: str, key: str, owner: str, values: dict[str, Any]) -> bool:
+        """Write ``values`` over the stale row ``owner`` holds; False when it is no longer
+        ``owner``'s or no longer stale."""
+        async with self._db.write() as conn:
+            taken = await conn.execute(
+                update(keys)
+                .where(
+                    keys.c.scope == scope,
+                    keys.c.key == key,
+                    keys.c.owner == owner,
+                    self._stale(),  # still: its owner may have completed it meanwhile
+                )
+                .values(**values)
+            )
+        return taken.rowcount == 1
 
     async def _insert(self, conn: AsyncConnection, row: dict[str, Any]) -> bool:
         """Insert ``row`` unless its key exists; True when inserted."""

@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bags.status import Platform
+from orchestrator.store.columns import copied
 from orchestrator.store.database import Database
 from orchestrator.store.tables import external_deletes
 
@@ -61,18 +62,24 @@ class PendingExternalDelete:
     state: State = "pending"
 
 
+# The external_deletes columns holding the entry's field of the same name as it is.
+_ENTRY_COPIED = (
+    "id",
+    "cart_id",
+    "bag_id",
+    "merchant_id",
+    "external_id",
+    "attempts",
+    "last_error",
+    "kind",
+)
+
+
 def _entry(row: Any) -> PendingExternalDelete:
     return PendingExternalDelete(
-        id=row.id,
-        cart_id=row.cart_id,
-        bag_id=row.bag_id,
-        merchant_id=row.merchant_id,
+        **copied(row, _ENTRY_COPIED),
         platform=Platform(row.platform),
-        external_id=row.external_id,
-        attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        kind=row.kind,
         first_failed_at=row.first_failed_at,
         state=row.state,
     )
@@ -95,17 +102,10 @@ async def insert_outbox(conn: AsyncConnection, items: Sequence[PendingExternalDe
     now = datetime.now(UTC)
     rows = [
         {
-            "id": item.id,
-            "cart_id": item.cart_id,
-            "bag_id": item.bag_id,
-            "merchant_id": item.merchant_id,
+            **copied(item, _ENTRY_COPIED),
             "platform": Platform(item.platform).value,
-            "external_id": item.external_id,
-            "attempts": item.attempts,
             "next_attempt_at": item.next_attempt_at or now,
-            "last_error": item.last_error,
             "created_at": now,
-            "kind": item.kind,
             "state": "pending",
         }
         for item in items

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bags.models import Bag, Cart
 from bags.status import BagStatus, CartStatus
 from orchestrator.store.cart_rows import (
-    cart_values,
+    changeable_values,
     delete_children,
     insert_children,
     load_carts,
@@ -57,58 +57,80 @@ async def read_back(
     and the deletes queued. ``candidates``: the deletes of what the request made;
     ``outcome``: the request's cart, whose settled bags are recorded where the record still
     has them ``PENDING``; the lease ``lease_owner`` holds, if still its, is let go."""
-    own = carts.c.lease_owner == lease_owner
     async with db.write() as conn:
-        await conn.execute(
-            update(carts)
-            .where(carts.c.id == cart_id)
-            .values(
-                version=carts.c.version + 1,
-                lease_owner=case((own, None), else_=carts.c.lease_owner),
-                lease_until=case((own, None), else_=carts.c.lease_until),
-            )
-        )
-        rows = (await conn.execute(select(carts).where(carts.c.id == cart_id))).all()
-        loaded = await load_carts(conn, rows)
-        stored = loaded[0] if loaded else None
+        stored = await _lock_and_load(conn, cart_id, lease_owner)
         taken = await _held_elsewhere(conn, cart_id, candidates)
         recorded: set[str] = set()
         if stored is not None and stored.status is CartStatus.IN_PROGRESS and outcome:
             recorded = _record_outcomes(stored, outcome, taken)
-        changed = bool(recorded)
-        kept: set[tuple[str, str]] = set()
-        if stored is not None and stored.status is not CartStatus.DELETED:
-            kept = {
-                (b.merchant_id, b.external_id)
-                for b in stored.bags
-                if b.external_id and b.status not in NOT_HOLDING
-            }
+        holding = _holding(stored) | taken
         # An unknown create's entry goes with the outcome that settled its bag: only when that
         # outcome is recorded here (else whoever settled the bag wrote its own).
         queued = [
             e
             for e in candidates
-            if (e.kind == "delete" and (e.merchant_id, e.external_id) not in kept | taken)
+            if (e.kind == "delete" and (e.merchant_id, e.external_id) not in holding)
             or (e.kind == "unknown_create" and e.bag_id in recorded)
         ]
         await insert_outbox(conn, queued)
-        reasons = {e.bag_id: False for e in queued}
-        reasons |= {e.bag_id: True for e in candidates if (e.merchant_id, e.external_id) in taken}
-        failing = [
-            b
-            for b in (stored.bags if stored is not None else ())
-            if b.id in reasons and b.status is BagStatus.PENDING
-        ]
-        if stored is not None and failing and fail_bag is not None:
-            for bag in failing:
-                fail_bag(stored, bag, reasons[bag.id])
-            changed = True
-        if stored is not None and changed:
-            values = {k: v for k, v in cart_values(stored).items() if k not in ("id", "app_id")}
-            await conn.execute(update(carts).where(carts.c.id == cart_id).values(**values))
+        failed = _fail_pending(stored, candidates, queued, taken, fail_bag)
+        if stored is not None and (recorded or failed):
+            await conn.execute(
+                update(carts).where(carts.c.id == cart_id).values(**changeable_values(stored))
+            )
             await delete_children(conn, cart_id)
             await insert_children(conn, stored)
     return stored, queued
+
+
+async def _lock_and_load(
+    conn: AsyncConnection, cart_id: str, lease_owner: str | None
+) -> Cart | None:
+    """Bump the cart's version (its row lock, on PostgreSQL), let go of the lease
+    ``lease_owner`` holds if it is still its, and load the cart (None when it is gone)."""
+    own = carts.c.lease_owner == lease_owner
+    await conn.execute(
+        update(carts)
+        .where(carts.c.id == cart_id)
+        .values(
+            version=carts.c.version + 1,
+            lease_owner=case((own, None), else_=carts.c.lease_owner),
+            lease_until=case((own, None), else_=carts.c.lease_until),
+        )
+    )
+    rows = (await conn.execute(select(carts).where(carts.c.id == cart_id))).all()
+    loaded = await load_carts(conn, rows)
+    return loaded[0] if loaded else None
+
+
+def _holding(stored: Cart | None) -> set[tuple[str, str]]:
+    """The external carts a live bag of the stored cart holds (none once it is deleted)."""
+    if stored is None or stored.status is CartStatus.DELETED:
+        return set()
+    return {
+        (b.merchant_id, b.external_id)
+        for b in stored.bags
+        if b.external_id and b.status not in NOT_HOLDING
+    }
+
+
+def _fail_pending(
+    stored: Cart | None,
+    candidates: Sequence[PendingExternalDelete],
+    queued: Sequence[PendingExternalDelete],
+    taken: set[tuple[str, str]],
+    fail_bag: FailBag | None,
+) -> bool:
+    """Fail (``fail_bag``) each bag still ``PENDING`` whose external cart is queued for deletion
+    (its flag False) or held by another cart (True); True when any was."""
+    if stored is None or fail_bag is None:
+        return False
+    reasons = {e.bag_id: False for e in queued}
+    reasons |= {e.bag_id: True for e in candidates if (e.merchant_id, e.external_id) in taken}
+    failing = [b for b in stored.bags if b.id in reasons and b.status is BagStatus.PENDING]
+    for bag in failing:
+        fail_bag(stored, bag, reasons[bag.id])
+    return bool(failing)
 
 
 def _record_outcomes(stored: Cart, outcome: Cart, taken: set[tuple[str, str]]) -> set[str]:

@@ -21,7 +21,8 @@ NOT_SHIFTED = {
     "orchestrator.service.clock": "the default clock; the explorer builds its app with its own",
     "orchestrator.cli.outbox": "the operator's requeue command; the explorer drives no CLI",
     "orchestrator.http.outbox_routes": "the operator's requeue route; no explorer rule calls it",
-    "orchestrator.store.catalog": "dates app and merchant registrations, set up before any jump",
+    "orchestrator.store.catalog": "dates merchant registrations, set up before any jump",
+    "orchestrator.store.apps": "dates app registrations, set up before any jump",
 }
 
 

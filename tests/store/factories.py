@@ -60,6 +60,13 @@ def catalog_sku(merchant_id: str, sku_id: str | None = None, price: int = 2999) 
     )
 
 
+async def inserted_cart(store: Store) -> Cart:
+    """A ``make_cart`` of a new app, inserted."""
+    cart = make_cart(await make_app(store))
+    await store.carts.insert(cart)
+    return cart
+
+
 def make_cart(
     app_id: str,
     *,

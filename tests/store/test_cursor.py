@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.store.cart_rows import decode_cursor, encode_cursor
+from orchestrator.store.cart_cursor import decode_cursor, encode_cursor
 
 
 def _b64(raw: bytes) -> str:

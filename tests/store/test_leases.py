@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from orchestrator.store import Store
-from tests.store.factories import make_app, make_cart
+from tests.store.factories import inserted_cart
 
 
 async def test_acquire_conflict_renew_release(store: Store) -> None:
-    app_id = await make_app(store)
-    cart = make_cart(app_id)
-    await store.carts.insert(cart)
+    cart = await inserted_cart(store)
 
     assert await store.leases.acquire(cart.id, "worker-a", 30)
     assert not await store.leases.acquire(cart.id, "worker-b", 30)
@@ -25,9 +23,7 @@ async def test_acquire_conflict_renew_release(store: Store) -> None:
 
 
 async def test_an_expired_lease_can_be_taken_over(store: Store) -> None:
-    app_id = await make_app(store)
-    cart = make_cart(app_id)
-    await store.carts.insert(cart)
+    cart = await inserted_cart(store)
     assert await store.leases.acquire(cart.id, "crashed", 30)
     assert not await store.leases.acquire(cart.id, "next", 30)
     # 31 s later on the leases' clock (the database's, moved by its seam), not after a sleep
@@ -43,22 +39,18 @@ async def test_lease_of_an_unknown_cart_is_refused(store: Store) -> None:
 
 
 async def test_leases_do_not_touch_the_cart_version(store: Store) -> None:
-    app_id = await make_app(store)
-    cart = make_cart(app_id)
-    await store.carts.insert(cart)
+    cart = await inserted_cart(store)
     assert await store.leases.acquire(cart.id, "worker-a", 30)
     await store.carts.save(cart)  # a lease held is no reason for a StaleCart
     await store.leases.release(cart.id, "worker-a")
-    loaded = await store.carts.get(app_id, cart.id)
+    loaded = await store.carts.get(cart.app_id, cart.id)
     assert loaded == cart and cart.version == 1
 
 
 async def test_only_one_of_many_concurrent_owners_wins(
     store: Store, migrated_database_url: str
 ) -> None:
-    app_id = await make_app(store)
-    cart = make_cart(app_id)
-    await store.carts.insert(cart)
+    cart = await inserted_cart(store)
     others = [Store.from_url(migrated_database_url) for _ in range(3)]  # other "processes"
     try:
         stores = [store, *others]

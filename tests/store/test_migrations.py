@@ -14,13 +14,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from orchestrator.store import Store
-from orchestrator.store.database import (
+from orchestrator.store.engines import async_url, make_engine
+from orchestrator.store.migrate import (
     MIGRATIONS_DIR,
     alembic_config,
-    async_url,
     downgrade,
     downgrade_sync,
-    make_engine,
     upgrade,
     upgrade_sync,
 )

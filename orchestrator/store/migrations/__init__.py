@@ -1,1 +1,1 @@
-"""Alembic migrations of the multicart schema (run them with ``orchestrator.db.upgrade``)."""
+"""Alembic migrations of the multicart schema (run by ``orchestrator.store.migrate.upgrade``)."""

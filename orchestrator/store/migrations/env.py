@@ -1,6 +1,6 @@
 """Alembic environment for multicart: async engines, URL and connection passed in programmatically.
 
-``orchestrator.store.database.upgrade`` hands over an open connection in
+``orchestrator.store.migrate.upgrade`` hands over an open connection in
 ``config.attributes["connection"]`` (so the SQLite pragmas and ``BEGIN IMMEDIATE`` of
 ``make_engine`` apply). Without one (the ``alembic`` command line with ``-x url=...``), this
 file builds its own async engine. Offline mode (``--sql``) renders the DDL for the URL's
@@ -15,7 +15,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from orchestrator.store.database import make_engine
+from orchestrator.store.engines import make_engine
 from orchestrator.store.tables import metadata
 
 config = context.config
