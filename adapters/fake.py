@@ -19,8 +19,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 from adapters.base import (
     Capabilities,
     CartContext,
@@ -30,7 +28,7 @@ from adapters.base import (
     LineRequest,
 )
 from adapters.calls.ids import IdFormat
-from adapters.registry import PLATFORMS
+from adapters.registry import PLATFORMS, PlatformRows
 from bags.status import Platform
 from errors import Cause, PlatformNotFound, PlatformRejected
 
@@ -79,10 +77,8 @@ class FakePlatform:
         delay: float = 0.0,
     ) -> None:
         self.platform = platform
-        self.capabilities = capabilities or Capabilities(
-            can_delete_cart=platform is not Platform.SHOPIFY,
-            caller_chosen_cart_ids=platform is Platform.ELASTIC_PATH,
-        )
+        # The platform's own, from its row, unless the test gives others.
+        self.capabilities = capabilities or PLATFORMS[platform].capabilities
         self.prices = dict(prices or {})
         self.default_price = default_price
         self.out_of_stock: set[str] = set(out_of_stock or ())
@@ -283,22 +279,15 @@ class FakePlatform:
 FAKE_CART_ID = IdFormat(re.compile(r"^[A-Za-z0-9_-]{1,64}$"), "a fake platform's cart id")
 
 
-class FakeRegistry:
-    """``AdapterRegistry``'s surface, handing out one ``FakePlatform`` per merchant id."""
+class FakeRegistry(PlatformRows):
+    """``AdapterRegistry``'s surface, handing out one ``FakePlatform`` per merchant id: the
+    rows' platforms and models, without transports."""
 
     def __init__(self, platforms: Mapping[str, FakePlatform] | None = None, **defaults: Any):
+        super().__init__()
         self.platforms: dict[str, FakePlatform] = dict(platforms or {})
         self._defaults = defaults  # FakePlatform arguments for merchants not given
         self.closed = False
-
-    def supported_platforms(self) -> frozenset[Platform]:
-        return frozenset(Platform)
-
-    def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
-        return PLATFORMS[Platform(platform)].connection.model_validate(dict(raw))
-
-    def parse_platform_ref(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
-        return PLATFORMS[Platform(platform)].platform_ref.model_validate(dict(raw))
 
     def cart_id_problem(self, platform: Platform | str, external_id: str) -> str | None:
         """The fake's own ids (``cart-7``), whatever the merchant's platform: the same shape
