@@ -29,7 +29,7 @@ from adapters.base import (
 )
 from adapters.calls.ids import IdFormat
 from adapters.registry import PLATFORMS, PlatformRows
-from bags.status import Platform
+from bags import Platform
 from errors import Cause, PlatformNotFound, PlatformRejected
 
 _ids = itertools.count(1)

@@ -40,7 +40,7 @@ from adapters.elastic_path.payloads import CART_ID as ELASTIC_PATH_CART_ID
 from adapters.shopify import RETRY_RULES as SHOPIFY_RETRY_RULES
 from adapters.shopify import ShopifyAdapter, ShopifyConnection, ShopifyRef
 from adapters.shopify.adapter import CART_ID as SHOPIFY_CART_ID
-from bags.status import CART_LIFETIMES, Platform
+from bags import CART_LIFETIMES, Platform
 from config import PlatformSettings, Settings
 
 

@@ -154,7 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _serve_workers(settings: Settings, count: int) -> int:
     """``--workers N``: checks once here, then N pre-forked processes on one socket. The app's
     modules are imported here, once, and shared by the workers (copy-on-write)."""
-    import adapters.registry  # noqa: F401
+    import adapters  # noqa: F401
     import orchestrator.http.app  # noqa: F401
     from orchestrator.http import prefork
 
@@ -223,7 +223,7 @@ async def _run_server(
     from aiohttp import web
     from sqlalchemy import make_url
 
-    from adapters.registry import PLATFORMS
+    from adapters import PLATFORMS
     from orchestrator.http.app import create_app
     from orchestrator.http.keys import METRICS
     from orchestrator.http.server import ConnectionGuard, EnvelopeAppRunner, requests_served

@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from adapters.base import PlatformDirectory
+from adapters import PlatformDirectory
 from config import Settings
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES
 from orchestrator.http.admission import Admission
@@ -135,7 +135,7 @@ def create_app(
         store = Store.from_url(settings.database_url, wait_s=settings.db_wait_s)
         registry: PlatformDirectory
         if platforms is None:
-            from adapters.registry import AdapterRegistry
+            from adapters import AdapterRegistry
 
             registry = AdapterRegistry(settings)
         else:

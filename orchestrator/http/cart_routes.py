@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bags.split import RequestedLine
-from bags.status import CartStatus
+from bags import CartStatus, RequestedLine
 from config import Settings
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from adapters.base import PlatformDirectory
+from adapters import PlatformDirectory
 from config import Settings
 from orchestrator.http.admission import Admission
 from orchestrator.http.fairness import AppRates, AuthThrottle, InFlightShares

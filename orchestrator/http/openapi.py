@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from adapters.registry import PLATFORMS
+from adapters import PLATFORMS
 from config import Settings
 from errors import ErrorCode
 from orchestrator.http.error_docs import REF, component_schemas, error_responses

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bags.split import RequestedLine
+from bags import RequestedLine
 from config import Settings
 from errors import ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.fields import checked_id

@@ -12,9 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic_core import PydanticCustomError
 
-from adapters.registry import PLATFORMS
-from bags.models import Bag, Cart, CatalogSku, OrderError
-from bags.status import Platform
+from adapters import PLATFORMS
+from bags import Bag, Cart, CatalogSku, OrderError, Platform
 from orchestrator.http.fields import (
     Currency,
     Id,

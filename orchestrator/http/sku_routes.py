@@ -18,7 +18,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field, StrictInt
 
-from bags.models import Cart
+from bags import Cart
 from errors import ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.fields import checked_id
 from orchestrator.http.keys import APP_ID

@@ -26,8 +26,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bags.models import Bag, Cart
-from bags.status import BagStatus, CartStatus
+from bags import Bag, BagStatus, Cart, CartStatus
 from config import Settings
 from errors import (
     Conflict,

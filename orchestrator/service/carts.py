@@ -17,10 +17,8 @@ from typing import Any
 
 import structlog
 
-from adapters.base import CartContext, CartPlatform, LineRequest
-from bags.models import Bag, Cart
-from bags.split import Limits, RequestedLine, check_lines, split_into_bags
-from bags.status import CartStatus
+from adapters import CartContext, CartPlatform, LineRequest
+from bags import Bag, Cart, CartStatus, Limits, RequestedLine, check_lines, split_into_bags
 from config import Settings
 from errors import (
     ApiError,

@@ -27,8 +27,7 @@ from datetime import datetime
 
 import structlog
 
-from bags.models import Cart
-from bags.status import BagStatus, CartStatus, check_cart_transition
+from bags import BagStatus, Cart, CartStatus, check_cart_transition
 from config import Settings
 from errors import Conflict
 from orchestrator.service.clock import utcnow

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from adapters.base import ExternalCart
+from adapters import ExternalCart
 from errors import Cause, PlatformError, PlatformServerError, PlatformTimeout
 
 log = structlog.get_logger("multicart.fanout")

@@ -22,10 +22,8 @@ from datetime import datetime
 
 import structlog
 
-from adapters.base import CartPlatform, ExternalCart, LineRequest
-from bags.models import Bag, Cart, CatalogSku, Merchant, OrderSku
-from bags.split import sku_problem
-from bags.status import BagStatus
+from adapters import CartPlatform, ExternalCart, LineRequest
+from bags import Bag, BagStatus, Cart, CatalogSku, Merchant, OrderSku, sku_problem
 from config import Settings
 from errors import Conflict as ConflictError
 from errors import (

@@ -26,8 +26,7 @@ from datetime import datetime
 
 import structlog
 
-from bags.models import Bag, Cart, Merchant
-from bags.status import BagStatus, CartStatus
+from bags import Bag, BagStatus, Cart, CartStatus, Merchant
 from config import Settings
 from errors import Conflict, PlatformError, PlatformTimeout
 from orchestrator.service.carts import creation_call

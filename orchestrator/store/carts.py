@@ -27,8 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from bags.models import Bag, Cart
-from bags.status import CartStatus
+from bags import Bag, Cart, CartStatus
 from errors import Overloaded
 from orchestrator.store.cart_rows import (
     BAG_OUTCOME,

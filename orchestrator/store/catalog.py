@@ -26,8 +26,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bags.models import CatalogSku, Merchant
-from bags.status import Platform
+from bags import CatalogSku, Merchant, Platform
 from orchestrator.store.catalog_cache import CatalogCache, Owner
 from orchestrator.store.database import Database
 from orchestrator.store.tables import CATALOG_VERSION_ROW, apps, catalog_version, merchants, skus
