@@ -118,26 +118,25 @@ class FakePlatform:
         if after is not None:
             await after()
 
+    def _rejected(
+        self, message: str, cause: Cause, data: dict[str, Any] | None = None
+    ) -> PlatformRejected:
+        """The platform's refusal of a line: no such product (a 404), or out of stock (422)."""
+        status = 404 if cause is Cause.SKU_NOT_FOUND_ON_PLATFORM else 422
+        return PlatformRejected(
+            message, platform=self.platform.value, cause=cause, status=status, data=data
+        )
+
     def _priced(self, line: LineRequest) -> _Line:
         key = ref_key(line.platform_ref)
         data = {"sku_ids": [line.sku_id]} if line.sku_id else None
         price = self.prices.get(key, self.default_price)
         if price is None:
-            raise PlatformRejected(
-                f"{self.platform} has no product {key}",
-                platform=self.platform.value,
-                cause=Cause.SKU_NOT_FOUND_ON_PLATFORM,
-                status=404,
-                data=data,
+            raise self._rejected(
+                f"{self.platform} has no product {key}", Cause.SKU_NOT_FOUND_ON_PLATFORM, data
             )
         if key in self.out_of_stock:
-            raise PlatformRejected(
-                f"{line.name or key} is out of stock",
-                platform=self.platform.value,
-                cause=Cause.OUT_OF_STOCK,
-                status=422,
-                data=data,
-            )
+            raise self._rejected(f"{line.name or key} is out of stock", Cause.OUT_OF_STOCK, data)
         return _Line(f"line-{next(_ids)}", dict(line.platform_ref), line.quantity, price, line.name)
 
     def _add(self, cart: _Cart, lines: Sequence[LineRequest]) -> None:
@@ -234,12 +233,7 @@ class FakePlatform:
         after = await self._enter("update_line", external_id, line_id, quantity)
         line = self._line(external_id, line_id)
         if ref_key(line.ref) in self.out_of_stock:
-            raise PlatformRejected(
-                f"{line.name} is out of stock",
-                platform=self.platform.value,
-                cause=Cause.OUT_OF_STOCK,
-                status=422,
-            )
+            raise self._rejected(f"{line.name} is out of stock", Cause.OUT_OF_STOCK)
         line.quantity = quantity
         held = self.snapshot(external_id)
         await self._applied(after)

@@ -51,6 +51,12 @@ def registered_platform(name: Platform) -> Platform:
 PlatformName = Annotated[Platform, AfterValidator(registered_platform)]
 
 
+# A page's pointer to the next one.
+NextCursor = Annotated[
+    str | None, Field(description="Pass as `cursor` for the next page; null at the end.")
+]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -217,9 +223,7 @@ def error_json(e: OrderError) -> dict[str, Any]:
 
 class CartPageOut(BaseModel):
     data: list[CartOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
+    next_cursor: NextCursor
 
 
 class ErrorOut(BaseModel):
@@ -301,9 +305,7 @@ def sku_json(s: CatalogSku) -> dict[str, Any]:
 
 class SkuListOut(BaseModel):
     data: list[SkuOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
+    next_cursor: NextCursor
 
 
 class UpsertOut(BaseModel):
