@@ -171,6 +171,8 @@ class PlatformRows:
 
 
 class AdapterRegistry(PlatformRows):
+    """The process's platforms: their transports, bulkheads and breakers, and new adapters."""
+
     def __init__(
         self,
         settings: Settings,
