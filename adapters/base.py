@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from bags.status import Platform
+from bags import Platform
 from errors import Cause
 
 

@@ -19,8 +19,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 from adapters.base import (
     Capabilities,
     CartContext,
@@ -30,8 +28,8 @@ from adapters.base import (
     LineRequest,
 )
 from adapters.calls.ids import IdFormat
-from adapters.registry import PLATFORMS
-from bags.status import Platform
+from adapters.registry import PLATFORMS, PlatformRows
+from bags import Platform
 from errors import Cause, PlatformNotFound, PlatformRejected
 
 _ids = itertools.count(1)
@@ -79,10 +77,8 @@ class FakePlatform:
         delay: float = 0.0,
     ) -> None:
         self.platform = platform
-        self.capabilities = capabilities or Capabilities(
-            can_delete_cart=platform is not Platform.SHOPIFY,
-            caller_chosen_cart_ids=platform is Platform.ELASTIC_PATH,
-        )
+        # The platform's own, from its row, unless the test gives others.
+        self.capabilities = capabilities or PLATFORMS[platform].capabilities
         self.prices = dict(prices or {})
         self.default_price = default_price
         self.out_of_stock: set[str] = set(out_of_stock or ())
@@ -122,26 +118,25 @@ class FakePlatform:
         if after is not None:
             await after()
 
+    def _rejected(
+        self, message: str, cause: Cause, data: dict[str, Any] | None = None
+    ) -> PlatformRejected:
+        """The platform's refusal of a line: no such product (a 404), or out of stock (422)."""
+        status = 404 if cause is Cause.SKU_NOT_FOUND_ON_PLATFORM else 422
+        return PlatformRejected(
+            message, platform=self.platform.value, cause=cause, status=status, data=data
+        )
+
     def _priced(self, line: LineRequest) -> _Line:
         key = ref_key(line.platform_ref)
         data = {"sku_ids": [line.sku_id]} if line.sku_id else None
         price = self.prices.get(key, self.default_price)
         if price is None:
-            raise PlatformRejected(
-                f"{self.platform} has no product {key}",
-                platform=self.platform.value,
-                cause=Cause.SKU_NOT_FOUND_ON_PLATFORM,
-                status=404,
-                data=data,
+            raise self._rejected(
+                f"{self.platform} has no product {key}", Cause.SKU_NOT_FOUND_ON_PLATFORM, data
             )
         if key in self.out_of_stock:
-            raise PlatformRejected(
-                f"{line.name or key} is out of stock",
-                platform=self.platform.value,
-                cause=Cause.OUT_OF_STOCK,
-                status=422,
-                data=data,
-            )
+            raise self._rejected(f"{line.name or key} is out of stock", Cause.OUT_OF_STOCK, data)
         return _Line(f"line-{next(_ids)}", dict(line.platform_ref), line.quantity, price, line.name)
 
     def _add(self, cart: _Cart, lines: Sequence[LineRequest]) -> None:
@@ -238,12 +233,7 @@ class FakePlatform:
         after = await self._enter("update_line", external_id, line_id, quantity)
         line = self._line(external_id, line_id)
         if ref_key(line.ref) in self.out_of_stock:
-            raise PlatformRejected(
-                f"{line.name} is out of stock",
-                platform=self.platform.value,
-                cause=Cause.OUT_OF_STOCK,
-                status=422,
-            )
+            raise self._rejected(f"{line.name} is out of stock", Cause.OUT_OF_STOCK)
         line.quantity = quantity
         held = self.snapshot(external_id)
         await self._applied(after)
@@ -283,22 +273,15 @@ class FakePlatform:
 FAKE_CART_ID = IdFormat(re.compile(r"^[A-Za-z0-9_-]{1,64}$"), "a fake platform's cart id")
 
 
-class FakeRegistry:
-    """``AdapterRegistry``'s surface, handing out one ``FakePlatform`` per merchant id."""
+class FakeRegistry(PlatformRows):
+    """``AdapterRegistry``'s surface, handing out one ``FakePlatform`` per merchant id: the
+    rows' platforms and models, without transports."""
 
     def __init__(self, platforms: Mapping[str, FakePlatform] | None = None, **defaults: Any):
+        super().__init__()
         self.platforms: dict[str, FakePlatform] = dict(platforms or {})
         self._defaults = defaults  # FakePlatform arguments for merchants not given
         self.closed = False
-
-    def supported_platforms(self) -> frozenset[Platform]:
-        return frozenset(Platform)
-
-    def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
-        return PLATFORMS[Platform(platform)].connection.model_validate(dict(raw))
-
-    def parse_platform_ref(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
-        return PLATFORMS[Platform(platform)].platform_ref.model_validate(dict(raw))
 
     def cart_id_problem(self, platform: Platform | str, external_id: str) -> str | None:
         """The fake's own ids (``cart-7``), whatever the merchant's platform: the same shape

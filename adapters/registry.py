@@ -1,15 +1,17 @@
 """The platform table and the adapter registry: which platforms exist, and how to build one.
 
 Why it exists: ``PLATFORMS`` is the one place a platform is declared, in the spirit of
-apache/libcloud's provider table: its connection model (what the admin route accepts), its
-adapter class, its retry rules and its capabilities. Adding a platform is one row here plus its
-package under ``adapters/`` (and its simulator under ``sandbox/``).
+apache/libcloud's provider table: one ``PlatformSpec`` row carries everything the rest of the
+service reads about a platform (its name, its connection and ``platform_ref`` models, its
+adapter class, retry rules and capabilities, its cart id format, how long it keeps a cart, and
+its settings section). Adding a platform is one row (``register_platform``) plus its package
+under ``adapters/`` (and its simulator under ``sandbox/``).
 
-``AdapterRegistry`` is built once by the composition root with ``Settings``. It owns what is
-shared per process (one ``Transport`` per platform: an aiohttp session, opened on first use
-inside the running loop and closed by ``aclose``; each platform's bulkheads and circuit
-breakers, the call counters) and builds a ``CartPlatform`` for a merchant's decrypted
-connection; the orchestrator keeps the one cache of built adapters.
+``AdapterRegistry`` is built once by the composition root with ``Settings``, for the rows
+registered by then. It owns what is shared per process (one ``Transport`` per platform: an
+aiohttp session, opened on first use inside the running loop and closed by ``aclose``; each
+platform's bulkheads and circuit breakers, the call counters) and builds a ``CartPlatform``
+for a merchant's decrypted connection; the orchestrator keeps the one cache of built adapters.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -37,7 +40,7 @@ from adapters.elastic_path.payloads import CART_ID as ELASTIC_PATH_CART_ID
 from adapters.shopify import RETRY_RULES as SHOPIFY_RETRY_RULES
 from adapters.shopify import ShopifyAdapter, ShopifyConnection, ShopifyRef
 from adapters.shopify.adapter import CART_ID as SHOPIFY_CART_ID
-from bags.status import Platform
+from bags import CART_LIFETIMES, Platform
 from config import PlatformSettings, Settings
 
 
@@ -56,6 +59,9 @@ class AdapterFactory(Protocol):
 
 @dataclass(frozen=True)
 class PlatformSpec:
+    """One platform, as the rest of the service sees it."""
+
+    name: Platform  # as stored and as the API writes it: ``SHOPIFY``
     connection: type[BaseModel]  # the admin route's ``connection`` for this platform
     platform_ref: type[BaseModel]  # a catalog SKU's ``platform_ref`` on this platform
     adapter: AdapterFactory
@@ -65,37 +71,108 @@ class PlatformSpec:
     # checked against it before any call, and the adapter checks every id again before it
     # puts one in a request (``adapters.calls.ids``).
     cart_id: IdFormat
+    # How long the platform keeps a cart after its last change: a bag's external cart
+    # expires that long after the last change the platform confirmed.
+    cart_lifetime: timedelta
+    # Where its overrides of the flat platform knobs are read: ``MULTICART_<SECTION>__<KNOB>``.
+    settings_section: str
 
 
-PLATFORMS: dict[Platform, PlatformSpec] = {
-    Platform.BIGCOMMERCE: PlatformSpec(
-        connection=BigCommerceConnection,
-        platform_ref=BigCommerceRef,
-        adapter=BigCommerceAdapter,
-        retry=BIGCOMMERCE_RETRY_RULES,
-        capabilities=BigCommerceAdapter.capabilities,
-        cart_id=BIGCOMMERCE_CART_ID,
-    ),
-    Platform.SHOPIFY: PlatformSpec(
+PLATFORMS: dict[Platform, PlatformSpec] = {}
+
+
+def register_platform(spec: PlatformSpec) -> Callable[[], None]:
+    """Declare a platform: its row in ``PLATFORMS`` and its cart lifetime for the domain.
+    Registries built afterwards serve it. Returns the undo (a test's platform goes away)."""
+    if spec.name in PLATFORMS:
+        raise ValueError(f"platform {spec.name} is already registered")
+    PLATFORMS[spec.name] = spec
+    CART_LIFETIMES[spec.name] = spec.cart_lifetime
+
+    def unregister() -> None:
+        PLATFORMS.pop(spec.name, None)
+        CART_LIFETIMES.pop(spec.name, None)
+
+    return unregister
+
+
+# Shopify keeps a cart "within 10 days" of its last update, in its staff's words
+# (https://community.shopify.com/t/how-long-does-a-cart-session-live/262223; others observe
+# 30 days).
+register_platform(
+    PlatformSpec(
+        name=Platform.SHOPIFY,
         connection=ShopifyConnection,
         platform_ref=ShopifyRef,
         adapter=ShopifyAdapter,
         retry=SHOPIFY_RETRY_RULES,
         capabilities=ShopifyAdapter.capabilities,
         cart_id=SHOPIFY_CART_ID,
-    ),
-    Platform.ELASTIC_PATH: PlatformSpec(
+        cart_lifetime=timedelta(days=10),
+        settings_section="shopify",
+    )
+)
+# BigCommerce keeps a cart 30 days from its last modification
+# (https://developer.bigcommerce.com/docs/rest-management/carts).
+register_platform(
+    PlatformSpec(
+        name=Platform.BIGCOMMERCE,
+        connection=BigCommerceConnection,
+        platform_ref=BigCommerceRef,
+        adapter=BigCommerceAdapter,
+        retry=BIGCOMMERCE_RETRY_RULES,
+        capabilities=BigCommerceAdapter.capabilities,
+        cart_id=BIGCOMMERCE_CART_ID,
+        cart_lifetime=timedelta(days=30),
+        settings_section="bigcommerce",
+    )
+)
+# Elastic Path keeps a cart 7 days after its last update by default; a store may configure
+# another (https://elasticpath.dev/docs/carts/cart-management/cart-management-overview).
+register_platform(
+    PlatformSpec(
+        name=Platform.ELASTIC_PATH,
         connection=ElasticPathConnection,
         platform_ref=ElasticPathRef,
         adapter=ElasticPathAdapter,
         retry=ELASTIC_PATH_RETRY_RULES,
         capabilities=ElasticPathAdapter.capabilities,
         cart_id=ELASTIC_PATH_CART_ID,
-    ),
-}
+        cart_lifetime=timedelta(days=7),
+        settings_section="elastic_path",
+    )
+)
 
 
-class AdapterRegistry:
+class PlatformRows:
+    """What a registry answers from the rows registered when it was built: which platforms
+    are supported, and the models their connections and SKU refs are checked with."""
+
+    def __init__(self) -> None:
+        self._specs = dict(PLATFORMS)
+
+    def supported_platforms(self) -> frozenset[Platform]:
+        return frozenset(self._specs)
+
+    def spec(self, platform: Platform | str) -> PlatformSpec:
+        """The row of ``platform``; ``ValueError`` for a platform without one."""
+        spec = self._specs.get(Platform(platform))
+        if spec is None:
+            raise ValueError(f"platform {platform} is not supported yet")
+        return spec
+
+    def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
+        """The platform's connection model; pydantic ``ValidationError`` for a bad shape."""
+        return self.spec(platform).connection.model_validate(dict(raw))
+
+    def parse_platform_ref(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
+        """The platform's ``platform_ref`` model; pydantic ``ValidationError`` for a bad shape."""
+        return self.spec(platform).platform_ref.model_validate(dict(raw))
+
+
+class AdapterRegistry(PlatformRows):
+    """The process's platforms: their transports, bulkheads and breakers, and new adapters."""
+
     def __init__(
         self,
         settings: Settings,
@@ -107,36 +184,26 @@ class AdapterRegistry:
         """``transport_factory`` builds each platform's transport, owned and closed here (the
         adapter unit tests pass ``HttpxTransport.for_settings``, which respx mocks); ``clock``
         and ``sleep`` are the calls' time (``Resilience``), a test's own in the adapter tests."""
-        self._settings = settings
+        super().__init__()
         self._transport_factory = transport_factory
         self._transports: dict[Platform, Transport] = {}
+        self._settings = {
+            platform: settings.for_platform(spec.settings_section)
+            for platform, spec in self._specs.items()
+        }
         self.metrics = PlatformMetrics()
         self._resilience = {
-            platform: Resilience(settings.for_platform(platform.value), self.metrics, clock, sleep)
-            for platform in PLATFORMS
+            platform: Resilience(tuned, self.metrics, clock, sleep)
+            for platform, tuned in self._settings.items()
         }
         self._policies = {
-            platform: RetryPolicy.for_platform(settings.for_platform(platform.value), spec.retry)
-            for platform, spec in PLATFORMS.items()
+            platform: RetryPolicy.for_platform(self._settings[platform], spec.retry)
+            for platform, spec in self._specs.items()
         }
-
-    def supported_platforms(self) -> frozenset[Platform]:
-        return frozenset(PLATFORMS)
-
-    def parse_connection(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
-        """The platform's connection model; pydantic ``ValidationError`` for a bad shape."""
-        spec = PLATFORMS.get(Platform(platform))
-        if spec is None:
-            raise ValueError(f"platform {platform} is not supported yet")
-        return spec.connection.model_validate(dict(raw))
-
-    def parse_platform_ref(self, platform: Platform | str, raw: Mapping[str, Any]) -> BaseModel:
-        """The platform's ``platform_ref`` model; pydantic ``ValidationError`` for a bad shape."""
-        return PLATFORMS[Platform(platform)].platform_ref.model_validate(dict(raw))
 
     def cart_id_problem(self, platform: Platform | str, external_id: str) -> str | None:
         """Why ``external_id`` cannot be one of the platform's cart ids, or None."""
-        return PLATFORMS[Platform(platform)].cart_id.problem(external_id)
+        return self.spec(platform).cart_id.problem(external_id)
 
     def resilience(self, platform: Platform) -> Resilience:
         """The platform's bulkheads and the breakers of its stores."""
@@ -145,23 +212,20 @@ class AdapterRegistry:
     def transport(self, platform: Platform) -> Transport:
         """The platform's one transport (no I/O here: a session opens on its first request)."""
         if platform not in self._transports:
-            self._transports[platform] = self._transport_factory(
-                self._settings.for_platform(platform.value)
-            )
+            self._transports[platform] = self._transport_factory(self._settings[platform])
         return self._transports[platform]
 
     def for_merchant(
         self, merchant_id: str, platform: Platform | str, connection: Mapping[str, Any]
     ) -> CartPlatform:
         """A new adapter for the merchant's connection (the caller caches it)."""
-        platform = Platform(platform)
-        parsed = self.parse_connection(platform, connection)
-        return PLATFORMS[platform].adapter(
+        spec = self.spec(platform)
+        return spec.adapter(
             merchant_id,
-            parsed,
-            self.transport(platform),
-            self._resilience[platform],
-            self._policies[platform],
+            spec.connection.model_validate(dict(connection)),
+            self.transport(spec.name),
+            self._resilience[spec.name],
+            self._policies[spec.name],
         )
 
     async def aclose(self) -> None:

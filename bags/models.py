@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bags.status import (
-    PLATFORM_CART_LIFETIME,
+    CART_LIFETIMES,
     BagStatus,
     CartStatus,
     Platform,
@@ -111,7 +111,7 @@ class Bag:
             return None
         if self.platform_changed_at is None:
             return None
-        return self.platform_changed_at + PLATFORM_CART_LIFETIME[self.platform]
+        return self.platform_changed_at + CART_LIFETIMES[self.platform]
 
     def line(self, order_sku_id: str) -> OrderSku | None:
         return next((s for s in self.skus if s.id == order_sku_id), None)

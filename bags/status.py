@@ -1,5 +1,6 @@
-"""Status values of carts and bags, the transitions allowed between them, as tables, and how
-long each platform keeps an external cart (what a bag's ``EXPIRED`` is reckoned from)."""
+"""Status values of carts and bags and the transitions allowed between them, as tables; the
+platform name a bag and a merchant carry, and the lifetimes the platforms declare for their
+carts (what a bag's ``EXPIRED`` is reckoned from)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ class BagStatus(StrEnum):
     # external cart may exist. Never retried blindly; the reconciler resolves it.
     UNKNOWN = "UNKNOWN"
     FAILED = "FAILED"  # no external cart
-    # Its external cart has outlived the platform's own cart lifetime (PLATFORM_CART_LIFETIME
-    # after the last change the platform confirmed): the platform has dropped it. Reckoned
+    # Its external cart has outlived the platform's own cart lifetime (CART_LIFETIMES after
+    # the last change the platform confirmed): the platform has dropped it. Reckoned
     # when a cart is read, without a platform call (orchestrator/service/expiry.py).
     EXPIRED = "EXPIRED"
     DELETED = "DELETED"
@@ -27,10 +28,25 @@ class CartStatus(StrEnum):
     DELETED = "DELETED"
 
 
+# A platform's name, as stored and as the API writes it. The set is open: the members are the
+# names of the platforms this service ships with, and any other name is a value too (a platform
+# a test or a new package declares); which names are supported, and what each platform is, is
+# the adapters' table's to say. (A comment, not a docstring: the API document would show it.)
 class Platform(StrEnum):
     SHOPIFY = "SHOPIFY"
     BIGCOMMERCE = "BIGCOMMERCE"
     ELASTIC_PATH = "ELASTIC_PATH"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Platform | None:
+        if not isinstance(value, str):
+            return None
+        # A value outside the members, made the way enum makes its own pseudo-members; not
+        # kept, so names read from requests cannot grow the class.
+        name = str.__new__(cls, value)
+        name._name_ = value
+        name._value_ = value
+        return name
 
 
 BAG_TRANSITIONS: dict[BagStatus, frozenset[BagStatus]] = {
@@ -53,14 +69,9 @@ CART_TRANSITIONS: dict[CartStatus, frozenset[CartStatus]] = {
 }
 
 
-# How long each platform keeps a cart after its last change: Shopify about 10 days (staff's
-# word; others observed 30), BigCommerce 30 days, Elastic Path 7 days (the store's default; a
-# store may configure another). README.md, Platforms, says how they meet multicart's own expiry.
-PLATFORM_CART_LIFETIME: dict[Platform, timedelta] = {
-    Platform.SHOPIFY: timedelta(days=10),
-    Platform.BIGCOMMERCE: timedelta(days=30),
-    Platform.ELASTIC_PATH: timedelta(days=7),
-}
+# How long each platform keeps a cart after its last change: each platform's row declares its
+# own (``adapters.registry``), so the domain reckons a bag's expiry without knowing platforms.
+CART_LIFETIMES: dict[Platform, timedelta] = {}
 
 
 class IllegalTransition(ValueError):

@@ -1,21 +1,26 @@
 """pydantic-settings ``Settings``: every knob of the service, read from ``MULTICART_*`` variables.
 
 Built once (``Settings()``) by the composition root and passed down; nothing else reads the
-environment. Platform calls are tuned by the flat ``MULTICART_PLATFORM_*`` and
-``MULTICART_CIRCUIT_*`` variables for every platform, and per platform by nested overrides
-(``MULTICART_SHOPIFY__ATTEMPT_TIMEOUT_S=3``: pydantic-settings' ``__`` delimiter);
+environment. Platform calls are tuned by the knobs of ``config.platform_knobs``: flat for every
+platform, and per platform under its settings section (``MULTICART_SHOPIFY__ATTEMPT_TIMEOUT_S=3``);
 ``Settings.for_platform`` merges the two, so each adapter receives only its own part.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from limits import parse_many
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-PLATFORM_SECTIONS = ("shopify", "bigcommerce", "elastic_path")
+from config.platform_knobs import (
+    ENV_PREFIX,
+    SECTION_DELIMITER,
+    FlatPlatformKnobs,
+    PlatformKnobs,
+    PlatformSections,
+    PlatformSettings,
+    flat_name,
+)
 
 
 def divided(rates: str, workers: int) -> str:
@@ -29,46 +34,14 @@ def divided(rates: str, workers: int) -> str:
     )
 
 
-@dataclass(frozen=True)
-class PlatformSettings:
-    """What one platform's adapters are tuned by: the flat defaults, with its overrides applied."""
-
-    connect_timeout_s: float
-    attempt_timeout_s: float
-    max_attempts: int
-    retry_after_cap_s: float
-    concurrency: int
-    store_concurrency: int
-    circuit_failure_threshold: int
-    circuit_reset_s: float
-    max_answer_bytes: int = 2 * 1024 * 1024
-    # Where merchant URLs may point (``adapters.calls.connections.UrlPolicy``): checked when a
-    # merchant is registered and again, on the resolved addresses, at every connect.
-    allow_private_urls: bool = False
-    allowed_hosts: tuple[str, ...] = ()
-    allowed_ports: tuple[int, ...] = ()  # besides 443; any port when private URLs are allowed
-
-
-class PlatformOverrides(BaseModel):
-    """``MULTICART_<PLATFORM>__<FIELD>``: a field left unset takes the flat variable's value."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    connect_timeout_s: float | None = Field(default=None, gt=0)
-    attempt_timeout_s: float | None = Field(default=None, gt=0)
-    max_attempts: int | None = Field(default=None, ge=1, le=10)
-    retry_after_cap_s: float | None = Field(default=None, ge=0)
-    concurrency: int | None = Field(default=None, ge=1)
-    store_concurrency: int | None = Field(default=None, ge=1)
-    circuit_failure_threshold: int | None = Field(default=None, ge=1)
-    circuit_reset_s: float | None = Field(default=None, gt=0)
-    max_answer_bytes: int | None = Field(default=None, ge=1024)
-
-
-class Settings(BaseSettings):
+class Settings(FlatPlatformKnobs):
     model_config = SettingsConfigDict(
-        env_prefix="MULTICART_", env_nested_delimiter="__", extra="ignore"
+        env_prefix=ENV_PREFIX, env_nested_delimiter=SECTION_DELIMITER, extra="allow"
     )
+
+    # The settings sections, by name (``shopify``): each platform's overrides of the flat
+    # knobs, read by ``PlatformSections`` (or given by keyword: ``Settings(shopify={...})``).
+    __pydantic_extra__: dict[str, PlatformKnobs] = Field(init=False)
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///./multicart.db",
@@ -166,37 +139,6 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest wait for a database connection or write lock outside a request.",
     )
-    platform_connect_timeout_s: float = Field(
-        default=2.0, gt=0, description="Longest wait to connect to a platform."
-    )
-    platform_attempt_timeout_s: float = Field(
-        default=5.0, gt=0, description="Longest wait for one platform answer."
-    )
-    platform_max_attempts: int = Field(
-        default=3, ge=1, le=10, description="Attempts per platform call, when a retry is safe."
-    )
-    platform_retry_after_cap_s: float = Field(
-        default=5.0, ge=0, description="Longest wait a platform's Retry-After may impose."
-    )
-    platform_concurrency: int = Field(
-        default=64, ge=1, description="Concurrent calls per platform (bulkhead, connection pool)."
-    )
-    platform_store_concurrency: int = Field(
-        default=16,
-        ge=1,
-        description="Concurrent calls per merchant store, so a hung store never starves the rest.",
-    )
-    circuit_failure_threshold: int = Field(
-        default=5, ge=1, description="Consecutive transient failures that open a store's circuit."
-    )
-    circuit_reset_s: float = Field(
-        default=10.0, gt=0, description="How long an open circuit fails fast before a trial call."
-    )
-    platform_max_answer_bytes: int = Field(
-        default=2 * 1024 * 1024,
-        ge=1024,
-        description="Largest platform answer body read; a longer one is a platform error.",
-    )
     max_skus: int = Field(default=100, ge=1, le=1000, description="Lines per cart.")
     max_bags: int = Field(default=20, ge=1, description="Merchants per cart.")
     max_quantity: int = Field(default=999, ge=1, le=10_000, description="Quantity per line.")
@@ -251,18 +193,6 @@ class Settings(BaseSettings):
         description="Comma-separated ports merchant URLs may name besides 443 (e.g. `8443`); "
         "empty: 443 only. MULTICART_ALLOW_PRIVATE_PLATFORM_URLS lifts the rule.",
     )
-    shopify: PlatformOverrides = Field(
-        default_factory=PlatformOverrides,
-        description="Shopify's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
-    )
-    bigcommerce: PlatformOverrides = Field(
-        default_factory=PlatformOverrides,
-        description="BigCommerce's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
-    )
-    elastic_path: PlatformOverrides = Field(
-        default_factory=PlatformOverrides,
-        description="Elastic Path's overrides of the MULTICART_PLATFORM_* / CIRCUIT_* values.",
-    )
 
     @field_validator("app_rate_limit", "auth_failure_limit", "anonymous_rate_limit")
     @classmethod
@@ -288,21 +218,27 @@ class Settings(BaseSettings):
             }
         )
 
-    def for_platform(self, platform: str) -> PlatformSettings:
-        """One platform's part: ``platform`` is ``SHOPIFY``, ``BIGCOMMERCE`` or ``ELASTIC_PATH``."""
-        # A platform without a section of its own (yet) takes the flat values.
-        section = platform.lower()
-        overrides = getattr(self, section) if section in PLATFORM_SECTIONS else PlatformOverrides()
-        flat = PlatformSettings(
-            connect_timeout_s=self.platform_connect_timeout_s,
-            attempt_timeout_s=self.platform_attempt_timeout_s,
-            max_attempts=self.platform_max_attempts,
-            retry_after_cap_s=self.platform_retry_after_cap_s,
-            concurrency=self.platform_concurrency,
-            store_concurrency=self.platform_store_concurrency,
-            circuit_failure_threshold=self.circuit_failure_threshold,
-            circuit_reset_s=self.circuit_reset_s,
-            max_answer_bytes=self.platform_max_answer_bytes,
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sections = PlatformSections(settings_cls)
+        return init_settings, env_settings, sections, dotenv_settings, file_secret_settings
+
+    @property
+    def platform_overrides(self) -> dict[str, PlatformKnobs]:
+        """Each settings section's knobs, by section name (only those it sets override)."""
+        return dict(self.__pydantic_extra__ or {})
+
+    def platform_defaults(self) -> PlatformSettings:
+        """Every platform's part before its section: the flat knobs and the URL policy."""
+        return PlatformSettings(
+            **{name: getattr(self, flat_name(name)) for name in PlatformKnobs.model_fields},
             allow_private_urls=self.allow_private_platform_urls,
             allowed_hosts=tuple(
                 h.strip().rstrip(".").lower()
@@ -313,8 +249,14 @@ class Settings(BaseSettings):
                 int(p) for p in self.platform_allowed_ports.split(",") if p.strip()
             ),
         )
-        chosen = {k: v for k, v in overrides.model_dump().items() if v is not None}
-        merged = PlatformSettings(**{**flat.__dict__, **chosen})
+
+    def for_platform(self, section: str) -> PlatformSettings:
+        """The part of the platform whose settings section is ``section`` (``shopify``; case
+        does not matter): the flat values, with the section's on top. A platform without a
+        section takes the flat values."""
+        overrides = self.platform_overrides.get(section.lower())
+        chosen = overrides.model_dump(include=overrides.model_fields_set) if overrides else {}
+        merged = self.platform_defaults().model_copy(update=chosen)
         if merged.store_concurrency > merged.concurrency:  # a store may not take every slot
-            merged = replace(merged, store_concurrency=merged.concurrency)
+            merged = merged.model_copy(update={"store_concurrency": merged.concurrency})
         return merged

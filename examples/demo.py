@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bags.money import from_minor_units
+from bags import from_minor_units
 from examples.client import Multicart, Sandbox, register_sandbox
 from examples.demo_hostile import hostile_app
 from examples.demo_lifecycle import fill_a_cart, resume_by_reference, show_metrics

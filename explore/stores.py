@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from cryptography.fernet import Fernet
 
 from adapters.fake import FakePlatform, FakeRegistry
-from bags.status import Platform
+from bags import Platform
 from config import Settings
 from orchestrator.store.tables import (
     bags,

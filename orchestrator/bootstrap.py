@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from adapters.base import PlatformDirectory
+from adapters import PlatformDirectory
 from config import Settings
 from orchestrator.service.bag_retry import BagRetry
 from orchestrator.service.carts import CartService
@@ -121,7 +121,7 @@ async def running_services(
     store = Store.from_url(settings.database_url, wait_s=settings.db_wait_s)
     registry = platforms
     if registry is None:
-        from adapters.registry import AdapterRegistry  # only a real process opens sessions
+        from adapters import AdapterRegistry  # only a real process opens sessions
 
         registry = AdapterRegistry(settings)
     try:

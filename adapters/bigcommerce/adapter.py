@@ -29,7 +29,7 @@ from adapters.calls.http import Answer, Transport
 from adapters.calls.ids import UUID, IdFormat
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import Resilience
-from bags.status import Platform
+from bags import Platform
 from errors import PlatformError, PlatformNotFound
 
 T = TypeVar("T")

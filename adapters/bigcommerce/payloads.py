@@ -19,7 +19,7 @@ from adapters.calls.answers import amount_in_range, minor_units, quantity_in_ran
 from adapters.calls.http import Answer, Headers
 from adapters.calls.platform_text import platform_text
 from adapters.calls.statuses import error_for_status
-from bags.status import Platform
+from bags import Platform
 from errors import Cause, PlatformError, PlatformRejected, PlatformServerError
 
 PLATFORM = Platform.BIGCOMMERCE.value

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bags.money import to_minor_units
+from bags import to_minor_units
 
 # The store's columns: amounts are BIGINT (signed 64-bit), quantities INTEGER (signed 32-bit).
 MAX_AMOUNT = 2**63 - 1

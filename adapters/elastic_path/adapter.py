@@ -52,7 +52,7 @@ from adapters.elastic_path.payloads import (
     items_cart,
     quantity_update,
 )
-from bags.status import Platform
+from bags import Platform
 from errors import PlatformConflict, PlatformError, PlatformNotFound
 
 T = TypeVar("T")

@@ -23,7 +23,7 @@ from adapters.base import ExternalCart, LineProblem, LineRequest
 from adapters.calls.http import Answer, Headers
 from adapters.calls.platform_text import platform_text
 from adapters.calls.statuses import error_for_status
-from bags.status import Platform
+from bags import Platform
 from errors import Cause, PlatformAuthFailed, PlatformError, PlatformRejected, clip
 
 PLATFORM = Platform.ELASTIC_PATH.value

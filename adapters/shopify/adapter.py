@@ -30,7 +30,7 @@ from adapters.shopify.payloads import (
     mutated_cart,
     queried_cart,
 )
-from bags.status import Platform
+from bags import Platform
 from errors import PlatformError, PlatformNotFound, PlatformServerError
 
 T = TypeVar("T")

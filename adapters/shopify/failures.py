@@ -25,7 +25,7 @@ import orjson
 from adapters.calls.http import Answer, Headers
 from adapters.calls.platform_text import platform_text
 from adapters.calls.statuses import error_for_status
-from bags.status import Platform
+from bags import Platform
 from errors import (
     Cause,
     PlatformAuthFailed,

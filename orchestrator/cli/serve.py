@@ -61,7 +61,7 @@ def serve(args: argparse.Namespace) -> int:
 def _serve_workers(settings: Settings, count: int) -> int:
     """``--workers N``: checks once here, then N pre-forked processes on one socket. The app's
     modules are imported here, once, and shared by the workers (copy-on-write)."""
-    import adapters.registry  # noqa: F401
+    import adapters  # noqa: F401
     import orchestrator.http.app  # noqa: F401
     from orchestrator.http import prefork
 
@@ -178,7 +178,7 @@ def _described(settings: Settings, port: int, worker: int | None) -> dict[str, A
     """What the ``started`` and ``stopped`` log lines say about this process."""
     from sqlalchemy import make_url
 
-    from adapters.registry import PLATFORMS
+    from adapters import PLATFORMS
 
     described: dict[str, Any] = {
         "version": version_text(),

@@ -15,9 +15,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
-from adapters.calls.connections import UrlPolicy, resolved_problem, url_problem
-from bags.models import Merchant
-from bags.status import Platform
+from adapters import UrlPolicy, resolved_problem, url_problem
+from bags import Merchant, Platform
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, NotFound
 from orchestrator.http.cart_routes import CURSOR_SCHEMA, query_cursor, query_id
 from orchestrator.http.envelope import json_response, read_json, read_model, validation_problems

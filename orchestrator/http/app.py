@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from adapters.base import PlatformDirectory
+from adapters import PlatformDirectory
 from config import Settings
 from orchestrator.bootstrap import running_services
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES

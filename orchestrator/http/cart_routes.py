@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bags.split import RequestedLine
-from bags.status import CartStatus
+from bags import CartStatus, RequestedLine
 from config import Settings
 from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.envelope import json_response, read_model

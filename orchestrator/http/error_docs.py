@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.calls.platform_text import PLATFORM_MESSAGE_MAX
-from bags.status import BagStatus
+from adapters import PLATFORM_MESSAGE_MAX
+from bags import BagStatus
 from errors import Cause, ErrorCode
 
 REF = "#/components/schemas/{model}"

@@ -43,8 +43,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from adapters.calls.resilience import CircuitState, PlatformMetrics
-from bags.status import BagStatus, Platform
+from adapters import CircuitState, PlatformMetrics
+from bags import BagStatus, Platform
 from orchestrator.store import Counts
 
 STORE_TIMEOUT_S = 2.0

@@ -7,10 +7,11 @@ tests/api/test_openapi.py holds them equal), each route's own error codes with t
 on a throttled create; a route's ``headers_in``, such as ``Idempotency-Key``, and
 ``headers_out``, such as ``Idempotent-Replayed``).
 
-``connection`` and ``platform_ref`` are documented per platform from the models the server
-checks them with (``adapters.registry.PLATFORMS``): a merchant is a ``oneOf`` keyed by its
-``platform``, a SKU's ``platform_ref`` an ``anyOf`` of the platforms' shapes (which one applies
-is its merchant's platform, known only to the server). A connection's base URL (the field
+Platforms are documented from the adapters' table (``PLATFORMS``), one row per platform: the
+``Platform`` names, each platform's cart lifetime, and ``connection`` and ``platform_ref`` from
+the models the server checks them with: a merchant is a ``oneOf`` keyed by its ``platform``, a
+SKU's ``platform_ref`` an ``anyOf`` of the platforms' shapes (which one applies is its
+merchant's platform, known only to the server). A connection's base URL (the field
 its model marks ``format: uri``) gets the pattern of the settings' URL policy
 (``merchant_url_schema``): https and a host name ending in letters by default, so a name a
 resolver reads as an address (``0x7f.1``) never fits, the internal names the server refuses
@@ -26,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from adapters import PLATFORMS
 from config import Settings
 from errors import ErrorCode
 from orchestrator.http.error_docs import REF, component_schemas, error_responses
@@ -225,8 +227,6 @@ def _model_schema(model: type[BaseModel], defs: dict[str, Any]) -> str:
 
 
 def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
-    from adapters.registry import PLATFORMS
-
     merchant, sku = defs["MerchantIn"], defs["SkuIn"]
     variants, refs = [], []
     url = merchant_url_schema(settings)
@@ -248,6 +248,7 @@ def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
             }
         )
         refs.append({"$ref": REF.format(model=_model_schema(spec.platform_ref, defs))})
+    defs["Platform"]["enum"] = [platform.value for platform in PLATFORMS]
     merchant["oneOf"] = variants  # the connection's shape follows the platform
     merchant["properties"]["connection"] = {
         "type": "object",
@@ -257,6 +258,9 @@ def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
         "anyOf": refs,
         "description": "The SKU's ids on its merchant's platform, in that platform's shape.",
     }
+    expires = defs["BagOut"]["properties"]["external_expires_at"]
+    lifetimes = ", ".join(f"{p.value} {s.cart_lifetime.days} days" for p, s in PLATFORMS.items())
+    expires["description"] = f"{expires['description']} Cart lifetimes: {lifetimes}."
 
 
 _LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -269,8 +273,8 @@ _PATH = "(?:/[^\\s\\x85?#\\x00-\\x1f\\x7f]*)?"  # U+0085: str.isspace counts it
 def merchant_url_schema(settings: Settings) -> dict[str, str]:
     """The pattern and words of the base URLs the admin route takes under ``settings``'
     policy (``adapters.calls.connections.url_problem``), with no query, fragment or user."""
-    allowed = [h.strip().rstrip(".").lower() for h in settings.platform_host_allowlist.split(",")]
-    allowed = [h for h in allowed if h]
+    defaults = settings.platform_defaults()
+    allowed = list(defaults.allowed_hosts)
     if allowed:
         host = "(?:{})".format(
             "|".join(
@@ -292,7 +296,7 @@ def merchant_url_schema(settings: Settings) -> dict[str, str]:
         rule += "; and only " + ", ".join(allowed) + " (MULTICART_PLATFORM_HOST_ALLOWLIST)"
     port = _PORT
     if not settings.allow_private_platform_urls:  # 443, or a port the operator listed
-        ports = sorted({443, *settings.for_platform("SHOPIFY").allowed_ports})
+        ports = sorted({443, *defaults.allowed_ports})
         port = "(?::(?:{}))?".format("|".join(str(p) for p in ports))
         rule += (
             "; on port " + ", ".join(str(p) for p in ports) + " (MULTICART_PLATFORM_ALLOWED_PORTS)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bags.split import RequestedLine
+from bags import RequestedLine
 from config import Settings
 from errors import ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.envelope import json_response, read_model

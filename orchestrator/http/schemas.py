@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic_core import PydanticCustomError
 
-from bags.models import Cart, CatalogSku
-from bags.status import Platform
+from adapters import PLATFORMS
+from bags import Bag, Cart, CatalogSku, OrderError, Platform
 from orchestrator.http.fields import (
     Currency,
     Id,
@@ -26,14 +27,34 @@ from orchestrator.http.fields import (
 )
 
 # A SKU's ids on its platform: a flat object of ids (strings or integers), never nested.
-# Its per-platform shape (a oneOf per platform) is the adapters' connection models' to give:
-# the OpenAPI builder takes it from there once they publish it (see openapi.py).
+# Its per-platform shape is its platform's ``platform_ref`` model's, which the handler checks
+# it with; the OpenAPI builder documents each platform's (openapi.py).
 PlatformRef = Annotated[
     dict[RefKey, RefValue | Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]],
     Field(min_length=1, max_length=8),
     KeysStated(),
 ]
-PlatformName = Platform  # the domain's enum: a new platform is one member there, not here too
+
+
+def registered_platform(name: Platform) -> Platform:
+    """``name`` if the adapters' table has its row, else the error an enum of the rows' names
+    gives (``Input should be 'SHOPIFY', 'BIGCOMMERCE' or 'ELASTIC_PATH'``)."""
+    if name in PLATFORMS:
+        return name
+    names = [f"'{known}'" for known in PLATFORMS]
+    expected = " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+    raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
+
+
+# A platform's name with a row in the table; the document's ``Platform`` lists the rows'
+# names (openapi.py).
+PlatformName = Annotated[Platform, AfterValidator(registered_platform)]
+
+
+# A page's pointer to the next one.
+NextCursor = Annotated[
+    str | None, Field(description="Pass as `cursor` for the next page; null at the end.")
+]
 
 
 class Strict(BaseModel):
@@ -89,8 +110,7 @@ class BagOut(BaseModel):
     sub_total: int
     external_expires_at: datetime | None = Field(
         description="When the platform drops the external cart if nothing changes it: its last"
-        " confirmed change plus the platform's cart lifetime (Shopify about 10 days,"
-        " BigCommerce 30, Elastic Path 7). Null without a live external cart."
+        " confirmed change plus the platform's cart lifetime. Null without a live external cart."
     )
     skus: list[OrderSkuOut]
 
@@ -146,50 +166,8 @@ def cart_json(c: Cart) -> dict[str, Any]:
         "sub_total": c.sub_total,
         "app_order_id": c.app_order_id,
         "metadata": c.metadata,
-        "bags": [
-            {
-                "id": b.id,
-                "merchant_id": b.merchant_id,
-                "merchant_name": b.merchant_name,
-                "platform": b.platform.value,
-                "status": b.status.value,
-                "external_id": b.external_id,
-                "checkout_url": b.checkout_url,
-                "currency": b.currency,
-                "sub_total": b.sub_total,
-                "external_expires_at": b.external_expires_at,
-                "skus": [
-                    {
-                        "id": s.id,
-                        "sku_id": s.sku_id or None,  # "": a referenced line not in the catalog
-                        "external_id": s.external_id,
-                        "name": s.name,
-                        "quantity": s.quantity,
-                        "price": s.price,
-                        "line_price": s.line_price,
-                        "available": s.available,
-                    }
-                    for s in b.skus
-                ],
-            }
-            for b in c.bags
-        ],
-        "errors": [
-            {
-                "id": e.id,
-                "order_id": e.order_id,
-                "bag_id": e.bag_id,
-                "entity_id": e.entity_id,
-                "entity_type": e.entity_type,
-                "type": e.type,
-                "message": e.message,
-                "date_created": e.date_created,
-                "platform": e.platform.value if e.platform else None,
-                "cause": e.cause,
-                "retryable": e.retryable,
-            }
-            for e in c.errors
-        ],
+        "bags": [bag_json(b) for b in c.bags],
+        "errors": [error_json(e) for e in c.errors],
         "date_created": c.date_created,
         "date_last_modified": c.date_last_modified,
         "expires_at": c.expires_at,
@@ -197,11 +175,55 @@ def cart_json(c: Cart) -> dict[str, Any]:
     }
 
 
+def bag_json(b: Bag) -> dict[str, Any]:
+    """One bag of ``cart_json``: ``BagOut``'s shape."""
+    return {
+        "id": b.id,
+        "merchant_id": b.merchant_id,
+        "merchant_name": b.merchant_name,
+        "platform": b.platform.value,
+        "status": b.status.value,
+        "external_id": b.external_id,
+        "checkout_url": b.checkout_url,
+        "currency": b.currency,
+        "sub_total": b.sub_total,
+        "external_expires_at": b.external_expires_at,
+        "skus": [
+            {
+                "id": s.id,
+                "sku_id": s.sku_id or None,  # "": a referenced line not in the catalog
+                "external_id": s.external_id,
+                "name": s.name,
+                "quantity": s.quantity,
+                "price": s.price,
+                "line_price": s.line_price,
+                "available": s.available,
+            }
+            for s in b.skus
+        ],
+    }
+
+
+def error_json(e: OrderError) -> dict[str, Any]:
+    """One error of ``cart_json``: ``OrderErrorOut``'s shape."""
+    return {
+        "id": e.id,
+        "order_id": e.order_id,
+        "bag_id": e.bag_id,
+        "entity_id": e.entity_id,
+        "entity_type": e.entity_type,
+        "type": e.type,
+        "message": e.message,
+        "date_created": e.date_created,
+        "platform": e.platform.value if e.platform else None,
+        "cause": e.cause,
+        "retryable": e.retryable,
+    }
+
+
 class CartPageOut(BaseModel):
     data: list[CartOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
+    next_cursor: NextCursor
 
 
 class ErrorOut(BaseModel):
@@ -225,9 +247,8 @@ class MerchantIn(Strict):
     name: ShortText
     platform: PlatformName
     connection: dict[str, Any] = Field(
-        description="Per platform: BIGCOMMERCE {api_url, access_token}; "
-        "SHOPIFY {shop_url, storefront_token, api_version}; "
-        "ELASTIC_PATH {api_url, client_id, client_secret}. Encrypted at rest, never returned."
+        description="The platform's connection, in its platform's shape. Encrypted at rest,"
+        " never returned."
     )
 
 
@@ -249,9 +270,7 @@ class SkuIn(Strict):
     currency: Currency
     available: StrictBool = True
     platform_ref: PlatformRef = Field(
-        description='BIGCOMMERCE {"product_id": int, "variant_id": int?}; '
-        'SHOPIFY {"variant_id": "gid://shopify/ProductVariant/..."}; '
-        'ELASTIC_PATH {"product_id": "<uuid>"} or {"sku": "..."}'
+        description="The SKU's ids on its merchant's platform, in that platform's shape."
     )
 
     def to_domain(self) -> CatalogSku:
@@ -286,9 +305,7 @@ def sku_json(s: CatalogSku) -> dict[str, Any]:
 
 class SkuListOut(BaseModel):
     data: list[SkuOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
+    next_cursor: NextCursor
 
 
 class UpsertOut(BaseModel):

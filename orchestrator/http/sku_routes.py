@@ -17,7 +17,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field, StrictInt
 
-from bags.models import Cart
+from bags import Cart
 from errors import ErrorCode, FieldProblem, InvalidRequest
 from orchestrator.http.envelope import json_response, read_model
 from orchestrator.http.fields import checked_id

@@ -25,8 +25,7 @@ from datetime import timedelta
 
 import structlog
 
-from bags.models import Bag, Cart
-from bags.status import BagStatus, CartStatus
+from bags import Bag, BagStatus, Cart, CartStatus
 from errors import (
     Conflict,
     ErrorCode,

@@ -11,8 +11,7 @@ import time
 
 import structlog
 
-from bags.models import Cart
-from bags.status import CartStatus
+from bags import Cart, CartStatus
 from errors import ErrorCode, FieldProblem, InvalidRequest, NotFound
 from orchestrator.service.cart_lock import busy
 from orchestrator.service.context import UseCaseContext

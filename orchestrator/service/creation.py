@@ -17,10 +17,17 @@ from datetime import timedelta
 
 import structlog
 
-from adapters.base import CartPlatform
-from bags.models import Bag, Cart, Merchant
-from bags.split import Limits, RequestedLine, check_lines, split_into_bags
-from bags.status import CartStatus
+from adapters import CartPlatform
+from bags import (
+    Bag,
+    Cart,
+    CartStatus,
+    Limits,
+    Merchant,
+    RequestedLine,
+    check_lines,
+    split_into_bags,
+)
 from errors import (
     ApiError,
     ErrorCode,

@@ -29,8 +29,7 @@ from typing import Literal
 
 import structlog
 
-from bags.models import Bag, Cart, Merchant
-from bags.status import BagStatus, CartStatus
+from bags import Bag, BagStatus, Cart, CartStatus, Merchant
 from config import Settings
 from errors import Conflict as ConflictError
 from errors import (

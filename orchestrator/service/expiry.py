@@ -26,8 +26,7 @@ from datetime import datetime
 
 import structlog
 
-from bags.models import Cart
-from bags.status import BagStatus, CartStatus, check_cart_transition
+from bags import BagStatus, Cart, CartStatus, check_cart_transition
 from errors import Conflict
 from orchestrator.service.context import UseCaseContext
 from orchestrator.service.workers import BackgroundWorker

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from adapters.base import CartContext, CartPlatform, ExternalCart, LineRequest
-from bags.models import Bag, Cart
+from adapters import CartContext, CartPlatform, ExternalCart, LineRequest
+from bags import Bag, Cart
 from errors import Cause, PlatformError, PlatformServerError, PlatformTimeout
 
 log = structlog.get_logger("multicart.fanout")

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.base import CartPlatform, PlatformDirectory
-from bags.models import Merchant
+from adapters import CartPlatform, PlatformDirectory
+from bags import Merchant
 from orchestrator.service.secrets import CredentialBox
 
 ADAPTER_CACHE_SIZE = 10_000

@@ -12,10 +12,8 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 
-from adapters.base import ExternalCart, ref_matches
-from adapters.calls.platform_text import platform_text
-from bags.models import Bag, Cart, OrderError
-from bags.status import BagStatus
+from adapters import ExternalCart, platform_text, ref_matches
+from bags import Bag, BagStatus, Cart, OrderError
 from errors import (
     MESSAGE_MAX,
     Cause,

@@ -22,8 +22,7 @@ from datetime import timedelta
 
 import structlog
 
-from bags.models import Cart
-from bags.status import CartStatus
+from bags import Cart, CartStatus
 from errors import ApiError, ErrorCode, NotFound
 from errors import Conflict as ConflictError
 from orchestrator.service.cart_lock import CartLocks

@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bags.models import Bag
-from bags.split import Limits, RequestedLine, check_catalog, check_lines, split_into_bags
+from bags import Bag, Limits, RequestedLine, check_catalog, check_lines, split_into_bags
 from config import Settings
 from errors import InvalidSkus
 from orchestrator.store import Store

@@ -24,8 +24,7 @@ import time
 
 import structlog
 
-from bags.models import Bag, Cart, Merchant
-from bags.status import BagStatus, CartStatus
+from bags import Bag, BagStatus, Cart, CartStatus, Merchant
 from errors import Conflict, PlatformError, PlatformTimeout
 from orchestrator.service.context import UseCaseContext
 from orchestrator.service.deletion import own_outcome

@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.base import ExternalCart, ExternalLine, ref_matches
-from adapters.calls.platform_text import platform_text
-from bags.models import Bag, Cart, CatalogSku, Merchant, OrderError, OrderSku
-from bags.status import BagStatus
+from adapters import ExternalCart, ExternalLine, platform_text, ref_matches
+from bags import Bag, BagStatus, Cart, CatalogSku, Merchant, OrderError, OrderSku
 from errors import (
     ApiError,
     Cause,

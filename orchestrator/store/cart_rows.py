@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Executable, Row, Table, Update, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bags.models import Bag, Cart, OrderError, OrderSku
-from bags.status import BagStatus, CartStatus, Platform
+from bags import Bag, BagStatus, Cart, CartStatus, OrderError, OrderSku, Platform
 from orchestrator.store.columns import copied
 from orchestrator.store.tables import bags, order_errors, order_skus
 

@@ -26,8 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from bags.models import Bag, Cart
-from bags.status import CartStatus
+from bags import Bag, Cart, CartStatus
 from errors import Overloaded
 from orchestrator.store.cart_cursor import decode_cursor, encode_cursor
 from orchestrator.store.cart_rows import (

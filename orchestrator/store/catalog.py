@@ -24,8 +24,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bags.models import CatalogSku, Merchant
-from bags.status import Platform
+from bags import CatalogSku, Merchant, Platform
 from orchestrator.store.catalog_cache import CatalogCache, Owner
 from orchestrator.store.columns import copied
 from orchestrator.store.database import Database

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bags.models import CatalogSku, Merchant
+from bags import CatalogSku, Merchant
 
 STALE_FACTOR = 3.0  # an entry unconfirmed for this many refresh intervals is not used
 DEFAULT_REFRESH_S = 1.0

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bags.status import Platform
+from bags import Platform
 from orchestrator.store.columns import copied
 from orchestrator.store.database import Database
 from orchestrator.store.tables import external_deletes

@@ -26,8 +26,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bags.models import Bag, Cart
-from bags.status import BagStatus, CartStatus
+from bags import Bag, BagStatus, Cart, CartStatus
 from orchestrator.store.cart_rows import (
     changeable_values,
     delete_children,

@@ -15,8 +15,7 @@ from sqlalchemy import Select, and_, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bags.models import Cart
-from bags.status import BagStatus
+from bags import BagStatus, Cart
 from orchestrator.store.cart_rows import cart_values, insert_children
 from orchestrator.store.database import Database
 from orchestrator.store.tables import bags, carts, external_deletes

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from adapters import PLATFORMS
 from bags.status import (
-    PLATFORM_CART_LIFETIME,
+    CART_LIFETIMES,
     BagStatus,
     CartStatus,
     IllegalTransition,
@@ -116,4 +117,15 @@ def test_platform_cart_lifetimes() -> None:
         Platform.BIGCOMMERCE: timedelta(days=30),
         Platform.ELASTIC_PATH: timedelta(days=7),
     }
-    assert expected == PLATFORM_CART_LIFETIME
+    assert {name: spec.cart_lifetime for name, spec in PLATFORMS.items()} == expected
+    assert expected == CART_LIFETIMES  # declared by the rows, read by the domain
+
+
+def test_a_platform_name_outside_the_members_is_a_value_not_a_member() -> None:
+    stub = Platform("STUB_PLATFORM")
+    assert stub == "STUB_PLATFORM" and stub.value == "STUB_PLATFORM" and str(stub) == stub.value
+    assert stub not in list(Platform)  # the members stay the shipped platforms' names
+    assert Platform("STUB_PLATFORM") is not stub  # not kept: requests cannot grow the class
+    assert Platform("SHOPIFY") is Platform.SHOPIFY
+    with pytest.raises(ValueError):
+        Platform(7)  # type: ignore[arg-type]

@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from adapters.base import CartPlatform, ExternalCart, LineRequest
-from bags.models import Bag, Cart, OrderSku
-from bags.split import sku_problem
-from bags.status import BagStatus
+from adapters import CartPlatform, ExternalCart, LineRequest
+from bags import Bag, BagStatus, Cart, OrderSku, sku_problem
 from errors import (
     ErrorCode,
     FieldProblem,

@@ -12,8 +12,7 @@ from dataclasses import replace
 
 import structlog
 
-from bags.models import Bag, Cart, CatalogSku, Merchant, OrderSku
-from bags.status import BagStatus
+from bags import Bag, BagStatus, Cart, CatalogSku, Merchant, OrderSku
 from orchestrator.service.cart_lock import busy
 from orchestrator.service.context import UseCaseContext
 from orchestrator.service.fanout import BagOutcome, creation_call, fan_out

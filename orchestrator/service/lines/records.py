@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bags.models import Bag, Cart, OrderSku
-from bags.status import BagStatus
+from bags import Bag, BagStatus, Cart, OrderSku
 from errors import Cause, PlatformError
 from orchestrator.service.deletion import ExternalDeleter
 from orchestrator.service.lines.sync import Settled, shortfall, sync_bag

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 import structlog
 
-from adapters.base import CartPlatform, ExternalCart, ExternalLine, ref_matches
-from bags.models import Bag, OrderSku
+from adapters import CartPlatform, ExternalCart, ExternalLine, ref_matches
+from bags import Bag, OrderSku
 from errors import Cause, PlatformError, PlatformNotFound, PlatformServerError, PlatformTimeout
 
 log = structlog.get_logger("multicart.lines")
