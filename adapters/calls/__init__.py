@@ -6,5 +6,6 @@ HTTP status to the error taxonomy; ``policy`` holds the timeouts and retry rules
 the attempts; ``resilience`` keeps bulkheads, circuit breakers and call counters; ``caller`` puts
 them together for one merchant store, with two seams a platform fills in: ``classify`` (which
 answers are errors, including a 200 that says so) and an ``Auth`` (the headers, refreshed once
-on a 401). ``caller`` is also the boundary's last line: no other exception leaves it.
+on a 401). ``boundary`` is the adapters' last line, which ``caller`` applies to each attempt: an
+exception that is not a ``PlatformError`` becomes one, by how far the attempt got.
 """
