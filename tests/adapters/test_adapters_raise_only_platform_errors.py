@@ -6,7 +6,6 @@ non-JSON), tokens no HTTP header can carry, and platform texts of any length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -41,12 +40,6 @@ from tests.adapters.conftest import (
 
 HUGE = 2**64 - 1  # the widest integer orjson reads; past the store's BIGINT
 BIG_QUANTITY = 2**40
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(using="httpx", assert_all_called=False) as router:
-        yield router
 
 
 def adapter(registry: AdapterRegistry, platform: Platform, connection: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -30,7 +30,7 @@ from errors import (
     PlatformServerError,
     PlatformTimeout,
 )
-from tests.adapters.conftest import FakeClock, deadline, fast_settings, mocked_registry
+from tests.adapters.conftest import FakeClock, deadline, fast_settings
 
 API = "https://api.elasticpath.test"
 CLIENT_ID = "ep-client-id-0123456789"
@@ -179,13 +179,6 @@ def mock() -> Iterator[respx.MockRouter]:
     with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(TOKEN_URL).mock(return_value=httpx.Response(200, json=token_body()))
         yield router
-
-
-@pytest.fixture
-async def registry(clock: FakeClock) -> AsyncIterator[AdapterRegistry]:
-    reg = mocked_registry(fast_settings(), clock=clock, sleep=clock.sleep)
-    yield reg
-    await reg.aclose()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
 import httpx
@@ -40,12 +40,6 @@ CART = ITEMS.removesuffix("/items")
 UNAUTHORIZED = httpx.Response(
     401, json=errors({"status": 401, "title": "Unable to validate access token"})
 )
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(using="httpx", assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture

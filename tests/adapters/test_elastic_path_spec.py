@@ -10,7 +10,7 @@ as a request to the spec's server, and each sample answer as that operation's re
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +66,6 @@ def carts_spec() -> Any:
 @pytest.fixture(scope="module")
 def auth_spec() -> Any:
     return _load("elasticpath_auth.yaml")
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(using="httpx", assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture

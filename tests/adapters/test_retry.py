@@ -26,16 +26,8 @@ from errors import (
     PlatformTimeout,
     PlatformUnavailable,
 )
+from tests.adapters.call_helpers import SHORT_TIMEOUTS as POLICY
 from tests.adapters.conftest import FakeClock, deadline
-
-POLICY = RetryPolicy(
-    max_attempts=3,
-    connect_timeout_s=0.5,
-    attempt_timeout_s=1.0,
-    retry_after_cap_s=1.0,
-    backoff_base_s=0.01,
-    backoff_max_s=0.02,
-)
 
 
 class NullLog:

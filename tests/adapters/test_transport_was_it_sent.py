@@ -19,10 +19,10 @@ from adapters.base import LineRequest
 from adapters.bigcommerce import BigCommerceAdapter
 from adapters.calls.aiohttp_transport import AiohttpTransport, request_not_sent
 from adapters.calls.http import Answer, send_once
-from adapters.calls.policy import RetryPolicy
 from adapters.registry import AdapterRegistry
 from bags.status import Platform
 from errors import Cause, PlatformError, PlatformTimeout, PlatformUnavailable
+from tests.adapters.call_helpers import SHORT_TIMEOUTS as POLICY
 from tests.adapters.conftest import (
     CART_ID,
     Behaviour,
@@ -35,14 +35,6 @@ from tests.adapters.conftest import (
 from tests.support.httpx_transport import request_not_sent as httpx_not_sent
 
 P = "BIGCOMMERCE"
-POLICY = RetryPolicy(
-    max_attempts=3,
-    connect_timeout_s=0.5,
-    attempt_timeout_s=1.0,
-    retry_after_cap_s=1.0,
-    backoff_base_s=0.01,
-    backoff_max_s=0.02,
-)
 StartServer = Callable[[Behaviour], Awaitable[TcpServer]]
 
 
