@@ -231,7 +231,8 @@ def _line_index(field: Sequence[str]) -> int | None:
 
 
 def _kind_of(code: str, field: Sequence[str], message: str) -> tuple[type[PlatformError], Cause]:
-    """One ``CartUserError``'s place in the taxonomy (the platforms README's §1.7 catalogue)."""
+    """One ``CartUserError``'s place in the taxonomy, by its code
+    (https://shopify.dev/docs/api/storefront/2026-04/enums/CartErrorCode), field and message."""
     if (field and field[-1] == "cartId") or (code == "INVALID" and _CART_GONE.search(message)):
         # Unknown or expired cart: "The specified cart does not exist." on ["cartId"].
         return PlatformNotFound, Cause.CART_NOT_FOUND_ON_PLATFORM

@@ -60,7 +60,7 @@ P = "BIGCOMMERCE"
         (CircuitOpen("x", platform=P, retry_after=5, may_have_applied=False), True, False),
     ],
 )
-def test_should_retry_follows_the_design_table(
+def test_should_retry_follows_the_retry_table(
     exc: PlatformError, idempotent: bool, expected: bool
 ) -> None:
     assert should_retry(exc, idempotent=idempotent, policy=POLICY) is expected
