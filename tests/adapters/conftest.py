@@ -1,7 +1,7 @@
 """Fixtures for adapter tests: fast settings, a registry on the httpx transport (respx mocks it)
-and one on the production aiohttp transport (``live_registry``, for real sockets), respx, a
-controllable clock (circuit breakers, deadlines, retry waits), and loopback TCP servers that
-misbehave on purpose."""
+with the BigCommerce and Shopify adapters on it, one on the production aiohttp transport
+(``live_registry``, for real sockets), respx, a controllable clock (circuit breakers, deadlines,
+retry waits), and loopback TCP servers that misbehave on purpose."""
 
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ import respx
 
 from adapters.bigcommerce import BigCommerceAdapter
 from adapters.registry import AdapterRegistry
+from adapters.shopify import ShopifyAdapter
 from bags.status import Platform
 from config import Settings
+from tests.adapters.shopify_answers import ENDPOINT as SHOPIFY_ENDPOINT
+from tests.adapters.shopify_answers import SHOP
+from tests.adapters.shopify_answers import TOKEN as SHOPIFY_TOKEN
 from tests.support.httpx_transport import HttpxTransport
 
 STORE = "https://api.bigcommerce.test/stores/abc123/v3"
@@ -121,6 +125,21 @@ def bc(registry: AdapterRegistry) -> BigCommerceAdapter:
 def mock() -> Iterator[respx.MockRouter]:
     with respx.mock(using="httpx", assert_all_called=False) as router:
         yield router
+
+
+@pytest.fixture
+def shop(registry: AdapterRegistry) -> ShopifyAdapter:
+    adapter = registry.for_merchant(
+        "mer_1", Platform.SHOPIFY, {"shop_url": SHOP + "/", "storefront_token": SHOPIFY_TOKEN}
+    )
+    assert isinstance(adapter, ShopifyAdapter)
+    return adapter
+
+
+@pytest.fixture
+def gql(mock: respx.MockRouter) -> respx.Route:
+    """The Shopify shop's GraphQL endpoint, mocked."""
+    return mock.post(SHOPIFY_ENDPOINT)
 
 
 def bc_item(

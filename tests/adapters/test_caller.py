@@ -9,15 +9,8 @@ import orjson
 import pytest
 import respx
 
-from adapters.calls.caller import (
-    Auth,
-    Classifier,
-    Headers,
-    PlatformCaller,
-    StaticAuth,
-    rest_classifier,
-)
-from adapters.calls.http import Answer
+from adapters.calls.caller import Auth, Classifier, PlatformCaller, StaticAuth, rest_classifier
+from adapters.calls.http import Answer, Headers
 from adapters.calls.statuses import error_for_status
 from errors import (
     PlatformAuthFailed,
