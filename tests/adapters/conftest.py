@@ -1,7 +1,7 @@
 """Fixtures for adapter tests: fast settings, a registry on the httpx transport (respx mocks it)
-with the BigCommerce and Shopify adapters on it, one on the production aiohttp transport
-(``live_registry``, for real sockets), respx, a controllable clock (circuit breakers, deadlines,
-retry waits), and loopback TCP servers that misbehave on purpose."""
+with each platform's adapter on it (and Elastic Path's token grant answered), one on the
+production aiohttp transport (``live_registry``, for real sockets), respx, a controllable clock
+(circuit breakers, deadlines, retry waits), and loopback TCP servers that misbehave on purpose."""
 
 from __future__ import annotations
 
@@ -12,14 +12,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
 from adapters.bigcommerce import BigCommerceAdapter
+from adapters.elastic_path import ElasticPathAdapter
 from adapters.registry import AdapterRegistry
 from adapters.shopify import ShopifyAdapter
 from bags.status import Platform
 from config import Settings
+from tests.adapters.elastic_path_answers import CONN as EP_CONNECTION
+from tests.adapters.elastic_path_answers import TOKEN_URL as EP_TOKEN_URL
+from tests.adapters.elastic_path_answers import token_body
 from tests.adapters.shopify_answers import ENDPOINT as SHOPIFY_ENDPOINT
 from tests.adapters.shopify_answers import SHOP
 from tests.adapters.shopify_answers import TOKEN as SHOPIFY_TOKEN
@@ -140,6 +145,19 @@ def shop(registry: AdapterRegistry) -> ShopifyAdapter:
 def gql(mock: respx.MockRouter) -> respx.Route:
     """The Shopify shop's GraphQL endpoint, mocked."""
     return mock.post(SHOPIFY_ENDPOINT)
+
+
+@pytest.fixture
+def ep(registry: AdapterRegistry) -> ElasticPathAdapter:
+    adapter = registry.for_merchant("mer_ep", Platform.ELASTIC_PATH, EP_CONNECTION)
+    assert isinstance(adapter, ElasticPathAdapter)
+    return adapter
+
+
+@pytest.fixture
+def elastic_path_token(mock: respx.MockRouter) -> respx.Route:
+    """Elastic Path's token grant, answered: every carts call fetches a token first."""
+    return mock.post(EP_TOKEN_URL).mock(return_value=httpx.Response(200, json=token_body()))
 
 
 def bc_item(

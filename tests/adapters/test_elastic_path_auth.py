@@ -11,8 +11,10 @@ import pytest
 import respx
 from structlog.testing import capture_logs
 
-from adapters.elastic_path import ElasticPathAdapter
+from adapters.calls.policy import RetryPolicy
+from adapters.elastic_path import RETRY_RULES, ElasticPathAdapter, ElasticPathConnection
 from adapters.registry import AdapterRegistry
+from bags.status import Platform
 from errors import (
     Cause,
     PlatformAuthFailed,
@@ -20,7 +22,7 @@ from errors import (
     PlatformUnavailable,
 )
 from tests.adapters.conftest import FakeClock, deadline, fast_settings, mocked_registry
-from tests.adapters.test_elastic_path import (
+from tests.adapters.elastic_path_answers import (
     CLIENT_ID,
     CONN,
     ITEMS,
@@ -32,7 +34,6 @@ from tests.adapters.test_elastic_path import (
     ep_item,
     errors,
     items_body,
-    make_adapter,
     token_body,
 )
 
@@ -40,6 +41,19 @@ CART = ITEMS.removesuffix("/items")
 UNAUTHORIZED = httpx.Response(
     401, json=errors({"status": 401, "title": "Unable to validate access token"})
 )
+
+
+def make_adapter(registry: AdapterRegistry, clock: FakeClock | None = None) -> ElasticPathAdapter:
+    """Built by hand, for a fake token clock: what the registry builds, plus ``clock``."""
+    settings = fast_settings().for_platform(Platform.ELASTIC_PATH.value)
+    return ElasticPathAdapter(
+        "mer_ep",
+        ElasticPathConnection.model_validate(CONN),
+        registry.transport(Platform.ELASTIC_PATH),
+        registry.resilience(Platform.ELASTIC_PATH),
+        RetryPolicy.for_platform(settings, RETRY_RULES),
+        clock=clock or FakeClock(),
+    )
 
 
 @pytest.fixture

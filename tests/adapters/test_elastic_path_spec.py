@@ -23,7 +23,7 @@ from adapters.base import CartContext
 from adapters.elastic_path import ElasticPathAdapter
 from bags.status import Platform
 from tests.adapters.conftest import deadline, fast_settings, mocked_registry
-from tests.adapters.test_elastic_path import (
+from tests.adapters.elastic_path_answers import (
     CART,
     CONN,
     ITEM_2,
