@@ -29,14 +29,8 @@ from errors import (
     PlatformRejected,
     PlatformServerError,
 )
-from tests.adapters.conftest import (
-    STORE,
-    TcpServer,
-    bc_cart,
-    bc_item,
-    deadline,
-    fast_settings,
-)
+from tests.adapters.bigcommerce_answers import bc_cart, bc_item
+from tests.adapters.conftest import STORE, TcpServer, deadline, fast_settings
 
 HUGE = 2**64 - 1  # the widest integer orjson reads; past the store's BIGINT
 BIG_QUANTITY = 2**40

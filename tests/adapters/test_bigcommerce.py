@@ -22,8 +22,8 @@ from errors import (
     PlatformRejected,
     PlatformServerError,
 )
-from tests.adapters.bigcommerce_answers import CART, CARTS, ITEM, LINE, error_body
-from tests.adapters.conftest import CART_ID, ITEM_ID, TOKEN, bc_cart, bc_item, deadline
+from tests.adapters.bigcommerce_answers import CART, CARTS, ITEM, LINE, bc_cart, bc_item, error_body
+from tests.adapters.conftest import CART_ID, ITEM_ID, TOKEN, deadline
 
 # --- requests and parsing -------------------------------------------------------------------------
 

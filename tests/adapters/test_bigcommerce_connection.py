@@ -10,8 +10,8 @@ from structlog.testing import capture_logs
 
 from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
 from errors import PlatformAuthFailed, PlatformError
-from tests.adapters.bigcommerce_answers import CARTS, LINE, error_body
-from tests.adapters.conftest import CART_ID, STORE, TOKEN, FakeClock, bc_cart, deadline
+from tests.adapters.bigcommerce_answers import CARTS, LINE, bc_cart, error_body
+from tests.adapters.conftest import CART_ID, STORE, TOKEN, FakeClock, deadline
 
 # --- connection model and secrets -----------------------------------------------------------------
 

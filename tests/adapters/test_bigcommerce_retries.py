@@ -18,8 +18,8 @@ from errors import (
     PlatformTimeout,
     PlatformUnavailable,
 )
-from tests.adapters.bigcommerce_answers import CART, CARTS, ITEM, LINE, error_body
-from tests.adapters.conftest import CART_ID, ITEM_ID, FakeClock, bc_cart, deadline
+from tests.adapters.bigcommerce_answers import CART, CARTS, ITEM, LINE, bc_cart, error_body
+from tests.adapters.conftest import CART_ID, ITEM_ID, FakeClock, deadline
 
 # --- retries --------------------------------------------------------------------------------------
 
