@@ -70,10 +70,10 @@ def boundary_error(exc: Exception, at: FailedAttempt, log: Any) -> PlatformError
         attempt=at.attempt,
         exception="".join(traceback.format_exception(exc)),
     )
-    return _bug_error(type(exc).__name__, at, data)
+    return _error_for_bug(type(exc).__name__, at, data)
 
 
-def _bug_error(kind: str, at: FailedAttempt, data: dict[str, Any] | None) -> PlatformError:
+def _error_for_bug(kind: str, at: FailedAttempt, data: dict[str, Any] | None) -> PlatformError:
     """The error for a bug of type ``kind``: certainly not sent, maybe applied, or as answered."""
     platform, op, response = at.platform, at.op, at.response
     if at.stage in (Stage.AUTH, Stage.PREPARE):

@@ -17,7 +17,8 @@ It is also the adapter boundary's last line: any other ``Exception`` an attempt 
 a parser, a value the transport refuses, an amount ``decimal`` cannot hold) becomes one
 ``PlatformError`` here, by how far the attempt had got (``adapters.calls.boundary``), and is
 logged once as ``platform_adapter_bug``. ``BaseException``s (cancellation) pass through
-untouched. ``_Call`` holds one call's attempts: what they send and how far the current one got.
+untouched. ``_CallAttempts`` holds one call's attempts: what they send, how far the current one
+got.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class PlatformCaller:
         """``unknown`` collects the attempts' errors whose outcome was unknown (for read-backs).
 
         ``content`` is a body sent as it is (a form); ``extra_headers`` are added to the auth's."""
-        attempts = _Call(
+        attempts = _CallAttempts(
             self,
             op,
             RequestParts(method, url, params, json, content),
@@ -177,7 +178,7 @@ class PlatformCaller:
         )
 
 
-class _Call(Generic[T]):
+class _CallAttempts(Generic[T]):
     """One call's attempts: what each sends, and how far the current one got.
 
     ``stage`` and ``response`` belong to the attempt under way: an unexpected exception is read
