@@ -17,7 +17,8 @@ from adapters.base import ExternalCart, ExternalLine, LineRequest
 from adapters.bigcommerce.failures import PLATFORM
 from adapters.calls.answers import amount_in_range, minor_units, quantity_in_range
 from adapters.calls.http import Answer
-from errors import Cause, PlatformRejected, PlatformServerError
+from adapters.calls.line_refusals import reference_refused
+from errors import PlatformServerError
 
 
 def line_item(line: LineRequest) -> dict[str, Any]:
@@ -31,12 +32,11 @@ def line_item(line: LineRequest) -> dict[str, Any]:
         if line.platform_ref.get("variant_id") is not None:
             item["variant_id"] = _int_id(line.platform_ref["variant_id"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise PlatformRejected(
+        raise reference_refused(
+            line,
             f"the catalog's BigCommerce ids for {line.sku_id or 'a line'} are not integer"
             " product_id / variant_id values",
             platform=PLATFORM,
-            cause=Cause.SKU_NOT_FOUND_ON_PLATFORM,
-            data={"sku_ids": [line.sku_id]} if line.sku_id else None,
         ) from exc
     return item
 

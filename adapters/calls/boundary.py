@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 from adapters.calls.http import Answer, UnsendableHeader
+from adapters.calls.line_refusals import sku_data
 from adapters.calls.statuses import error_for_status
 from errors import PlatformAuthFailed, PlatformError, PlatformServerError
 
@@ -51,7 +52,7 @@ def boundary_error(exc: Exception, at: FailedAttempt, log: Any) -> PlatformError
     that with rich, *local variables included*, and a test run printed a merchant's
     token from ``check_header_values``' frame. No header or token is put in the event.
     """
-    data = {"sku_ids": [s for s in at.sku_ids if s]} if any(at.sku_ids) else None
+    data = sku_data(at.sku_ids)
     if isinstance(exc, UnsendableHeader) and at.stage is Stage.AUTH:
         # The merchant's stored credentials, not a bug: the operator must replace them.
         log.warning("platform_credentials_unsendable", op=at.op, stage=at.stage.value)

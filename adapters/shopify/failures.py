@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from adapters.calls.http import Answer, Headers
+from adapters.calls.line_refusals import sku_data
 from adapters.calls.platform_text import platform_text
 from adapters.calls.statuses import error_for_status
 from bags.status import Platform
@@ -72,11 +73,6 @@ def unreadable(response: Answer, why: str) -> PlatformServerError:
         platform=PLATFORM,
         status=response.status,
     )
-
-
-def sku_data(sku_ids: Sequence[str]) -> dict[str, Any] | None:
-    ids = [s for s in sku_ids if s]
-    return {"sku_ids": ids} if ids else None
 
 
 def _number(value: Any) -> float | None:
