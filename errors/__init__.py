@@ -26,16 +26,17 @@ Error tree (everything multicart raises on purpose is a ``MulticartError``)::
         ├── PlatformServerError          5xx answer: outcome unknown for writes
         └── PlatformTimeout              no answer after sending: outcome unknown for writes
 
-Adapters translate every foreign error (httpx, JSON) into a ``PlatformError`` exactly once, at
-their boundary; the orchestrator maps ``PlatformError`` into ``ApiError`` or order errors.
+Adapters translate every foreign error (aiohttp's, JSON) into a ``PlatformError`` exactly once,
+at their boundary; the orchestrator maps ``PlatformError`` into ``ApiError`` or order errors.
+``errors.codes`` holds the published codes and the ``Cause`` vocabulary, ``errors.exceptions``
+the classes above.
 """
 
-from errors.codes import (
+from errors.codes import Cause, ErrorCode
+from errors.exceptions import (
     MESSAGE_MAX,
     ApiError,
-    Cause,
     Conflict,
-    ErrorCode,
     ExternalCartCreationFailure,
     FieldProblem,
     InternalError,

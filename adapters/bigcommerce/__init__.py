@@ -1,12 +1,8 @@
-"""BigCommerce Server-to-Server Carts v3: the adapter (routes, calls) and its payloads."""
+"""BigCommerce Server-to-Server Carts v3: the adapter (routes, calls), its connection, payloads
+and failures."""
 
-from adapters.bigcommerce.adapter import (
-    RETRY_ANSWERS_ON_CREATE,
-    RETRY_RULES,
-    BigCommerceAdapter,
-    BigCommerceConnection,
-    BigCommerceRef,
-)
+from adapters.bigcommerce.adapter import RETRY_ANSWERS_ON_CREATE, RETRY_RULES, BigCommerceAdapter
+from adapters.bigcommerce.connection import BigCommerceConnection, BigCommerceRef
 
 __all__ = [
     "RETRY_ANSWERS_ON_CREATE",

@@ -1,8 +1,9 @@
 """BigCommerce Server-to-Server Carts v3 as a ``CartPlatform``.
 
 Why it exists: this is the one place that knows BigCommerce's cart routes and how its calls are
-made (https://developer.bigcommerce.com/docs/rest-management/carts); its payloads, JSON-number
-money and error answers are translated in ``adapters.bigcommerce.payloads``. It speaks
+made (https://developer.bigcommerce.com/docs/rest-management/carts); its payloads and JSON-number
+money are translated in ``adapters.bigcommerce.payloads``, its error answers in
+``adapters.bigcommerce.failures`` and its connection checked in ``.connection``. It speaks
 ``adapters.base`` types upward and raises only ``errors.PlatformError`` subclasses; timing,
 retries, the bulkhead and the store's circuit breaker come from ``adapters.calls``.
 """
@@ -10,21 +11,13 @@ retries, the bulkhead and the store's circuit breaker come from ``adapters.calls
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt, field_validator
-from pydantic.config import JsonDict
-from pydantic.json_schema import SkipJsonSchema
+from typing import Any, TypeVar
 
 from adapters.base import Capabilities, CartContext, ExternalCart, LineRequest
-from adapters.bigcommerce.payloads import PLATFORM, cart_of, cart_or_none, line_item, map_error
+from adapters.bigcommerce.connection import BigCommerceConnection
+from adapters.bigcommerce.failures import PLATFORM, map_error
+from adapters.bigcommerce.payloads import cart_of, cart_or_none, line_item
 from adapters.calls.caller import PlatformCaller, StaticAuth, rest_classifier
-from adapters.calls.connections import (
-    BASE_URL_SCHEMA,
-    SECRET_SCHEMA,
-    header_secret,
-    http_base_url,
-)
 from adapters.calls.http import Answer, Transport
 from adapters.calls.ids import UUID, IdFormat
 from adapters.calls.policy import RetryPolicy, RetryRules
@@ -44,31 +37,6 @@ T = TypeVar("T")
 # absolute PUTs and deletes still retry 500s, as the guide asks.
 RETRY_ANSWERS_ON_CREATE = frozenset({503})
 RETRY_RULES = RetryRules(retry_answers_on_create=RETRY_ANSWERS_ON_CREATE)
-
-
-class BigCommerceConnection(BaseModel):
-    """A merchant's BigCommerce store: ``.../stores/{store_hash}/v3`` and its API token."""
-
-    # hide_input_in_errors: a refused token never comes back in the 400 naming the field.
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-
-    api_url: str = Field(json_schema_extra=BASE_URL_SCHEMA)
-    access_token: SecretStr = Field(json_schema_extra=SECRET_SCHEMA)
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_base(cls, value: str) -> str:
-        return http_base_url(value, "https://api.bigcommerce.com/stores/abc/v3")
-
-    @field_validator("access_token")
-    @classmethod
-    def _header_safe(cls, value: SecretStr) -> SecretStr:
-        # It goes verbatim into X-Auth-Token.
-        return header_secret(value)
-
-    @property
-    def base_url(self) -> str:
-        return self.api_url
 
 
 class BigCommerceAdapter:
@@ -254,21 +222,3 @@ def _seg(external_id: str) -> str:
 
 def _item(line_id: str) -> str:
     return LINE_ID.segment(line_id, platform=PLATFORM)
-
-
-_RefId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
-
-
-def _no_default(schema: JsonDict) -> None:
-    schema.pop("default", None)  # None, which the schema (an integer) does not allow
-
-
-class BigCommerceRef(BaseModel):
-    """A BigCommerce product, and its variant when it has options
-    (https://developer.bigcommerce.com/docs/rest-management/carts/items)."""
-
-    model_config = ConfigDict(extra="forbid", title="BigCommercePlatformRef")
-
-    product_id: _RefId
-    # Optional, never null: the catalog's platform_ref holds no nulls (schemas.PlatformRef).
-    variant_id: _RefId | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)

@@ -15,34 +15,36 @@ fills in two seams:
 
 It is also the adapter boundary's last line: any other ``Exception`` an attempt raises (a bug in
 a parser, a value the transport refuses, an amount ``decimal`` cannot hold) becomes one
-``PlatformError`` here, by how far the attempt had got (``_Stage``), and is logged once as
-``platform_adapter_bug``. ``BaseException``s (cancellation) pass through untouched.
+``PlatformError`` here, by how far the attempt had got (``adapters.calls.boundary``), and is
+logged once as ``platform_adapter_bug``. ``BaseException``s (cancellation) pass through
+untouched. ``_CallAttempts`` holds one call's attempts: what they send, how far the current one
+got.
 """
 
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
-from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import structlog
 
+from adapters.calls.boundary import FailedAttempt, Stage, boundary_error
 from adapters.calls.http import (
     Answer,
     Headers,
+    RequestParts,
     Transport,
     UnsendableHeader,
     check_header_values,
     prepare_request,
+    send_prepared,
 )
 from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import CircuitOpen, Resilience
 from adapters.calls.retry import call_with_retries
-from adapters.calls.statuses import error_for_status
-from errors import PlatformAuthFailed, PlatformError, PlatformServerError
+from errors import PlatformError
 
 T = TypeVar("T")
 
@@ -106,15 +108,6 @@ def with_extra(headers: Headers, extra: Mapping[str, str]) -> Headers:
     return merged
 
 
-class _Stage(Enum):
-    """How far an attempt got: what an unexpected exception there means for the platform."""
-
-    AUTH = "auth"  # getting (or renewing) credentials: nothing of this request was sent
-    PREPARE = "prepare"  # building the request: nothing sent
-    SEND = "send"  # inside the transport: it may have reached the platform
-    ANSWER = "answer"  # classifying or parsing the answer that came
-
-
 class PlatformCaller:
     """Every call to one merchant store; what it returns or raises is in the error taxonomy."""
 
@@ -160,171 +153,147 @@ class PlatformCaller:
         """``unknown`` collects the attempts' errors whose outcome was unknown (for read-backs).
 
         ``content`` is a body sent as it is (a form); ``extra_headers`` are added to the auth's."""
+        attempts = _CallAttempts(
+            self,
+            op,
+            RequestParts(method, url, params, json, content),
+            deadline=deadline,
+            parse=parse,
+            extra_headers=extra_headers,
+            sku_ids=sku_ids,
+            unknown=unknown,
+        )
         resilience, platform = self._resilience, self.platform
         metrics = resilience.metrics
-        stage = _Stage.AUTH
-        response: Answer | None = None
-        policy = self.policy
-
-        async def send(auth_headers: Headers) -> Answer:
-            nonlocal stage
-            stage = _Stage.PREPARE
-            sent = with_extra(auth_headers, extra_headers) if extra_headers else auth_headers
-            request, budget = prepare_request(
-                method,
-                url,
-                platform=platform,
-                op=op,
-                deadline=deadline,
-                policy=policy,
-                headers=sent,
-                params=params,
-                json=json,
-                content=content,
-            )
-            stage = _Stage.SEND
-            return await self._transport.send(
-                request,
-                budget=budget,
-                connect_timeout=min(policy.connect_timeout_s, budget),
-                max_answer_bytes=policy.max_answer_bytes,
-                platform=platform,
-                op=op,
-            )
-
-        async def exchange() -> T:
-            nonlocal stage, response
-            stage, response = _Stage.AUTH, None
-            headers = await self._auth.headers(deadline)
-            response = await send(headers)
-            if response.status == 401:
-                stage = _Stage.AUTH  # a 401 applied nothing
-                if await self._auth.refresh(headers, deadline):
-                    response = await send(await self._auth.headers(deadline))
-            stage = _Stage.ANSWER
-            error = self._classify(op, response, sku_ids)
-            if error is not None:
-                raise error
-            return parse(response)
-
-        async def attempt(number: int) -> T:
-            started, status, outcome = time.monotonic(), None, "cancelled"
-            try:
-                async with (
-                    resilience.store_bulkheads.slot(platform, deadline, store=self._store_key),
-                    resilience.bulkheads.slot(platform, deadline),
-                ):
-                    with resilience.breakers.guard(self._store_key, platform):
-                        try:
-                            result = await exchange()
-                        except PlatformError:
-                            raise
-                        except Exception as exc:  # never BaseException: cancellation passes
-                            raise self._boundary_error(
-                                exc, stage, op, response, sku_ids, number
-                            ) from None  # logged once, with its traceback, just now
-                        finally:
-                            status = response.status if response is not None else None
-                outcome = "ok"
-                return result
-            except PlatformError as exc:
-                status = exc.platform_status or status
-                outcome = "circuit_open" if isinstance(exc, CircuitOpen) else exc.cause.lower()
-                if exc.may_have_applied and unknown is not None:
-                    unknown.append(exc)
-                raise
-            finally:
-                metrics.record_call(platform, outcome, op=op, store=self._store_key)
-                self.log.info(
-                    "platform_call",
-                    op=op,
-                    method=method,
-                    path=urlsplit(url).path,
-                    status=status,
-                    attempt=number,
-                    outcome=outcome,
-                    elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-                )
-
         return await call_with_retries(
-            attempt,
+            attempts.attempt,
             op=op,
             idempotent=idempotent,
             deadline=deadline,
-            policy=self.policy,
+            policy=attempts.policy,
             log=self.log,
             on_retry=lambda _exc: metrics.record_retry(platform, op),
             clock=resilience.clock,
             sleep=resilience.sleep,
         )
 
-    def _boundary_error(
-        self,
-        exc: Exception,
-        stage: _Stage,
-        op: str,
-        response: Answer | None,
-        sku_ids: Sequence[str],
-        number: int,
-    ) -> PlatformError:
-        """The one ``PlatformError`` for an exception that is not one, by ``stage``.
 
-        Its message names the exception's type only: its text may quote a credential or a
-        megabyte of answer. The full exception goes to the log once, as ``platform_adapter_bug``,
-        its traceback already formatted as text (``exception``, the key structlog's
-        ``format_exc_info`` writes). Not ``exc_info=exc``: an unconfigured structlog renders
-        that with rich, *local variables included*, and a test run printed a merchant's
-        token from ``check_header_values``' frame. No header or token is put in the event.
-        """
-        platform = self.platform
-        data = {"sku_ids": [s for s in sku_ids if s]} if any(sku_ids) else None
-        kind = type(exc).__name__
-        if isinstance(exc, UnsendableHeader) and stage is _Stage.AUTH:
-            # The merchant's stored credentials, not a bug: the operator must replace them.
-            self.log.warning("platform_credentials_unsendable", op=op, stage=stage.value)
-            return PlatformAuthFailed(
-                f"{platform}: the merchant's credentials cannot be sent in an HTTP header"
-                f" ({exc}); nothing was sent",
-                platform=platform,
-                may_have_applied=False,
-                data=data,
-            )
-        status = response.status if response is not None else None
-        self.log.error(
-            "platform_adapter_bug",
-            op=op,
-            stage=stage.value,
+class _CallAttempts(Generic[T]):
+    """One call's attempts: what each sends, and how far the current one got.
+
+    ``stage`` and ``response`` belong to the attempt under way: an unexpected exception is read
+    by them (``adapters.calls.boundary``), and the attempt's log line reports the status.
+    """
+
+    def __init__(
+        self,
+        caller: PlatformCaller,
+        op: str,
+        parts: RequestParts,
+        *,
+        deadline: float,
+        parse: Callable[[Answer], T],
+        extra_headers: Mapping[str, str] | None,
+        sku_ids: Sequence[str],
+        unknown: list[PlatformError] | None,
+    ) -> None:
+        self.caller, self.op, self.parts = caller, op, parts
+        self.policy = caller.policy
+        self.deadline = deadline
+        self.parse = parse
+        self.extra_headers = extra_headers
+        self.sku_ids = sku_ids
+        self.unknown = unknown
+        self.stage = Stage.AUTH
+        self.response: Answer | None = None
+
+    async def attempt(self, number: int) -> T:
+        """Attempt ``number``, inside the bulkheads and the store's breaker, logged and counted."""
+        started, outcome, error_status = time.monotonic(), "cancelled", None
+        self.stage, self.response = Stage.AUTH, None
+        try:
+            result = await self._guarded(number)
+            outcome = "ok"
+            return result
+        except PlatformError as exc:
+            error_status = exc.platform_status
+            outcome = "circuit_open" if isinstance(exc, CircuitOpen) else exc.cause.lower()
+            if exc.may_have_applied and self.unknown is not None:
+                self.unknown.append(exc)
+            raise
+        finally:
+            answered = self.response.status if self.response is not None else None
+            self._record(number, outcome, error_status or answered, started)
+
+    async def _guarded(self, number: int) -> T:
+        caller, deadline = self.caller, self.deadline
+        resilience, platform, store = caller._resilience, caller.platform, caller._store_key
+        async with (
+            resilience.store_bulkheads.slot(platform, deadline, store=store),
+            resilience.bulkheads.slot(platform, deadline),
+        ):
+            with resilience.breakers.guard(store, platform):
+                try:
+                    return await self._exchange()
+                except PlatformError:
+                    raise
+                except Exception as exc:  # never BaseException: cancellation passes
+                    at = FailedAttempt(
+                        platform, self.op, self.stage, self.response, self.sku_ids, number
+                    )
+                    # Logged once, with its traceback, just now: not chained again.
+                    raise boundary_error(exc, at, caller.log) from None
+
+    async def _exchange(self) -> T:
+        """Authenticate, send, renew once on a 401, then classify and parse the answer."""
+        auth, deadline = self.caller._auth, self.deadline
+        headers = await auth.headers(deadline)
+        response = self.response = await self._send(headers)
+        if response.status == 401:
+            self.stage = Stage.AUTH  # a 401 applied nothing
+            if await auth.refresh(headers, deadline):
+                response = self.response = await self._send(await auth.headers(deadline))
+        self.stage = Stage.ANSWER
+        error = self.caller._classify(self.op, response, self.sku_ids)
+        if error is not None:
+            raise error
+        return self.parse(response)
+
+    async def _send(self, auth_headers: Headers) -> Answer:
+        caller, extra = self.caller, self.extra_headers
+        self.stage = Stage.PREPARE
+        sent = with_extra(auth_headers, extra) if extra else auth_headers
+        request, budget = prepare_request(
+            self.parts,
+            headers=sent,
+            platform=caller.platform,
+            op=self.op,
+            deadline=self.deadline,
+            policy=self.policy,
+        )
+        self.stage = Stage.SEND
+        return await send_prepared(
+            caller._transport,
+            request,
+            budget,
+            policy=self.policy,
+            platform=caller.platform,
+            op=self.op,
+        )
+
+    def _record(self, number: int, outcome: str, status: int | None, started: float) -> None:
+        """The attempt's counter and its one ``platform_call`` log line."""
+        caller = self.caller
+        caller._resilience.metrics.record_call(
+            caller.platform, outcome, op=self.op, store=caller._store_key
+        )
+        caller.log.info(
+            "platform_call",
+            op=self.op,
+            method=self.parts.method,
+            path=urlsplit(self.parts.url).path,
             status=status,
             attempt=number,
-            exception="".join(traceback.format_exception(exc)),
+            outcome=outcome,
+            elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
-        if stage in (_Stage.AUTH, _Stage.PREPARE):
-            # Our failure, not the platform's refusal (which would answer 422 "rejected the
-            # items"): a platform error, certainly not sent, and not retried (the same request
-            # would fail the same way).
-            return PlatformServerError(
-                f"multicart could not build the {platform} request for {op} ({kind});"
-                " nothing was sent",
-                platform=platform,
-                may_have_applied=False,
-                data=data,
-            )
-        if stage is _Stage.SEND or response is None:
-            return PlatformServerError(
-                f"sending the {platform} request for {op} failed ({kind}); it may have been"
-                " applied",
-                platform=platform,
-                may_have_applied=True,
-                data=data,
-            )
-        message = (
-            f"{platform} answered {response.status} to {op} with a body this adapter"
-            f" cannot read ({kind})"
-        )
-        if response.is_success:  # it was applied, or may have been: never "not sent"
-            return PlatformServerError(
-                message, platform=platform, status=status, may_have_applied=True, data=data
-            )
-        # A refusal or failure whose body could not be read: the status alone still says
-        # what it means (a 4xx applied nothing; a 5xx left the outcome unknown).
-        return error_for_status(response.status, message, platform=platform, data=data)

@@ -145,18 +145,28 @@ def check_header_values(headers: Headers) -> None:
 # --- One attempt --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RequestParts:
+    """What a call sends on every attempt; each attempt adds its own headers and time budget.
+
+    ``json`` is encoded with orjson; ``content`` is sent as it is (a form body, for instance).
+    """
+
+    method: str
+    url: str
+    params: Mapping[str, str] | None = None
+    json: Any = None
+    content: bytes | None = None
+
+
 def prepare_request(
-    method: str,
-    url: str,
+    parts: RequestParts,
     *,
+    headers: Headers,
     platform: str,
     op: str,
     deadline: float,
     policy: RetryPolicy,
-    headers: Headers | None = None,
-    params: Mapping[str, str] | None = None,
-    json: Any = None,
-    content: bytes | None = None,
 ) -> tuple[Request, float]:
     """The request of one attempt and its time budget: nothing is sent yet.
 
@@ -171,12 +181,32 @@ def prepare_request(
             platform=platform,
             may_have_applied=False,
         )
-    sent = headers if headers is not None else {}
-    check_header_values(sent)
+    check_header_values(headers)
+    url, params = parts.url, parts.params
     if params:
         url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
-    body = orjson.dumps(json) if json is not None else content
-    return Request(method, url, sent, body), budget
+    body = orjson.dumps(parts.json) if parts.json is not None else parts.content
+    return Request(parts.method, url, headers, body), budget
+
+
+async def send_prepared(
+    transport: Transport,
+    request: Request,
+    budget: float,
+    *,
+    policy: RetryPolicy,
+    platform: str,
+    op: str,
+) -> Answer:
+    """Send a request ``prepare_request`` built, within its ``budget`` (the connect too)."""
+    return await transport.send(
+        request,
+        budget=budget,
+        connect_timeout=min(policy.connect_timeout_s, budget),
+        max_answer_bytes=policy.max_answer_bytes,
+        platform=platform,
+        op=op,
+    )
 
 
 async def send_once(
@@ -194,27 +224,11 @@ async def send_once(
     content: bytes | None = None,
 ) -> Answer:
     """One HTTP attempt, its timeouts shrunk to the time left before ``deadline``:
-    ``prepare_request`` then the transport, for callers that need not tell the two apart.
-
-    ``json`` is encoded with orjson; ``content`` is sent as it is (a form body, for instance).
+    ``prepare_request`` then ``send_prepared``, for callers that need not tell the two apart.
     """
+    parts = RequestParts(method, url, params, json, content)
+    sent = headers if headers is not None else {}
     request, budget = prepare_request(
-        method,
-        url,
-        platform=platform,
-        op=op,
-        deadline=deadline,
-        policy=policy,
-        headers=headers,
-        params=params,
-        json=json,
-        content=content,
+        parts, headers=sent, platform=platform, op=op, deadline=deadline, policy=policy
     )
-    return await transport.send(
-        request,
-        budget=budget,
-        connect_timeout=min(policy.connect_timeout_s, budget),
-        max_answer_bytes=policy.max_answer_bytes,
-        platform=platform,
-        op=op,
-    )
+    return await send_prepared(transport, request, budget, policy=policy, platform=platform, op=op)

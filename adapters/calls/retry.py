@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -103,12 +103,6 @@ async def call_with_retries(
     ``PlatformError``s ``should_retry`` accepts), so ``CancelledError`` is never retried. No wait
     crosses ``deadline``: when the next one would, the last error is raised at once.
     """
-
-    def retryable(exc: BaseException) -> bool:
-        return isinstance(exc, PlatformError) and should_retry(
-            exc, idempotent=idempotent, policy=policy
-        )
-
     # Fast path: almost every call succeeds at once, and building the retrying machinery
     # per call cost ~5% of the create path's CPU (`python -m bench --profile`). A retryable
     # first failure is replayed to tenacity as its attempt 1, so what follows (waits, stop,
@@ -116,59 +110,100 @@ async def call_with_retries(
     try:
         return await attempt(1)
     except PlatformError as exc:
-        if not retryable(exc):
+        if not should_retry(exc, idempotent=idempotent, policy=policy):
             raise
         first_failure = exc
+    retries = _Retries(
+        attempt,
+        first_failure,
+        op=op,
+        idempotent=idempotent,
+        deadline=deadline,
+        policy=policy,
+        log=log,
+        on_retry=on_retry,
+        clock=clock,
+        sleep=sleep,
+    )
+    return await retries.run()
 
-    # The last failure of an attempt that got past the breaker: a retry that then meets the
-    # circuit it opened (CircuitOpen: nothing sent) must not hide that an earlier attempt was
-    # sent and failed (maybe applied); the call answers that failure instead.
-    sent_failure = first_failure
 
-    async def attempt_after_first(number: int) -> T:
-        nonlocal sent_failure
-        if number == 1:
-            raise first_failure
+class _Retries(Generic[T]):
+    """One call's retries after a retryable first failure: tenacity's hooks and what they keep."""
+
+    def __init__(
+        self,
+        attempt: Callable[[int], Awaitable[T]],
+        first_failure: PlatformError,
+        *,
+        op: str,
+        idempotent: bool,
+        deadline: float,
+        policy: RetryPolicy,
+        log: Any,
+        on_retry: Callable[[PlatformError], None] | None,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self._attempt, self._op, self._idempotent = attempt, op, idempotent
+        self._deadline, self._policy, self._log = deadline, policy, log
+        self._on_retry, self._clock, self._sleep = on_retry, clock, sleep
+        self._first_failure = first_failure
+        # The last failure of an attempt that got past the breaker: a retry that then meets the
+        # circuit it opened (CircuitOpen: nothing sent) must not hide that an earlier attempt
+        # was sent and failed (maybe applied); the call answers that failure instead.
+        self._sent_failure = first_failure
+
+    def _retryable(self, exc: BaseException) -> bool:
+        return isinstance(exc, PlatformError) and should_retry(
+            exc, idempotent=self._idempotent, policy=self._policy
+        )
+
+    async def run(self) -> T:
+        """Tenacity from its attempt 1 (the first failure, replayed) until a return or the end."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(self._retryable),
+            stop=self._stop,
+            wait=_wait_seconds(self._policy),
+            before_sleep=self._before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
         try:
-            return await attempt(number)
+            async for trial in retrying:
+                with trial:
+                    return await self._attempt_after_first(trial.retry_state.attempt_number)
+        except CircuitOpen:
+            raise self._sent_failure from None  # the first attempt got past the breaker (fast path)
+        raise AssertionError("unreachable: tenacity returns or re-raises")  # pragma: no cover
+
+    async def _attempt_after_first(self, number: int) -> T:
+        if number == 1:
+            raise self._first_failure
+        try:
+            return await self._attempt(number)
         except CircuitOpen:
             raise
         except PlatformError as exc:
-            sent_failure = exc
+            self._sent_failure = exc
             raise
 
-    def before_sleep(state: RetryCallState) -> None:
+    def _before_sleep(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         assert isinstance(exc, PlatformError)
-        log.info(
+        self._log.info(
             "platform_retry",
-            op=op,
+            op=self._op,
             attempt=state.attempt_number,
             wait_ms=round((state.upcoming_sleep or 0.0) * 1000),
             cause=str(exc.cause),
             status=exc.platform_status,
         )
-        if on_retry is not None:
-            on_retry(exc)
+        if self._on_retry is not None:
+            self._on_retry(exc)
 
-    def stop(state: RetryCallState) -> bool:
-        if state.attempt_number >= policy.max_attempts:
+    def _stop(self, state: RetryCallState) -> bool:
+        if state.attempt_number >= self._policy.max_attempts:
             return True
-        wake = clock() + (state.upcoming_sleep or 0.0)
-        return wake >= deadline - policy.min_attempt_s
-
-    retrying = AsyncRetrying(
-        retry=retry_if_exception(retryable),
-        stop=stop,
-        wait=_wait_seconds(policy),
-        before_sleep=before_sleep,
-        sleep=sleep,
-        reraise=True,
-    )
-    try:
-        async for trial in retrying:
-            with trial:
-                return await attempt_after_first(trial.retry_state.attempt_number)
-    except CircuitOpen:
-        raise sent_failure from None  # the first attempt got past the breaker (fast path)
-    raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+        wake = self._clock() + (state.upcoming_sleep or 0.0)
+        return wake >= self._deadline - self._policy.min_attempt_s

@@ -18,8 +18,9 @@ from adapters.base import CartContext, ExternalCart, ExternalLine, LineRequest
 from adapters.calls.answers import amount_in_range, quantity_in_range
 from adapters.calls.http import Answer
 from adapters.calls.ids import UUID, IdFormat
+from adapters.calls.line_refusals import reference_refused
 from adapters.elastic_path.failures import PLATFORM, ItemError, body_of, error_items
-from errors import Cause, PlatformRejected, PlatformServerError
+from errors import PlatformRejected, PlatformServerError
 
 # A cart id of our choosing must use the safe characters ``a-zA-Z0-9_-``
 # (https://elasticpath.dev/docs/api/carts/create-a-cart, "Custom identifier for the cart").
@@ -82,12 +83,11 @@ def cart_item(line: LineRequest) -> dict[str, Any]:
             return {"type": "cart_item", "sku": ref["sku"], "quantity": line.quantity}
     except ValueError:
         pass
-    raise PlatformRejected(
+    raise reference_refused(
+        line,
         f"the catalog's Elastic Path reference for {line.sku_id or 'a line'} is neither a"
         " product_id UUID nor a sku",
         platform=PLATFORM,
-        cause=Cause.SKU_NOT_FOUND_ON_PLATFORM,
-        data={"sku_ids": [line.sku_id]} if line.sku_id else None,
     )
 
 

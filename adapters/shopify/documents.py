@@ -6,8 +6,8 @@ schema (2026-04, https://shopify.dev/docs/api/storefront/2026-04), and
 They select only what ``adapters.shopify.payloads`` reads: the cart's id, checkout URL,
 subtotal and lines, and each mutation's ``userErrors`` and ``warnings``.
 
-They are written readable and sent compacted (one line, single spaces): the same document on
-every call, a third of the bytes.
+They are written readable (the four mutations share one shape, ``_cart_mutation``) and sent
+compacted (one line, single spaces): the same document on every call, a third of the bytes.
 """
 
 from __future__ import annotations
@@ -67,45 +67,26 @@ query MulticartCart($id: ID!) {
     + _CART_FIELDS
 )
 
+
+def _cart_mutation(root: str, **variables: str) -> str:
+    """The cart mutation ``root``, each argument passed as the variable of its name and type,
+    answering ``_PAYLOAD``: ``_cart_mutation("cartCreate", input="CartInput!")``."""
+    declared = ", ".join(f"${name}: {kind}" for name, kind in variables.items())
+    passed = ", ".join(f"{name}: ${name}" for name in variables)
+    operation = f"Multicart{root[0].upper()}{root[1:]}"
+    return _compact(
+        f"mutation {operation}({declared}) {{ {root}({passed}) {{{_PAYLOAD}}} }}{_CART_FIELDS}"
+    )
+
+
 # https://shopify.dev/docs/api/storefront/2026-04/mutations/cartCreate
-CART_CREATE = _compact(
-    """
-mutation MulticartCartCreate($input: CartInput!) {
-  cartCreate(input: $input) {"""
-    + _PAYLOAD
-    + "} }"
-    + _CART_FIELDS
-)
-
+CART_CREATE = _cart_mutation("cartCreate", input="CartInput!")
 # https://shopify.dev/docs/api/storefront/2026-04/mutations/cartLinesAdd
-CART_LINES_ADD = _compact(
-    """
-mutation MulticartCartLinesAdd($cartId: ID!, $lines: [CartLineInput!]!) {
-  cartLinesAdd(cartId: $cartId, lines: $lines) {"""
-    + _PAYLOAD
-    + "} }"
-    + _CART_FIELDS
-)
-
+CART_LINES_ADD = _cart_mutation("cartLinesAdd", cartId="ID!", lines="[CartLineInput!]!")
 # https://shopify.dev/docs/api/storefront/2026-04/mutations/cartLinesUpdate
-CART_LINES_UPDATE = _compact(
-    """
-mutation MulticartCartLinesUpdate($cartId: ID!, $lines: [CartLineUpdateInput!]!) {
-  cartLinesUpdate(cartId: $cartId, lines: $lines) {"""
-    + _PAYLOAD
-    + "} }"
-    + _CART_FIELDS
-)
-
+CART_LINES_UPDATE = _cart_mutation("cartLinesUpdate", cartId="ID!", lines="[CartLineUpdateInput!]!")
 # https://shopify.dev/docs/api/storefront/2026-04/mutations/cartLinesRemove
-CART_LINES_REMOVE = _compact(
-    """
-mutation MulticartCartLinesRemove($cartId: ID!, $lineIds: [ID!]!) {
-  cartLinesRemove(cartId: $cartId, lineIds: $lineIds) {"""
-    + _PAYLOAD
-    + "} }"
-    + _CART_FIELDS
-)
+CART_LINES_REMOVE = _cart_mutation("cartLinesRemove", cartId="ID!", lineIds="[ID!]!")
 
 # Each document and the root field its answer sits under (``data.<root>``).
 DOCUMENTS: dict[str, str] = {

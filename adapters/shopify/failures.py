@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from adapters.calls.http import Answer, Headers
+from adapters.calls.line_refusals import sku_data
 from adapters.calls.platform_text import platform_text
 from adapters.calls.statuses import error_for_status
 from bags import Platform
@@ -72,11 +73,6 @@ def unreadable(response: Answer, why: str) -> PlatformServerError:
         platform=PLATFORM,
         status=response.status,
     )
-
-
-def sku_data(sku_ids: Sequence[str]) -> dict[str, Any] | None:
-    ids = [s for s in sku_ids if s]
-    return {"sku_ids": ids} if ids else None
 
 
 def _number(value: Any) -> float | None:
@@ -231,7 +227,8 @@ def _line_index(field: Sequence[str]) -> int | None:
 
 
 def _kind_of(code: str, field: Sequence[str], message: str) -> tuple[type[PlatformError], Cause]:
-    """One ``CartUserError``'s place in the taxonomy (the platforms README's §1.7 catalogue)."""
+    """One ``CartUserError``'s place in the taxonomy, by its code
+    (https://shopify.dev/docs/api/storefront/2026-04/enums/CartErrorCode), field and message."""
     if (field and field[-1] == "cartId") or (code == "INVALID" and _CART_GONE.search(message)):
         # Unknown or expired cart: "The specified cart does not exist." on ["cartId"].
         return PlatformNotFound, Cause.CART_NOT_FOUND_ON_PLATFORM

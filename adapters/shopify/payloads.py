@@ -19,8 +19,9 @@ import orjson
 from adapters.base import CartContext, ExternalCart, ExternalLine, LineProblem, LineRequest
 from adapters.calls.answers import minor_units, quantity_in_range
 from adapters.calls.http import Answer
+from adapters.calls.line_refusals import reference_refused, sku_data
 from adapters.calls.platform_text import platform_text
-from adapters.shopify.failures import PLATFORM, sku_data, unreadable, user_errors_error
+from adapters.shopify.failures import PLATFORM, unreadable, user_errors_error
 from errors import Cause, PlatformNotFound, PlatformRejected
 
 VARIANT_GID = re.compile(r"gid://shopify/ProductVariant/[0-9]+")
@@ -47,12 +48,11 @@ def merchandise_id(line: LineRequest) -> str:
     """The catalog's ``{"variant_id": "gid://shopify/ProductVariant/<n>"}``, checked."""
     value = line.platform_ref.get("variant_id")
     if not isinstance(value, str) or not VARIANT_GID.fullmatch(value):
-        raise PlatformRejected(
+        raise reference_refused(
+            line,
             f"the catalog's Shopify ref for {line.sku_id or 'a line'} is not a"
             " gid://shopify/ProductVariant/<n> variant_id",
             platform=PLATFORM,
-            cause=Cause.SKU_NOT_FOUND_ON_PLATFORM,
-            data=sku_data([line.sku_id]),
         )
     return value
 

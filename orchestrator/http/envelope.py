@@ -1,9 +1,9 @@
 """HTTP plumbing shared by every route: request ids, the error envelope, JSON in and out.
 
 One middleware turns every failure into the error envelope (``{"message", "error", "code",
-"data"}``, see ``errors.codes``): ``MulticartError``s as they are, aiohttp's own HTTP errors
-mapped to our codes, anything else into a 500 ``internal_error`` carrying the request id (the
-stack trace goes to the log, never the answer).
+"data"}``, see ``errors.exceptions.MulticartError.envelope``): ``MulticartError``s as they
+are, aiohttp's own HTTP errors mapped to our codes, anything else into a 500
+``internal_error`` carrying the request id (the stack trace goes to the log, never the answer).
 
 Authentication, and the order in which a request earns its slot, are ``auth.py``'s.
 """

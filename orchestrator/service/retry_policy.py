@@ -5,7 +5,7 @@ that depends on the backoff (20 attempts from 5 s capped at 300 s was ~70 minute
 and a half its comment promised), and it was spent by answers that say nothing about whether the
 delete can succeed. So only a *real* failure (a 5xx, a timeout after sending, a refused
 connection) starts the failure clock and can end it (``ExternalDeleter._postpone``); these
-postpone without spending it, each told apart by the error taxonomy (``errors/codes.py``):
+postpone without spending it, each told apart by the error taxonomy (``errors``):
 
 - throttling: ``Cause.RATE_LIMITED`` (429, Shopify's THROTTLED): the platform is up and busy;
 - an open circuit: ``Cause.PLATFORM_UNAVAILABLE`` carrying ``retry_after`` (only the breaker's

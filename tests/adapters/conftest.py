@@ -1,7 +1,7 @@
 """Fixtures for adapter tests: fast settings, a registry on the httpx transport (respx mocks it)
-and one on the production aiohttp transport (``live_registry``, for real sockets), respx, a
-controllable clock (circuit breakers, deadlines, retry waits), and loopback TCP servers that
-misbehave on purpose."""
+with each platform's adapter on it (and Elastic Path's token grant answered), one on the
+production aiohttp transport (``live_registry``, for real sockets), respx, a controllable clock
+(circuit breakers, deadlines, retry waits), and loopback TCP servers that misbehave on purpose."""
 
 from __future__ import annotations
 
@@ -12,13 +12,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
 from adapters.bigcommerce import BigCommerceAdapter
+from adapters.elastic_path import ElasticPathAdapter
 from adapters.registry import AdapterRegistry
+from adapters.shopify import ShopifyAdapter
 from bags.status import Platform
 from config import Settings
+from tests.adapters.elastic_path_answers import CONN as EP_CONNECTION
+from tests.adapters.elastic_path_answers import TOKEN_URL as EP_TOKEN_URL
+from tests.adapters.elastic_path_answers import token_body
+from tests.adapters.shopify_answers import ENDPOINT as SHOPIFY_ENDPOINT
+from tests.adapters.shopify_answers import SHOP
+from tests.adapters.shopify_answers import TOKEN as SHOPIFY_TOKEN
 from tests.support.httpx_transport import HttpxTransport
 
 STORE = "https://api.bigcommerce.test/stores/abc123/v3"
@@ -123,79 +132,32 @@ def mock() -> Iterator[respx.MockRouter]:
         yield router
 
 
-def bc_item(
-    item_id: str = ITEM_ID,
-    product_id: int = 191,
-    variant_id: int | None = 362,
-    quantity: int = 5,
-    price: float = 27.95,
-    extended: float = 139.75,
-    name: str = "Openhouse No. 3",
-) -> dict[str, Any]:
-    return {
-        "id": item_id,
-        "parent_id": None,
-        "variant_id": variant_id,
-        "product_id": product_id,
-        "sku": "OPENHOUSE-3",
-        "name": name,
-        "quantity": quantity,
-        "taxable": True,
-        "discounts": [],
-        "coupons": [],
-        "discount_amount": 0,
-        "coupon_amount": 0,
-        "original_price": price,
-        "list_price": price,
-        "sale_price": price,
-        "extended_list_price": extended,
-        "extended_sale_price": extended,
-        "is_require_shipping": True,
-        "is_mutable": True,
-        "added_by_promotion": False,
-    }
+@pytest.fixture
+def shop(registry: AdapterRegistry) -> ShopifyAdapter:
+    adapter = registry.for_merchant(
+        "mer_1", Platform.SHOPIFY, {"shop_url": SHOP + "/", "storefront_token": SHOPIFY_TOKEN}
+    )
+    assert isinstance(adapter, ShopifyAdapter)
+    return adapter
 
 
-def bc_cart(
-    *,
-    cart_id: str = CART_ID,
-    physical: list[dict[str, Any]] | None = None,
-    digital: list[dict[str, Any]] | None = None,
-    amount: float = 139.75,
-    currency: str = "USD",
-    checkout_url: str | None = "https://store.test/cart.php?action=load&id=x&token=t",
-) -> dict[str, Any]:
-    """A ``{data, meta}`` Cart_Full body, as BigCommerce documents it for GET /v3/carts/{cartId}
-    (https://developer.bigcommerce.com/docs/rest-management/carts)."""
-    data: dict[str, Any] = {
-        "id": cart_id,
-        "customer_id": 0,
-        "channel_id": 1,
-        "currency": {"code": currency},
-        "tax_included": False,
-        "base_amount": amount,
-        "discount_amount": 0,
-        "cart_amount": amount,
-        "coupons": [],
-        "discounts": [],
-        "line_items": {
-            "physical_items": [bc_item()] if physical is None else physical,
-            "digital_items": digital or [],
-            "gift_certificates": [],
-            "custom_items": [],
-        },
-        "created_time": "2018-09-17T14:27:39.000Z",
-        "updated_time": "2018-09-17T14:53:40.000Z",
-        "locale": "en-US",
-        "version": 1,
-    }
-    if checkout_url is not None:
-        data["redirect_urls"] = {
-            "cart_url": "https://store.test/cart.php",
-            "checkout_url": checkout_url,
-            "embedded_checkout_url": "https://store.test/embedded",
-        }
-    return {"data": data, "meta": {}}
+@pytest.fixture
+def gql(mock: respx.MockRouter) -> respx.Route:
+    """The Shopify shop's GraphQL endpoint, mocked."""
+    return mock.post(SHOPIFY_ENDPOINT)
+
+
+@pytest.fixture
+def ep(registry: AdapterRegistry) -> ElasticPathAdapter:
+    adapter = registry.for_merchant("mer_ep", Platform.ELASTIC_PATH, EP_CONNECTION)
+    assert isinstance(adapter, ElasticPathAdapter)
+    return adapter
+
+
+@pytest.fixture
+def elastic_path_token(mock: respx.MockRouter) -> respx.Route:
+    """Elastic Path's token grant, answered: every carts call fetches a token first."""
+    return mock.post(EP_TOKEN_URL).mock(return_value=httpx.Response(200, json=token_body()))
 
 
 # --- loopback TCP servers that misbehave ---------------------------------------------------------

@@ -19,8 +19,6 @@ from structlog.testing import capture_logs
 
 from adapters.calls.caller import Classifier, PlatformCaller, StaticAuth, rest_classifier
 from adapters.calls.http import Answer
-from adapters.calls.policy import RetryPolicy
-from adapters.calls.resilience import PlatformMetrics, Resilience
 from adapters.calls.statuses import error_for_status
 from errors import (
     MESSAGE_MAX,
@@ -31,13 +29,12 @@ from errors import (
     PlatformServerError,
     clip,
 )
-from tests.adapters.conftest import deadline, fast_settings
-from tests.support.httpx_transport import HttpxTransport
+from tests.adapters.call_helpers import STORE_BASE as BASE
+from tests.adapters.call_helpers import respx_caller
+from tests.adapters.conftest import deadline
 
 P = "BIGCOMMERCE"
-BASE = "https://api.platform.test"
 SECRET = "tok-s3cr3t-0123456789"
-POLICY = RetryPolicy(max_attempts=3, backoff_base_s=0.001, backoff_max_s=0.002)
 
 
 def by_status(op: str, response: Answer, sku_ids: Sequence[str]) -> PlatformError:
@@ -50,13 +47,9 @@ def caller(
     classify: Classifier | None = None,
     headers: dict[str, str] | None = None,
 ) -> PlatformCaller:
-    return PlatformCaller(
-        platform=P,
-        merchant_id="mer_1",
-        store_key=BASE,
-        transport=HttpxTransport(client),
-        resilience=Resilience(fast_settings().for_platform(P), PlatformMetrics()),
-        policy=POLICY,
+    return respx_caller(
+        client,
+        P,
         classify=classify or rest_classifier(by_status),
         auth=StaticAuth(headers or {"X-Auth-Token": SECRET}),
     )

@@ -9,17 +9,8 @@ import orjson
 import pytest
 import respx
 
-from adapters.calls.caller import (
-    Auth,
-    Classifier,
-    Headers,
-    PlatformCaller,
-    StaticAuth,
-    rest_classifier,
-)
-from adapters.calls.http import Answer
-from adapters.calls.policy import RetryPolicy
-from adapters.calls.resilience import PlatformMetrics, Resilience
+from adapters.calls.caller import Auth, Classifier, PlatformCaller, StaticAuth, rest_classifier
+from adapters.calls.http import Answer, Headers
 from adapters.calls.statuses import error_for_status
 from errors import (
     PlatformAuthFailed,
@@ -27,12 +18,11 @@ from errors import (
     PlatformRateLimited,
     PlatformRejected,
 )
-from tests.adapters.conftest import deadline, fast_settings
-from tests.support.httpx_transport import HttpxTransport
+from tests.adapters.call_helpers import STORE_BASE as BASE
+from tests.adapters.call_helpers import respx_caller
+from tests.adapters.conftest import deadline
 
 P = "ELASTIC_PATH"
-BASE = "https://api.platform.test"
-POLICY = RetryPolicy(max_attempts=3, backoff_base_s=0.001, backoff_max_s=0.002)
 
 
 def by_status(op: str, response: Answer, sku_ids: Sequence[str]) -> PlatformError:
@@ -42,13 +32,9 @@ def by_status(op: str, response: Answer, sku_ids: Sequence[str]) -> PlatformErro
 def caller(
     client: httpx.AsyncClient, *, classify: Classifier | None = None, auth: Auth | None = None
 ) -> PlatformCaller:
-    return PlatformCaller(
-        platform=P,
-        merchant_id="mer_1",
-        store_key=BASE,
-        transport=HttpxTransport(client),
-        resilience=Resilience(fast_settings().for_platform(P), PlatformMetrics()),
-        policy=POLICY,
+    return respx_caller(
+        client,
+        P,
         classify=classify or rest_classifier(by_status),
         auth=auth or StaticAuth({"Authorization": "Bearer fixed"}),
     )

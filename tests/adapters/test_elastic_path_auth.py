@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs
 
 import httpx
@@ -11,8 +11,10 @@ import pytest
 import respx
 from structlog.testing import capture_logs
 
-from adapters.elastic_path import ElasticPathAdapter
+from adapters.calls.policy import RetryPolicy
+from adapters.elastic_path import RETRY_RULES, ElasticPathAdapter, ElasticPathConnection
 from adapters.registry import AdapterRegistry
+from bags.status import Platform
 from errors import (
     Cause,
     PlatformAuthFailed,
@@ -20,7 +22,7 @@ from errors import (
     PlatformUnavailable,
 )
 from tests.adapters.conftest import FakeClock, deadline, fast_settings, mocked_registry
-from tests.adapters.test_elastic_path import (
+from tests.adapters.elastic_path_answers import (
     CLIENT_ID,
     CONN,
     ITEMS,
@@ -32,7 +34,6 @@ from tests.adapters.test_elastic_path import (
     ep_item,
     errors,
     items_body,
-    make_adapter,
     token_body,
 )
 
@@ -42,10 +43,17 @@ UNAUTHORIZED = httpx.Response(
 )
 
 
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(using="httpx", assert_all_called=False) as router:
-        yield router
+def make_adapter(registry: AdapterRegistry, clock: FakeClock | None = None) -> ElasticPathAdapter:
+    """Built by hand, for a fake token clock: what the registry builds, plus ``clock``."""
+    settings = fast_settings().for_platform(Platform.ELASTIC_PATH.value)
+    return ElasticPathAdapter(
+        "mer_ep",
+        ElasticPathConnection.model_validate(CONN),
+        registry.transport(Platform.ELASTIC_PATH),
+        registry.resilience(Platform.ELASTIC_PATH),
+        RetryPolicy.for_platform(settings, RETRY_RULES),
+        clock=clock or FakeClock(),
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ as a request to the spec's server, and each sample answer as that operation's re
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from adapters.base import CartContext
 from adapters.elastic_path import ElasticPathAdapter
 from bags.status import Platform
 from tests.adapters.conftest import deadline, fast_settings, mocked_registry
-from tests.adapters.test_elastic_path import (
+from tests.adapters.elastic_path_answers import (
     CART,
     CONN,
     ITEM_2,
@@ -66,12 +66,6 @@ def carts_spec() -> Any:
 @pytest.fixture(scope="module")
 def auth_spec() -> Any:
     return _load("elasticpath_auth.yaml")
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(using="httpx", assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from adapters.shopify.adapter import CART_ID as SHOPIFY_CART_ID
 from adapters.shopify.adapter import LINE_ID as SHOPIFY_LINE_ID
 from bags.status import Platform
 from errors import PlatformError
-from tests.adapters.conftest import CART_ID, ITEM_ID, bc_cart, bc_item, deadline
+from tests.adapters.bigcommerce_answers import bc_cart, bc_item
+from tests.adapters.conftest import CART_ID, ITEM_ID, deadline
 
 HOSTILE = [
     "..",

@@ -27,15 +27,8 @@ from errors import (
     PlatformTimeout,
     PlatformUnavailable,
 )
-from tests.adapters.conftest import (
-    CART_ID,
-    OTHER_STORE,
-    STORE,
-    FakeClock,
-    bc_cart,
-    deadline,
-    fast_settings,
-)
+from tests.adapters.bigcommerce_answers import bc_cart
+from tests.adapters.conftest import CART_ID, OTHER_STORE, STORE, FakeClock, deadline, fast_settings
 
 P = "BIGCOMMERCE"
 

@@ -1,8 +1,9 @@
 """Every GraphQL document the Shopify adapter sends, and the variables it builds, checked
 against Shopify's real Storefront schema (introspection JSON, API 2026-04).
 
-The schema is not copied into the repo: it is read from ``../shared/platforms/specs`` next to
-the repository, and these tests skip, saying so, when it is absent.
+The schema (``shopify_storefront.schema.json``) is not copied into the repo: it is read from the
+shared platforms folder next to the repository, and these tests skip, saying so, when it is
+absent.
 """
 
 from __future__ import annotations

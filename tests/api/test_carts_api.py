@@ -210,7 +210,7 @@ async def test_an_outcome_write_that_keeps_failing_is_recorded_by_its_read_back(
 
 
 def test_platform_text_loses_its_control_characters_before_it_is_kept() -> None:
-    from errors.codes import clip
+    from errors.exceptions import clip
 
     assert clip("Only 2\x00 left\x1b[0m") == "Only 2\ufffd left\ufffd[0m"
     assert clip("tab\tand\nnewline stay") == "tab\tand\nnewline stay"

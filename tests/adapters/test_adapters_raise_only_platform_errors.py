@@ -6,7 +6,6 @@ non-JSON), tokens no HTTP header can carry, and platform texts of any length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -30,23 +29,11 @@ from errors import (
     PlatformRejected,
     PlatformServerError,
 )
-from tests.adapters.conftest import (
-    STORE,
-    TcpServer,
-    bc_cart,
-    bc_item,
-    deadline,
-    fast_settings,
-)
+from tests.adapters.bigcommerce_answers import bc_cart, bc_item
+from tests.adapters.conftest import STORE, TcpServer, deadline, fast_settings
 
 HUGE = 2**64 - 1  # the widest integer orjson reads; past the store's BIGINT
 BIG_QUANTITY = 2**40
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(using="httpx", assert_all_called=False) as router:
-        yield router
 
 
 def adapter(registry: AdapterRegistry, platform: Platform, connection: Any) -> Any:
