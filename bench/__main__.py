@@ -51,7 +51,7 @@ from bench.scenarios import (
     register,
     start_sandboxes,
 )
-from examples.launch import BIN, Process, migrate, orchestrator_env, start, start_orchestrator
+from tests.support.launch import BIN, Process, migrate, orchestrator_env, start, start_orchestrator
 
 FANOUT_SHARE = 0.15  # fan-out rate: this share of multicart's capacity (10-bag carts: ~half)
 # The per-app rate limit is lifted: this measures the service, not one app's allowance (the
@@ -360,7 +360,7 @@ def profile(workdir: Path, rate: float, seconds: float) -> Path:
     print where its busy time goes and write the session, a text tree and HTML to ``workdir``."""
     import subprocess
 
-    from examples.launch import start
+    from tests.support.launch import start
 
     session = workdir / "multicart.pyisession"
     env = orchestrator_env(f"sqlite+aiosqlite:///{workdir / 'profile.db'}", **SETTINGS)

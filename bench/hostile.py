@@ -29,8 +29,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from examples.client import Multicart, Sandbox, register_sandbox
-from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
 from examples.slow_clients import SlowBodies
+from tests.support.launch import (
+    migrate,
+    orchestrator_env,
+    running,
+    start_orchestrator,
+    start_sandbox,
+)
 
 SHARE = 48  # one app's share of the default 64 in-flight slots (fairness.InFlightShares)
 

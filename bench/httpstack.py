@@ -36,7 +36,7 @@ from aiohttp import web
 
 from bench.loadgen import latency_summary, run_fast
 from bench.serving import serve_until_signalled
-from examples.launch import base_env, start
+from tests.support.launch import base_env, start
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -36,7 +36,7 @@ import orjson
 
 from bench.report import GROWTH_LIMIT, growth_verdict
 from bench.scenarios import QUICK, REPO, Runner, Stack, System, register, start_sandboxes
-from examples.launch import BIN, Process, migrate, orchestrator_env, start
+from tests.support.launch import BIN, Process, migrate, orchestrator_env, start
 
 # The per-app rate limit is lifted: this measures the service, not one app's allowance (the
 # limiter still runs, so its cost is in the figures).

@@ -36,7 +36,7 @@ import httpx
 import orjson
 
 from bench.scenarios import QUICK, Runner, Stack, System, register, start_sandboxes
-from examples.launch import Process, orchestrator_env, start
+from tests.support.launch import Process, orchestrator_env, start
 
 FACTOR = 10.0
 DEADLINE_S = 2.0  # the create deadline the issue measured against

@@ -30,7 +30,7 @@ import httpx
 import orjson
 
 from examples.client import Multicart, Sandbox
-from examples.launch import Process, base_env, start
+from tests.support.launch import Process, base_env, start
 
 REPO = Path(__file__).resolve().parents[1]
 SUSTAINED_ERROR_RATE = 0.001

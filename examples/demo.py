@@ -30,7 +30,13 @@ from examples.client import Multicart, Sandbox, register_sandbox
 from examples.demo_hostile import hostile_app
 from examples.demo_lifecycle import fill_a_cart, resume_by_reference, show_metrics
 from examples.demo_recovery import dead_letter_requeued
-from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
+from tests.support.launch import (
+    migrate,
+    orchestrator_env,
+    running,
+    start_orchestrator,
+    start_sandbox,
+)
 
 PLATFORMS = ("SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH")
 BC, SHOPIFY, EP = "outdoors1", "threads4", "garden6"  # one sandbox store of each platform

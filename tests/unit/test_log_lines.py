@@ -20,7 +20,7 @@ from typing import IO
 
 import pytest
 
-from examples.launch import base_env
+from tests.support.launch import base_env
 
 pytestmark = pytest.mark.e2e  # real processes
 
