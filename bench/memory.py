@@ -35,16 +35,10 @@ from typing import Any
 import orjson
 
 from bench.report import GROWTH_LIMIT, growth_verdict
-from bench.scenarios import QUICK, REPO, Runner, Stack, System, register, start_sandboxes
+from bench.scenarios import QUICK, REPO, Runner, System
+from bench.stack import SERVE_SETTINGS, Stack, register, start_sandboxes
 from tests.support.launch import BIN, Process, migrate, orchestrator_env, start
 
-# The per-app rate limit is lifted: this measures the service, not one app's allowance (the
-# limiter still runs, so its cost is in the figures).
-SETTINGS = {
-    "log_level": "WARNING",
-    "circuit_failure_threshold": "1000",
-    "app_rate_limit": "1000000/second",
-}
 RESULTS = REPO / "bench" / "results" / "memory.json"
 
 
@@ -90,11 +84,11 @@ def multicart(stack: Stack, workers: int) -> Iterator[Process]:
         url = f"sqlite+aiosqlite:///{stack.workdir / 'memory.db'}"
         database = contextlib.nullcontext((url, ""))
     else:
-        from bench.__main__ import postgres_database
+        from bench.postgres import postgres_database
 
         database = postgres_database()
     with database as (url, _dsn):
-        env = orchestrator_env(url, **SETTINGS)
+        env = orchestrator_env(url, **SERVE_SETTINGS)
         migrate(env)
         argv = [str(BIN / "multicart"), "serve", "--host", "127.0.0.1", "--port", "0"]
         argv += ["--workers", str(workers)]

@@ -89,7 +89,7 @@ def _latency_figures(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def derive(raw: dict[str, Any]) -> dict[str, Any]:
-    """Figures and targets from the raw measurements (see ``bench.__main__`` for the shape)."""
+    """Figures and targets from the raw measurements (``bench.run`` makes them)."""
     fig: dict[str, Any] = {}
     cap = raw.get("capacity", {})
     fig["capacity"] = {name: stat(values) for name, values in cap.items()}

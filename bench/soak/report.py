@@ -1,7 +1,7 @@
 """The soak's figures and verdict, from the requests sent and the invariant count.
 
-Why separate: the figures are pure functions of what ``soak_traffic`` recorded and what
-``soak_audit`` counted, so they can be tested without processes, and the CLI and the short
+Why separate: the figures are pure functions of what ``traffic`` recorded and what
+``audit`` counted, so they can be tested without processes, and the CLI and the short
 test in ``make test`` read the same verdict.
 
 Verdict (``failures``): no duplicate external cart, no orphan (undetectable orphans, the
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.loadgen import percentile
-from bench.soak_audit import Audit, DbState
-from bench.soak_traffic import RETRY_FORMS, Sent, Traffic
+from bench.soak.audit import Audit, DbState
+from bench.soak.traffic import RETRY_FORMS, Sent, Traffic
 
 DEADLINE_SLACK = 1.10  # an answer may come at most 10% past its deadline
 P99_SLACK = 1.20  # the other platforms' p99 while one platform fails, against the healthy phase
