@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from bench.postgres import postgres_database
 from bench.report import GROWTH_LIMIT, growth_verdict
 from bench.scenarios import QUICK, REPO, Runner, System
 from bench.stack import SERVE_SETTINGS, Stack, register, start_sandboxes
@@ -84,8 +85,6 @@ def multicart(stack: Stack, workers: int) -> Iterator[Process]:
         url = f"sqlite+aiosqlite:///{stack.workdir / 'memory.db'}"
         database = contextlib.nullcontext((url, ""))
     else:
-        from bench.postgres import postgres_database
-
         database = postgres_database()
     with database as (url, _dsn):
         env = orchestrator_env(url, **SERVE_SETTINGS)
