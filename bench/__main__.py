@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench.profiling import profile
 from bench.provenance import describe
+from bench.report import add_output_options
 from bench.run import publish, run
 
 
@@ -36,12 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         metavar="RATE",
         help="instead: profile multicart (pyinstrument) under RATE 3-bag carts/s for 15 s",
     )
-    parser.add_argument("--out", type=Path, default=Path(".bench"), help="default .bench/")
-    parser.add_argument(
-        "--docs",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="also write BENCHMARKS.md and bench/results/ (default: on for a full run)",
+    add_output_options(
+        parser, "also write BENCHMARKS.md and bench/results/ (default: on for a full run)"
     )
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()

@@ -32,8 +32,8 @@ from typing import Any
 import orjson
 
 from bench import reference
+from bench.figures import REF
 from bench.overload import Variant, start_variant
-from bench.report import REF
 from bench.scenarios import FULL, REPO, Runner, System
 from bench.stack import Stack, register, start_sandboxes
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.report import MC
+from bench.figures import MC
 from bench.scenarios import QUICK, REPO, Runner
 from bench.stack import SERVE_SETTINGS, Stack, register, start_sandboxes
 from tests.support.launch import migrate, orchestrator_env, start

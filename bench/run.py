@@ -17,10 +17,11 @@ from typing import Any
 import orjson
 
 from bench import httpstack, overload, reference
+from bench.figures import MC, REF, derive
 from bench.plot import plot
 from bench.postgres import PostgresUnavailable, postgres_database
 from bench.provenance import machine
-from bench.report import MC, REF, derive, markdown, verdict
+from bench.report import markdown, rewrite_benchmarks_md, verdict
 from bench.scenarios import (
     FANOUT_SHARE,
     FULL,
@@ -191,9 +192,7 @@ def publish(raw: dict[str, Any], out: Path, docs: bool) -> dict[str, Any]:
         (REPO / "bench" / "results").mkdir(exist_ok=True)
         shutil.copy(out / "latency.png", REPO / "bench" / "results" / "latency.png")
         shutil.copy(out / "bench.json", REPO / "bench" / "results" / "latest.json")
-        target = REPO / "BENCHMARKS.md"
-        previous = target.read_text() if target.exists() else ""
-        target.write_text(markdown(results, "bench/results/latency.png", previous))
+        rewrite_benchmarks_md(results)
     for t in results["targets"]:
         print(f"target {t['name']}: {t['figure']['median']:.3f}{t['unit']} "
               f"{t['op']} {t['limit']:g}: {verdict(t).strip('*')}")  # fmt: skip

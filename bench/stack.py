@@ -18,7 +18,7 @@ import httpx
 import orjson
 
 from bench.scenarios import System
-from examples.client import Multicart, Sandbox
+from examples.client import Multicart, Sandbox, sku_of
 from tests.support.launch import Process, base_env, start
 
 # How the benchmark's ``multicart serve`` runs (``MULTICART_*`` without the prefix). The per-app
@@ -144,13 +144,8 @@ def register(
             product = max(ordinary, key=lambda p: p.get("stock", 0))
             name = f"bench-{latency}ms-m{j}"
             merchant = admin.create_merchant(name, store["platform"], store["connection"])
-            sku = {
-                "sku_id": f"{tag}-{name}",
-                "merchant_id": merchant["id"],
-                "name": product["name"],
-            }
-            sku |= {"price": product["price"], "currency": product["currency"], "available": True}
-            admin.upsert_skus([sku | {"platform_ref": product["platform_ref"]}])
+            sku = sku_of(f"{tag}-{name}", merchant["id"], product)
+            admin.upsert_skus([sku])
             catalog[sku["sku_id"]] = {
                 "merchant_id": merchant["id"],
                 "platform_ref": product["platform_ref"],

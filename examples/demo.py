@@ -30,13 +30,7 @@ from examples.client import Multicart, Sandbox, register_sandbox
 from examples.demo_hostile import hostile_app
 from examples.demo_lifecycle import fill_a_cart, resume_by_reference, show_metrics
 from examples.demo_recovery import dead_letter_requeued
-from tests.support.launch import (
-    migrate,
-    orchestrator_env,
-    running,
-    start_orchestrator,
-    start_sandbox,
-)
+from tests.support.launch import sandbox_and_multicart
 
 PLATFORMS = ("SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH")
 BC, SHOPIFY, EP = "outdoors1", "threads4", "garden6"  # one sandbox store of each platform
@@ -90,9 +84,9 @@ def check(condition: bool, what: str) -> None:
 
 
 def run(workdir: Path) -> None:
-    sandbox_proc = start_sandbox(workdir)
-    env = orchestrator_env(
-        f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+    processes = sandbox_and_multicart(
+        workdir,
+        "demo.db",
         create_deadline_s="5",
         # Step 8 shows a dead letter: given up after 2 s of failures, not 36 h, retried often.
         outbox_give_up_after_s="2",
@@ -100,12 +94,10 @@ def run(workdir: Path) -> None:
         # Step 9's slow bodies are answered 408 after 2 s (and their length), not 5.
         body_timeout_s="2",
     )
-    migrate(env)
-    api_proc = start_orchestrator(workdir, env)
-    with running(sandbox_proc, api_proc):
+    with processes as (sandbox_proc, api_proc):
         show("sandbox", sandbox_proc.url)
         show("multicart", api_proc.url)
-        admin = Multicart(api_proc.url, admin_token=env["MULTICART_ADMIN_TOKEN"])
+        admin = Multicart(api_proc.url, admin_token=api_proc.env["MULTICART_ADMIN_TOKEN"])
         sandbox = Sandbox(sandbox_proc.url)
         stores = register_sandbox(admin, sandbox, PLATFORMS)
         app = admin.create_app("demo-shop")

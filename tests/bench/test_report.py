@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bench.report import ANALYSIS_MARKER, LIMITS, NOT_MEASURED, derive, markdown, ratios, stat
+from bench.figures import LIMITS, NOT_MEASURED, derive, ratios, stat
+from bench.report import ANALYSIS_MARKER, markdown
 
 
 def _run(p50: float, p99: float) -> dict[str, Any]:
