@@ -1,7 +1,7 @@
 """Overload: creates offered at about 10x capacity for a short, bounded run.
 
-Why: the resilience issue measured 1,500 creates with 600 in flight answered with a p50 of 4.1 s
-against a 2 s deadline: with no load shedding every request queued (event loop, SQLite write
+Why: before load shedding, 1,500 creates with 600 in flight were answered with a p50 of 4.1 s
+against a 2 s deadline: with no shedding every request queued (event loop, SQLite write
 lock, PostgreSQL pool) and almost none made its deadline. This scenario offers ``FACTOR`` times
 multicart's measured capacity of 3-bag carts (0 ms platform latency, SQLite) to a ``multicart
 serve`` whose create deadline is ``DEADLINE_S``, and reads the answers apart: accepted (201)
@@ -40,7 +40,7 @@ from bench.stack import SERVE_SETTINGS, Stack, register, start_sandboxes
 from tests.support.launch import Process, orchestrator_env, start
 
 FACTOR = 10.0
-DEADLINE_S = 2.0  # the create deadline the issue measured against
+DEADLINE_S = 2.0  # the create deadline of that measurement
 CLIENT_TIMEOUT_S = 15.0
 CLIENT_INFLIGHT = 2000
 SHAPE = "3"

@@ -60,7 +60,7 @@ def test_stat_is_median_and_range() -> None:
 def test_derive_checks_each_target_on_the_median_and_on_every_run() -> None:
     results = derive(RAW)
     targets = {t["key"]: t for t in results["targets"]}
-    assert list(targets) == list(LIMITS)  # the seven, each with its own limit
+    assert list(targets) == list(LIMITS)  # the benchmark's seven, each with its own limit
     assert all(t["limit"] == LIMITS[k] for k, t in targets.items())
     capacity = targets["capacity"]
     assert math.isclose(capacity["figure"]["median"], 190.0 / 225.0)
