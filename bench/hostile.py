@@ -29,8 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from examples.client import Multicart, Sandbox, register_sandbox
-from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
 from examples.slow_clients import SlowBodies
+from tests.support.launch import sandbox_and_multicart
 
 SHARE = 48  # one app's share of the default 64 in-flight slots (fairness.InFlightShares)
 
@@ -111,17 +111,12 @@ def p99(values: list[float]) -> float:
 
 def run(reps: int, creates: int, slow: int, half_open: int) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="mc-hostile-"))
-    sandbox_proc = start_sandbox(workdir)
     # The victim sends creates back to back (~400/s): past the default rate of one app.
-    env = orchestrator_env(
-        f"sqlite+aiosqlite:///{workdir / 'hostile.db'}",
-        log_level="WARNING",
-        app_rate_limit="1000000/second",
+    processes = sandbox_and_multicart(
+        workdir, "hostile.db", log_level="WARNING", app_rate_limit="1000000/second"
     )
-    migrate(env)
-    api_proc = start_orchestrator(workdir, env)
-    with running(sandbox_proc, api_proc):
-        admin = Multicart(api_proc.url, admin_token=env["MULTICART_ADMIN_TOKEN"])
+    with processes as (sandbox_proc, api_proc):
+        admin = Multicart(api_proc.url, admin_token=api_proc.env["MULTICART_ADMIN_TOKEN"])
         stores = register_sandbox(admin, Sandbox(sandbox_proc.url), ("BIGCOMMERCE",))
         skus = [(store["skus"]["p0"], 1) for store in stores.values()][:3]
         victim = admin.as_app(admin.create_app("victim")["api_key"])

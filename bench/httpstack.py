@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from aiohttp import web
 
 from bench.loadgen import latency_summary, run_fast
 from bench.serving import serve_until_signalled
-from examples.launch import base_env, start
+from tests.support.launch import base_env, start
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -96,33 +97,42 @@ def httpx_client(stack: str, concurrency: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits, timeout=5.0, trust_env=False)
 
 
-async def measure(
-    url: str, stack: str, concurrency: int, seconds: float, warmup: int, max_requests: int
-) -> dict[str, Any]:
-    """Closed loop at ``concurrency`` in flight for ``seconds`` (at most ``max_requests``),
-    after ``warmup`` requests that are left out of the figures."""
+@contextlib.asynccontextmanager
+async def sender(url: str, stack: str, concurrency: int) -> AsyncIterator[Sender]:
+    """POST one cart through ``stack``'s client (True: a 201 with a document); closed on exit."""
     body = orjson.dumps(REQUEST)
     headers = {"Content-Type": "application/json", "X-Auth-Token": "bench"}
-    session: aiohttp.ClientSession | None = None
-    client: httpx.AsyncClient | None = None
     if stack == "aiohttp":
         connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
         session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(5))
 
         async def send() -> bool:
-            assert session is not None
             async with session.post(url, data=body, headers=headers) as response:
                 data = orjson.loads(await response.read())
                 return response.status == 201 and "data" in data
 
-    else:
-        client = httpx_client(stack, concurrency)
+        try:
+            yield send
+        finally:
+            await session.close()
+        return
+    client = httpx_client(stack, concurrency)
 
-        async def send() -> bool:
-            assert client is not None
-            response = await client.request("POST", url, content=body, headers=headers)
-            return response.status_code == 201 and "data" in orjson.loads(response.content)
+    async def send_httpx() -> bool:
+        response = await client.request("POST", url, content=body, headers=headers)
+        return response.status_code == 201 and "data" in orjson.loads(response.content)
 
+    try:
+        yield send_httpx
+    finally:
+        await client.aclose()
+
+
+async def closed_loop(
+    send: Sender, concurrency: int, seconds: float, warmup: int, max_requests: int
+) -> tuple[list[float], int, float]:
+    """``warmup`` unmeasured requests, then ``concurrency`` in flight for ``seconds`` (at most
+    ``max_requests``): the successes' latencies, the errors and the measured seconds."""
     latencies: list[float] = []
     errors = 0
     issued = 0
@@ -145,17 +155,22 @@ async def measure(
                 else:
                     errors += 1
 
-    try:
-        await asyncio.gather(*(worker(warmup) for _ in range(concurrency)))
-        began = time.monotonic()
-        ends = began + seconds
-        await asyncio.gather(*(worker(total) for _ in range(concurrency)))
-        elapsed = time.monotonic() - began
-    finally:
-        if session is not None:
-            await session.close()
-        if client is not None:
-            await client.aclose()
+    await asyncio.gather(*(worker(warmup) for _ in range(concurrency)))
+    began = time.monotonic()
+    ends = began + seconds
+    await asyncio.gather(*(worker(total) for _ in range(concurrency)))
+    return latencies, errors, time.monotonic() - began
+
+
+async def measure(
+    url: str, stack: str, concurrency: int, seconds: float, warmup: int, max_requests: int
+) -> dict[str, Any]:
+    """Closed loop at ``concurrency`` in flight for ``seconds`` (at most ``max_requests``),
+    after ``warmup`` requests that are left out of the figures."""
+    async with sender(url, stack, concurrency) as send:
+        latencies, errors, elapsed = await closed_loop(
+            send, concurrency, seconds, warmup, max_requests
+        )
     return {
         "stack": stack,
         "concurrency": concurrency,

@@ -32,9 +32,10 @@ from typing import Any
 import orjson
 
 from bench import reference
+from bench.figures import REF
 from bench.overload import Variant, start_variant
-from bench.report import REF
-from bench.scenarios import FULL, REPO, Runner, Stack, System, register, start_sandboxes
+from bench.scenarios import FULL, REPO, Runner, System
+from bench.stack import Stack, register, start_sandboxes
 
 
 def export(commit: str, into: Path) -> tuple[str, Path]:

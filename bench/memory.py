@@ -34,17 +34,13 @@ from typing import Any
 
 import orjson
 
-from bench.report import GROWTH_LIMIT, growth_verdict
-from bench.scenarios import QUICK, REPO, Runner, Stack, System, register, start_sandboxes
-from examples.launch import BIN, Process, migrate, orchestrator_env, start
+from bench.figures import GROWTH_LIMIT, derive, growth_verdict
+from bench.postgres import postgres_database
+from bench.report import add_output_options, rewrite_benchmarks_md
+from bench.scenarios import QUICK, REPO, Runner, System
+from bench.stack import SERVE_SETTINGS, Stack, register, start_sandboxes
+from tests.support.launch import BIN, Process, migrate, orchestrator_env, start
 
-# The per-app rate limit is lifted: this measures the service, not one app's allowance (the
-# limiter still runs, so its cost is in the figures).
-SETTINGS = {
-    "log_level": "WARNING",
-    "circuit_failure_threshold": "1000",
-    "app_rate_limit": "1000000/second",
-}
 RESULTS = REPO / "bench" / "results" / "memory.json"
 
 
@@ -90,11 +86,9 @@ def multicart(stack: Stack, workers: int) -> Iterator[Process]:
         url = f"sqlite+aiosqlite:///{stack.workdir / 'memory.db'}"
         database = contextlib.nullcontext((url, ""))
     else:
-        from bench.__main__ import postgres_database
-
         database = postgres_database()
     with database as (url, _dsn):
-        env = orchestrator_env(url, **SETTINGS)
+        env = orchestrator_env(url, **SERVE_SETTINGS)
         migrate(env)
         argv = [str(BIN / "multicart"), "serve", "--host", "127.0.0.1", "--port", "0"]
         argv += ["--workers", str(workers)]
@@ -175,12 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk", type=int, help="carts between RSS samples (default 5,000)")
     parser.add_argument("--max-minutes", type=float, default=22.0, help="hard cap (default 22)")
     parser.add_argument("--workers", type=int, default=1, help="N > 1: PostgreSQL, N processes")
-    parser.add_argument("--out", type=Path, default=Path(".bench"), help="default .bench/")
-    parser.add_argument(
-        "--docs",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="also write bench/results/memory.json and BENCHMARKS.md (default: on unless --quick)",
+    add_output_options(
+        parser,
+        "also write bench/results/memory.json and BENCHMARKS.md (default: on unless --quick)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -209,7 +200,6 @@ def main(argv: list[str] | None = None) -> None:
 def rerender() -> None:
     """BENCHMARKS.md (and the plot, the latest results) again, with this memory run in."""
     from bench.plot import plot
-    from bench.report import derive, markdown
 
     latest = REPO / "bench" / "results" / "latest.json"
     if not latest.exists():
@@ -220,9 +210,7 @@ def rerender() -> None:
     results = derive(raw)
     latest.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     plot(results, REPO / "bench" / "results" / "latency.png")
-    target = REPO / "BENCHMARKS.md"
-    previous = target.read_text() if target.exists() else ""
-    target.write_text(markdown(results, "bench/results/latency.png", previous))
+    rewrite_benchmarks_md(results)
 
 
 if __name__ == "__main__":

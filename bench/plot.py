@@ -11,7 +11,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench.report import LIMITS, MC, NOT_MEASURED, REF, fmt, stat
+from bench.figures import LIMITS, MC, NOT_MEASURED, REF, stat
+from bench.report import fmt
 
 COLORS = {f"{MC} p50": "tab:blue", f"{MC} p99": "lightsteelblue", f"{REF} p50": "tab:orange",
           f"{REF} p99": "navajowhite", MC: "tab:blue", REF: "tab:orange"}  # fmt: skip

@@ -33,7 +33,7 @@ import orjson
 from aiohttp import web
 
 from bench.serving import serve_until_signalled
-from examples.launch import Process, base_env, start
+from tests.support.launch import Process, base_env, start
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -214,7 +214,7 @@ async def serve(catalog: dict[str, Any], url: str, host: str, port: int) -> None
 
 
 def launch(workdir: Path, catalog: Path, database_url: str, name: str = "reference") -> Process:
-    """Start the reference as its own process (as ``examples.launch`` starts multicart)."""
+    """Start the reference as its own process (as ``tests.support.launch`` starts multicart)."""
     env = base_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     argv = [sys.executable, "-m", "bench.reference", "--catalog", str(catalog)]

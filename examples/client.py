@@ -186,6 +186,19 @@ class Sandbox:
         self.http.post("/__sandbox/reset").raise_for_status()
 
 
+def sku_of(sku_id: str, merchant_id: str, product: dict[str, Any]) -> dict[str, Any]:
+    """The catalog entry (``PUT /v1/admin/skus``) selling a sandbox store's ``product``."""
+    return {
+        "sku_id": sku_id,
+        "merchant_id": merchant_id,
+        "name": product["name"],
+        "price": product["price"],
+        "currency": product["currency"],
+        "available": True,
+        "platform_ref": product["platform_ref"],
+    }
+
+
 def register_sandbox(
     api: Multicart, sandbox: Sandbox, platforms: tuple[str, ...] = ("BIGCOMMERCE",)
 ) -> dict[str, Any]:
@@ -206,17 +219,7 @@ def register_sandbox(
             if not name:
                 name, ordinary = f"p{ordinary}", ordinary + 1
             named[name], prices[name] = sku_id, product["price"]
-            skus.append(
-                {
-                    "sku_id": sku_id,
-                    "merchant_id": merchant["id"],
-                    "name": product["name"],
-                    "price": product["price"],
-                    "currency": product["currency"],
-                    "available": True,
-                    "platform_ref": product["platform_ref"],
-                }
-            )
+            skus.append(sku_of(sku_id, merchant["id"], product))
         api.upsert_skus(skus)
         registry[store["store"]] = {"merchant_id": merchant["id"], "skus": named, "prices": prices}
     return registry

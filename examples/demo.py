@@ -30,7 +30,7 @@ from examples.client import Multicart, Sandbox, register_sandbox
 from examples.demo_hostile import hostile_app
 from examples.demo_lifecycle import fill_a_cart, resume_by_reference, show_metrics
 from examples.demo_recovery import dead_letter_requeued
-from examples.launch import migrate, orchestrator_env, running, start_orchestrator, start_sandbox
+from tests.support.launch import sandbox_and_multicart
 
 PLATFORMS = ("SHOPIFY", "BIGCOMMERCE", "ELASTIC_PATH")
 BC, SHOPIFY, EP = "outdoors1", "threads4", "garden6"  # one sandbox store of each platform
@@ -84,9 +84,9 @@ def check(condition: bool, what: str) -> None:
 
 
 def run(workdir: Path) -> None:
-    sandbox_proc = start_sandbox(workdir)
-    env = orchestrator_env(
-        f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+    processes = sandbox_and_multicart(
+        workdir,
+        "demo.db",
         create_deadline_s="5",
         # Step 8 shows a dead letter: given up after 2 s of failures, not 36 h, retried often.
         outbox_give_up_after_s="2",
@@ -94,12 +94,10 @@ def run(workdir: Path) -> None:
         # Step 9's slow bodies are answered 408 after 2 s (and their length), not 5.
         body_timeout_s="2",
     )
-    migrate(env)
-    api_proc = start_orchestrator(workdir, env)
-    with running(sandbox_proc, api_proc):
+    with processes as (sandbox_proc, api_proc):
         show("sandbox", sandbox_proc.url)
         show("multicart", api_proc.url)
-        admin = Multicart(api_proc.url, admin_token=env["MULTICART_ADMIN_TOKEN"])
+        admin = Multicart(api_proc.url, admin_token=api_proc.env["MULTICART_ADMIN_TOKEN"])
         sandbox = Sandbox(sandbox_proc.url)
         stores = register_sandbox(admin, sandbox, PLATFORMS)
         app = admin.create_app("demo-shop")
@@ -111,77 +109,93 @@ def run(workdir: Path) -> None:
                 for s, v in stores.items()
             },
         )
-        bc, shopify, ep = stores[BC], stores[SHOPIFY], stores[EP]
-
-        cart = api.create_cart(
-            [(bc["skus"]["p0"], 2), (shopify["skus"]["p0"], 1), (ep["skus"]["p0"], 3)],
-            customer_id="shopper-1",
-            name="Weekend project",
-        )
-        show("1. one cart across Shopify, BigCommerce and Elastic Path", summary(cart))
-        check(
-            sorted(b["platform"] for b in cart["bags"]) == sorted(PLATFORMS)
-            and all(b["status"] == "IN_PROGRESS" and b["external_id"] for b in cart["bags"]),
-            "three bags, one per platform, each with its external cart",
-        )
-        check(
-            all(b["checkout_url"] for b in cart["bags"] if b["platform"] != "ELASTIC_PATH"),
-            "the Shopify and BigCommerce bags have checkout URLs",
-        )
-
-        sandbox.fault(BC, "rate_limit", count=1, reset_ms=300)
-        mixed = api.create_cart(
-            [
-                (bc["skus"]["p1"], 1),
-                (shopify["skus"]["p2"], 3),  # Organic Tee (L): 2 in stock
-                (ep["skus"]["p2"], 5),  # Planter (Large): 3 in stock
-            ]
-        )
-        show("2. each platform failing in its own way: the errors array", summary(mixed))
-        bc_seen = [r.get("status") for r in sandbox.requests(BC) if r["method"] == "POST"]
-        show("   what BigCommerce's store saw", bc_seen[-2:])
-        causes = sorted((e["platform"], e["cause"]) for e in mixed["errors"])
-        check(
-            causes == [("ELASTIC_PATH", "OUT_OF_STOCK"), ("SHOPIFY", "OUT_OF_STOCK")],
-            "Shopify's stock warning and Elastic Path's insufficient stock, one error each",
-        )
-        check(bc_seen[-2:] == [429, 201], "BigCommerce's 429 was waited out: one cart")
-
-        sandbox.fault(BC, "error", status=503)  # down for maintenance: safe to send again
-        failing = api.create_cart_response([(bc["skus"]["p1"], 1)])
-        attempts = [r for r in sandbox.requests(BC) if r["method"] == "POST"][-3:]
-        sandbox.clear_faults()
-        show(
-            f"3. a single-bag cart against a store answering 503: HTTP {failing.status_code}",
-            failing.json(),
-        )
-        show(
-            "   what the store saw",
-            [f"{r['method']} {r['path']} -> {r['status']}" for r in attempts],
-        )
-        check(
-            failing.status_code == 502 and failing.json()["code"] == 2503,
-            "HTTP 502 with code 2503 external_cart_creation_failure after retries",
-        )
-
-        api.delete_cart(cart["id"])
-        external_ids = {b["external_id"] for b in cart["bags"]}
-        held = [c for store in (BC, SHOPIFY, EP) for c in sandbox.carts(store)]
-        remaining = sorted(c["id"] for c in held if c["id"] in external_ids and c["lines"])
-        emptied = sorted(c["id"] for c in held if c["id"] in external_ids and not c["lines"])
-        show(
-            "4. delete the cart",
-            {"external carts left holding lines": remaining, "emptied (Shopify)": emptied},
-        )
-        check(not remaining, "no external cart of the deleted cart holds anything")
-        check(api.http.get(f"/v1/carts/{cart['id']}").status_code == 404, "the cart answers 404")
-
+        cart = one_cart_across_platforms(api, stores)
+        each_platform_failing(api, sandbox, stores)
+        a_store_down(api, sandbox, stores)
+        delete_the_cart(api, sandbox, cart)
         fill_a_cart(api, sandbox, stores, show, check, BC, SHOPIFY)
         resume_by_reference(api, sandbox, stores, show, check, "kitchen2")
         show_metrics(api, sandbox, stores, show, check, BC)
         dead_letter_requeued(admin, api, sandbox, stores, show, check, BC)
-        hostile_app(admin, api, [(bc["skus"]["p0"], 1)], show, check)
+        hostile_app(admin, api, [(stores[BC]["skus"]["p0"], 1)], show, check)
     print("\ndemo finished: every step behaved as described; processes stopped.")
+
+
+def one_cart_across_platforms(api: Multicart, stores: dict[str, Any]) -> dict[str, Any]:
+    """Step 1: a cart across the three platforms (returned: step 4 deletes it)."""
+    bc, shopify, ep = stores[BC], stores[SHOPIFY], stores[EP]
+    cart: dict[str, Any] = api.create_cart(
+        [(bc["skus"]["p0"], 2), (shopify["skus"]["p0"], 1), (ep["skus"]["p0"], 3)],
+        customer_id="shopper-1",
+        name="Weekend project",
+    )
+    show("1. one cart across Shopify, BigCommerce and Elastic Path", summary(cart))
+    check(
+        sorted(b["platform"] for b in cart["bags"]) == sorted(PLATFORMS)
+        and all(b["status"] == "IN_PROGRESS" and b["external_id"] for b in cart["bags"]),
+        "three bags, one per platform, each with its external cart",
+    )
+    check(
+        all(b["checkout_url"] for b in cart["bags"] if b["platform"] != "ELASTIC_PATH"),
+        "the Shopify and BigCommerce bags have checkout URLs",
+    )
+    return cart
+
+
+def each_platform_failing(api: Multicart, sandbox: Sandbox, stores: dict[str, Any]) -> None:
+    """Step 2: a 3-merchant cart where each platform fails in its own way."""
+    sandbox.fault(BC, "rate_limit", count=1, reset_ms=300)
+    mixed = api.create_cart(
+        [
+            (stores[BC]["skus"]["p1"], 1),
+            (stores[SHOPIFY]["skus"]["p2"], 3),  # Organic Tee (L): 2 in stock
+            (stores[EP]["skus"]["p2"], 5),  # Planter (Large): 3 in stock
+        ]
+    )
+    show("2. each platform failing in its own way: the errors array", summary(mixed))
+    bc_seen = [r.get("status") for r in sandbox.requests(BC) if r["method"] == "POST"]
+    show("   what BigCommerce's store saw", bc_seen[-2:])
+    causes = sorted((e["platform"], e["cause"]) for e in mixed["errors"])
+    check(
+        causes == [("ELASTIC_PATH", "OUT_OF_STOCK"), ("SHOPIFY", "OUT_OF_STOCK")],
+        "Shopify's stock warning and Elastic Path's insufficient stock, one error each",
+    )
+    check(bc_seen[-2:] == [429, 201], "BigCommerce's 429 was waited out: one cart")
+
+
+def a_store_down(api: Multicart, sandbox: Sandbox, stores: dict[str, Any]) -> None:
+    """Step 3: a single-bag cart against a store down for maintenance (503)."""
+    sandbox.fault(BC, "error", status=503)  # down for maintenance: safe to send again
+    failing = api.create_cart_response([(stores[BC]["skus"]["p1"], 1)])
+    attempts = [r for r in sandbox.requests(BC) if r["method"] == "POST"][-3:]
+    sandbox.clear_faults()
+    show(
+        f"3. a single-bag cart against a store answering 503: HTTP {failing.status_code}",
+        failing.json(),
+    )
+    show(
+        "   what the store saw",
+        [f"{r['method']} {r['path']} -> {r['status']}" for r in attempts],
+    )
+    check(
+        failing.status_code == 502 and failing.json()["code"] == 2503,
+        "HTTP 502 with code 2503 external_cart_creation_failure after retries",
+    )
+
+
+def delete_the_cart(api: Multicart, sandbox: Sandbox, cart: dict[str, Any]) -> None:
+    """Step 4: after a delete, the sandbox holds none of the cart's external carts' lines."""
+    api.delete_cart(cart["id"])
+    external_ids = {b["external_id"] for b in cart["bags"]}
+    held = [c for store in (BC, SHOPIFY, EP) for c in sandbox.carts(store)]
+    remaining = sorted(c["id"] for c in held if c["id"] in external_ids and c["lines"])
+    emptied = sorted(c["id"] for c in held if c["id"] in external_ids and not c["lines"])
+    show(
+        "4. delete the cart",
+        {"external carts left holding lines": remaining, "emptied (Shopify)": emptied},
+    )
+    check(not remaining, "no external cart of the deleted cart holds anything")
+    check(api.http.get(f"/v1/carts/{cart['id']}").status_code == 404, "the cart answers 404")
 
 
 def main() -> None:

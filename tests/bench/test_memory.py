@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.figures import growth_verdict
 from bench.memory import main, process_tree, rss_kib
-from bench.report import growth_verdict
 
 
 @pytest.mark.e2e  # a real process

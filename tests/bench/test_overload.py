@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from bench.figures import derive
 from bench.loadgen import Outcome, Run
 from bench.overload import Variant, figures
-from bench.report import derive, markdown
+from bench.report import markdown
 from tests.bench.test_report import RAW
 
 

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from bench.loadgen import run_load
+from bench.loadgen import Run, run_load
 from bench.reference import reference_app
 
 pytestmark = pytest.mark.timeout(10)
@@ -65,15 +65,23 @@ def catalog(platform_url: str) -> dict[str, Any]:
     }
 
 
-async def test_reference_creates_carts_under_open_loop_load(platform: str, tmp_path: Path) -> None:
-    db = tmp_path / "ref.db"
-    body = orjson.dumps({"skus": [{"sku_id": f"sku{j}", "quantity": 1} for j in range(3)]})
+async def _load_reference(
+    platform: str, db: Path, body: bytes, rate: float, seconds: float, warmup_s: float
+) -> Run:
+    """The reference served on ``db`` while ``body`` arrives at ``rate`` for ``seconds``."""
     async with reference_app(catalog(platform), f"sqlite:///{db}") as app:
         runner, url = await _serve(app)
         try:
-            run = await run_load([url + "/v1/carts"], 40.0, 0.5, 0.1, body, {}, timeout=3.0)
+            urls = [url + "/v1/carts"]
+            return await run_load(urls, rate, seconds, warmup_s, body, {}, timeout=3.0)
         finally:
             await runner.cleanup()
+
+
+async def test_reference_creates_carts_under_open_loop_load(platform: str, tmp_path: Path) -> None:
+    db = tmp_path / "ref.db"
+    body = orjson.dumps({"skus": [{"sku_id": f"sku{j}", "quantity": 1} for j in range(3)]})
+    run = await _load_reference(platform, db, body, 40.0, 0.5, 0.1)
     summary = run.summary()
     assert summary["requests"] == 20
     assert summary["errors"] == {} and summary["statuses"] == {"201": 20}
@@ -86,12 +94,7 @@ async def test_reference_creates_carts_under_open_loop_load(platform: str, tmp_p
 
 async def test_reference_rejects_unknown_skus(platform: str, tmp_path: Path) -> None:
     body = orjson.dumps({"skus": [{"sku_id": "nope", "quantity": 1}]})
-    async with reference_app(catalog(platform), f"sqlite:///{tmp_path / 'r.db'}") as app:
-        runner, url = await _serve(app)
-        try:
-            run = await run_load([url + "/v1/carts"], 20.0, 0.2, 0.0, body, {}, timeout=3.0)
-        finally:
-            await runner.cleanup()
+    run = await _load_reference(platform, tmp_path / "r.db", body, 20.0, 0.2, 0.0)
     assert run.summary()["errors"] == {"http_400": 4}
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bench.report import ANALYSIS_MARKER, LIMITS, NOT_MEASURED, derive, markdown, ratios, stat
+from bench.figures import LIMITS, NOT_MEASURED, derive, ratios, stat
+from bench.report import ANALYSIS_MARKER, markdown
 
 
 def _run(p50: float, p99: float) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def test_stat_is_median_and_range() -> None:
 def test_derive_checks_each_target_on_the_median_and_on_every_run() -> None:
     results = derive(RAW)
     targets = {t["key"]: t for t in results["targets"]}
-    assert list(targets) == list(LIMITS)  # the seven, each with its own limit
+    assert list(targets) == list(LIMITS)  # the benchmark's seven, each with its own limit
     assert all(t["limit"] == LIMITS[k] for k, t in targets.items())
     capacity = targets["capacity"]
     assert math.isclose(capacity["figure"]["median"], 190.0 / 225.0)

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from examples.client import Multicart, Sandbox, register_sandbox
-from examples.launch import (
+from tests.conftest import drop_database, new_database
+from tests.support.launch import (
     Process,
     migrate,
     orchestrator_env,
     start_orchestrator,
     start_sandbox,
 )
-from tests.conftest import drop_database, new_database
 
 CREATE_DEADLINE_S = 3.0
 PLATFORM_CONCURRENCY = 4

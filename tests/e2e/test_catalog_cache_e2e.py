@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from examples.client import Multicart
-from examples.launch import Process, running, start_orchestrator
 from tests.e2e.conftest import Stack
+from tests.support.launch import Process, running, start_orchestrator
 
 pytestmark = pytest.mark.e2e
 

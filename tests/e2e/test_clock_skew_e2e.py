@@ -22,7 +22,9 @@ import httpx
 import pytest
 
 from examples.client import Multicart, Sandbox, register_sandbox
-from examples.launch import (
+from tests.conftest import drop_database, new_database
+from tests.e2e.conftest import wait_until
+from tests.support.launch import (
     Process,
     migrate,
     orchestrator_env,
@@ -30,8 +32,6 @@ from examples.launch import (
     start_orchestrator,
     start_sandbox,
 )
-from tests.conftest import drop_database, new_database
-from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from examples.launch import Process
 from tests.e2e.conftest import serve_sqlite
+from tests.support.launch import Process
 
 FAILURES_ALLOWED = 20  # MULTICART_AUTH_FAILURE_LIMIT's default: 20/minute
 

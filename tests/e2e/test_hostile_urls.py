@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from examples.launch import Process, migrate, orchestrator_env, start_orchestrator
 from tests.conftest import drop_database, new_database
+from tests.support.launch import Process, migrate, orchestrator_env, start_orchestrator
 
 pytestmark = pytest.mark.e2e
 

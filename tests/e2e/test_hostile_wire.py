@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from examples.launch import Process
 from tests.e2e.conftest import serve_sqlite
+from tests.support.launch import Process
 
 HEADER_TIMEOUT_S = 1.0
 MAX_CONNECTIONS = 350

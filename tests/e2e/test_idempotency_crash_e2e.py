@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from examples.client import Multicart, Sandbox, register_sandbox
-from examples.launch import migrate, orchestrator_env, start_orchestrator, start_sandbox
 from tests.conftest import drop_database, new_database
+from tests.support.launch import migrate, orchestrator_env, start_orchestrator, start_sandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from examples.client import Multicart, Sandbox, register_sandbox
-from examples.launch import (
+from tests.support.launch import (
     BIN,
     migrate,
     orchestrator_env,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.launch import (
+from tests.support.launch import (
     migrate,
     orchestrator_env,
     running,

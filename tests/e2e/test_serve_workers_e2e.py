@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from examples.client import Multicart, Sandbox, register_sandbox
-from examples.launch import BIN, Process, migrate, orchestrator_env, start, start_sandbox
 from tests.conftest import PG_URL_ENV, drop_database, new_database
 from tests.e2e.conftest import wait_until
+from tests.support.launch import BIN, Process, migrate, orchestrator_env, start, start_sandbox
 
 pytestmark = pytest.mark.e2e
 

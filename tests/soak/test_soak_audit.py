@@ -1,12 +1,12 @@
-"""The soak's counting rules (``bench.soak_audit``) on hand-made states, without processes."""
+"""The soak's counting rules (``bench.soak.audit``) on hand-made states, without processes."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
-from bench.soak_audit import DbState, audit, kill_points
-from bench.soak_stack import StoreInfo
+from bench.soak.audit import DbState, audit, kill_points
+from bench.soak.stack import StoreInfo
 
 STORES = [
     StoreInfo("bc", "BIGCOMMERCE", "m-bc", "bc-0"),

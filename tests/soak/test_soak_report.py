@@ -1,12 +1,12 @@
-"""The soak's verdict figures (``bench.soak_report``) on hand-made requests."""
+"""The soak's verdict figures (``bench.soak.report``) on hand-made requests."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from bench.soak_audit import Audit, DbState
-from bench.soak_report import build, degraded_p99, latency_bound
-from bench.soak_traffic import Sent, Traffic
+from bench.soak.audit import Audit, DbState
+from bench.soak.report import build, degraded_p99, latency_bound
+from bench.soak.traffic import Sent, Traffic
 
 
 def sent(phase: str, latency: float, platforms: set[str], **more: object) -> Sent:

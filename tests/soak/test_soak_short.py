@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.soak import SHORT, run_engine
+from bench.soak.run import SHORT, run_engine
 from tests.conftest import drop_database, new_database
 
 pytestmark = pytest.mark.e2e

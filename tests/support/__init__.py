@@ -1,1 +1,1 @@
-"""What the tests build on that production never imports."""
+"""What the tests, the benchmark and ``make demo`` build on that production never imports."""

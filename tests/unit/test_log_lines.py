@@ -20,7 +20,7 @@ from typing import IO
 
 import pytest
 
-from examples.launch import base_env
+from tests.support.launch import base_env
 
 pytestmark = pytest.mark.e2e  # real processes
 
@@ -93,6 +93,6 @@ def test_processes_logging_into_one_pipe_write_whole_lines() -> None:
 
 def test_processes_logging_into_one_file_write_whole_lines(tmp_path: Path) -> None:
     path = tmp_path / "shared.log"
-    with path.open("ab") as shared:  # what examples.launch gives a service's stderr
+    with path.open("ab") as shared:  # what tests.support.launch gives a service's stderr
         _log_concurrently(shared)
     _assert_whole_lines(path.read_bytes())

@@ -1,7 +1,7 @@
 """The soak's figures and verdict, from the requests sent and the invariant count.
 
-Why separate: the figures are pure functions of what ``soak_traffic`` recorded and what
-``soak_audit`` counted, so they can be tested without processes, and the CLI and the short
+Why separate: the figures are pure functions of what ``traffic`` recorded and what
+``audit`` counted, so they can be tested without processes, and the CLI and the short
 test in ``make test`` read the same verdict.
 
 Verdict (``failures``): no duplicate external cart, no orphan (undetectable orphans, the
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.loadgen import percentile
-from bench.soak_audit import Audit, DbState
-from bench.soak_traffic import RETRY_FORMS, Sent, Traffic
+from bench.soak.audit import Audit, DbState
+from bench.soak.traffic import RETRY_FORMS, Sent, Traffic
 
 DEADLINE_SLACK = 1.10  # an answer may come at most 10% past its deadline
 P99_SLACK = 1.20  # the other platforms' p99 while one platform fails, against the healthy phase
@@ -135,35 +135,42 @@ def build(
     settled: dict[str, Any],
     elapsed_s: float,
 ) -> Result:
-    result = Result(engine)
-    bound, slow = latency_bound(traffic.sent), degraded_p99(traffic.sent, platform)
-    rates, keys, raced = success(traffic), idempotency(traffic, db), races(traffic)
-    ok = sum(v[0] for v in rates.values())
-    answered = sum(v[1] for v in rates.values())
-    statuses = Counter(f"{s.kind} {s.status or s.error}" for s in traffic.sent)
-    internal = sum(s.status == 500 for s in traffic.sent)
-    phases = Counter(lg.phase for lg in traffic.logicals)
-    result.figures = {
+    """One engine's result: its figures, the lines that summarise them, its verdict."""
+    figures = {
         "carts": len(traffic.logicals),
         "requests": len(traffic.sent),
         "not_sent": traffic.not_sent,
-        "phases": dict(phases),
-        "success": rates,
-        "latency": bound,
-        "degraded": slow,
-        "idempotency": keys,
-        "races": raced,
+        "phases": dict(Counter(lg.phase for lg in traffic.logicals)),
+        "success": success(traffic),
+        "latency": latency_bound(traffic.sent),
+        "degraded": degraded_p99(traffic.sent, platform),
+        "idempotency": idempotency(traffic, db),
+        "races": races(traffic),
         "kills": kill_count,
         "kill_points": dict(kills),
         "settle": settled,
         "audit": counted.__dict__,
-        "statuses": dict(statuses),
+        "statuses": dict(Counter(f"{s.kind} {s.status or s.error}" for s in traffic.sent)),
         "elapsed_s": elapsed_s,
     }
+    internal = sum(s.status == 500 for s in traffic.sent)
+    lines = summary(figures, counted, platform, internal)
+    lines += [f"  {example}" for example in counted.examples]
+    return Result(engine, figures, lines, verdict(figures, counted))
+
+
+def summary(figures: dict[str, Any], counted: Audit, platform: str, internal: int) -> list[str]:
+    """The printed lines of one engine's result (``internal``: answers with status 500)."""
+    rates, phases, settled = figures["success"], figures["phases"], figures["settle"]
+    bound, slow = figures["latency"], figures["degraded"]
+    keys, raced = figures["idempotency"], figures["races"]
+    ok = sum(v[0] for v in rates.values())
+    answered = sum(v[1] for v in rates.values())
     by_phase = ", ".join(f"{p} {rates[p][0] / rates[p][1]:.1%}" for p in phases if p in rates)
-    result.lines = [
-        f"carts: {len(traffic.logicals)} ({', '.join(f'{p} {n}' for p, n in phases.items())};"
-        f" {len(traffic.sent)} requests, {traffic.not_sent} not sent, {elapsed_s:.0f} s)",
+    return [
+        f"carts: {figures['carts']} ({', '.join(f'{p} {n}' for p, n in phases.items())};"
+        f" {figures['requests']} requests, {figures['not_sent']} not sent,"
+        f" {figures['elapsed_s']:.0f} s)",
         f"success rate: {ok / max(answered, 1):.1%} of {answered} answered creates ({by_phase})",
         f"duplicates: {counted.duplicates}",
         f"orphans: {counted.orphans}",
@@ -184,28 +191,32 @@ def build(
         + (" (the server did not honour Idempotency-Key)" if not keys["replayed"] else ""),
         f"delete races: {raced['raced']}, {raced['found_pending']} listed while PENDING, first"
         f" DELETE: {raced['first_delete']}",
-        f"kills: {kill_count}; creates in flight at a kill: {dict(kills) or 'none'}",
+        f"kills: {figures['kills']}; creates in flight at a kill:"
+        f" {figures['kill_points'] or 'none'}",
         f"outbox: {counted.outbox}; settled in {settled['seconds']} s",
         f"also: dangling bags {counted.dangling}, lines disagree {counted.lines_disagree},"
         f" dead letters {counted.dead_letters}, awaiting delete {counted.awaiting_delete},"
         f" 500 answers {internal}",
     ]
-    result.lines += [f"  {example}" for example in counted.examples]
+
+
+def verdict(figures: dict[str, Any], counted: Audit) -> list[str]:
+    """Why the run failed: each broken rule, one line each (none: the soak holds)."""
+    failures = []
+    bound, keys = figures["latency"], figures["idempotency"]
     if counted.duplicates:
-        result.failures.append(f"{counted.duplicates} duplicate external carts")
+        failures.append(f"{counted.duplicates} duplicate external carts")
     if counted.orphans:
-        result.failures.append(f"{counted.orphans} orphaned external carts")
+        failures.append(f"{counted.orphans} orphaned external carts")
     if counted.dangling:
-        result.failures.append(
-            f"{counted.dangling} dangling bags (live, their external cart missing)"
-        )
+        failures.append(f"{counted.dangling} dangling bags (live, their external cart missing)")
     if counted.unresolved:
-        result.failures.append(
+        failures.append(
             f"{counted.unresolved} unknown outcomes unresolved after settling"
-            f" ({settled.get('seconds')} s)"
+            f" ({figures['settle'].get('seconds')} s)"
         )
     if bound["over"]:
-        result.failures.append(f"{bound['over']} requests past their deadline by > 10%")
+        failures.append(f"{bound['over']} requests past their deadline by > 10%")
     if keys["replayed"] and keys["extra_carts"]:
-        result.failures.append(f"{keys['extra_carts']} carts made twice under one key")
-    return result
+        failures.append(f"{keys['extra_carts']} carts made twice under one key")
+    return failures

@@ -133,3 +133,17 @@ def running(*processes: Process) -> Iterator[None]:
     finally:
         for process in reversed(processes):
             process.stop()
+
+
+@contextlib.contextmanager
+def sandbox_and_multicart(
+    workdir: Path, database_file: str, **settings: str
+) -> Iterator[tuple[Process, Process]]:
+    """A sandbox and ``multicart serve`` (with ``settings``) on the SQLite file
+    ``workdir / database_file``, migrated first; both stopped on the way out."""
+    sandbox = start_sandbox(workdir)
+    env = orchestrator_env(f"sqlite+aiosqlite:///{workdir / database_file}", **settings)
+    migrate(env)
+    multicart = start_orchestrator(workdir, env)
+    with running(sandbox, multicart):
+        yield sandbox, multicart

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.soak_stack import StoreInfo
+from bench.soak.stack import StoreInfo
 
 BASE_LATENCY_MS = 20
 SHOPIFY_THROTTLES = ("THROTTLED", "429", "430", "503")

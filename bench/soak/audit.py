@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from bench.soak_stack import StoreInfo
+from bench.soak.stack import StoreInfo
 from orchestrator.store.engines import make_engine
 from orchestrator.store.tables import bags, carts, external_deletes, order_skus
 

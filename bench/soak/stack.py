@@ -2,7 +2,7 @@
 
 Why a module of its own: the soak SIGKILLs a serve process under load and brings it back on the
 same port (the clients' address book does not change, as behind a load balancer), which
-``examples.launch``'s start-and-stop does not do. Everything else is launched exactly as an
+``tests.support.launch``'s start-and-stop does not do. Everything else is launched exactly as an
 operator would (``multicart sandbox``, ``multicart db upgrade``, ``multicart serve``), and the
 stores are registered through the admin API as an integrator would (``register_sandbox``).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from examples.client import Multicart, Sandbox, register_sandbox
-from examples.launch import BIN, Process, migrate, orchestrator_env, start, start_sandbox
+from tests.support.launch import BIN, Process, migrate, orchestrator_env, start, start_sandbox
 
 PLATFORMS = ("BIGCOMMERCE", "SHOPIFY", "ELASTIC_PATH")
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bench.soak_stack import Serve, SoakStack, StoreInfo
+from bench.soak.stack import Serve, SoakStack, StoreInfo
 
 # How a logical create is sent, with its share of the traffic.
 FORMS: dict[str, float] = {
