@@ -70,7 +70,7 @@ class FakePlatform:
         self,
         prices: Mapping[str, int] | None = None,
         *,
-        platform: Platform = Platform.BIGCOMMERCE,
+        platform: Platform = Platform("BIGCOMMERCE"),
         capabilities: Capabilities | None = None,
         default_price: int | None = None,
         out_of_stock: set[str] | None = None,
@@ -124,7 +124,7 @@ class FakePlatform:
         """The platform's refusal of a line: no such product (a 404), or out of stock (422)."""
         status = 404 if cause is Cause.SKU_NOT_FOUND_ON_PLATFORM else 422
         return PlatformRejected(
-            message, platform=self.platform.value, cause=cause, status=status, data=data
+            message, platform=self.platform, cause=cause, status=status, data=data
         )
 
     def _priced(self, line: LineRequest) -> _Line:
@@ -154,7 +154,7 @@ class FakePlatform:
         except KeyError:
             raise PlatformNotFound(
                 f"{self.platform} has no cart {external_id}",
-                platform=self.platform.value,
+                platform=self.platform,
                 status=404,
             ) from None
 
@@ -266,7 +266,7 @@ class FakePlatform:
             if line.id == line_id:
                 return line
         raise PlatformNotFound(
-            f"no line {line_id} in cart {external_id}", platform=self.platform.value, status=404
+            f"no line {line_id} in cart {external_id}", platform=self.platform, status=404
         )
 
 

@@ -26,19 +26,29 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from adapters.base import Capabilities, CartPlatform
+from adapters.bigcommerce import (
+    BIGCOMMERCE,
+    BigCommerceAdapter,
+    BigCommerceConnection,
+    BigCommerceRef,
+)
 from adapters.bigcommerce import RETRY_RULES as BIGCOMMERCE_RETRY_RULES
-from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection, BigCommerceRef
 from adapters.bigcommerce.adapter import CART_ID as BIGCOMMERCE_CART_ID
 from adapters.calls.aiohttp_transport import AiohttpTransport
 from adapters.calls.http import Transport
 from adapters.calls.ids import IdFormat
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import PlatformMetrics, Resilience
+from adapters.elastic_path import (
+    ELASTIC_PATH,
+    ElasticPathAdapter,
+    ElasticPathConnection,
+    ElasticPathRef,
+)
 from adapters.elastic_path import RETRY_RULES as ELASTIC_PATH_RETRY_RULES
-from adapters.elastic_path import ElasticPathAdapter, ElasticPathConnection, ElasticPathRef
 from adapters.elastic_path.payloads import CART_ID as ELASTIC_PATH_CART_ID
 from adapters.shopify import RETRY_RULES as SHOPIFY_RETRY_RULES
-from adapters.shopify import ShopifyAdapter, ShopifyConnection, ShopifyRef
+from adapters.shopify import SHOPIFY, ShopifyAdapter, ShopifyConnection, ShopifyRef
 from adapters.shopify.adapter import CART_ID as SHOPIFY_CART_ID
 from bags import CART_LIFETIMES, Platform
 from config import PlatformSettings, Settings
@@ -101,7 +111,7 @@ def register_platform(spec: PlatformSpec) -> Callable[[], None]:
 # 30 days).
 register_platform(
     PlatformSpec(
-        name=Platform.SHOPIFY,
+        name=SHOPIFY,
         connection=ShopifyConnection,
         platform_ref=ShopifyRef,
         adapter=ShopifyAdapter,
@@ -116,7 +126,7 @@ register_platform(
 # (https://developer.bigcommerce.com/docs/rest-management/carts).
 register_platform(
     PlatformSpec(
-        name=Platform.BIGCOMMERCE,
+        name=BIGCOMMERCE,
         connection=BigCommerceConnection,
         platform_ref=BigCommerceRef,
         adapter=BigCommerceAdapter,
@@ -131,7 +141,7 @@ register_platform(
 # another (https://elasticpath.dev/docs/carts/cart-management/cart-management-overview).
 register_platform(
     PlatformSpec(
-        name=Platform.ELASTIC_PATH,
+        name=ELASTIC_PATH,
         connection=ElasticPathConnection,
         platform_ref=ElasticPathRef,
         adapter=ElasticPathAdapter,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+from typing import NewType
 
 
 class BagStatus(StrEnum):
@@ -32,21 +33,10 @@ class CartStatus(StrEnum):
 # names of the platforms this service ships with, and any other name is a value too (a platform
 # a test or a new package declares); which names are supported, and what each platform is, is
 # the adapters' table's to say. (A comment, not a docstring: the API document would show it.)
-class Platform(StrEnum):
-    SHOPIFY = "SHOPIFY"
-    BIGCOMMERCE = "BIGCOMMERCE"
-    ELASTIC_PATH = "ELASTIC_PATH"
-
-    @classmethod
-    def _missing_(cls, value: object) -> Platform | None:
-        if not isinstance(value, str):
-            return None
-        # A value outside the members, made the way enum makes its own pseudo-members; not
-        # kept, so names read from requests cannot grow the class.
-        name = str.__new__(cls, value)
-        name._name_ = value
-        name._value_ = value
-        return name
+# A platform's name ("SHOPIFY", "BIGCOMMERCE", ...), as stored and as the API writes it. Which
+# names exist is the adapters' table's to say (``adapters.registry``), not the domain's: the
+# domain only carries the name.
+Platform = NewType("Platform", str)
 
 
 BAG_TRANSITIONS: dict[BagStatus, frozenset[BagStatus]] = {

@@ -114,7 +114,7 @@ class PlatformFaults:
             return None
         fault = queue.popleft()
         self.struck[fault] = self.struck.get(fault, 0) + 1
-        name = platform.platform.value
+        name = platform.platform
         if fault == "refuse":
             raise PlatformRejected(
                 f"{op}: out of stock (explorer)",

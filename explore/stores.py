@@ -14,7 +14,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from cryptography.fernet import Fernet
 
+from adapters.bigcommerce import BIGCOMMERCE
+from adapters.elastic_path import ELASTIC_PATH
 from adapters.fake import FakePlatform, FakeRegistry
+from adapters.shopify import SHOPIFY
 from bags import Platform
 from config import Settings
 from orchestrator.store.tables import (
@@ -33,19 +36,19 @@ DEADLINE_S = 20.0  # long: a parked call is never cut short by real time within 
 MERCHANTS: tuple[tuple[str, Platform, dict[str, str], tuple[dict[str, Any], ...]], ...] = (
     (
         "ep",
-        Platform.ELASTIC_PATH,
+        ELASTIC_PATH,
         {"api_url": "https://ep.fake.test", "client_id": "id", "client_secret": "secret"},
         ({"sku": "ep-1"}, {"sku": "ep-2"}),
     ),
     (
         "bc",
-        Platform.BIGCOMMERCE,
+        BIGCOMMERCE,
         {"api_url": "https://fake.test/stores/bc/v3", "access_token": "secret-bc"},
         ({"product_id": 11}, {"product_id": 12}),
     ),
     (
         "shop",
-        Platform.SHOPIFY,
+        SHOPIFY,
         {
             "shop_url": "https://shop.fake.test",
             "storefront_token": "secret-shop",
@@ -90,7 +93,7 @@ async def seed_stores(
             client,
             "POST",
             "/v1/admin/merchants",
-            {"name": label, "platform": platform.value, "connection": connection},
+            {"name": label, "platform": platform, "connection": connection},
         )
         merchant_id = made["id"]
         merchant_ids[label] = merchant_id

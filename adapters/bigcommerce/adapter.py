@@ -15,14 +15,13 @@ from typing import Any, TypeVar
 
 from adapters.base import Capabilities, CartContext, ExternalCart, LineRequest
 from adapters.bigcommerce.connection import BigCommerceConnection
-from adapters.bigcommerce.failures import PLATFORM, map_error
+from adapters.bigcommerce.failures import NAME, PLATFORM, map_error
 from adapters.bigcommerce.payloads import cart_of, cart_or_none, line_item
 from adapters.calls.caller import PlatformCaller, StaticAuth, rest_classifier
 from adapters.calls.http import Answer, Transport
 from adapters.calls.ids import UUID, IdFormat
 from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import Resilience
-from bags import Platform
 from errors import PlatformError, PlatformNotFound
 
 T = TypeVar("T")
@@ -40,7 +39,7 @@ RETRY_RULES = RetryRules(retry_answers_on_create=RETRY_ANSWERS_ON_CREATE)
 
 
 class BigCommerceAdapter:
-    platform = Platform.BIGCOMMERCE
+    platform = NAME
     capabilities = Capabilities(can_delete_cart=True, caller_chosen_cart_ids=False)
 
     def __init__(

@@ -20,7 +20,8 @@ from adapters.calls.statuses import error_for_status
 from bags import Platform
 from errors import Cause, PlatformError, PlatformRejected
 
-PLATFORM = Platform.BIGCOMMERCE.value
+NAME = Platform("BIGCOMMERCE")  # this platform's one name, in its rows and its errors
+PLATFORM: str = NAME
 _CREATES = frozenset({"create_cart", "add_lines"})
 # 422 titles that mean "not enough stock". BigCommerce does not document the exact wording
 # (https://developer.bigcommerce.com/docs/start/about/status-codes), so match the words any such

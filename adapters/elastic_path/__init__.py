@@ -2,5 +2,12 @@
 
 from adapters.elastic_path.adapter import RETRY_RULES, ElasticPathAdapter
 from adapters.elastic_path.connection import ElasticPathConnection, ElasticPathRef
+from adapters.elastic_path.failures import NAME as ELASTIC_PATH
 
-__all__ = ["RETRY_RULES", "ElasticPathAdapter", "ElasticPathConnection", "ElasticPathRef"]
+__all__ = [
+    "ELASTIC_PATH",
+    "RETRY_RULES",
+    "ElasticPathAdapter",
+    "ElasticPathConnection",
+    "ElasticPathRef",
+]

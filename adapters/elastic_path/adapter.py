@@ -33,6 +33,7 @@ from adapters.calls.resilience import Bulkheads, Resilience
 from adapters.elastic_path.auth import FORM_HEADERS, ClientCredentialsAuth
 from adapters.elastic_path.connection import ElasticPathConnection
 from adapters.elastic_path.failures import (
+    NAME,
     PLATFORM,
     ItemsRejected,
     line_problems,
@@ -52,7 +53,6 @@ from adapters.elastic_path.payloads import (
     items_cart,
     quantity_update,
 )
-from bags import Platform
 from errors import PlatformConflict, PlatformError, PlatformNotFound
 
 T = TypeVar("T")
@@ -66,7 +66,7 @@ CONFLICT_PAUSE_S = 0.05
 
 
 class ElasticPathAdapter:
-    platform = Platform.ELASTIC_PATH
+    platform = NAME
     capabilities = Capabilities(can_delete_cart=True, caller_chosen_cart_ids=True)
 
     def __init__(

@@ -26,7 +26,8 @@ from adapters.calls.statuses import error_for_status
 from bags import Platform
 from errors import Cause, PlatformAuthFailed, PlatformError, PlatformRejected, clip
 
-PLATFORM = Platform.ELASTIC_PATH.value
+NAME = Platform("ELASTIC_PATH")  # this platform's one name, in its rows and its errors
+PLATFORM: str = NAME
 # "Insufficient stock" (400 on an add or a quantity update), and the inventory service's 422
 # "insufficient stock levels" (https://elasticpath.dev/docs/api/carts/manage-carts).
 _STOCK = re.compile(r"stock", re.IGNORECASE)

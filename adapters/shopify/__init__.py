@@ -2,10 +2,12 @@
 
 from adapters.shopify.adapter import RETRY_ANSWERS_ON_CREATE, RETRY_RULES, ShopifyAdapter
 from adapters.shopify.connection import ShopifyConnection, ShopifyRef
+from adapters.shopify.failures import NAME as SHOPIFY
 
 __all__ = [
     "RETRY_ANSWERS_ON_CREATE",
     "RETRY_RULES",
+    "SHOPIFY",
     "ShopifyAdapter",
     "ShopifyConnection",
     "ShopifyRef",

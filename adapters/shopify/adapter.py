@@ -22,7 +22,7 @@ from adapters.calls.policy import RetryPolicy, RetryRules
 from adapters.calls.resilience import Resilience
 from adapters.shopify import documents
 from adapters.shopify.connection import ShopifyConnection
-from adapters.shopify.failures import PLATFORM, classify
+from adapters.shopify.failures import NAME, PLATFORM, classify
 from adapters.shopify.payloads import (
     MAX_LINES,
     cart_input,
@@ -30,7 +30,6 @@ from adapters.shopify.payloads import (
     mutated_cart,
     queried_cart,
 )
-from bags import Platform
 from errors import PlatformError, PlatformNotFound, PlatformServerError
 
 T = TypeVar("T")
@@ -50,7 +49,7 @@ _DELETE_ROUNDS = 4
 
 
 class ShopifyAdapter:
-    platform = Platform.SHOPIFY
+    platform = NAME
     # No delete mutation (carts are emptied and expire); Shopify mints the cart ids.
     capabilities = Capabilities(can_delete_cart=False, caller_chosen_cart_ids=False)
 

@@ -38,7 +38,8 @@ from errors import (
     PlatformUnavailable,
 )
 
-PLATFORM = Platform.SHOPIFY.value
+NAME = Platform("SHOPIFY")  # this platform's one name, in its rows and its errors
+PLATFORM: str = NAME
 # Shopify's own client waits 1000 ms before retrying a 429 or 503 without Retry-After
 # (https://github.com/Shopify/shopify-app-js/tree/main/packages/api-clients/graphql-client).
 DEFAULT_WAIT_S = 1.0

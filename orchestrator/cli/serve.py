@@ -184,7 +184,7 @@ def _described(settings: Settings, port: int, worker: int | None) -> dict[str, A
         "version": version_text(),
         "address": f"http://{settings.host}:{port}",
         "engine": make_url(settings.database_url).get_backend_name(),
-        "platforms": sorted(p.value for p in PLATFORMS),
+        "platforms": sorted(PLATFORMS),
     }
     if worker is not None:
         described |= {"worker": worker, "pid": os.getpid()}

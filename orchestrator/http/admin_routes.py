@@ -54,16 +54,16 @@ async def create_merchant(request: web.Request) -> web.Response:
     platforms = request.app[SERVICES].platforms
     platform = Platform(body.platform)
     if platform not in platforms.supported_platforms():
-        supported = ", ".join(sorted(p.value for p in platforms.supported_platforms()))
+        supported = ", ".join(sorted(platforms.supported_platforms()))
         raise InvalidRequest(
-            [FieldProblem("platform", f"{platform.value} is not supported yet; use {supported}")]
+            [FieldProblem("platform", f"{platform} is not supported yet; use {supported}")]
         )
     try:
         connection = platforms.parse_connection(platform, body.connection)
     except ValidationError as exc:
         raise validation_problems(exc, ("connection",)) from exc
     base_url: str = getattr(connection, "base_url", "")
-    policy = UrlPolicy.of(request.app[SETTINGS].for_platform(platform.value))
+    policy = UrlPolicy.of(request.app[SETTINGS].for_platform(platform))
     # Judged as the outbound client will read it (the model stored yarl's normalised URL):
     # its text first, then the addresses its name resolves to now (bounded; the connect-time
     # guard judges them again on every connect).
@@ -92,7 +92,7 @@ async def list_merchants(request: web.Request) -> web.Response:
     merchants = await request.app[SERVICES].store.catalog.list_merchants()
     return json_response(
         MerchantListOut(
-            data=[MerchantOut(id=m.id, name=m.name, platform=m.platform.value) for m in merchants]
+            data=[MerchantOut(id=m.id, name=m.name, platform=m.platform) for m in merchants]
         )
     )
 
@@ -104,7 +104,7 @@ async def get_merchant(request: web.Request) -> web.Response:
         raise NotFound("No such merchant.", kind=ErrorCode.MERCHANT_NOT_FOUND)
     merchant = row[0]
     return json_response(
-        MerchantOut(id=merchant.id, name=merchant.name, platform=merchant.platform.value)
+        MerchantOut(id=merchant.id, name=merchant.name, platform=merchant.platform)
     )
 
 

@@ -149,3 +149,7 @@ def checked_int(raw: str | None, field: str, default: int, low: int, high: int) 
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not low <= int(raw) <= high:
         raise InvalidRequest([FieldProblem(field, f"must be an integer from {low} to {high}")])
     return int(raw)
+
+
+# Marks a schema as a platform's name, for the document to refer to its ``Platform``.
+PLATFORM_MARK = "x-multicart-platform"

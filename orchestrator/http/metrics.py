@@ -44,7 +44,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from adapters import CircuitState, PlatformMetrics
-from bags import BagStatus, Platform
+from bags import BagStatus
 from orchestrator.store import Counts
 
 STORE_TIMEOUT_S = 2.0
@@ -135,15 +135,15 @@ class _StateCollector(Collector):
             "Merchant stores per circuit-breaker state.",
             labels=["platform", "state"],
         )
-        for platform in Platform:
+        for platform in sorted(self.platforms.supported_platforms() if self.platforms else ()):
             states = dict.fromkeys(CircuitState, 0)
             resilience = getattr(self.platforms, "resilience", None)
             if resilience is not None:
                 breakers = resilience(platform).breakers
-                for key in metrics.stores.get(platform.value, ()):
+                for key in metrics.stores.get(platform, ()):
                     states[breakers.state(key)] += 1
             for state, n in states.items():
-                circuits.add_metric([platform.value, state.value], n)
+                circuits.add_metric([platform, state.value], n)
         yield circuits
 
 

@@ -31,7 +31,7 @@ from adapters import PLATFORMS
 from config import Settings
 from errors import ErrorCode
 from orchestrator.http.error_docs import REF, component_schemas, error_responses
-from orchestrator.http.fields import ID_MAX, ID_PATTERN
+from orchestrator.http.fields import ID_MAX, ID_PATTERN, PLATFORM_MARK
 from orchestrator.http.routes import Route
 from orchestrator.http.shedding import NEVER_SHED
 
@@ -226,6 +226,21 @@ def _model_schema(model: type[BaseModel], defs: dict[str, Any]) -> str:
     return name
 
 
+def _refer_to_platform(node: Any) -> Any:
+    """Every schema marked as a platform's name becomes a reference to ``Platform``."""
+    if isinstance(node, dict):
+        if node.pop(PLATFORM_MARK, False):
+            kept = {k: v for k, v in node.items() if k not in ("type", "title")}
+            node.clear()
+            node.update({"$ref": REF.format(model="Platform"), **kept})
+        for value in node.values():
+            _refer_to_platform(value)
+    elif isinstance(node, list):
+        for value in node:
+            _refer_to_platform(value)
+    return node
+
+
 def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
     merchant, sku = defs["MerchantIn"], defs["SkuIn"]
     variants, refs = [], []
@@ -240,15 +255,16 @@ def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
                 )
         variants.append(
             {
-                "title": platform.value,
+                "title": platform,
                 "properties": {
-                    "platform": {"const": platform.value},
+                    "platform": {"const": platform},
                     "connection": {"$ref": REF.format(model=connection)},
                 },
             }
         )
         refs.append({"$ref": REF.format(model=_model_schema(spec.platform_ref, defs))})
-    defs["Platform"]["enum"] = [platform.value for platform in PLATFORMS]
+    defs["Platform"] = {"type": "string", "title": "Platform", "enum": list(PLATFORMS)}
+    _refer_to_platform(defs)
     merchant["oneOf"] = variants  # the connection's shape follows the platform
     merchant["properties"]["connection"] = {
         "type": "object",
@@ -259,7 +275,7 @@ def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
         "description": "The SKU's ids on its merchant's platform, in that platform's shape.",
     }
     expires = defs["BagOut"]["properties"]["external_expires_at"]
-    lifetimes = ", ".join(f"{p.value} {s.cart_lifetime.days} days" for p, s in PLATFORMS.items())
+    lifetimes = ", ".join(f"{p} {s.cart_lifetime.days} days" for p, s in PLATFORMS.items())
     expires["description"] = f"{expires['description']} Cart lifetimes: {lifetimes}."
 
 

@@ -63,7 +63,7 @@ def entry_json(e: PendingExternalDelete) -> dict[str, Any]:
         "cart_id": e.cart_id,
         "bag_id": e.bag_id,
         "merchant_id": e.merchant_id,
-        "platform": e.platform.value,
+        "platform": e.platform,
         "external_id": e.external_id,
         "kind": e.kind,
         "state": e.state,

@@ -74,7 +74,7 @@ def preview_json(p: Preview) -> dict[str, Any]:
             {
                 "merchant_id": b.merchant_id,
                 "merchant_name": b.merchant_name,
-                "platform": b.platform.value,
+                "platform": b.platform,
                 "currency": b.currency,
                 "sub_total": b.sub_total,
                 "skus": [

@@ -9,12 +9,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from adapters import PLATFORMS
 from bags import Bag, Cart, CatalogSku, OrderError, Platform
 from orchestrator.http.fields import (
+    PLATFORM_MARK,
     Currency,
     Id,
     KeysStated,
@@ -47,8 +56,13 @@ def registered_platform(name: Platform) -> Platform:
 
 
 # A platform's name with a row in the table; the document's ``Platform`` lists the rows'
-# names (openapi.py).
-PlatformName = Annotated[Platform, AfterValidator(registered_platform)]
+# names: openapi.py puts a reference to it wherever ``PLATFORM_MARK`` is (the name type is a
+# plain string to pydantic, which would otherwise write no definition for it).
+PlatformName = Annotated[
+    Platform,
+    AfterValidator(registered_platform),
+    WithJsonSchema({"type": "string", PLATFORM_MARK: True}),
+]
 
 
 # A page's pointer to the next one.
@@ -181,7 +195,7 @@ def bag_json(b: Bag) -> dict[str, Any]:
         "id": b.id,
         "merchant_id": b.merchant_id,
         "merchant_name": b.merchant_name,
-        "platform": b.platform.value,
+        "platform": b.platform,
         "status": b.status.value,
         "external_id": b.external_id,
         "checkout_url": b.checkout_url,
@@ -215,7 +229,7 @@ def error_json(e: OrderError) -> dict[str, Any]:
         "type": e.type,
         "message": e.message,
         "date_created": e.date_created,
-        "platform": e.platform.value if e.platform else None,
+        "platform": e.platform,
         "cause": e.cause,
         "retryable": e.retryable,
     }

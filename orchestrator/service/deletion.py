@@ -206,7 +206,7 @@ class ExternalDeleter:
             log.error(
                 "external_carts_unrecorded",
                 cart_id=cart_id,
-                external_ids=[(e.platform.value, e.merchant_id, e.external_id) for e in made],
+                external_ids=[(e.platform, e.merchant_id, e.external_id) for e in made],
             )
             # A StaleCart is a conflict with another change (409), never a 500.
             raise (busy() if isinstance(failure, StaleCart) else failure) from None

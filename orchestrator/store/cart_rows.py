@@ -88,7 +88,7 @@ def bag_rows(cart: Cart) -> list[dict[str, Any]]:
             **copied(bag, _BAG_COPIED),
             "cart_id": cart.id,
             "position": i,
-            "platform": bag.platform.value,
+            "platform": bag.platform,
             "status": bag.status.value,
         }
         for i, bag in enumerate(cart.bags)
@@ -114,7 +114,7 @@ def error_rows(cart: Cart) -> list[dict[str, Any]]:
             **copied(err, _ERROR_COPIED),
             "cart_id": cart.id,
             "position": i,
-            "platform": err.platform.value if err.platform is not None else None,
+            "platform": err.platform,
         }
         for i, err in enumerate(cart.errors)
     ]

@@ -130,7 +130,7 @@ class CatalogStore:
                 insert(merchants).values(
                     id=merchant.id,
                     name=merchant.name,
-                    platform=Platform(merchant.platform).value,
+                    platform=merchant.platform,
                     connection_ciphertext=bytes(connection_ciphertext),
                     created_at=datetime.now(UTC),
                 )

@@ -103,7 +103,7 @@ async def insert_outbox(conn: AsyncConnection, items: Sequence[PendingExternalDe
     rows = [
         {
             **copied(item, _ENTRY_COPIED),
-            "platform": Platform(item.platform).value,
+            "platform": item.platform,
             "next_attempt_at": item.next_attempt_at or now,
             "created_at": now,
             "state": "pending",

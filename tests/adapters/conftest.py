@@ -16,11 +16,10 @@ import httpx
 import pytest
 import respx
 
-from adapters.bigcommerce import BigCommerceAdapter
-from adapters.elastic_path import ElasticPathAdapter
+from adapters.bigcommerce import BIGCOMMERCE, BigCommerceAdapter
+from adapters.elastic_path import ELASTIC_PATH, ElasticPathAdapter
 from adapters.registry import AdapterRegistry
-from adapters.shopify import ShopifyAdapter
-from bags.status import Platform
+from adapters.shopify import SHOPIFY, ShopifyAdapter
 from config import Settings
 from tests.adapters.elastic_path_answers import CONN as EP_CONNECTION
 from tests.adapters.elastic_path_answers import TOKEN_URL as EP_TOKEN_URL
@@ -119,9 +118,7 @@ def mocked_registry(settings: Settings, **kwargs: Any) -> AdapterRegistry:
 
 @pytest.fixture
 def bc(registry: AdapterRegistry) -> BigCommerceAdapter:
-    adapter = registry.for_merchant(
-        "mer_1", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": TOKEN}
-    )
+    adapter = registry.for_merchant("mer_1", BIGCOMMERCE, {"api_url": STORE, "access_token": TOKEN})
     assert isinstance(adapter, BigCommerceAdapter)
     return adapter
 
@@ -135,7 +132,7 @@ def mock() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 def shop(registry: AdapterRegistry) -> ShopifyAdapter:
     adapter = registry.for_merchant(
-        "mer_1", Platform.SHOPIFY, {"shop_url": SHOP + "/", "storefront_token": SHOPIFY_TOKEN}
+        "mer_1", SHOPIFY, {"shop_url": SHOP + "/", "storefront_token": SHOPIFY_TOKEN}
     )
     assert isinstance(adapter, ShopifyAdapter)
     return adapter
@@ -149,7 +146,7 @@ def gql(mock: respx.MockRouter) -> respx.Route:
 
 @pytest.fixture
 def ep(registry: AdapterRegistry) -> ElasticPathAdapter:
-    adapter = registry.for_merchant("mer_ep", Platform.ELASTIC_PATH, EP_CONNECTION)
+    adapter = registry.for_merchant("mer_ep", ELASTIC_PATH, EP_CONNECTION)
     assert isinstance(adapter, ElasticPathAdapter)
     return adapter
 

@@ -14,12 +14,12 @@ import respx
 from pydantic import SecretStr, ValidationError
 
 from adapters.base import LineRequest
-from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
+from adapters.bigcommerce import BIGCOMMERCE, BigCommerceAdapter, BigCommerceConnection
 from adapters.calls.platform_text import PLATFORM_MESSAGE_MAX
 from adapters.calls.policy import RetryPolicy
-from adapters.elastic_path import ElasticPathAdapter
+from adapters.elastic_path import ELASTIC_PATH, ElasticPathAdapter
 from adapters.registry import PLATFORMS, AdapterRegistry
-from adapters.shopify import ShopifyAdapter, ShopifyConnection
+from adapters.shopify import SHOPIFY, ShopifyAdapter, ShopifyConnection
 from bags.status import Platform
 from errors import (
     MESSAGE_MAX,
@@ -39,7 +39,7 @@ BIG_QUANTITY = 2**40
 def adapter(registry: AdapterRegistry, platform: Platform, connection: Any) -> Any:
     """An adapter as the registry builds it, from a connection that skipped validation (one
     stored before a rule existed, say)."""
-    settings = fast_settings().for_platform(platform.value)
+    settings = fast_settings().for_platform(platform)
     return PLATFORMS[platform].adapter(
         "mer_1",
         connection,
@@ -102,7 +102,7 @@ async def test_bigcommerce_an_id_orjson_cannot_encode_is_refused_before_sending(
 def test_bigcommerce_refuses_a_token_no_header_can_carry_without_echoing_it(token: str) -> None:
     registry = AdapterRegistry(fast_settings())
     with pytest.raises(ValidationError) as caught:
-        registry.parse_connection(Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": token})
+        registry.parse_connection(BIGCOMMERCE, {"api_url": STORE, "access_token": token})
     assert token not in str(caught.value)
 
 
@@ -116,7 +116,7 @@ async def test_bigcommerce_a_stored_token_with_a_line_break_is_auth_failed_and_n
     connection = BigCommerceConnection.model_construct(
         api_url=f"{server.url}/stores/abc/v3", access_token=SecretStr("tok\r\nX-Injected: 1")
     )
-    bc = adapter(live_registry, Platform.BIGCOMMERCE, connection)  # the production transport
+    bc = adapter(live_registry, BIGCOMMERCE, connection)  # the production transport
     with pytest.raises(PlatformAuthFailed) as caught:
         await bc.get_cart("00000000-0000-4000-8000-0000000000c1", deadline=deadline())
     assert not caught.value.may_have_applied and server.requests == []
@@ -172,7 +172,7 @@ SHOPIFY_ANSWERS: dict[str, Any] = {
 @pytest.fixture
 def shop(registry: AdapterRegistry) -> ShopifyAdapter:
     built = registry.for_merchant(
-        "mer_1", Platform.SHOPIFY, {"shop_url": SHOP, "storefront_token": "shpss_0123"}
+        "mer_1", SHOPIFY, {"shop_url": SHOP, "storefront_token": "shpss_0123"}
     )
     assert isinstance(built, ShopifyAdapter)
     return built
@@ -205,7 +205,7 @@ async def test_shopify_a_stored_token_no_header_can_carry_is_auth_failed(
     connection = ShopifyConnection.model_construct(
         shop_url=SHOP, storefront_token=SecretStr(token), api_version="2026-04"
     )
-    shop = adapter(registry, Platform.SHOPIFY, connection)  # the constructor does not raise
+    shop = adapter(registry, SHOPIFY, connection)  # the constructor does not raise
     for call in (
         shop.get_cart("gid://shopify/Cart/c1?key=k", deadline=deadline()),
         shop.delete_cart("gid://shopify/Cart/c1?key=k", deadline=deadline()),
@@ -267,7 +267,7 @@ def token(value: str = "tok1") -> httpx.Response:
 @pytest.fixture
 def ep(registry: AdapterRegistry) -> ElasticPathAdapter:
     built = registry.for_merchant(
-        "mer_1", Platform.ELASTIC_PATH, {"api_url": API, "client_id": "c", "client_secret": "s"}
+        "mer_1", ELASTIC_PATH, {"api_url": API, "client_id": "c", "client_secret": "s"}
     )
     assert isinstance(built, ElasticPathAdapter)
     return built
@@ -325,4 +325,4 @@ async def test_elastic_path_a_long_item_error_is_clipped_in_its_line_problem(
 
 def test_every_platform_is_covered_here() -> None:
     # A new platform gets its crafted answers and bad tokens here too.
-    assert set(PLATFORMS) == {Platform.BIGCOMMERCE, Platform.SHOPIFY, Platform.ELASTIC_PATH}
+    assert set(PLATFORMS) == {BIGCOMMERCE, SHOPIFY, ELASTIC_PATH}

@@ -14,6 +14,7 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from structlog.testing import capture_logs
 
+from adapters.bigcommerce import BIGCOMMERCE
 from adapters.calls.address_guard import AddressRefused, GuardedResolver
 from adapters.calls.aiohttp_transport import AiohttpTransport
 from adapters.calls.connections import UrlPolicy, address_problem, url_problem
@@ -22,7 +23,6 @@ from adapters.calls.policy import RetryPolicy
 from adapters.calls.resilience import CircuitState
 from adapters.calls.retry import should_retry
 from adapters.registry import AdapterRegistry
-from bags.status import Platform
 from errors import Cause, PlatformAddressRefused
 from tests.adapters.conftest import CART_ID as CART
 from tests.adapters.conftest import Behaviour, TcpServer, deadline, fast_settings
@@ -226,7 +226,7 @@ async def test_a_refused_store_fails_once_per_call_and_never_trips_its_circuit(
     base = f"http://localhost:{port_of(server)}/stores/x/v3"
     registry = AdapterRegistry(fast_settings(allow_private_platform_urls=False))
     adapter = registry.for_merchant(
-        "mer_1", Platform.BIGCOMMERCE, {"api_url": base, "access_token": "tok-secret-7"}
+        "mer_1", BIGCOMMERCE, {"api_url": base, "access_token": "tok-secret-7"}
     )
     try:
         with capture_logs() as logs:
@@ -244,7 +244,7 @@ async def test_a_refused_store_fails_once_per_call_and_never_trips_its_circuit(
     metrics = registry.metrics
     assert metrics.retries == {}
     assert metrics.calls == {(P, "platform_host_refused"): 10}  # one attempt per call
-    breakers = registry.resilience(Platform.BIGCOMMERCE).breakers
+    breakers = registry.resilience(BIGCOMMERCE).breakers
     assert breakers.state(base) is CircuitState.CLOSED
     assert server.connections == 0
 

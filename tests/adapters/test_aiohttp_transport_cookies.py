@@ -13,10 +13,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.bigcommerce import BigCommerceAdapter
+from adapters.bigcommerce import BIGCOMMERCE, BigCommerceAdapter
 from adapters.calls.aiohttp_transport import AiohttpTransport
 from adapters.registry import AdapterRegistry
-from bags.status import Platform
 from tests.adapters.conftest import TOKEN
 
 
@@ -42,10 +41,10 @@ async def test_a_cookie_set_by_one_store_never_reaches_another(
 ) -> None:
     base, seen = server
     first = live_registry.for_merchant(
-        "mer_a", Platform.BIGCOMMERCE, {"api_url": f"{base}/stores/a/v3", "access_token": TOKEN}
+        "mer_a", BIGCOMMERCE, {"api_url": f"{base}/stores/a/v3", "access_token": TOKEN}
     )
     second = live_registry.for_merchant(
-        "mer_b", Platform.BIGCOMMERCE, {"api_url": f"{base}/stores/b/v3", "access_token": TOKEN}
+        "mer_b", BIGCOMMERCE, {"api_url": f"{base}/stores/b/v3", "access_token": TOKEN}
     )
     assert isinstance(first, BigCommerceAdapter) and isinstance(second, BigCommerceAdapter)
     deadline = time.monotonic() + 5
@@ -57,7 +56,7 @@ async def test_a_cookie_set_by_one_store_never_reaches_another(
         ("/stores/b/v3/carts/00000000-0000-4000-8000-0000000000c2", None),
         ("/stores/a/v3/carts/00000000-0000-4000-8000-0000000000c3", None),
     ]
-    transport = live_registry.transport(Platform.BIGCOMMERCE)
+    transport = live_registry.transport(BIGCOMMERCE)
     assert isinstance(transport, AiohttpTransport)
     session = transport._session
     assert session is not None and len(session.cookie_jar) == 0

@@ -18,11 +18,10 @@ import pytest
 import respx
 
 from adapters.base import LineRequest
-from adapters.bigcommerce import BigCommerceAdapter
+from adapters.bigcommerce import BIGCOMMERCE, BigCommerceAdapter
 from adapters.calls.aiohttp_transport import AiohttpTransport
 from adapters.calls.http import Answer, send_once
 from adapters.calls.policy import RetryPolicy
-from bags.status import Platform
 from config import Settings
 from errors import PlatformServerError
 from tests.adapters.conftest import (
@@ -152,9 +151,7 @@ async def test_one_byte_over_the_cap_is_refused(
 
 async def test_an_oversize_answer_to_a_create_is_not_repeated() -> None:
     registry = mocked_registry(fast_settings(platform_max_answer_bytes=CAP))
-    bc = registry.for_merchant(
-        "mer_1", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": "t"}
-    )
+    bc = registry.for_merchant("mer_1", BIGCOMMERCE, {"api_url": STORE, "access_token": "t"})
     assert isinstance(bc, BigCommerceAdapter)
     line = LineRequest(platform_ref={"product_id": 1}, quantity=1, sku_id="s")
     with respx.mock(using="httpx") as mock:

@@ -12,9 +12,13 @@ import respx
 from structlog.testing import capture_logs
 
 from adapters.calls.policy import RetryPolicy
-from adapters.elastic_path import RETRY_RULES, ElasticPathAdapter, ElasticPathConnection
+from adapters.elastic_path import (
+    ELASTIC_PATH,
+    RETRY_RULES,
+    ElasticPathAdapter,
+    ElasticPathConnection,
+)
 from adapters.registry import AdapterRegistry
-from bags.status import Platform
 from errors import (
     Cause,
     PlatformAuthFailed,
@@ -45,12 +49,12 @@ UNAUTHORIZED = httpx.Response(
 
 def make_adapter(registry: AdapterRegistry, clock: FakeClock | None = None) -> ElasticPathAdapter:
     """Built by hand, for a fake token clock: what the registry builds, plus ``clock``."""
-    settings = fast_settings().for_platform(Platform.ELASTIC_PATH.value)
+    settings = fast_settings().for_platform(ELASTIC_PATH)
     return ElasticPathAdapter(
         "mer_ep",
         ElasticPathConnection.model_validate(CONN),
-        registry.transport(Platform.ELASTIC_PATH),
-        registry.resilience(Platform.ELASTIC_PATH),
+        registry.transport(ELASTIC_PATH),
+        registry.resilience(ELASTIC_PATH),
         RetryPolicy.for_platform(settings, RETRY_RULES),
         clock=clock or FakeClock(),
     )

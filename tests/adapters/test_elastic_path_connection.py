@@ -7,9 +7,8 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from adapters.elastic_path import ElasticPathAdapter, ElasticPathConnection
+from adapters.elastic_path import ELASTIC_PATH, ElasticPathAdapter, ElasticPathConnection
 from adapters.registry import AdapterRegistry
-from bags.status import Platform
 from tests.adapters.conftest import deadline
 from tests.adapters.elastic_path_answers import API, CART, CLIENT_ID, CONN, REF, SECRET
 
@@ -58,8 +57,8 @@ def test_a_missing_secret_is_refused() -> None:
 async def test_the_registry_builds_the_adapter_from_its_table_row(
     registry: AdapterRegistry, mock: respx.MockRouter
 ) -> None:
-    assert Platform.ELASTIC_PATH in registry.supported_platforms()
-    parsed = registry.parse_connection(Platform.ELASTIC_PATH, CONN)
+    assert ELASTIC_PATH in registry.supported_platforms()
+    parsed = registry.parse_connection(ELASTIC_PATH, CONN)
     assert isinstance(parsed, ElasticPathConnection)
     adapter = registry.for_merchant("mer_ep", "ELASTIC_PATH", CONN)
     assert isinstance(adapter, ElasticPathAdapter)

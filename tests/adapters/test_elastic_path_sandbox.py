@@ -15,9 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.base import CartContext, LineRequest
-from adapters.elastic_path import ElasticPathAdapter
+from adapters.elastic_path import ELASTIC_PATH, ElasticPathAdapter
 from adapters.registry import AdapterRegistry
-from bags.status import Platform
 from errors import Cause, PlatformRejected, PlatformTimeout
 from sandbox.app import SandboxConfig, build_app
 from tests.adapters.conftest import deadline, fast_settings
@@ -48,7 +47,7 @@ async def store(sandbox: Client) -> dict[str, Any]:
 @pytest.fixture
 async def ep(store: dict[str, Any]) -> AsyncIterator[ElasticPathAdapter]:
     registry = AdapterRegistry(fast_settings(platform_attempt_timeout_s=1.0))
-    adapter = registry.for_merchant("mer_e2e", Platform.ELASTIC_PATH, store["connection"])
+    adapter = registry.for_merchant("mer_e2e", ELASTIC_PATH, store["connection"])
     assert isinstance(adapter, ElasticPathAdapter)
     yield adapter
     await registry.aclose()

@@ -20,8 +20,7 @@ import pytest
 import respx
 
 from adapters.base import CartContext
-from adapters.elastic_path import ElasticPathAdapter
-from bags.status import Platform
+from adapters.elastic_path import ELASTIC_PATH, ElasticPathAdapter
 from tests.adapters.conftest import deadline, fast_settings, mocked_registry
 from tests.adapters.elastic_path_answers import (
     CART,
@@ -71,7 +70,7 @@ def auth_spec() -> Any:
 @pytest.fixture
 async def ep() -> AsyncIterator[ElasticPathAdapter]:
     registry = mocked_registry(fast_settings())
-    adapter = registry.for_merchant("mer_ep", Platform.ELASTIC_PATH, CONN)
+    adapter = registry.for_merchant("mer_ep", ELASTIC_PATH, CONN)
     assert isinstance(adapter, ElasticPathAdapter)
     yield adapter
     await registry.aclose()

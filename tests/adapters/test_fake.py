@@ -8,10 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.base import CartPlatform, LineRequest
-from adapters.bigcommerce import BigCommerceConnection
+from adapters.bigcommerce import BIGCOMMERCE, BigCommerceConnection
+from adapters.elastic_path import ELASTIC_PATH
 from adapters.fake import FakePlatform, FakeRegistry, ref_key
-from adapters.shopify import ShopifyConnection
-from bags.status import Platform
+from adapters.shopify import SHOPIFY, ShopifyConnection
 from errors import Cause, PlatformNotFound, PlatformRejected, PlatformTimeout
 
 A = {"product_id": 1, "variant_id": 10}
@@ -78,7 +78,7 @@ async def test_scripted_failures_hit_the_next_calls_only() -> None:
 
 
 async def test_delay_and_caller_chosen_ids() -> None:
-    platform = fake(platform=Platform.ELASTIC_PATH, delay=0.02)
+    platform = fake(platform=ELASTIC_PATH, delay=0.02)
     assert platform.capabilities.caller_chosen_cart_ids
     started = time.monotonic()
     cart = await platform.create_cart(
@@ -89,7 +89,7 @@ async def test_delay_and_caller_chosen_ids() -> None:
 
 
 async def test_shopify_fake_cannot_delete_and_keeps_an_emptied_cart() -> None:
-    platform = fake(platform=Platform.SHOPIFY)
+    platform = fake(platform=SHOPIFY)
     assert not platform.capabilities.can_delete_cart
     cart = await platform.create_cart([LineRequest(A, 1)], currency="USD", deadline=FAR)
     emptied = await platform.remove_line(cart.external_id, cart.lines[0].external_id, deadline=FAR)
@@ -98,20 +98,18 @@ async def test_shopify_fake_cannot_delete_and_keeps_an_emptied_cart() -> None:
 
 async def test_fake_registry_surface() -> None:
     registry = FakeRegistry(default_price=500)
-    assert registry.supported_platforms() == set(Platform)
+    assert registry.supported_platforms() == {SHOPIFY, BIGCOMMERCE, ELASTIC_PATH}
     assert isinstance(
-        registry.parse_connection(
-            Platform.BIGCOMMERCE, {"api_url": "https://x/v3", "access_token": "t"}
-        ),
+        registry.parse_connection(BIGCOMMERCE, {"api_url": "https://x/v3", "access_token": "t"}),
         BigCommerceConnection,
     )
     with pytest.raises(ValidationError):
-        registry.parse_connection(Platform.BIGCOMMERCE, {"api_url": "x"})
+        registry.parse_connection(BIGCOMMERCE, {"api_url": "x"})
     # Every platform's connection is its real adapter's model (the registry table's row).
     shopify = {"shop_url": "https://shop.test", "storefront_token": "t", "api_version": "2026-04"}
-    assert isinstance(registry.parse_connection(Platform.SHOPIFY, shopify), ShopifyConnection)
-    first = registry.for_merchant("m1", Platform.BIGCOMMERCE, {})
-    assert registry.for_merchant("m1", Platform.BIGCOMMERCE, {}) is first
+    assert isinstance(registry.parse_connection(SHOPIFY, shopify), ShopifyConnection)
+    first = registry.for_merchant("m1", BIGCOMMERCE, {})
+    assert registry.for_merchant("m1", BIGCOMMERCE, {}) is first
     cart = await first.create_cart([LineRequest({"sku": "any"}, 2)], currency="USD", deadline=FAR)
     assert cart.sub_total == 1000
     await registry.aclose()

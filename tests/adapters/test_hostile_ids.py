@@ -13,11 +13,12 @@ import respx
 from adapters.base import LineRequest
 from adapters.bigcommerce import BigCommerceAdapter
 from adapters.bigcommerce.adapter import CART_ID as BC_CART_ID
+from adapters.elastic_path import ELASTIC_PATH
 from adapters.elastic_path.payloads import CART_ID as EP_CART_ID
 from adapters.registry import AdapterRegistry
+from adapters.shopify import SHOPIFY
 from adapters.shopify.adapter import CART_ID as SHOPIFY_CART_ID
 from adapters.shopify.adapter import LINE_ID as SHOPIFY_LINE_ID
-from bags.status import Platform
 from errors import PlatformError
 from tests.adapters.bigcommerce_answers import bc_cart, bc_item
 from tests.adapters.conftest import CART_ID, ITEM_ID, deadline
@@ -87,7 +88,7 @@ async def test_elastic_path_never_puts_a_hostile_id_in_a_path(
 ) -> None:
     ep = registry.for_merchant(
         "mer_ep",
-        Platform.ELASTIC_PATH,
+        ELASTIC_PATH,
         {"api_url": "https://ep.test", "client_id": "c", "client_secret": "s"},
     )
     route = mock.route().mock(return_value=httpx.Response(500))
@@ -102,7 +103,7 @@ async def test_shopify_refuses_an_id_of_another_shape_before_sending(
     registry: AdapterRegistry, mock: respx.MockRouter, hostile: str
 ) -> None:
     shop = registry.for_merchant(
-        "mer_s", Platform.SHOPIFY, {"shop_url": "https://s.test", "storefront_token": "t"}
+        "mer_s", SHOPIFY, {"shop_url": "https://s.test", "storefront_token": "t"}
     )
     route = mock.route().mock(return_value=httpx.Response(500))
     good_cart, good_line = "gid://shopify/Cart/c1-ab?key=k", "gid://shopify/CartLine/1?cart=c1"

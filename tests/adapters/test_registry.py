@@ -9,10 +9,11 @@ import httpx
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from adapters.bigcommerce import BigCommerceAdapter, BigCommerceConnection
+from adapters.bigcommerce import BIGCOMMERCE, BigCommerceAdapter, BigCommerceConnection
 from adapters.calls.aiohttp_transport import AiohttpTransport
+from adapters.elastic_path import ELASTIC_PATH
 from adapters.registry import PLATFORMS, AdapterRegistry
-from bags.status import Platform
+from adapters.shopify import SHOPIFY
 from config import PlatformSettings
 from errors import PlatformTimeout
 from tests.adapters.conftest import (
@@ -34,13 +35,13 @@ CONN = {"api_url": STORE, "access_token": TOKEN}
 
 async def test_supported_platforms_and_connection_parsing() -> None:
     registry = AdapterRegistry(fast_settings())
-    assert registry.supported_platforms() == set(Platform)  # every platform has its row
-    parsed = registry.parse_connection(Platform.BIGCOMMERCE, {**CONN, "api_url": STORE + "/"})
+    assert registry.supported_platforms() == {SHOPIFY, BIGCOMMERCE, ELASTIC_PATH}  # every row
+    parsed = registry.parse_connection(BIGCOMMERCE, {**CONN, "api_url": STORE + "/"})
     assert isinstance(parsed, BigCommerceConnection) and parsed.api_url == STORE
     with pytest.raises(ValidationError):
-        registry.parse_connection(Platform.BIGCOMMERCE, {"api_url": STORE})
+        registry.parse_connection(BIGCOMMERCE, {"api_url": STORE})
     with pytest.raises(ValidationError):  # the Shopify row's model: a URL, a token, a version
-        registry.parse_connection(Platform.SHOPIFY, {"shop_url": "x"})
+        registry.parse_connection(SHOPIFY, {"shop_url": "x"})
     await registry.aclose()
 
 
@@ -55,17 +56,17 @@ def test_every_platform_row_is_complete_and_the_registry_offers_exactly_the_tabl
 
 async def test_adapters_are_built_per_call_and_share_one_transport_per_platform() -> None:
     registry = AdapterRegistry(fast_settings())
-    first = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
+    first = registry.for_merchant("m1", BIGCOMMERCE, CONN)
     assert isinstance(first, BigCommerceAdapter)
     # The orchestrator caches built adapters (orchestrator.service.merchants), not the registry.
     assert registry.for_merchant("m1", "BIGCOMMERCE", dict(CONN)) is not first
-    moved = registry.for_merchant("m1", Platform.BIGCOMMERCE, {**CONN, "api_url": OTHER_STORE})
+    moved = registry.for_merchant("m1", BIGCOMMERCE, {**CONN, "api_url": OTHER_STORE})
     assert isinstance(moved, BigCommerceAdapter) and moved._base == OTHER_STORE
     # one production transport for the platform, another for each other platform
-    transport = registry.transport(Platform.BIGCOMMERCE)
+    transport = registry.transport(BIGCOMMERCE)
     assert isinstance(transport, AiohttpTransport)
-    assert registry.transport(Platform.BIGCOMMERCE) is transport
-    assert registry.transport(Platform.SHOPIFY) is not transport
+    assert registry.transport(BIGCOMMERCE) is transport
+    assert registry.transport(SHOPIFY) is not transport
     await registry.aclose()
 
 
@@ -73,11 +74,11 @@ async def test_aclose_closes_every_session_it_opened(tcp_server: StartServer) ->
     server = await tcp_server(close_after_read)
     registry = AdapterRegistry(fast_settings())
     adapter = registry.for_merchant(
-        "m1", Platform.BIGCOMMERCE, {**CONN, "api_url": server.url + "/stores/s/v3"}
+        "m1", BIGCOMMERCE, {**CONN, "api_url": server.url + "/stores/s/v3"}
     )
     with pytest.raises(PlatformTimeout):
         await adapter.delete_cart(CART_ID, deadline=time.monotonic() + 3)
-    transport = registry.transport(Platform.BIGCOMMERCE)
+    transport = registry.transport(BIGCOMMERCE)
     assert isinstance(transport, AiohttpTransport)
     session = transport._session
     assert session is not None and not session.closed
@@ -100,7 +101,7 @@ async def test_an_injected_transport_factory_is_used_and_its_transports_closed()
         return HttpxTransport(client)
 
     registry = AdapterRegistry(fast_settings(), transport_factory=factory)
-    adapter = registry.for_merchant("m1", Platform.BIGCOMMERCE, CONN)
+    adapter = registry.for_merchant("m1", BIGCOMMERCE, CONN)
     await adapter.delete_cart(CART_ID, deadline=time.monotonic() + 3)
     await registry.aclose()
     assert [(r.method, r.url.path) for r in seen] == [

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from adapters.bigcommerce import BigCommerceAdapter
+from adapters.bigcommerce import BIGCOMMERCE, BigCommerceAdapter
 from adapters.calls.resilience import (
     Bulkheads,
     CircuitBreakers,
@@ -19,7 +19,6 @@ from adapters.calls.resilience import (
     Resilience,
 )
 from adapters.registry import AdapterRegistry
-from bags.status import Platform
 from errors import (
     Cause,
     PlatformRejected,
@@ -94,12 +93,8 @@ def test_a_cancelled_trial_frees_the_half_open_slot(clock: FakeClock) -> None:
 async def test_adapter_fails_fast_per_store_and_half_opens_after_the_reset(
     registry: AdapterRegistry, clock: FakeClock
 ) -> None:
-    store = registry.for_merchant(
-        "m1", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": "t"}
-    )
-    other = registry.for_merchant(
-        "m2", Platform.BIGCOMMERCE, {"api_url": OTHER_STORE, "access_token": "t"}
-    )
+    store = registry.for_merchant("m1", BIGCOMMERCE, {"api_url": STORE, "access_token": "t"})
+    other = registry.for_merchant("m2", BIGCOMMERCE, {"api_url": OTHER_STORE, "access_token": "t"})
     assert isinstance(store, BigCommerceAdapter) and isinstance(other, BigCommerceAdapter)
     with respx.mock(using="httpx") as mock:
         dead = mock.get(f"{STORE}/carts/{CART_ID}").mock(return_value=httpx.Response(500))
@@ -109,7 +104,7 @@ async def test_adapter_fails_fast_per_store_and_half_opens_after_the_reset(
         with pytest.raises(PlatformServerError):  # 3 attempts = threshold 3
             await store.get_cart(CART_ID, deadline=deadline())
         assert dead.call_count == 3
-        assert registry.resilience(Platform.BIGCOMMERCE).breakers.state(STORE) == "open"
+        assert registry.resilience(BIGCOMMERCE).breakers.state(STORE) == "open"
 
         assert len(clock.slept) == 2  # the backoffs between the 3 attempts
         with pytest.raises(CircuitOpen):
@@ -121,10 +116,10 @@ async def test_adapter_fails_fast_per_store_and_half_opens_after_the_reset(
         assert alive.call_count == 1
 
         clock.advance(30)
-        assert registry.resilience(Platform.BIGCOMMERCE).breakers.state(STORE) == "half_open"
+        assert registry.resilience(BIGCOMMERCE).breakers.state(STORE) == "half_open"
         dead.mock(return_value=httpx.Response(200, json=bc_cart()))
         assert (await store.get_cart(CART_ID, deadline=deadline())).external_id == CART_ID
-        assert registry.resilience(Platform.BIGCOMMERCE).breakers.state(STORE) == "closed"
+        assert registry.resilience(BIGCOMMERCE).breakers.state(STORE) == "closed"
 
     snapshot = registry.metrics.snapshot()
     calls = {(c["platform"], c["outcome"]): c["count"] for c in snapshot["platform_calls"]}
@@ -138,11 +133,9 @@ async def test_a_retry_that_meets_the_circuit_its_trial_reopened_answers_the_tri
     """The half-open trial is sent and fails (a 500: maybe applied); its retry then meets the
     circuit the trial reopened. The call used to raise CircuitOpen ("nothing was sent"), hiding
     the trial: an outbox delete was then never counted as failing, and never given up."""
-    store = registry.for_merchant(
-        "m1", Platform.BIGCOMMERCE, {"api_url": STORE, "access_token": "t"}
-    )
+    store = registry.for_merchant("m1", BIGCOMMERCE, {"api_url": STORE, "access_token": "t"})
     assert isinstance(store, BigCommerceAdapter)
-    breakers = registry.resilience(Platform.BIGCOMMERCE).breakers
+    breakers = registry.resilience(BIGCOMMERCE).breakers
     with respx.mock(using="httpx") as mock:
         dead = mock.delete(f"{STORE}/carts/{CART_ID}").mock(return_value=httpx.Response(500))
         with pytest.raises(PlatformServerError):

@@ -9,8 +9,7 @@ from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from adapters.registry import PLATFORMS, AdapterRegistry
-from adapters.shopify import RETRY_RULES, ShopifyAdapter, ShopifyConnection
-from bags.status import Platform
+from adapters.shopify import RETRY_RULES, SHOPIFY, ShopifyAdapter, ShopifyConnection
 from errors import PlatformAuthFailed
 from tests.adapters.conftest import deadline
 from tests.adapters.shopify_answers import ENDPOINT, SHOP, TOKEN, A
@@ -67,19 +66,19 @@ def test_bad_connections_are_refused_without_echoing_the_input(raw: dict[str, st
 
 
 async def test_the_registry_builds_shopify_from_its_table_row(registry: AdapterRegistry) -> None:
-    spec = PLATFORMS[Platform.SHOPIFY]
+    spec = PLATFORMS[SHOPIFY]
     assert spec.connection is ShopifyConnection and spec.adapter is ShopifyAdapter
     assert spec.retry == RETRY_RULES and spec.retry.retry_answers_on_create == {503}
     assert spec.capabilities.can_delete_cart is False
     assert spec.capabilities.caller_chosen_cart_ids is False
-    assert Platform.SHOPIFY in registry.supported_platforms()
+    assert SHOPIFY in registry.supported_platforms()
     adapter = registry.for_merchant(
         "mer_2", "SHOPIFY", {"shop_url": SHOP, "storefront_token": TOKEN, "api_version": "2025-10"}
     )
-    assert isinstance(adapter, ShopifyAdapter) and adapter.platform is Platform.SHOPIFY
+    assert isinstance(adapter, ShopifyAdapter) and adapter.platform is SHOPIFY
     assert adapter._endpoint == httpx.URL(f"{SHOP}/api/2025-10/graphql.json")
     with pytest.raises(ValidationError):
-        registry.parse_connection(Platform.SHOPIFY, {"shop_url": SHOP})
+        registry.parse_connection(SHOPIFY, {"shop_url": SHOP})
 
 
 async def test_no_log_line_or_error_carries_the_token(

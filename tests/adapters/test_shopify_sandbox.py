@@ -17,8 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.base import CartContext, LineRequest
 from adapters.registry import AdapterRegistry
-from adapters.shopify import ShopifyAdapter
-from bags.status import Platform
+from adapters.shopify import SHOPIFY, ShopifyAdapter
 from errors import Cause, PlatformNotFound, PlatformRejected, PlatformTimeout
 from tests.adapters.conftest import fast_settings
 
@@ -57,7 +56,7 @@ async def shop(sandbox: Client) -> AsyncIterator[ShopifyAdapter]:
     settings = fast_settings(platform_attempt_timeout_s=0.3, platform_retry_after_cap_s=0.05)
     registry = AdapterRegistry(settings)
     # The connection exactly as the sandbox advertises it for the admin routes.
-    adapter = registry.for_merchant("mer_1", Platform.SHOPIFY, store["connection"])
+    adapter = registry.for_merchant("mer_1", SHOPIFY, store["connection"])
     assert isinstance(adapter, ShopifyAdapter)
     yield adapter
     await registry.aclose()

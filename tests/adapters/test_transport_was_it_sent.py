@@ -16,11 +16,10 @@ import pytest
 from aiohttp.client_reqrep import ConnectionKey
 
 from adapters.base import LineRequest
-from adapters.bigcommerce import BigCommerceAdapter
+from adapters.bigcommerce import BIGCOMMERCE, BigCommerceAdapter
 from adapters.calls.aiohttp_transport import AiohttpTransport, request_not_sent
 from adapters.calls.http import Answer, send_once
 from adapters.registry import AdapterRegistry
-from bags.status import Platform
 from errors import Cause, PlatformError, PlatformTimeout, PlatformUnavailable
 from tests.adapters.call_helpers import SHORT_TIMEOUTS as POLICY
 from tests.adapters.conftest import (
@@ -185,7 +184,7 @@ async def test_the_session_is_opened_in_the_loop_with_the_platforms_limits_and_n
 
 def _adapter_for(registry: AdapterRegistry, base: str) -> BigCommerceAdapter:
     adapter = registry.for_merchant(
-        "mer_tcp", Platform.BIGCOMMERCE, {"api_url": base + "/stores/s/v3", "access_token": "t"}
+        "mer_tcp", BIGCOMMERCE, {"api_url": base + "/stores/s/v3", "access_token": "t"}
     )
     assert isinstance(adapter, BigCommerceAdapter)
     return adapter

@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.base import LineRequest
+from adapters.bigcommerce import BIGCOMMERCE
+from adapters.elastic_path import ELASTIC_PATH
 from adapters.fake import FakePlatform
-from bags.status import Platform
+from adapters.shopify import SHOPIFY
 from errors import PlatformRejected, PlatformUnavailable
 from orchestrator.store.outbox import PendingExternalDelete
 from tests.api.conftest import Api
@@ -79,7 +81,7 @@ async def test_an_add_to_a_failed_elastic_path_bag_waits_for_its_pending_delete(
         cart_id=cart["id"],
         bag_id=failed["id"],
         merchant_id=garden_id,
-        platform=Platform.ELASTIC_PATH,
+        platform=ELASTIC_PATH,
         external_id=failed["id"],
     )
     await api.store.outbox.enqueue([entry])
@@ -266,9 +268,9 @@ async def test_the_fake_takes_the_callers_id_only_where_the_platform_does() -> N
     line = LineRequest({"product_id": 1}, 1, sku_id="sku-tent")
     deadline = time.monotonic() + 5
     for platform, caller_chosen in (
-        (Platform.BIGCOMMERCE, False),
-        (Platform.SHOPIFY, False),
-        (Platform.ELASTIC_PATH, True),
+        (BIGCOMMERCE, False),
+        (SHOPIFY, False),
+        (ELASTIC_PATH, True),
     ):
         fake = FakePlatform(platform=platform, default_price=100)
         first = await fake.create_cart([line], currency="USD", deadline=deadline, cart_ref="bag_1")

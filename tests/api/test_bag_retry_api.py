@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.bigcommerce import BIGCOMMERCE
 from adapters.fake import FakePlatform
-from bags.status import Platform
 from errors import PlatformServerError
 from orchestrator.store import PendingExternalDelete
 from tests.api.conftest import Api
 
 
 def platform_of(api: Api, merchant: int) -> FakePlatform:
-    found = api.platforms.for_merchant(api.merchants[merchant], Platform.BIGCOMMERCE, {})
+    found = api.platforms.for_merchant(api.merchants[merchant], BIGCOMMERCE, {})
     assert isinstance(found, FakePlatform)
     return found
 
@@ -110,7 +110,7 @@ async def test_unknown_foreign_busy_and_still_deleting(api: Api) -> None:
         cart_id=cart["id"],
         bag_id=failed["id"],
         merchant_id=failed["merchant_id"],
-        platform=Platform.BIGCOMMERCE,
+        platform=BIGCOMMERCE,
         external_id="cart-earlier",
     )
     await api.store.outbox.enqueue([deleting])
@@ -131,7 +131,7 @@ async def test_a_bag_whose_first_create_is_unknown_is_never_retried(api: Api) ->
         cart_id=cart["id"],
         bag_id=failed["id"],
         merchant_id=failed["merchant_id"],
-        platform=Platform.BIGCOMMERCE,
+        platform=BIGCOMMERCE,
         external_id=failed["id"],
         kind="unknown_create",
     )

@@ -14,8 +14,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from adapters.bigcommerce import BIGCOMMERCE
 from adapters.calls.resilience import CircuitOpen
-from bags.status import Platform
 from errors import PlatformRateLimited, PlatformServerError
 from orchestrator.http.keys import SERVICES, SETTINGS
 from orchestrator.service.secrets import new_id
@@ -45,7 +45,7 @@ async def queued_delete(api: Api, due: datetime) -> PendingExternalDelete:
         cart_id=cart["id"],
         bag_id=bag["id"],
         merchant_id=bag["merchant_id"],
-        platform=Platform.BIGCOMMERCE,
+        platform=BIGCOMMERCE,
         external_id=bag["external_id"],
         next_attempt_at=due,
     )

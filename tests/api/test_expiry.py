@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bags.status import Platform
+from adapters.elastic_path import ELASTIC_PATH
 from errors import PlatformNotFound
 from orchestrator.http.keys import METRICS, SERVICES
 from orchestrator.service.expiry import ExpirySweeper
@@ -180,7 +180,7 @@ async def test_a_bag_the_platform_expired_reads_expired(api: Api) -> None:
     listed = await api.client.get("/v1/carts", headers=api.auth)
     [row] = [c for c in (await listed.json())["data"] if c["id"] == cart["id"]]
     assert row["bags"] == read["bags"]
-    assert ep.platform is Platform.ELASTIC_PATH
+    assert ep.platform is ELASTIC_PATH
 
     # Reading wrote nothing; our own expiry (22 days on) deletes both, the dropped one a 404.
     assert (await api.store.carts.get_any(cart["id"])).version == stored.version  # type: ignore[union-attr]

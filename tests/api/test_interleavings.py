@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from adapters.bigcommerce import BIGCOMMERCE
 from adapters.fake import FakePlatform
-from bags.status import BagStatus, Platform
+from bags.status import BagStatus
 from errors import Overloaded, PlatformRejected, PlatformServerError
 from orchestrator.http.keys import SERVICES
 from orchestrator.store import StaleCart
@@ -262,7 +263,7 @@ async def test_a_new_bag_whose_save_fails_keeps_its_external_id(
         await real_save(*args, **kwargs)
 
     monkeypatch.setattr(api.store.carts, "save", outcome_saves_fail)
-    kitchen = api.platforms.for_merchant(api.merchants[1], Platform.BIGCOMMERCE, {})
+    kitchen = api.platforms.for_merchant(api.merchants[1], BIGCOMMERCE, {})
     assert isinstance(kitchen, FakePlatform)
     kitchen.fail_next("delete_cart", PlatformServerError("down", platform="BIGCOMMERCE"))
     added = await api.client.post(

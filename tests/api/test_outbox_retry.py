@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from adapters.bigcommerce import BIGCOMMERCE
 from adapters.fake import FakePlatform
-from bags.status import Platform
 from errors import PlatformServerError
 from orchestrator.http.keys import SERVICES, SETTINGS
 from orchestrator.service.deletion import ExternalDeleter
@@ -23,7 +23,7 @@ CAP_S = 300.0  # retry_policy.MAX_BACKOFF_S
 
 
 def outdoors(api: Api) -> FakePlatform:
-    fake = api.platforms.for_merchant(api.merchants[0], Platform.BIGCOMMERCE, {})
+    fake = api.platforms.for_merchant(api.merchants[0], BIGCOMMERCE, {})
     assert isinstance(fake, FakePlatform)
     return fake
 

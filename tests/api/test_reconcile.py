@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from adapters.bigcommerce import BIGCOMMERCE
+from adapters.elastic_path import ELASTIC_PATH
 from adapters.fake import FakePlatform, ref_key
 from bags.models import Bag, Cart, OrderSku
-from bags.status import Platform
 from errors import PlatformAddressRefused, PlatformAuthFailed, PlatformNotFound, PlatformTimeout
 from orchestrator.http.keys import SERVICES
 from orchestrator.service.reconciler import Reconciler
@@ -42,14 +43,14 @@ async def add_ep_merchant(api: Api) -> tuple[str, str, FakePlatform]:
         "platform_ref": EP_REF,
     }
     assert (await api.client.put("/v1/admin/skus", json=[sku], headers=ADMIN)).status == 200
-    fake = api.platforms.for_merchant(merchant_id, Platform.ELASTIC_PATH, {})
+    fake = api.platforms.for_merchant(merchant_id, ELASTIC_PATH, {})
     assert isinstance(fake, FakePlatform) and fake.capabilities.caller_chosen_cart_ids
     fake.prices[ref_key(EP_REF)] = 399
     return merchant_id, "sku-seeds", fake
 
 
 def outdoors(api: Api) -> FakePlatform:
-    fake = api.platforms.for_merchant(api.merchants[0], Platform.BIGCOMMERCE, {})
+    fake = api.platforms.for_merchant(api.merchants[0], BIGCOMMERCE, {})
     assert isinstance(fake, FakePlatform)
     return fake
 
@@ -139,8 +140,8 @@ async def test_a_crash_between_pending_and_outcome_is_settled_after_a_restart(ap
         expires_at=old + timedelta(days=30),
     )
     for bag_id, merchant, platform, ref in (
-        ("bag_bc", api.merchants[0], Platform.BIGCOMMERCE, {"product_id": 1}),
-        ("bag_ep", garden_id, Platform.ELASTIC_PATH, EP_REF),
+        ("bag_bc", api.merchants[0], BIGCOMMERCE, {"product_id": 1}),
+        ("bag_ep", garden_id, ELASTIC_PATH, EP_REF),
     ):
         cart.bags.append(
             Bag(
@@ -189,7 +190,7 @@ async def test_a_delete_while_the_create_is_in_flight_is_cart_busy_and_loses_not
 async def test_outbox_entries_settle_gone_dead_or_retried(api: Api) -> None:
     fake = outdoors(api)
     deleter = api.client.server.app[SERVICES].deleter
-    common = {"cart_id": "c", "bag_id": "b", "platform": Platform.BIGCOMMERCE}
+    common = {"cart_id": "c", "bag_id": "b", "platform": BIGCOMMERCE}
     entries = [
         PendingExternalDelete(
             id="xdel_gone", merchant_id=api.merchants[0], external_id="ext-gone", **common

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from adapters.base import LineRequest
+from adapters.bigcommerce import BIGCOMMERCE
 from adapters.fake import FakePlatform
-from bags.status import Platform
 from errors import PlatformAddressRefused, PlatformRateLimited, PlatformServerError
 from orchestrator.http.keys import SERVICES
 from tests.api.conftest import PRICES, Api
@@ -19,7 +19,7 @@ from tests.store.factories import count_carts
 
 
 def platform_of(api: Api, merchant: int) -> FakePlatform:
-    found = api.platforms.for_merchant(api.merchants[merchant], Platform.BIGCOMMERCE, {})
+    found = api.platforms.for_merchant(api.merchants[merchant], BIGCOMMERCE, {})
     assert isinstance(found, FakePlatform)
     return found
 

@@ -18,8 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.base import CartPlatform
+from adapters.bigcommerce import BIGCOMMERCE
+from adapters.elastic_path import ELASTIC_PATH
 from adapters.fake import FakePlatform, ref_key
 from adapters.registry import AdapterRegistry
+from adapters.shopify import SHOPIFY
 from bags.status import Platform
 from config import Settings
 from errors import (
@@ -35,9 +38,9 @@ Ref = Mapping[str, Any]
 ATTEMPT_TIMEOUT_S = 0.6
 # One store per platform; faults are armed on the data path only (not Elastic Path's token).
 STORES = {
-    Platform.BIGCOMMERCE: ("outdoors1", "/carts"),
-    Platform.SHOPIFY: ("threads4", "/graphql.json"),
-    Platform.ELASTIC_PATH: ("garden6", "/v2/carts"),
+    BIGCOMMERCE: ("outdoors1", "/carts"),
+    SHOPIFY: ("threads4", "/graphql.json"),
+    ELASTIC_PATH: ("garden6", "/v2/carts"),
 }
 _SECRETS = {"access_token", "storefront_token", "client_secret"}
 
@@ -110,7 +113,7 @@ class FakeWorld:
     triggers: dict[str, Ref]
 
     async def fault(self, mode: str, **spec: Any) -> None:
-        p = self.platform.value
+        p = self.platform
         count = spec.get("count", 1000)
         op = "get_cart" if spec.get("method") == "GET" else "create_cart"
         errors: dict[str, PlatformError] = {
@@ -135,7 +138,7 @@ class FakeWorld:
 
     def with_bad_credentials(self) -> CartPlatform:
         p = FakePlatform(platform=self.platform, default_price=100)
-        p.fail_next("create_cart", PlatformAuthFailed("bad token", platform=p.platform.value))
+        p.fail_next("create_cart", PlatformAuthFailed("bad token", platform=p.platform))
         return p
 
 
@@ -174,10 +177,10 @@ def _fake_world() -> World:
     }
     fake = FakePlatform(
         {ref_key(refs[0]): 1299, ref_key(refs[1]): 2499, ref_key(triggers["out_of_stock"]): 10},
-        platform=Platform.BIGCOMMERCE,
+        platform=BIGCOMMERCE,
         out_of_stock={ref_key(triggers["out_of_stock"])},
     )
-    return FakeWorld(Platform.BIGCOMMERCE, fake, refs, triggers)
+    return FakeWorld(BIGCOMMERCE, fake, refs, triggers)
 
 
 @pytest.fixture(params=["bigcommerce", "shopify", "elastic_path", "fake"])

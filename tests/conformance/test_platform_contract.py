@@ -220,7 +220,7 @@ async def test_wrong_credentials_are_an_auth_failure_never_retried(world: World)
 
 def _read_method(world: World) -> str:
     """The HTTP method of a cart read: GraphQL reads are POSTs too."""
-    return "POST" if world.platform.value == "SHOPIFY" else "GET"
+    return "POST" if world.platform == "SHOPIFY" else "GET"
 
 
 async def test_a_create_applied_then_answered_500_never_makes_a_second_cart(world: World) -> None:

@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from adapters.bigcommerce import BIGCOMMERCE
+from adapters.elastic_path import ELASTIC_PATH
+from adapters.shopify import SHOPIFY
 from bags.models import Bag, Cart, CatalogSku, Merchant, OrderError, OrderSku
 from bags.status import BagStatus, CartStatus, Platform
 from orchestrator.store import Store
@@ -41,7 +44,7 @@ async def make_app(store: Store, app_id: str | None = None) -> str:
 
 
 async def make_merchant(
-    store: Store, merchant_id: str | None = None, platform: Platform = Platform.BIGCOMMERCE
+    store: Store, merchant_id: str | None = None, platform: Platform = BIGCOMMERCE
 ) -> Merchant:
     merchant = Merchant(id=merchant_id or new_id("mer"), name="Acme Store", platform=platform)
     await store.catalog.create_merchant(merchant, b"\x00sealed\xff" + merchant.id.encode())
@@ -91,7 +94,7 @@ def make_cart(
         app_order_id="order-7",
         metadata={"channel": "web", "é": "ünïcode"},
     )
-    platforms = [Platform.BIGCOMMERCE, Platform.SHOPIFY, Platform.ELASTIC_PATH]
+    platforms = [BIGCOMMERCE, SHOPIFY, ELASTIC_PATH]
     for b in range(bags):
         bag = Bag(
             id=new_id("bag"),

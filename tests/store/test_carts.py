@@ -8,8 +8,9 @@ from datetime import UTC, timedelta, timezone
 import pytest
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from adapters.shopify import SHOPIFY
 from bags.models import OrderError, OrderSku
-from bags.status import BagStatus, CartStatus, Platform
+from bags.status import BagStatus, CartStatus
 from orchestrator.store import PendingExternalDelete, StaleCart, Store
 from tests.store.factories import T0, count_carts, make_app, make_cart, new_id
 
@@ -92,7 +93,7 @@ async def test_save_cart_replaces_the_aggregate_and_bumps_version(store: Store) 
             type="EXTERNAL_ADD_ITEM",
             message="m",
             date_created=T0,
-            platform=Platform.SHOPIFY,
+            platform=SHOPIFY,
             cause="OUT_OF_STOCK",
             retryable=False,
             entity_type="SKU",
@@ -130,7 +131,7 @@ async def test_stale_save_writes_nothing(store: Store) -> None:
             cart_id=cart.id,
             bag_id="b",
             merchant_id="m",
-            platform=Platform.SHOPIFY,
+            platform=SHOPIFY,
             external_id="e",
         )
     ]

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
-from bags.status import Platform
+from adapters.elastic_path import ELASTIC_PATH
+from adapters.shopify import SHOPIFY
 from orchestrator.store import Store
 from tests.store.factories import catalog_sku, get_skus, make_app, make_merchant
 
@@ -23,8 +24,8 @@ async def test_apps_by_key_hash(store: Store) -> None:
 
 
 async def test_merchants_keep_their_ciphertext(store: Store) -> None:
-    first = await make_merchant(store, platform=Platform.SHOPIFY)
-    second = await make_merchant(store, platform=Platform.ELASTIC_PATH)
+    first = await make_merchant(store, platform=SHOPIFY)
+    second = await make_merchant(store, platform=ELASTIC_PATH)
 
     got = await store.catalog.get_merchant(first.id)
     assert got == (first, b"\x00sealed\xff" + first.id.encode())

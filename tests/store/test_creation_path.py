@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.shopify import SHOPIFY
 from bags.models import OrderError
-from bags.status import BagStatus, Platform
+from bags.status import BagStatus
 from orchestrator.store import StaleCart, Store
 from tests.store.factories import T0, catalog_sku, make_app, make_cart, make_merchant, new_id
 
@@ -16,7 +17,7 @@ from tests.store.factories import T0, catalog_sku, make_app, make_cart, make_mer
 async def test_get_catalog_returns_skus_with_their_merchants(store: Store) -> None:
     first, second = (
         await make_merchant(store),
-        await make_merchant(store, platform=Platform.SHOPIFY),
+        await make_merchant(store, platform=SHOPIFY),
     )
     a, b, c = catalog_sku(first.id), catalog_sku(first.id), catalog_sku(second.id)
     await store.catalog.upsert_skus([a, b, c])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bags.status import BagStatus, CartStatus, Platform
+from adapters.elastic_path import ELASTIC_PATH
+from bags.status import BagStatus, CartStatus
 from orchestrator.store import PendingExternalDelete, Store
 from tests.store.factories import T0, make_app, make_cart, new_id
 
@@ -16,7 +17,7 @@ def _entry(cart_id: str = "cart_x", **kw: object) -> PendingExternalDelete:
         "cart_id": cart_id,
         "bag_id": new_id("bag"),
         "merchant_id": "mer_1",
-        "platform": Platform.ELASTIC_PATH,
+        "platform": ELASTIC_PATH,
         "external_id": "ext-" + new_id("x"),
     }
     values.update(kw)
@@ -37,7 +38,7 @@ async def test_due_postpone_finish(store: Store) -> None:
         due_now.cart_id,
         due_now.bag_id,
         due_now.merchant_id,
-        Platform.ELASTIC_PATH,
+        ELASTIC_PATH,
         due_now.external_id,
     )
     assert got.attempts == 0 and got.last_error is None

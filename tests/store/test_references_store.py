@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from bags.status import BagStatus, CartStatus, Platform
+from adapters.elastic_path import ELASTIC_PATH
+from bags.status import BagStatus, CartStatus
 from orchestrator.store import PendingExternalDelete, Store
 from orchestrator.store.references import DuplicateReference
 from tests.store.factories import make_app, make_cart
@@ -65,7 +66,7 @@ async def test_pending_deletes_count_only_entries_still_worked(store: Store) -> 
         cart_id="cart_x",
         bag_id="bag_ref",
         merchant_id="mer_ref",
-        platform=Platform.ELASTIC_PATH,
+        platform=ELASTIC_PATH,
         external_id="bag_ref",
     )
     assert await store.references.pending_deletes("bag_ref") == 0

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from adapters.shopify import SHOPIFY
 from bags.models import Merchant
-from bags.status import Platform
 from orchestrator.service.key_rotation import ResealIncomplete, reseal_all
 from orchestrator.service.secrets import CredentialBox, CredentialsUnreadable
 from orchestrator.store import Store
@@ -19,7 +19,7 @@ async def add_merchants(store: Store, key: str, count: int, prefix: str = "mer")
     box = CredentialBox(key)
     ids = [f"{prefix}_{n:02d}" for n in range(count)]
     for merchant_id in ids:
-        merchant = Merchant(id=merchant_id, name=merchant_id, platform=Platform.SHOPIFY)
+        merchant = Merchant(id=merchant_id, name=merchant_id, platform=SHOPIFY)
         connection = {"shop_url": f"https://{merchant_id}.test", "storefront_token": "tok"}
         await store.catalog.create_merchant(merchant, box.seal(connection))
     return ids

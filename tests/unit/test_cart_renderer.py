@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import orjson
 
+from adapters.bigcommerce import BIGCOMMERCE
 from bags.models import Bag, Cart, OrderError, OrderSku
-from bags.status import BagStatus, Platform
+from bags.status import BagStatus
 from orchestrator.http.schemas import CartOut, cart_json
 
 
@@ -16,7 +17,7 @@ def sample_cart() -> Cart:
         "bag_1",
         "mer_1",
         "Outdoors",
-        Platform.BIGCOMMERCE,
+        BIGCOMMERCE,
         "USD",
         BagStatus.IN_PROGRESS,
         [OrderSku("o1", "tent", "Tent", 2, 100, 200, {"product_id": 1}, "l1")],
@@ -28,7 +29,7 @@ def sample_cart() -> Cart:
         "bag_2",
         "mer_2",
         "Kitchen",
-        Platform.BIGCOMMERCE,
+        BIGCOMMERCE,
         "USD",
         BagStatus.FAILED,
         [OrderSku("o2", "pan", "Pan", 1, 50, 50, {"product_id": 2}, None, False)],
@@ -41,7 +42,7 @@ def sample_cart() -> Cart:
         "EXTERNAL_CREATE_CART",
         "down",
         now,
-        Platform.BIGCOMMERCE,
+        BIGCOMMERCE,
         "PLATFORM_ERROR",
         True,
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.bigcommerce import BIGCOMMERCE
 from bags.models import CatalogSku, Merchant
-from bags.status import Platform
 from orchestrator.store.catalog_cache import STALE_FACTOR, CatalogCache, Owner
 
 
@@ -18,7 +18,7 @@ class Clock:
 
 
 def owner(merchant_id: str = "mer_a") -> Owner:
-    return Merchant(merchant_id, "A", Platform.BIGCOMMERCE), b"sealed-" + merchant_id.encode()
+    return Merchant(merchant_id, "A", BIGCOMMERCE), b"sealed-" + merchant_id.encode()
 
 
 def sku(sku_id: str, merchant_id: str = "mer_a", price: int = 100) -> CatalogSku:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bags.status import Platform
+from adapters.elastic_path import ELASTIC_PATH
 from orchestrator.cli import main
 from orchestrator.store import PendingExternalDelete, Store
 from tests.conftest import run_in_thread
@@ -28,7 +28,7 @@ def entry(n: int) -> PendingExternalDelete:
         cart_id=f"cart_{n}",
         bag_id=f"bag_{n}",
         merchant_id="mer_1",
-        platform=Platform.ELASTIC_PATH,
+        platform=ELASTIC_PATH,
         external_id=f"ext-{n}",
         next_attempt_at=datetime.now(UTC) + timedelta(hours=1),
     )

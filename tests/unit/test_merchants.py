@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.bigcommerce import BIGCOMMERCE
 from adapters.registry import AdapterRegistry
 from bags.models import Merchant
-from bags.status import Platform
 from config import Settings
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.secrets import CredentialBox
@@ -26,7 +26,7 @@ class CountingBox(CredentialBox):
 
 
 def merchant(merchant_id: str) -> Merchant:
-    return Merchant(id=merchant_id, name=merchant_id, platform=Platform.BIGCOMMERCE)
+    return Merchant(id=merchant_id, name=merchant_id, platform=BIGCOMMERCE)
 
 
 async def test_an_adapter_is_built_once_per_merchant_and_connection() -> None:

@@ -6,8 +6,9 @@ from itertools import count
 import pytest
 
 from adapters.base import ExternalCart, ExternalLine, LineProblem
+from adapters.bigcommerce import BIGCOMMERCE
 from bags.models import Bag, Cart, OrderSku
-from bags.status import BagStatus, Platform
+from bags.status import BagStatus
 from errors import (
     Cause,
     PlatformAddressRefused,
@@ -26,7 +27,7 @@ def make_bag(bag_id: str = "bag_1") -> Bag:
         id=bag_id,
         merchant_id="m1",
         merchant_name="Outdoors",
-        platform=Platform.BIGCOMMERCE,
+        platform=BIGCOMMERCE,
         currency="USD",
         skus=[
             OrderSku("o1", "tent", "Tent", 2, 12999, 25998, {"product_id": 1}),
@@ -90,8 +91,8 @@ def test_failed_bag_gets_one_error_per_sku() -> None:
     assert [
         (e.entity_id, e.bag_id, e.type, e.cause, e.retryable, e.platform) for e in cart.errors
     ] == [
-        ("tent", "bag_1", "EXTERNAL_CREATE_CART", "PLATFORM_ERROR", True, Platform.BIGCOMMERCE),
-        ("lamp", "bag_1", "EXTERNAL_CREATE_CART", "PLATFORM_ERROR", True, Platform.BIGCOMMERCE),
+        ("tent", "bag_1", "EXTERNAL_CREATE_CART", "PLATFORM_ERROR", True, BIGCOMMERCE),
+        ("lamp", "bag_1", "EXTERNAL_CREATE_CART", "PLATFORM_ERROR", True, BIGCOMMERCE),
     ]
     assert all(e.entity_type == "SKU" and e.order_id == "cart_1" for e in cart.errors)
 

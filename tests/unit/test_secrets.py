@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
+from adapters.bigcommerce import BIGCOMMERCE
 from adapters.registry import AdapterRegistry
 from bags.models import Merchant
-from bags.status import Platform
 from config import Settings
 from orchestrator.service.merchants import MerchantAdapters
 from orchestrator.service.secrets import CredentialBox, CredentialsUnreadable, split_keys
@@ -66,7 +66,7 @@ def test_an_invalid_old_key_is_named_by_position_never_echoed() -> None:
 def test_the_adapter_of_a_merchant_whose_key_was_removed_raises_credentials_unreadable() -> None:
     merchants = MerchantAdapters(AdapterRegistry(Settings()), CredentialBox(NEW))
     sealed = CredentialBox(OLD).seal(CONNECTION)
-    merchant = Merchant(id="mer_1", name="m", platform=Platform.BIGCOMMERCE)
+    merchant = Merchant(id="mer_1", name="m", platform=BIGCOMMERCE)
     with pytest.raises(CredentialsUnreadable):
         merchants.adapter_for(merchant, sealed)
     rotated = MerchantAdapters(AdapterRegistry(Settings()), CredentialBox(NEW, [OLD]))

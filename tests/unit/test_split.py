@@ -4,14 +4,15 @@ from itertools import count
 
 import pytest
 
+from adapters.bigcommerce import BIGCOMMERCE
 from bags.models import CatalogSku, Merchant
 from bags.split import Limits, RequestedLine, check_lines, split_into_bags
-from bags.status import BagStatus, Platform
+from bags.status import BagStatus
 from errors import InvalidRequest, InvalidSkus
 
 MERCHANTS = {
-    "m1": Merchant("m1", "Outdoors", Platform.BIGCOMMERCE),
-    "m2": Merchant("m2", "Kitchen", Platform.BIGCOMMERCE),
+    "m1": Merchant("m1", "Outdoors", BIGCOMMERCE),
+    "m2": Merchant("m2", "Kitchen", BIGCOMMERCE),
 }
 CATALOG = {
     "tent": CatalogSku("tent", "m1", "Tent", 12999, "USD", True, {"product_id": 1}),
