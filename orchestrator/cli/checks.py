@@ -86,12 +86,13 @@ def check_admin_token(token: str) -> None:
 
 
 def check_serving_settings(settings: Settings) -> None:
-    """What ``serve`` needs beyond types: a strong admin token (or none), a usable encryption
-    key and database URL."""
+    """What ``serve`` needs beyond types: a strong admin token (or none), settings sections
+    that name platforms, a usable encryption key and database URL."""
     from orchestrator.service.secrets import CredentialBox
     from orchestrator.store.engines import make_engine
 
     check_admin_token(settings.admin_token.get_secret_value())
+    check_platform_sections(settings)
     try:
         CredentialBox.from_settings(settings)
     except ValueError as exc:
@@ -101,6 +102,20 @@ def check_serving_settings(settings: Settings) -> None:
         make_engine(settings.database_url, null_pool=True)
     except Exception as exc:
         raise ConfigError(f"MULTICART_DATABASE_URL: {exc}") from exc
+
+
+def check_platform_sections(settings: Settings) -> None:
+    """``ConfigError`` for a settings section no platform has: ``MULTICART_SHOPFY__...`` (a
+    typo) would otherwise tune nothing, silently."""
+    from adapters import PLATFORMS
+
+    known = sorted(spec.settings_section for spec in PLATFORMS.values())
+    unknown = sorted(set(settings.platform_overrides) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"MULTICART_{unknown[0].upper()}__*: no platform has the settings section"
+            f" {unknown[0]!r} (the platforms' sections: {', '.join(known)})"
+        )
 
 
 def backend(url: str) -> str:

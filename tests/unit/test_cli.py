@@ -36,6 +36,13 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
         ({}, "MULTICART_ENCRYPTION_KEY is empty"),
         ({"MULTICART_ENCRYPTION_KEY": "nope"}, "not a valid Fernet key"),
         ({"MULTICART_PORT": "abc"}, "MULTICART_PORT"),
+        (
+            {
+                "MULTICART_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                "MULTICART_SHOPFY__ATTEMPT_TIMEOUT_S": "3",
+            },
+            "no platform has the settings section 'shopfy'",
+        ),
     ],
 )
 def test_configuration_errors_are_one_line_and_exit_2(
