@@ -14,8 +14,9 @@ its external cart.
   and whatever fails is retried like any other delete. A platform that already dropped a cart
   answers 404, which is success.
 * The platforms': each drops a cart some time after its last change (its row's
-  ``cart_lifetime``, in ``bags.CART_LIFETIMES``). A bag records when the platform last confirmed a change
-  (``Bag.platform_changed_at``), so ``external_expires_at`` is known without a platform call;
+  ``cart_lifetime``, in ``bags.CART_LIFETIMES``). A bag records when the platform last
+  confirmed a change (``Bag.platform_changed_at``), so ``external_expires_at`` is known
+  without a platform call;
   ``show_platform_expiry`` makes a bag past it read ``EXPIRED`` (in memory: the next save of
   the cart keeps it). A GET stays one database read.
 """
