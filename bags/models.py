@@ -87,6 +87,11 @@ class Bag:
     # own expiry counts from there (``external_expires_at``).
     platform_changed_at: datetime | None = None
 
+    @classmethod
+    def of_merchant(cls, bag_id: str, merchant: Merchant, currency: str, **rest: Any) -> Bag:
+        """A new bag for ``merchant``'s lines (its name and platform copied as they are now)."""
+        return cls(bag_id, merchant.id, merchant.name, merchant.platform, currency, **rest)
+
     @property
     def sub_total(self) -> int:
         if self.platform_sub_total is not None:

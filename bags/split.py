@@ -113,14 +113,7 @@ def split_into_bags(
         sku = catalog[line.sku_id]
         bag = bags.get(sku.merchant_id)
         if bag is None:
-            merchant = merchants[sku.merchant_id]
-            bag = Bag(
-                id=new_id("bag"),
-                merchant_id=merchant.id,
-                merchant_name=merchant.name,
-                platform=merchant.platform,
-                currency=currency,
-            )
+            bag = Bag.of_merchant(new_id("bag"), merchants[sku.merchant_id], currency)
             bags[sku.merchant_id] = bag
         bag.skus.append(
             OrderSku(

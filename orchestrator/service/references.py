@@ -191,12 +191,10 @@ class ReferenceService:
         now = self._ctx.clock()
         currency = external.currency or self._ctx.settings.default_currency
         matched = await self._catalog_for(merchant.id, external.lines)
-        bag = Bag(
-            id=new_id("bag"),
-            merchant_id=merchant.id,
-            merchant_name=merchant.name,
-            platform=merchant.platform,
-            currency=currency,
+        bag = Bag.of_merchant(
+            new_id("bag"),
+            merchant,
+            currency,
             status=BagStatus.IN_PROGRESS,
             external_id=external.external_id,
             checkout_url=external.checkout_url,

@@ -148,7 +148,7 @@ class NewBags:
 
 
 def _new_bag(cart: Cart, merchant: Merchant) -> Bag:
-    bag = Bag(new_id("bag"), merchant.id, merchant.name, merchant.platform, cart.currency)
+    bag = Bag.of_merchant(new_id("bag"), merchant, cart.currency)
     cart.bags.append(bag)
     return bag
 
