@@ -41,6 +41,7 @@ from sqlalchemy import delete, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from orchestrator.bootstrap import opened_store
 from orchestrator.store import Store
 from orchestrator.store.engines import make_engine
 from orchestrator.store.migrate import upgrade_sync
@@ -183,8 +184,5 @@ def migrated_database_url(_session_database: str) -> str:
 
 @pytest.fixture
 async def store(migrated_database_url: str) -> AsyncIterator[Store]:
-    opened = Store.from_url(migrated_database_url)
-    try:
+    async with opened_store(migrated_database_url) as opened:
         yield opened
-    finally:
-        await opened.close()
