@@ -12,6 +12,7 @@ document states in words (``STATEFUL_PROBLEMS``: a SKU's total quantity, a cart'
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ from schemathesis import CheckContext, Response
 from schemathesis.generation.case import Case
 
 from adapters.registry import PLATFORMS
+from orchestrator.http.jsonbody import parse_json
 
 # Status -> the ``error`` values allowed with it (None: any).
 STATEFUL: dict[int, frozenset[str] | None] = {
@@ -51,10 +53,12 @@ _PLATFORM_REF = re.compile(r"^\[(\d+)\]\.platform_ref(\.|$)")
 
 
 def some_platforms_shape(ref: Any) -> bool:
-    """Whether ``ref`` is a valid ``platform_ref`` of at least one platform."""
+    """Whether ``ref`` is a valid ``platform_ref`` of at least one platform, read as the server
+    reads a body (an integral ``437.0`` is the integer 437)."""
+    as_read = parse_json(json.dumps(ref).encode())
     for spec in PLATFORMS.values():
         try:
-            spec.platform_ref.model_validate(ref)
+            spec.platform_ref.model_validate(as_read)
         except ValidationError:
             continue
         return True
