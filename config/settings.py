@@ -69,6 +69,28 @@ class Settings(FlatPlatformKnobs):
     admin_token: SecretStr = Field(
         default=SecretStr(""), description="Bearer token of the /v1/admin routes (empty: disabled)."
     )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token /metrics requires (empty: /metrics is open to whoever reaches "
+        "its port); compared in constant time, the anonymous rate limit still applies.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve /metrics only on this port (the API's port answers 404 for it); "
+        "unset: /metrics is on the API's port. Refused with --workers above 1.",
+    )
+    metrics_host: str = Field(
+        default="",
+        description="Address of MULTICART_METRICS_PORT (empty: MULTICART_HOST).",
+    )
+    metrics_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds /metrics reuses its database counts (carts, bags, outbox): a "
+        "scrape flood costs one count per period (0: counted on every scrape).",
+    )
     encryption_key: SecretStr = Field(
         default=SecretStr(""),
         description="Fernet key (urlsafe base64, 32 bytes) encrypting merchant credentials.",

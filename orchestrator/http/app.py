@@ -18,6 +18,7 @@ from config import Settings
 from orchestrator.bootstrap import running_services
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES
 from orchestrator.http.admission import Admission
+from orchestrator.http.audit import AUDIT_ROUTES
 from orchestrator.http.auth import guarded
 from orchestrator.http.cart_routes import CART_ROUTES
 from orchestrator.http.envelope import envelope_middleware, json_response
@@ -59,6 +60,7 @@ ROUTES: list[Route] = [
         *SKU_ROUTES,
         *ADMIN_ROUTES,
         *OUTBOX_ROUTES,
+        *AUDIT_ROUTES,
         *OPERATION_ROUTES,
     )
 ]
@@ -93,7 +95,7 @@ def create_app(
     """The aiohttp application. ``platforms`` replaces the adapter registry (tests pass a fake);
     ``run_worker=False`` leaves the background workers stopped; ``clock`` is the one wall clock
     every use case reads (a test's or the explorer's, which moves)."""
-    metrics = Metrics()
+    metrics = Metrics(cache_s=settings.metrics_cache_s)
     admission = Admission(settings, metrics)
     app = web.Application(
         # The shedder before the envelope (and any idempotency work): a shed request costs

@@ -20,6 +20,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from errors import FieldProblem, InvalidRequest, Unauthorized
+from orchestrator.http.admin_identity import admin_token_id
+from orchestrator.http.audit import changes_something, recorded
 from orchestrator.http.keys import (
     ADMISSION,
     APP_ID,
@@ -118,7 +120,11 @@ def guarded(route: Route) -> Handler:
     async def with_auth(request: web.Request) -> web.StreamResponse:
         if route.auth == "admin":
             await authenticate_admin(request)
-            return await _admitted(request, handler)
+            if not changes_something(request.method):
+                return await _admitted(request, handler)
+            # The audit log (audit.py): every admin change, whatever its answer.
+            who = admin_token_id(bearer_token(request))
+            return await recorded(request, route.path, who, _admitted(request, handler))
         app_id = request[APP_ID] = await authenticate_app(request)
         await request.app[APP_RATES].hit(app_id)
         shares = request.app[IN_FLIGHT_SHARES]

@@ -21,8 +21,11 @@ process-global one, so the many apps a test run builds never share or collide on
   ``multicart_http_connections_evicted_total`` (the oldest connection still waiting for its
   headers, closed to make room) and ``multicart_http_header_timeouts_total``: the connection
   guard's (``server.py``), registered by ``multicart serve``.
-- ``multicart_bags{status}`` and ``multicart_outbox_depth``: two aggregate queries per scrape,
-  bounded by ``STORE_TIMEOUT_S``; ``multicart_store_up`` is 0 when they failed.
+- ``multicart_bags{status}`` and ``multicart_outbox_depth``: two aggregate queries, bounded by
+  ``STORE_TIMEOUT_S`` and reused for ``MULTICART_METRICS_CACHE_S`` (one refresh at a time, so a
+  scrape flood costs one count per period); ``multicart_store_up`` is 0 when they failed.
+- ``multicart_audit_write_failures_total``: admin actions whose audit entry could not be
+  written (``audit.py``: the action's answer went out regardless).
 - ``multicart_carts_expired_total``: carts this process's expiry sweeper marked ``EXPIRED``
   (``service/expiry.py``), read at scrape time.
 - ``multicart_outbox_entries{kind, state}`` (from the store: ``dead`` entries are the dead
@@ -33,6 +36,7 @@ process-global one, so the many apps a test run builds never share or collide on
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -150,8 +154,12 @@ class _StateCollector(Collector):
 class Metrics:
     """One app's registry, its request instruments, and the scrape handler."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, cache_s: float = 5.0) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._cache_s = cache_s
+        self._counted_at: float | None = None  # monotonic time of the last count, if any
+        self._counting = asyncio.Lock()
+        self.store_counts = 0  # counts taken from the store (each two queries)
         self.requests = Counter(
             "multicart_http_requests",
             "HTTP requests by method, route template and status.",
@@ -175,6 +183,11 @@ class Metrics:
         self.bodies_reading = Gauge(
             "multicart_http_bodies_reading",
             "Request bodies being read (intake.py): requests that hold no in-flight slot yet.",
+            registry=self.registry,
+        )
+        self.audit_failures = Counter(
+            "multicart_audit_write_failures",
+            "Admin actions whose audit entry could not be written (the action itself stood).",
             registry=self.registry,
         )
         for reason in ("in_flight", "database_wait"):
@@ -201,12 +214,28 @@ class Metrics:
 
         return metrics_middleware
 
+    def _fresh(self) -> bool:
+        at = self._counted_at
+        return at is not None and time.monotonic() - at < self._cache_s
+
+    async def _refresh(self, store: Any) -> None:
+        """The store's counts, unless the last ones are younger than the cache period; one
+        refresh at a time (concurrent scrapes wait for it, then reuse it)."""
+        if self._fresh():
+            return
+        async with self._counting:
+            if self._fresh():
+                return
+            self.store_counts += 1
+            try:
+                self.state.counts = await store.counts(timeout_s=STORE_TIMEOUT_S)
+            except Exception:  # a slow or absent database must not fail the scrape
+                self.state.counts = None
+            self._counted_at = time.monotonic()  # a failure waits the period too
+
     async def render(self, store: Any) -> web.Response:
-        """The exposition, after refreshing the store's counts (bounded by a timeout)."""
-        try:
-            self.state.counts = await store.counts(timeout_s=STORE_TIMEOUT_S)
-        except Exception:  # a slow or absent database must not fail the scrape
-            self.state.counts = None
+        """The exposition, with the store's counts at most ``cache_s`` old."""
+        await self._refresh(store)
         return web.Response(
             body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

@@ -4,9 +4,9 @@
 transactions, ``database.py``) rather than inheriting them, so each reads alone and callers
 name what they touch: ``store.carts`` (the cart aggregate), ``store.catalog`` (merchants and
 SKUs), ``store.outbox`` (external deletes still to do), ``store.apps`` (tenants and key
-hashes), ``store.leases`` (one change of a cart at a time), ``store.idempotency``
-(Idempotency-Key claims and stored answers) and ``store.references`` (which live bag holds an
-external cart).
+hashes), ``store.audit`` (the admin audit log), ``store.leases`` (one change of a cart at a
+time), ``store.idempotency`` (Idempotency-Key claims and stored answers) and
+``store.references`` (which live bag holds an external cart).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Self
 
 from orchestrator.store.apps import AppStore
+from orchestrator.store.audit import AuditStore
 from orchestrator.store.carts import CartStore, StaleCart
 from orchestrator.store.catalog import CatalogStore
 from orchestrator.store.database import Database
@@ -32,6 +33,7 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.apps = AppStore(db)
+        self.audit = AuditStore(db)  # the admin audit log
         self.carts = CartStore(db)
         self.catalog = CatalogStore(db)
         self.leases = LeaseStore(db)

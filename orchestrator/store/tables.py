@@ -282,8 +282,33 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
 
+# The admin audit log (migration 0012, ``store/audit.py``): one row per admin request that
+# changes something, written after its answer. ``seq`` orders it (newest first pages backwards
+# on it); ``at`` is the database's time; ``token_id`` names the admin token, never holds it
+# (``http/admin_identity.py``); ``resource_id`` is the id the answer created, else the path's
+# last id. No body is kept: admin bodies carry credentials. No foreign key: entries outlive what
+# they name.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("token_id", String(16), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("route", String(255), nullable=False),
+    Column("path_ids", JSON, nullable=False),
+    Column("status", Integer, nullable=False),
+    _id("resource_id"),
+    Column("request_id", String(128), nullable=False),
+    Index("ix_audit_log_token_id_seq", "token_id", "seq"),
+    Index("ix_audit_log_route_seq", "route", "seq"),
+    Index("ix_audit_log_resource_id_seq", "resource_id", "seq"),
+    Index("ix_audit_log_at", "at"),
+)
+
 # Children first: the order in which rows can be deleted without breaking a foreign key.
 ALL_TABLES: tuple[Table, ...] = (
+    audit_log,
     idempotency_keys,
     catalog_version,
     external_deletes,
