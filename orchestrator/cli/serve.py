@@ -38,6 +38,11 @@ def serve(args: argparse.Namespace) -> int:
     check_serving_settings(settings)  # before --migrate touches the database
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if args.workers > 1 and settings.metrics_port is not None:
+        raise ConfigError(
+            f"MULTICART_METRICS_PORT with --workers {args.workers}: each worker keeps its own "
+            "counters and only one could bind the port; unset it and scrape the API's port"
+        )
     if args.workers > 1 and backend(settings.database_url) != "postgresql":
         raise ConfigError(
             f"--workers {args.workers} needs PostgreSQL (MULTICART_DATABASE_URL): SQLite has one "
@@ -117,6 +122,9 @@ async def _run_server(
     runner = await _listen(app, settings, sock)
     port = runner.addresses[0][1] if runner.addresses else settings.port
     described = _described(settings, port, worker)
+    metrics_runner = await _listen_metrics(app, settings, runner)
+    if metrics_runner is not None:
+        described["metrics_address"] = metrics_runner.addresses[0][:2]
     # Everything built at start-up (modules, SQLAlchemy's and pydantic's structures) lives as
     # long as the process: moved out of the collector's reach, full collections stop pausing
     # the loop for 45-60 ms (measured with `python -m bench --profile`; p99/p50 fell to ~1.8x).
@@ -134,6 +142,8 @@ async def _run_server(
         await stop.wait()
     finally:
         served = requests_served(app[METRICS].requests)
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runner.cleanup()
         log.info("stopped", requests=served, **described)
 
@@ -170,6 +180,32 @@ async def _listen(
         await runner.cleanup()
         raise ConfigError(
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from exc
+    return runner
+
+
+async def _listen_metrics(
+    app: web.Application, settings: Settings, main: EnvelopeAppRunner
+) -> web.AppRunner | None:
+    """``/metrics`` alone on ``MULTICART_METRICS_PORT`` (None when unset), from this process;
+    the API's port then answers 404 for it (``shedding.py``)."""
+    if settings.metrics_port is None:
+        return None
+    from aiohttp import web
+
+    from orchestrator.http.shedding import metrics_only_app
+
+    host = settings.metrics_host or settings.host
+    runner = web.AppRunner(metrics_only_app(app, settings), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, settings.metrics_port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        await main.cleanup()
+        raise ConfigError(
+            f"cannot listen on {host}:{settings.metrics_port} (MULTICART_METRICS_PORT): "
+            f"{exc.strerror or exc}"
         ) from exc
     return runner
 
