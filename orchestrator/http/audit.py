@@ -30,7 +30,14 @@ from pydantic import BaseModel, Field
 from errors import ApiError, FieldProblem, InvalidRequest
 from orchestrator.http.admin_identity import TOKEN_ID_LENGTH
 from orchestrator.http.envelope import json_response
-from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int
+from orchestrator.http.fields import (
+    ID_MAX,
+    ID_PATTERN,
+    TEXT_PATTERN,
+    checked_id,
+    checked_int,
+    text_problem,
+)
 from orchestrator.http.keys import METRICS, REQUEST_ID, SERVICES
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.store.audit import AuditEntry, AuditFilter, NewAuditEntry
@@ -43,6 +50,8 @@ ID_KEPT = 64  # a path id longer than the ids we accept is kept cut (it was refu
 PAGE_DEFAULT, PAGE_MAX = 100, 1000
 ROUTE_MAX = 255
 CURSOR_MAX = 32
+TIME_MAX = 40
+ROUTE_PATTERN = "^/" + TEXT_PATTERN[1:]  # a template: no control characters
 _TOKEN_ID = re.compile(rf"^[0-9a-f]{{{TOKEN_ID_LENGTH}}}$")
 _CLIENT_GONE = 499
 
@@ -160,8 +169,8 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
     raw = request.query.get(name)
     if raw is None:
         return None
-    try:
-        when = datetime.fromisoformat(raw) if len(raw) <= 40 else None
+    try:  # RFC 3339 allows a lower-case t and z
+        when = datetime.fromisoformat(raw.upper()) if len(raw) <= TIME_MAX else None
     except ValueError:
         when = None
     if when is None or when.tzinfo is None or when.utcoffset() is None:
@@ -180,7 +189,7 @@ def _query_filter(request: web.Request) -> AuditFilter:
     if method is not None and method not in CHANGES:
         raise InvalidRequest([FieldProblem("method", f"must be one of {', '.join(CHANGES)}")])
     if route is not None and not (
-        route.startswith("/") and len(route) <= ROUTE_MAX and route.isprintable()
+        route.startswith("/") and len(route) <= ROUTE_MAX and text_problem(route) is None
     ):
         problem = f"must be a route template starting with / (at most {ROUTE_MAX} characters)"
         raise InvalidRequest([FieldProblem("route", problem)])
@@ -225,7 +234,7 @@ async def list_audit(request: web.Request) -> web.Response:
     return json_response({"data": [entry_json(e) for e in page], "next_cursor": next_cursor})
 
 
-_TIME = {"type": "string", "format": "date-time", "maxLength": 40}
+_TIME = {"type": "string", "format": "date-time", "maxLength": TIME_MAX}
 CURSOR_SCHEMA = {
     "type": "string",
     "minLength": 1,
@@ -249,7 +258,7 @@ AUDIT_ROUTES: list[Route] = [
             QueryParam("method", {"type": "string", "enum": list(CHANGES)}, "Only this method."),
             QueryParam(
                 "route",
-                {"type": "string", "minLength": 1, "maxLength": ROUTE_MAX},
+                {"type": "string", "maxLength": ROUTE_MAX, "pattern": ROUTE_PATTERN},
                 "Only this route template, e.g. /v1/admin/merchants.",
             ),
             QueryParam(

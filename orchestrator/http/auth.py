@@ -13,6 +13,9 @@ before the work of the next):
 3. its body, read whole in bounded time (``intake.py``: 408, 413, 415; 499 when the client
    went away);
 4. a slot, under the work's deadline (``admission.py``: 503 when none is free).
+
+An admin request that changes something is recorded in the audit log once answered, whatever
+the answer (``audit.recorded``: here, so every admin route is, with no line of its own).
 """
 
 from __future__ import annotations
