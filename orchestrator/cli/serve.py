@@ -186,17 +186,26 @@ async def _listen(
 
 async def _listen_metrics(
     app: web.Application, settings: Settings, main: EnvelopeAppRunner
-) -> web.AppRunner | None:
+) -> EnvelopeAppRunner | None:
     """``/metrics`` alone on ``MULTICART_METRICS_PORT`` (None when unset), from this process;
     the API's port then answers 404 for it (``shedding.py``)."""
     if settings.metrics_port is None:
         return None
     from aiohttp import web
 
+    from orchestrator.http.server import ConnectionGuard, EnvelopeAppRunner
     from orchestrator.http.shedding import metrics_only_app
 
     host = settings.metrics_host or settings.host
-    runner = web.AppRunner(metrics_only_app(app, settings), access_log=None)
+    # The API port's connection limits, a guard of its own (its counters are the API's only).
+    guard = ConnectionGuard(settings.header_timeout_s, settings.max_connections)
+    runner = EnvelopeAppRunner(
+        metrics_only_app(app, settings),
+        guard=guard,
+        access_log=None,
+        keepalive_timeout=settings.keepalive_timeout_s,
+        auto_decompress=False,
+    )
     await runner.setup()
     try:
         await web.TCPSite(runner, host, settings.metrics_port).start()

@@ -123,7 +123,9 @@ def metrics_only_app(main: web.Application, settings: Settings) -> web.Applicati
     app = web.Application(middlewares=[door.middleware(), envelope_middleware])
 
     async def scrape(_request: web.Request) -> web.Response:
-        return await main[METRICS].render(main[SERVICES].store)
+        response = await main[METRICS].render(main[SERVICES].store)
+        response.headers.update({"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+        return response
 
     app.router.add_get("/metrics", scrape)
     return app

@@ -103,6 +103,7 @@ async def test_no_secret_reaches_an_entry(api: Api) -> None:
         "very-secret-access-token",
         "secret-token-Outdoors",
         settings.encryption_key.get_secret_value(),
+        settings.database_url,
         hashlib.sha256(key.encode()).hexdigest(),
     ]
     rows = await raw_rows(api)

@@ -55,6 +55,7 @@ def test_metrics_is_served_on_its_own_port_only(served: tuple[Process, str]) -> 
         assert http.get(f"{metrics_url}/healthz", headers=bearer).status_code == 404
         scrape = http.get(f"{metrics_url}/metrics", headers=bearer)
         assert scrape.status_code == 200
+        assert scrape.headers["Cache-Control"] == "no-store"
         # the same process's counters: the API port's /healthz and refused /metrics are there
         assert 'route="/healthz",status="200"' in scrape.text
         assert 'route="/metrics",status="404"' in scrape.text
