@@ -9,12 +9,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from adapters.fake import FakeRegistry
+from errors import NotFound
 from orchestrator.http.admin_identity import admin_token_id
+from orchestrator.http.app import create_app
+from orchestrator.http.auth import guarded
 from orchestrator.http.keys import SERVICES, SETTINGS
+from orchestrator.http.routes import Route
 from orchestrator.store.tables import audit_log
-from tests.api.conftest import ADMIN, Api
+from tests.api.conftest import ADMIN, Api, EnvelopeTestServer
+from tests.api.conftest import test_settings as api_settings
 
 TOKEN_ID = hashlib.sha256(b"admin-token").hexdigest()[:12]
 
@@ -191,3 +199,44 @@ async def test_a_failed_audit_write_leaves_the_action_standing(
     assert (await created.json())["name"] == "still"
     scrape = await (await api.client.get("/metrics")).text()
     assert "multicart_audit_write_failures_total 1.0" in scrape
+
+
+async def test_a_route_added_later_is_recorded_without_a_line_of_its_own(
+    migrated_database_url: str,
+) -> None:
+    """Routes other parts add (PATCH/DELETE of merchants and SKUs, app keys) pass the same
+    guard: a DELETE and a PATCH declared here are recorded, its GET is not."""
+
+    async def answer(request: web.Request) -> web.Response:
+        if request.method == "PATCH":
+            raise NotFound("No such thing.")
+        return web.Response(status=204 if request.method == "DELETE" else 200)
+
+    app = create_app(
+        api_settings(migrated_database_url), platforms=FakeRegistry(), run_worker=False
+    )
+    for method in ("DELETE", "PATCH", "GET"):
+        route = Route(
+            method=method,
+            path="/v1/admin/things/{thing_id}",
+            handler=answer,
+            summary="a later route",
+            auth="admin",
+        )
+        app.router.add_route(method, route.path, guarded(route))
+    client = TestClient(EnvelopeTestServer(app))
+    await client.start_server()
+    try:
+        assert (await client.delete("/v1/admin/things/t1", headers=ADMIN)).status == 204
+        assert (await client.patch("/v1/admin/things/t2", headers=ADMIN)).status == 404
+        assert (await client.get("/v1/admin/things/t3", headers=ADMIN)).status == 200
+        response = await client.get("/v1/admin/audit", headers=ADMIN)
+        found = (await response.json())["data"]
+    finally:
+        await client.close()
+    assert [
+        (e["method"], e["route"], e["path_ids"], e["status"], e["token_id"]) for e in found
+    ] == [
+        ("PATCH", "/v1/admin/things/{thing_id}", {"thing_id": "t2"}, 404, TOKEN_ID),
+        ("DELETE", "/v1/admin/things/{thing_id}", {"thing_id": "t1"}, 204, TOKEN_ID),
+    ]
