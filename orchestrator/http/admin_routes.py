@@ -309,6 +309,9 @@ OPERATION_ROUTES: list[Route] = [
         summary="Prometheus metrics (text exposition format)",
         auth="none",
         ok_media="text/plain",
+        # 401 without MULTICART_METRICS_TOKEN's bearer when it is set; 404 on this port when
+        # MULTICART_METRICS_PORT serves it elsewhere.
+        errors=(ErrorCode.UNAUTHORIZED, ErrorCode.NOT_FOUND),
         operation_id="metrics",
     ),
 ]
