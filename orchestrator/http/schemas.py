@@ -266,10 +266,33 @@ class MerchantIn(Strict):
     )
 
 
+MerchantStatusName = Literal["ACTIVE", "PAUSED"]
+
+
+class MerchantPatchIn(Strict):
+    """What ``PATCH /v1/admin/merchants/{merchant_id}`` changes: at least one field."""
+
+    name: ShortText | None = None
+    connection: dict[str, Any] | None = Field(
+        default=None,
+        description="A new connection in the merchant's platform's shape (checked as at"
+        " registration, URL rules included); encrypted at rest, never returned.",
+    )
+    status: MerchantStatusName | None = Field(
+        default=None,
+        description="PAUSED: its SKUs go in no new line (reason MERCHANT_PAUSED); carts holding"
+        " them keep working. ACTIVE resumes it.",
+    )
+    platform: str | None = Field(
+        default=None, description="Cannot change: only the merchant's own platform is accepted."
+    )
+
+
 class MerchantOut(BaseModel):
     id: str
     name: str
     platform: PlatformName
+    status: MerchantStatusName
 
 
 class MerchantListOut(BaseModel):

@@ -4,8 +4,15 @@ Creating carts and deleting external carts both need a merchant's ``CartPlatform
 its connection, which the store keeps only sealed (``CredentialBox``). Decrypting and building
 on every call would put Fernet and the adapter's construction on the hot path, so
 ``MerchantAdapters`` keeps each built adapter under (merchant id, sealed ciphertext): a new
-connection is a new ciphertext, hence a new adapter, and the old entry simply goes unused. The
-cache is bounded (cleared when full); the platform directory itself keeps no per-merchant cache.
+connection is a new ciphertext, hence a new adapter: the old one is dropped and the store's
+circuits are closed (a changed connection, such as a rotated token, starts afresh rather than
+failing fast on the old one's failures). The cache is bounded (cleared when full); the platform
+directory itself keeps no per-merchant cache.
+
+Each process sees a changed connection when its catalog cache does (the sealed value comes from
+``CatalogStore.lookup``/``get_merchants``): at once in the process that made the change, within
+``MULTICART_CATALOG_REFRESH_S`` (plus one poll's read) in the others, never later than 3x that
+if the polls fail (``catalog_cache.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class MerchantAdapters:
         self._box = box
         self._max_entries = max_entries
         self._adapters: dict[tuple[str, bytes], CartPlatform] = {}
+        self._sealed: dict[str, bytes] = {}  # each merchant's connection last built here
 
     def seal(self, connection: Mapping[str, Any]) -> bytes:
         """The ciphertext to store for a merchant's (plain) connection."""
@@ -54,8 +62,13 @@ class MerchantAdapters:
         if adapter is None:
             if len(self._adapters) >= self._max_entries:
                 self._adapters.clear()
-            adapter = self._platforms.for_merchant(
-                merchant.id, merchant.platform, self._box.open(sealed)
-            )
+                self._sealed.clear()
+            connection = self._box.open(sealed)
+            previous = self._sealed.get(merchant.id)
+            if previous is not None and previous != sealed:  # the merchant's connection changed
+                self._adapters.pop((merchant.id, previous), None)
+                self._platforms.reset_circuits(merchant.platform, connection)
+            adapter = self._platforms.for_merchant(merchant.id, merchant.platform, connection)
             self._adapters[key] = adapter
+            self._sealed[merchant.id] = sealed
         return adapter
