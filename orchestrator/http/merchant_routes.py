@@ -15,7 +15,13 @@ from pydantic import ValidationError
 from adapters import UrlPolicy, resolved_problem, url_problem
 from bags import Merchant, MerchantStatus, Platform
 from errors import ErrorCode, FieldProblem, InvalidRequest, NotFound
-from orchestrator.http.envelope import json_response, read_model, validation_problems
+from orchestrator.http.envelope import (
+    ABSENT,
+    json_response,
+    read_json,
+    read_model,
+    validation_problems,
+)
 from orchestrator.http.fields import checked_id
 from orchestrator.http.keys import SERVICES, SETTINGS
 from orchestrator.http.routes import Route
@@ -92,12 +98,9 @@ async def get_merchant(request: web.Request) -> web.Response:
     return json_response(_out(await _existing(request)))
 
 
-async def patch_merchant(request: web.Request) -> web.Response:
-    """Change a merchant's name, connection or status; everything is checked before the one
-    write, so a refused change leaves the merchant as it was."""
-    merchant = await _existing(request)
-    body = await read_model(request, MerchantPatchIn)
-    if body.platform is not None and body.platform != merchant.platform:
+async def _patch_body(request: web.Request, merchant: Merchant) -> MerchantPatchIn:
+    data = await read_json(request)
+    if isinstance(data, dict) and "platform" in data:
         raise InvalidRequest(
             [
                 FieldProblem(
@@ -107,10 +110,23 @@ async def patch_merchant(request: web.Request) -> web.Response:
                 )
             ]
         )
-    if body.name is None and body.connection is None and body.status is None:
+    if data is ABSENT or data == {}:
         raise InvalidRequest(
             [FieldProblem("body", "give at least one of name, connection, status to change")]
         )
+    if not isinstance(data, dict):
+        raise InvalidRequest([FieldProblem("body", "must be a JSON object")])
+    try:
+        return MerchantPatchIn.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problems(exc) from exc
+
+
+async def patch_merchant(request: web.Request) -> web.Response:
+    """Change a merchant's name, connection or status; everything is checked before the one
+    write, so a refused change leaves the merchant as it was."""
+    merchant = await _existing(request)
+    body = await _patch_body(request, merchant)
     sealed = (
         await _sealed_connection(request, merchant.platform, body.connection)
         if body.connection is not None

@@ -54,10 +54,13 @@ def bigcommerce(api_url: str = "https://fake.test/stores/new/v3") -> dict[str, A
     ("body", "field"),
     [
         ({}, "body"),
-        ({"platform": "BIGCOMMERCE"}, "body"),  # its own platform is no change
+        ({"platform": "BIGCOMMERCE"}, "platform"),  # never a field of a change
         ({"platform": "SHOPIFY", "name": "x"}, "platform"),
         ({"status": "DELETED"}, "status"),
-        ({"status": None}, "body"),
+        ({"status": "paused"}, "status"),
+        ({"status": None}, "status"),
+        ({"name": None, "status": "PAUSED"}, "name"),
+        ({"connection": []}, "connection"),
         ({"name": ""}, "name"),
         ({"colour": "red"}, "colour"),
         ({"connection": {"api_url": "https://fake.test/stores/x/v3"}}, "connection.access_token"),
