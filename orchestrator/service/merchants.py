@@ -5,8 +5,9 @@ its connection, which the store keeps only sealed (``CredentialBox``). Decryptin
 on every call would put Fernet and the adapter's construction on the hot path, so
 ``MerchantAdapters`` keeps each built adapter under (merchant id, sealed ciphertext): a new
 connection is a new ciphertext, hence a new adapter: the old one is dropped and the store's
-circuits are closed (a changed connection, such as a rotated token, starts afresh rather than
-failing fast on the old one's failures). The cache is bounded (cleared when full); the platform
+circuits are closed when the connection itself changed (a rotated token starts afresh rather
+than failing fast on the old one's failures; a key rotation's reseal of the same connection
+does not reset them). The cache is bounded (cleared when full); the platform
 directory itself keeps no per-merchant cache.
 
 Each process sees a changed connection when its catalog cache does (the sealed value comes from
@@ -17,6 +18,8 @@ if the polls fail (``catalog_cache.py``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,7 +44,8 @@ class MerchantAdapters:
         self._box = box
         self._max_entries = max_entries
         self._adapters: dict[tuple[str, bytes], CartPlatform] = {}
-        self._sealed: dict[str, bytes] = {}  # each merchant's connection last built here
+        # Each merchant's connection last built here: (sealed, a digest of the plain one).
+        self._built: dict[str, tuple[bytes, bytes]] = {}
 
     def seal(self, connection: Mapping[str, Any]) -> bytes:
         """The ciphertext to store for a merchant's (plain) connection."""
@@ -62,13 +66,21 @@ class MerchantAdapters:
         if adapter is None:
             if len(self._adapters) >= self._max_entries:
                 self._adapters.clear()
-                self._sealed.clear()
+                self._built.clear()
             connection = self._box.open(sealed)
-            previous = self._sealed.get(merchant.id)
-            if previous is not None and previous != sealed:  # the merchant's connection changed
-                self._adapters.pop((merchant.id, previous), None)
-                self._platforms.reset_circuits(merchant.platform, connection)
+            digest = _digest(connection)
+            previous = self._built.get(merchant.id)
+            if previous is not None:
+                self._adapters.pop((merchant.id, previous[0]), None)
+                if previous[1] != digest:  # a new connection, not the same one resealed
+                    self._platforms.reset_circuits(merchant.platform, connection)
             adapter = self._platforms.for_merchant(merchant.id, merchant.platform, connection)
             self._adapters[key] = adapter
-            self._sealed[merchant.id] = sealed
+            self._built[merchant.id] = (sealed, digest)
         return adapter
+
+
+def _digest(connection: Mapping[str, Any]) -> bytes:
+    """Tells two plain connections apart without keeping either (a key rotation reseals the
+    same connection: a new ciphertext, the same digest, no circuit reset)."""
+    return hashlib.sha256(json.dumps(connection, sort_keys=True, default=str).encode()).digest()
