@@ -70,7 +70,7 @@ def merchant_with_sku(e2e: Stack, connection: dict[str, Any]) -> tuple[str, str,
 def bag_status(api: Multicart, sku_id: str) -> str:
     """The status of the one bag a create of ``sku_id`` made (the create's answer)."""
     answer = api.create_cart_response([(sku_id, 1)])
-    assert answer.status_code in (201, 400, 422, 502), answer.text
+    assert answer.status_code in (201, 400, 422, 502, 503), answer.text
     body = answer.json()
     if answer.status_code != 201:
         return str(body.get("data", {}).get("cause") or body["error"])
@@ -131,3 +131,52 @@ def test_a_pause_reaches_every_process_within_the_bound_and_a_resume_too(
 
     assert admin.patch(url, json={"status": "ACTIVE"}).json()["status"] == "ACTIVE"
     assert seen_within(lambda: not refused(api_b), BOUND_S) <= BOUND_S
+
+
+def test_a_new_connection_starts_with_a_closed_circuit_in_another_process(
+    e2e: Stack, workdir: Path, admin: httpx.Client
+) -> None:
+    """Process C opens its circuit for a Shopify store (5xx, then a long reset); the fault
+    gone, C still fails fast. A new connection for the merchant (another API version, the same
+    store) made through A: C's next creates, within the bound, run on a closed circuit."""
+    env = {
+        **e2e.api_proc.env,
+        "MULTICART_CIRCUIT_FAILURE_THRESHOLD": "2",
+        "MULTICART_CIRCUIT_RESET_S": "600",  # never half-open within this test
+    }
+    store = next(s for s in e2e.sandbox.stores() if s["platform"] == "SHOPIFY")
+    product = next(p for p in store["products"] if not p.get("trigger"))
+    old = {**store["connection"], "api_version": "2025-01"}
+    tag = f"circuit-{secrets.token_hex(4)}"
+    merchant = e2e.admin.create_merchant(tag, "SHOPIFY", old)
+    sku = {
+        "sku_id": tag,
+        "merchant_id": merchant["id"],
+        "name": product["name"],
+        "price": product["price"],
+        "currency": product["currency"],
+        "available": True,
+        "platform_ref": product["platform_ref"],
+    }
+    e2e.admin.upsert_skus([sku])
+    proc = start_orchestrator(workdir, env, name="circuit")
+    try:
+        api_c = on(proc, e2e.new_app("circuit-c"))
+        assert bag_status(api_c, tag) == "IN_PROGRESS"
+        e2e.sandbox.fault(store["store"], "error", status=500, count=100)
+
+        def circuit_open() -> bool:
+            return "circuit is open" in api_c.create_cart_response([(tag, 1)]).text
+
+        seen_within(circuit_open, BOUND_S)  # two 5xx in a row: C's circuit opens
+        e2e.sandbox.clear_faults()
+        assert circuit_open()  # the store is back, but C fails fast for 600 s
+
+        changed = admin.patch(
+            f"/v1/admin/merchants/{merchant['id']}", json={"connection": store["connection"]}
+        )
+        assert changed.status_code == 200, changed.text
+        took = seen_within(lambda: bag_status(api_c, tag) == "IN_PROGRESS", BOUND_S)
+        assert took <= BOUND_S
+    finally:
+        proc.stop()
