@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -27,6 +28,8 @@ from orchestrator.http.keys import SERVICES, SETTINGS
 from orchestrator.http.routes import Route
 from orchestrator.http.schemas import MerchantIn, MerchantListOut, MerchantOut, MerchantPatchIn
 from orchestrator.service.secrets import new_id
+
+log = structlog.get_logger("multicart.admin")
 
 
 def _out(merchant: Merchant) -> MerchantOut:
@@ -140,6 +143,8 @@ async def patch_merchant(request: web.Request) -> web.Response:
     )
     if changed is None:  # deleted meanwhile: nothing was written
         raise NotFound("No such merchant.", kind=ErrorCode.MERCHANT_NOT_FOUND)
+    # Which fields, never their values (a connection holds credentials).
+    log.info("merchant_changed", merchant_id=merchant.id, fields=sorted(body.model_fields_set))
     return json_response(_out(changed))
 
 

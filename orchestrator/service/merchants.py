@@ -23,11 +23,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
+
 from adapters import CartPlatform, PlatformDirectory
 from bags import Merchant
 from orchestrator.service.secrets import CredentialBox
 
 ADAPTER_CACHE_SIZE = 10_000
+log = structlog.get_logger("multicart.merchants")
 
 
 class MerchantAdapters:
@@ -73,7 +76,12 @@ class MerchantAdapters:
             if previous is not None:
                 self._adapters.pop((merchant.id, previous[0]), None)
                 if previous[1] != digest:  # a new connection, not the same one resealed
-                    self._platforms.reset_circuits(merchant.platform, connection)
+                    closed = self._platforms.reset_circuits(merchant.platform, connection)
+                    log.info(
+                        "merchant_connection_changed",
+                        merchant_id=merchant.id,
+                        circuits_closed=closed,
+                    )
             adapter = self._platforms.for_merchant(merchant.id, merchant.platform, connection)
             self._adapters[key] = adapter
             self._built[merchant.id] = (sealed, digest)

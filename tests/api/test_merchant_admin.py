@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from tests.api.conftest import ADMIN, Api
 
@@ -106,9 +107,12 @@ async def test_a_new_connection_is_sealed_and_starts_with_a_closed_circuit(api: 
     made = await api.post_cart({"skus": [{"sku_id": "sku-tent", "quantity": 1}]})
     assert made.status == 201 and api.platforms.circuit_resets == []  # first build: nothing
 
-    response = await patch(api, first, {"connection": bigcommerce()})
+    with capture_logs() as logs:
+        response = await patch(api, first, {"connection": bigcommerce()})
     answer = await response.text()
     assert response.status == 200 and TOKEN not in answer
+    [changed] = [e for e in logs if e["event"] == "merchant_changed"]
+    assert changed["fields"] == ["connection"] and TOKEN not in str(logs)
     row = await api.store.catalog.get_merchant(first)
     assert row is not None and TOKEN.encode() not in row[1]  # sealed, not stored as given
 

@@ -3,6 +3,8 @@ for a new connection, never for the same connection resealed (a key rotation).""
 
 from __future__ import annotations
 
+from structlog.testing import capture_logs
+
 from adapters.fake import FakeRegistry
 from bags import Merchant, Platform
 from orchestrator.service.merchants import MerchantAdapters
@@ -26,9 +28,14 @@ def test_a_new_connection_resets_the_circuits_once_a_reseal_never() -> None:
     assert platforms.circuit_resets == []
 
     new = adapters.seal(NEW)
-    adapters.adapter_for(MERCHANT, new)
-    adapters.adapter_for(MERCHANT, new)  # built once: no second reset
+    with capture_logs() as logs:
+        adapters.adapter_for(MERCHANT, new)
+        adapters.adapter_for(MERCHANT, new)  # built once: no second reset
     assert platforms.circuit_resets == [(Platform("BIGCOMMERCE"), NEW)]
+    assert [(e["event"], e["merchant_id"]) for e in logs] == [
+        ("merchant_connection_changed", "mer_1")
+    ]
+    assert "rotated-token" not in str(logs)
 
 
 def test_another_merchants_first_build_resets_nothing() -> None:
