@@ -282,6 +282,7 @@ class FakeRegistry(PlatformRows):
         self.platforms: dict[str, FakePlatform] = dict(platforms or {})
         self._defaults = defaults  # FakePlatform arguments for merchants not given
         self.closed = False
+        self.circuit_resets: list[tuple[Platform, dict[str, Any]]] = []
 
     def cart_id_problem(self, platform: Platform | str, external_id: str) -> str | None:
         """The fake's own ids (``cart-7``), whatever the merchant's platform: the same shape
@@ -296,6 +297,10 @@ class FakeRegistry(PlatformRows):
                 platform=Platform(platform), **self._defaults
             )
         return self.platforms[merchant_id]
+
+    def reset_circuits(self, platform: Platform | str, connection: Mapping[str, Any]) -> int:
+        self.circuit_resets.append((Platform(platform), dict(connection)))
+        return 0
 
     async def aclose(self) -> None:
         self.closed = True

@@ -238,6 +238,14 @@ class AdapterRegistry(PlatformRows):
             self._policies[spec.name],
         )
 
+    def reset_circuits(self, platform: Platform | str, connection: Mapping[str, Any]) -> int:
+        """Close the circuits of the store ``connection`` calls (its ``base_url``): called when
+        a merchant's connection changed, so the new one starts with a closed circuit."""
+        spec = self.spec(platform)
+        parsed = spec.connection.model_validate(dict(connection))
+        base_url = getattr(parsed, "base_url", "")
+        return self._resilience[spec.name].breakers.reset_store(base_url) if base_url else 0
+
     async def aclose(self) -> None:
         transports, self._transports = list(self._transports.values()), {}
         for transport in transports:

@@ -6,7 +6,7 @@ the domain's public surface: the outer layers import these names from ``bags`` (
 holds them to it).
 """
 
-from bags.models import Bag, Cart, CatalogSku, Merchant, OrderError, OrderSku
+from bags.models import Bag, Cart, CatalogSku, Merchant, MerchantStatus, OrderError, OrderSku
 from bags.money import from_minor_units, to_minor_units
 from bags.split import (
     Limits,
@@ -36,6 +36,7 @@ __all__ = [
     "IllegalTransition",
     "Limits",
     "Merchant",
+    "MerchantStatus",
     "OrderError",
     "OrderSku",
     "Platform",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from bags.status import (
@@ -21,9 +22,21 @@ from bags.status import (
 )
 
 
+class MerchantStatus(StrEnum):
+    """Whether a merchant's SKUs may go in new lines: PAUSED refuses them (``MERCHANT_PAUSED``),
+    while carts that already hold them keep working."""
+
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+
+
 @dataclass(frozen=True)
 class CatalogSku:
-    """A sellable item of the orchestrator's catalog, with the platform's ids for it."""
+    """A sellable item of the orchestrator's catalog, with the platform's ids for it.
+
+    ``merchant_status`` is its merchant's, as read with it on the create path (the catalog's
+    join); elsewhere (an upsert, a listing) it is left at ACTIVE and unused.
+    """
 
     sku_id: str
     merchant_id: str
@@ -32,6 +45,7 @@ class CatalogSku:
     currency: str
     available: bool
     platform_ref: Mapping[str, Any]
+    merchant_status: MerchantStatus = MerchantStatus.ACTIVE
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,7 @@ class Merchant:
     id: str
     name: str
     platform: Platform
+    status: MerchantStatus = MerchantStatus.ACTIVE
 
 
 @dataclass

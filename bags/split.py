@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bags.models import Bag, CatalogSku, Merchant, OrderSku
+from bags.models import Bag, CatalogSku, Merchant, MerchantStatus, OrderSku
 from errors import FieldProblem, InvalidRequest, InvalidSkus, SkuProblem
 
 
@@ -44,7 +44,8 @@ def check_catalog(
     catalog: Mapping[str, CatalogSku],
     currency: str,
 ) -> None:
-    """Raise InvalidSkus listing every unknown, unavailable or wrong-currency SKU."""
+    """Raise InvalidSkus listing every unknown, unavailable, paused-merchant or wrong-currency
+    SKU."""
     problems = [
         problem
         for index, line in lines
@@ -66,6 +67,10 @@ def sku_problem(
         return SkuProblem(sku_id, "UNKNOWN", "unknown sku_id", where)
     if not sku.available:
         return SkuProblem(sku_id, "UNAVAILABLE", "sku is not available", where)
+    if sku.merchant_status is MerchantStatus.PAUSED:
+        return SkuProblem(
+            sku_id, "MERCHANT_PAUSED", "the sku's merchant is paused (merchant unavailable)", where
+        )
     if sku.currency != currency:
         return SkuProblem(
             sku_id,

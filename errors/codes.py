@@ -128,6 +128,16 @@ class ErrorCode(Enum):
         "Only a dead or undetectable outbox entry can be requeued; this one is still pending"
         " (data.state).",
     )
+    # The catalog's admin routes (orchestrator/http/admin_routes.py).
+    SKU_NOT_FOUND = ("sku_not_found", 2450, 404, "No such SKU in the catalog.")
+    SKU_IN_USE = (
+        "sku_in_use",
+        2451,
+        409,
+        "Live carts hold lines of this SKU (data.live_carts counts them); nothing was deleted."
+        " Mark it available: false (PUT /v1/admin/skus) so no new line takes it, and delete it"
+        " once those carts are gone.",
+    )
     EXTERNAL_CART_NOT_FOUND = (
         "external_cart_not_found",
         2430,

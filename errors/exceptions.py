@@ -27,7 +27,7 @@ class FieldProblem:
 @dataclass(frozen=True)
 class SkuProblem:
     sku_id: str
-    reason: str  # UNKNOWN | UNAVAILABLE | CURRENCY_MISMATCH
+    reason: str  # UNKNOWN | UNAVAILABLE | MERCHANT_PAUSED | CURRENCY_MISMATCH
     message: str
     field: str
 

@@ -78,6 +78,16 @@ class CircuitBreakers:
             return CircuitState.HALF_OPEN
         return circuit.state
 
+    def reset_store(self, base_url: str) -> int:
+        """Close the circuits of the store at ``base_url`` (its own key and the keys under it,
+        such as a token endpoint): a merchant's new connection starts with a closed circuit.
+        Returns how many were dropped."""
+        base = base_url.rstrip("/")
+        keys = [k for k in self._circuits if k.rstrip("/") == base or k.startswith(base + "/")]
+        for key in keys:
+            del self._circuits[key]
+        return len(keys)
+
     def _admit(self, key: str, platform: str) -> bool:
         """Let a call through or raise ``CircuitOpen``; True for the half-open trial call."""
         circuit = self._circuits.setdefault(key, _Circuit())

@@ -2,35 +2,29 @@
 
 Admin routes take the admin token and manage the tenants and the reference data carts are built
 from; ``/healthz`` and ``/readyz`` are open, for load balancers and orchestration. Handlers
-only translate, as the cart routes do; a merchant's connection is validated by its platform's
-model, sealed by ``MerchantAdapters`` and never returned.
+only translate, as the cart routes do; the merchant routes are ``merchant_routes.py``'s.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
 
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
-from adapters import UrlPolicy, resolved_problem, url_problem
-from bags import Merchant, Platform
-from errors import ApiError, ErrorCode, FieldProblem, InvalidRequest, NotFound
+from errors import ApiError, Conflict, ErrorCode, FieldProblem, InvalidRequest, NotFound
 from orchestrator.http.cart_routes import CURSOR_SCHEMA, query_cursor, query_id
 from orchestrator.http.envelope import json_response, read_json, read_model, validation_problems
 from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int, id_problem
-from orchestrator.http.keys import METRICS, SERVICES, SETTINGS
+from orchestrator.http.keys import METRICS, SERVICES
+from orchestrator.http.merchant_routes import MERCHANT_ROUTES
 from orchestrator.http.openapi import MAX_SKUS_PER_UPSERT
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import (
     AppIn,
     AppOut,
     HealthOut,
-    MerchantIn,
-    MerchantListOut,
-    MerchantOut,
     SkuIn,
     SkuListOut,
     UpsertOut,
@@ -47,65 +41,6 @@ async def create_app(request: web.Request) -> web.Response:
     app_id, key = new_id("app"), new_api_key()
     await request.app[SERVICES].store.apps.create(app_id, body.name, hash_api_key(key))
     return json_response(AppOut(id=app_id, name=body.name, api_key=key), status=201)
-
-
-async def create_merchant(request: web.Request) -> web.Response:
-    body = await read_model(request, MerchantIn)
-    platforms = request.app[SERVICES].platforms
-    platform = Platform(body.platform)
-    if platform not in platforms.supported_platforms():
-        supported = ", ".join(sorted(platforms.supported_platforms()))
-        raise InvalidRequest(
-            [FieldProblem("platform", f"{platform} is not supported yet; use {supported}")]
-        )
-    try:
-        connection = platforms.parse_connection(platform, body.connection)
-    except ValidationError as exc:
-        raise validation_problems(exc, ("connection",)) from exc
-    base_url: str = getattr(connection, "base_url", "")
-    policy = UrlPolicy.of(request.app[SETTINGS].for_platform(platform))
-    # Judged as the outbound client will read it (the model stored yarl's normalised URL):
-    # its text first, then the addresses its name resolves to now (bounded; the connect-time
-    # guard judges them again on every connect).
-    problem = url_problem(base_url, policy) or await resolved_problem(base_url, policy)
-    if problem is not None:
-        field = next((k for k, v in connection.model_dump().items() if v == base_url), "api_url")
-        raise InvalidRequest([FieldProblem(f"connection.{field}", problem)])
-    merchant = Merchant(id=new_id("mer"), name=body.name, platform=platform)
-    sealed = request.app[SERVICES].merchants.seal(_plain(connection.model_dump()))
-    await request.app[SERVICES].store.catalog.create_merchant(merchant, sealed)
-    return json_response(
-        MerchantOut(id=merchant.id, name=merchant.name, platform=body.platform), status=201
-    )
-
-
-def _plain(value: Any) -> Any:
-    """Unwrap SecretStr values so they can be encrypted (and only encrypted)."""
-    if hasattr(value, "get_secret_value"):
-        return value.get_secret_value()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-async def list_merchants(request: web.Request) -> web.Response:
-    merchants = await request.app[SERVICES].store.catalog.list_merchants()
-    return json_response(
-        MerchantListOut(
-            data=[MerchantOut(id=m.id, name=m.name, platform=m.platform) for m in merchants]
-        )
-    )
-
-
-async def get_merchant(request: web.Request) -> web.Response:
-    merchant_id = checked_id(request.match_info["merchant_id"], "merchant_id")
-    row = await request.app[SERVICES].store.catalog.get_merchant(merchant_id)
-    if row is None:
-        raise NotFound("No such merchant.", kind=ErrorCode.MERCHANT_NOT_FOUND)
-    merchant = row[0]
-    return json_response(
-        MerchantOut(id=merchant.id, name=merchant.name, platform=merchant.platform)
-    )
 
 
 async def put_skus(request: web.Request) -> web.Response:
@@ -145,6 +80,24 @@ async def _check_platform_refs(request: web.Request, skus: list[SkuIn]) -> None:
             problems.extend(validation_problems(exc, (index, "platform_ref")).problems)
     if problems:
         raise InvalidRequest(problems)
+
+
+async def delete_sku(request: web.Request) -> web.Response:
+    """Delete a SKU no live cart holds. Refused (409, nothing deleted) while one does rather
+    than turned into ``available: false``: a DELETE that answers 2xx must have deleted, and the
+    count tells the operator what they wait for; ``available: false`` is the PUT's to say."""
+    sku_id = checked_id(request.match_info["sku_id"], "sku_id")
+    holding = await request.app[SERVICES].store.catalog.delete_sku(sku_id)
+    if holding is None:
+        raise NotFound("No such SKU.", kind=ErrorCode.SKU_NOT_FOUND)
+    if holding:
+        raise Conflict(
+            f"{holding} live cart(s) hold lines of this SKU; nothing was deleted. Mark it"
+            " available: false (PUT /v1/admin/skus) and delete it once they are gone.",
+            kind=ErrorCode.SKU_IN_USE,
+            data={"sku_id": sku_id, "live_carts": holding},
+        )
+    return web.Response(status=204)
 
 
 def encode_sku_cursor(sku_id: str) -> str:
@@ -213,37 +166,7 @@ ADMIN_ROUTES: list[Route] = [
         ok_body=AppOut,
         operation_id="createApp",
     ),
-    Route(
-        method="POST",
-        path="/v1/admin/merchants",
-        handler=create_merchant,
-        summary="Register a merchant and its platform connection",
-        auth="admin",
-        body=MerchantIn,
-        ok_status=201,
-        ok_body=MerchantOut,
-        operation_id="createMerchant",
-        links={"GetMerchant": ("getMerchant", {"merchant_id": "$response.body#/id"})},
-    ),
-    Route(
-        method="GET",
-        path="/v1/admin/merchants",
-        handler=list_merchants,
-        summary="List merchants",
-        auth="admin",
-        ok_body=MerchantListOut,
-        operation_id="listMerchants",
-    ),
-    Route(
-        method="GET",
-        path="/v1/admin/merchants/{merchant_id}",
-        handler=get_merchant,
-        summary="Get a merchant",
-        auth="admin",
-        ok_body=MerchantOut,
-        errors=(ErrorCode.MERCHANT_NOT_FOUND,),
-        operation_id="getMerchant",
-    ),
+    *MERCHANT_ROUTES,
     Route(
         method="PUT",
         path="/v1/admin/skus",
@@ -279,6 +202,22 @@ ADMIN_ROUTES: list[Route] = [
             QueryParam("cursor", CURSOR_SCHEMA, "next_cursor of the previous page."),
         ),
         operation_id="listSkus",
+    ),
+    Route(
+        method="DELETE",
+        path="/v1/admin/skus/{sku_id}",
+        handler=delete_sku,
+        summary=(
+            "Delete a catalog SKU. Refused with 409 sku_in_use (data.live_carts: how many) while"
+            " a live cart (IN_PROGRESS, a bag not DELETED) holds a line of it, and nothing is"
+            " deleted: mark it available: false with PUT /v1/admin/skus first, so no new line"
+            " takes it, then delete it once those carts are gone. Carts keep their lines' copy"
+            " (name, price, platform ids) either way"
+        ),
+        auth="admin",
+        ok_status=204,
+        errors=(ErrorCode.SKU_NOT_FOUND, ErrorCode.SKU_IN_USE),
+        operation_id="deleteSku",
     ),
 ]
 

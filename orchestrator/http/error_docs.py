@@ -33,7 +33,7 @@ _SKU_PROBLEMS = {
         "required": ["sku_id", "reason", "message"],
         "properties": {
             "sku_id": {"type": "string"},
-            "reason": {"enum": ["UNKNOWN", "UNAVAILABLE", "CURRENCY_MISMATCH"]},
+            "reason": {"enum": ["UNKNOWN", "UNAVAILABLE", "MERCHANT_PAUSED", "CURRENCY_MISMATCH"]},
             "message": {"type": "string"},
         },
     },
@@ -89,6 +89,10 @@ DATA: dict[ErrorCode, dict[str, Any]] = {
         reason={"type": "string"},
     ),
     ErrorCode.OUTBOX_ENTRY_NOT_FOUND: _EMPTY,
+    ErrorCode.SKU_NOT_FOUND: _EMPTY,
+    ErrorCode.SKU_IN_USE: _obj(
+        ["sku_id", "live_carts"], sku_id={"type": "string"}, live_carts={"type": "integer"}
+    ),
     ErrorCode.OUTBOX_ENTRY_NOT_RETRYABLE: _obj(["state"], state={"enum": ["pending"]}),
     ErrorCode.EXTERNAL_CART_NOT_FOUND: _obj(
         ["platform", "merchant_id"], platform={"type": "string"}, merchant_id={"type": "string"}

@@ -21,6 +21,7 @@ the allow-list's hosts when there is one.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -241,9 +242,19 @@ def _refer_to_platform(node: Any) -> Any:
     return node
 
 
+def _without_uri_format(model: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a connection's schema whose base URL keeps its pattern but not ``format: uri``
+    (RFC 3986's ASCII-only reading), which a change's ``anyOf`` would otherwise have fuzzers
+    hold the server to more strictly than registration's ``oneOf`` does."""
+    found = copy.deepcopy(model)
+    for field in found.get("properties", {}).values():
+        field.pop("format", None)
+    return found
+
+
 def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
     merchant, sku = defs["MerchantIn"], defs["SkuIn"]
-    variants, refs = [], []
+    variants, refs, connections = [], [], []
     url = merchant_url_schema(settings)
     for platform, spec in PLATFORMS.items():
         connection = _model_schema(spec.connection, defs)
@@ -253,6 +264,7 @@ def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
                 field["description"] = " ".join(
                     filter(None, [url["description"], field.get("description")])
                 )
+        connections.append(_without_uri_format(defs[connection]))
         variants.append(
             {
                 "title": platform,
@@ -270,6 +282,14 @@ def _per_platform(defs: dict[str, Any], settings: Settings) -> None:
         "type": "object",
         "description": "The platform's connection (see oneOf); encrypted at rest, never returned.",
     }
+    if "MerchantPatchIn" in defs:  # a change's connection: the merchant's platform's shape
+        defs["MerchantPatchIn"]["properties"]["connection"] = {
+            "anyOf": connections,
+            "description": "A new connection in the merchant's platform's shape: "
+            + ", ".join(str(c.get("title")) for c in connections)
+            + " (checked as at registration, URL rules included); encrypted at rest, never"
+            " returned.",
+        }
     sku["properties"]["platform_ref"] = {
         "anyOf": refs,
         "description": "The SKU's ids on its merchant's platform, in that platform's shape.",

@@ -50,7 +50,7 @@ class PreviewBagOut(BaseModel):
 
 class PreviewProblemOut(BaseModel):
     sku_id: str
-    reason: Literal["UNKNOWN", "UNAVAILABLE", "CURRENCY_MISMATCH"]
+    reason: Literal["UNKNOWN", "UNAVAILABLE", "MERCHANT_PAUSED", "CURRENCY_MISMATCH"]
     message: str
     field: str = Field(description="Where the request names it, e.g. skus[2].sku_id.")
 

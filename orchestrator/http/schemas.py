@@ -17,6 +17,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -266,10 +267,50 @@ class MerchantIn(Strict):
     )
 
 
+MerchantStatusName = Literal["ACTIVE", "PAUSED"]
+
+
+def _at_least_one_change(schema: dict[str, Any]) -> None:
+    """The document says what the route enforces: no field is null, at least one is given."""
+    schema["minProperties"] = 1
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+        variants = [v for v in prop.pop("anyOf", []) if v.get("type") != "null"]
+        if variants:
+            prop.update(variants[0])
+
+
+class MerchantPatchIn(Strict):
+    """What ``PATCH /v1/admin/merchants/{merchant_id}`` changes: at least one field, none null.
+    ``platform`` is not among them (a merchant's platform never changes)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_at_least_one_change)
+
+    name: ShortText | None = None
+    connection: dict[str, Any] | None = Field(
+        default=None,
+        description="A new connection in the merchant's platform's shape (checked as at"
+        " registration, URL rules included); encrypted at rest, never returned.",
+    )
+    status: MerchantStatusName | None = Field(
+        default=None,
+        description="PAUSED: its SKUs go in no new line (reason MERCHANT_PAUSED); carts holding"
+        " them keep working. ACTIVE resumes it.",
+    )
+
+    @field_validator("name", "connection", "status", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:  # only a given null reaches here (defaults are not validated)
+            raise ValueError("must not be null: leave the field out to keep it")
+        return value
+
+
 class MerchantOut(BaseModel):
     id: str
     name: str
     platform: PlatformName
+    status: MerchantStatusName
 
 
 class MerchantListOut(BaseModel):

@@ -20,15 +20,23 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterator, Seque
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bags import CatalogSku, Merchant, Platform
+from bags import BagStatus, CartStatus, CatalogSku, Merchant, MerchantStatus, Platform
 from orchestrator.store.catalog_cache import CatalogCache, Owner
 from orchestrator.store.columns import copied
 from orchestrator.store.database import Database
-from orchestrator.store.tables import CATALOG_VERSION_ROW, catalog_version, merchants, skus
+from orchestrator.store.tables import (
+    CATALOG_VERSION_ROW,
+    bags,
+    carts,
+    catalog_version,
+    merchants,
+    order_skus,
+    skus,
+)
 
 # Ids per IN (...) and rows per upsert statement: well under both engines' parameter limits.
 CHUNK = 500
@@ -45,11 +53,20 @@ def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 
 def _merchant(row: AnyRow) -> Merchant:
-    return Merchant(id=row.id, name=row.name, platform=Platform(row.platform))
+    return Merchant(
+        id=row.id,
+        name=row.name,
+        platform=Platform(row.platform),
+        status=MerchantStatus(row.status),
+    )
 
 
-def _sku(row: AnyRow) -> CatalogSku:
-    return CatalogSku(**copied(row, _SKU_COPIED), platform_ref=row.platform_ref)
+def _sku(row: AnyRow, merchant_status: str = MerchantStatus.ACTIVE) -> CatalogSku:
+    return CatalogSku(
+        **copied(row, _SKU_COPIED),
+        platform_ref=row.platform_ref,
+        merchant_status=MerchantStatus(merchant_status),
+    )
 
 
 # The create path's read, built once (an expanding IN takes any number of ids).
@@ -58,10 +75,25 @@ _CATALOG_QUERY = (
         skus,
         merchants.c.name.label("merchant_name"),
         merchants.c.platform.label("merchant_platform"),
+        merchants.c.status.label("merchant_status"),
         merchants.c.connection_ciphertext,
     )
     .join(merchants, merchants.c.id == skus.c.merchant_id)
     .where(skus.c.sku_id.in_(bindparam("ids", expanding=True)))
+)
+
+
+# How many live carts hold a line of one SKU (what refuses its delete).
+_LIVE_CARTS_HOLDING = (
+    select(func.count(func.distinct(carts.c.id)))
+    .select_from(
+        carts.join(bags, bags.c.cart_id == carts.c.id).join(
+            order_skus, order_skus.c.bag_id == bags.c.id
+        )
+    )
+    .where(order_skus.c.sku_id == bindparam("sku_id"))
+    .where(carts.c.status == CartStatus.IN_PROGRESS.value)
+    .where(bags.c.status != BagStatus.DELETED.value)
 )
 
 
@@ -133,8 +165,17 @@ class CatalogStore:
                     platform=merchant.platform,
                     connection_ciphertext=bytes(connection_ciphertext),
                     created_at=datetime.now(UTC),
+                    status=merchant.status,
                 )
             )
+
+    async def read_merchant(self, merchant_id: str) -> Merchant | None:
+        """The merchant as stored now, past the cache (the admin routes' read)."""
+        async with self._db.read(single_statement=True) as conn:
+            row = (
+                await conn.execute(select(merchants).where(merchants.c.id == merchant_id))
+            ).first()
+        return None if row is None else _merchant(row)
 
     async def get_merchant(self, merchant_id: str) -> tuple[Merchant, bytes] | None:
         return (await self.get_merchants([merchant_id])).get(merchant_id)
@@ -175,12 +216,13 @@ class CatalogStore:
                             id=row.merchant_id,
                             name=row.merchant_name,
                             platform=Platform(row.merchant_platform),
+                            status=MerchantStatus(row.merchant_status),
                         )
                         owner = owners[row.merchant_id] = (
                             merchant,
                             bytes(row.connection_ciphertext),
                         )
-                    sku = found[row.sku_id] = _sku(row)
+                    sku = found[row.sku_id] = _sku(row, row.merchant_status)
                     read.append((sku, owner))
         self.cache.put_skus(ticket, read)
         return found, owners
@@ -188,11 +230,39 @@ class CatalogStore:
     async def list_merchants(self) -> list[Merchant]:
         async with self._db.read() as conn:
             result = await conn.execute(
-                select(merchants.c.id, merchants.c.name, merchants.c.platform).order_by(
-                    merchants.c.created_at, merchants.c.id
-                )
+                select(
+                    merchants.c.id, merchants.c.name, merchants.c.platform, merchants.c.status
+                ).order_by(merchants.c.created_at, merchants.c.id)
             )
             return [_merchant(row) for row in result]
+
+    async def update_merchant(
+        self,
+        merchant_id: str,
+        *,
+        name: str | None = None,
+        status: MerchantStatus | None = None,
+        connection_ciphertext: bytes | None = None,
+    ) -> Merchant | None:
+        """Change what is given (None: keep it) in one transaction that moves the catalog's
+        version, so every process's cache drops the old merchant (and its sealed connection,
+        hence its adapter) within its refresh bound. None when there is no such merchant."""
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = name
+        if status is not None:
+            values["status"] = str(status)
+        if connection_ciphertext is not None:
+            values["connection_ciphertext"] = bytes(connection_ciphertext)
+        async with self._catalog_write() as conn:
+            if values:
+                await conn.execute(
+                    update(merchants).where(merchants.c.id == merchant_id).values(**values)
+                )
+            row = (
+                await conn.execute(select(merchants).where(merchants.c.id == merchant_id))
+            ).first()
+        return None if row is None else _merchant(row)
 
     async def reseal_connections(
         self, reseal: Callable[[str, bytes], bytes | None], *, batch: int = 100
@@ -287,6 +357,22 @@ class CatalogStore:
                 set_={name: pg.excluded[name] for name in updated},
             )
             await conn.execute(pg_stmt, list(rows))
+
+    async def delete_sku(self, sku_id: str) -> int | None:
+        """Delete the SKU unless a live cart holds it: None when there is no such SKU, else the
+        number of live carts (IN_PROGRESS, with a bag not DELETED holding one of its lines)
+        that hold it; it was deleted only when that is 0. Counted and deleted in one
+        transaction; the SKU row is locked first (PostgreSQL), so two deletes queue."""
+        async with self._catalog_write() as conn:
+            lock = select(skus.c.sku_id).where(skus.c.sku_id == sku_id)
+            found = await conn.scalar(lock if self._db.sqlite else lock.with_for_update())
+            if found is None:
+                return None
+            holding = await conn.scalar(_LIVE_CARTS_HOLDING, {"sku_id": sku_id})
+            if holding:
+                return int(holding)
+            await conn.execute(delete(skus).where(skus.c.sku_id == sku_id))
+        return 0
 
     async def list_skus(
         self, merchant_id: str | None = None, *, limit: int = 1000, after: str | None = None

@@ -92,6 +92,8 @@ merchants = Table(
     Column("platform", String(32), nullable=False),
     Column("connection_ciphertext", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # ACTIVE or PAUSED (migration 0011): a paused merchant's SKUs go in no new line.
+    Column("status", String(16), nullable=False, server_default="ACTIVE"),
 )
 
 skus = Table(

@@ -5,9 +5,10 @@ A request generated from the document (positive mode) must be accepted: a client
 those about state the document cannot know (``STATEFUL``): an id that names nothing, a SKU the
 catalog does not hold as the cart needs it, a cart another request is changing, a version the
 cart is not at, a key first used with another request, a cursor this service did not make,
-a SKU's ``platform_ref`` in another platform's shape than its merchant's (the document offers
-every platform's); and the rules across fields that JSON Schema cannot express and the
-document states in words (``STATEFUL_PROBLEMS``: a SKU's total quantity, a cart's lines).
+a SKU's ``platform_ref`` or a merchant change's ``connection`` in another platform's shape
+than its merchant's (the document offers every platform's); and the rules across fields that
+JSON Schema cannot express and the document states in words (``STATEFUL_PROBLEMS``: a SKU's
+total quantity, a cart's lines).
 """
 
 from __future__ import annotations
@@ -52,13 +53,13 @@ STATEFUL_PROBLEMS = [
 _PLATFORM_REF = re.compile(r"^\[(\d+)\]\.platform_ref(\.|$)")
 
 
-def some_platforms_shape(ref: Any) -> bool:
-    """Whether ``ref`` is a valid ``platform_ref`` of at least one platform, read as the server
-    reads a body (an integral ``437.0`` is the integer 437)."""
+def some_platforms_shape(ref: Any, part: str = "platform_ref") -> bool:
+    """Whether ``ref`` is a valid ``platform_ref`` (or ``part``: ``connection``) of at least
+    one platform, read as the server reads a body (an integral ``437.0`` is the integer 437)."""
     as_read = parse_json(json.dumps(ref).encode())
     for spec in PLATFORMS.values():
         try:
-            spec.platform_ref.model_validate(as_read)
+            getattr(spec, part).model_validate(as_read)
         except ValidationError:
             continue
         return True
@@ -70,6 +71,9 @@ def stateful_problem(problem: dict[str, Any], sent: Any) -> bool:
     field, message = str(problem.get("field")), str(problem.get("message"))
     if any(f.fullmatch(field) and m.match(message) for f, m in STATEFUL_PROBLEMS):
         return True
+    if field.startswith("connection.") and isinstance(sent, dict) and "platform" not in sent:
+        # A merchant change (PATCH): its connection fits another platform than the merchant's.
+        return some_platforms_shape(sent.get("connection"), "connection")
     found = _PLATFORM_REF.match(field)
     if found is None or not isinstance(sent, list) or int(found[1]) >= len(sent):
         return False

@@ -164,6 +164,7 @@ async def test_merchant_credentials_are_never_returned(api: Api) -> None:
         "id": api.merchants[0],
         "name": "Outdoors",
         "platform": "BIGCOMMERCE",
+        "status": "ACTIVE",
     }
     assert (await api.client.get("/v1/admin/merchants/mer_nope", headers=ADMIN)).status == 404
     skus = await (
