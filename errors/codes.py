@@ -128,6 +128,27 @@ class ErrorCode(Enum):
         "Only a dead or undetectable outbox entry can be requeued; this one is still pending"
         " (data.state).",
     )
+    # Apps and their keys (orchestrator/http/app_routes.py).
+    APP_NOT_FOUND = ("app_not_found", 2450, 404, "No such app.")
+    APP_KEY_NOT_FOUND = ("app_key_not_found", 2451, 404, "The app has no such key.")
+    APP_KEY_LIMIT = (
+        "app_key_limit",
+        2452,
+        409,
+        "The app already holds as many live keys as allowed (data.limit, 2); revoke one first.",
+    )
+    APP_KEY_REVOKED = (
+        "app_key_revoked",
+        2453,
+        409,
+        "The key is already revoked (data.revoked_at).",
+    )
+    APP_DISABLED = (
+        "app_disabled",
+        2454,
+        409,
+        "The app is disabled (data.disabled_at): it takes no new key.",
+    )
     EXTERNAL_CART_NOT_FOUND = (
         "external_cart_not_found",
         2430,

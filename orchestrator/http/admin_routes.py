@@ -1,9 +1,10 @@
-"""The admin routes of API v1 (``/v1/admin``: apps, merchants, SKUs) and the operators' probes.
+"""The admin routes of API v1 (``/v1/admin``: merchants, SKUs) and the operators' probes.
 
-Admin routes take the admin token and manage the tenants and the reference data carts are built
-from; ``/healthz`` and ``/readyz`` are open, for load balancers and orchestration. Handlers
-only translate, as the cart routes do; a merchant's connection is validated by its platform's
-model, sealed by ``MerchantAdapters`` and never returned.
+Admin routes take the admin token and manage the reference data carts are built from (the
+tenants, apps and their keys, are ``app_routes.py``'s); ``/healthz`` and ``/readyz`` are open,
+for load balancers and orchestration. Handlers only translate, as the cart routes do; a
+merchant's connection is validated by its platform's model, sealed by ``MerchantAdapters`` and
+never returned.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from orchestrator.http.keys import METRICS, SERVICES, SETTINGS
 from orchestrator.http.openapi import MAX_SKUS_PER_UPSERT
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import (
-    AppIn,
-    AppOut,
     HealthOut,
     MerchantIn,
     MerchantListOut,
@@ -36,17 +35,10 @@ from orchestrator.http.schemas import (
     UpsertOut,
     sku_json,
 )
-from orchestrator.service.secrets import hash_api_key, new_api_key, new_id
+from orchestrator.service.secrets import new_id
 
 SKU_PAGE_DEFAULT, SKU_PAGE_MAX = 100, 1000
 _SKU_LIST = TypeAdapter(list[SkuIn])
-
-
-async def create_app(request: web.Request) -> web.Response:
-    body = await read_model(request, AppIn)
-    app_id, key = new_id("app"), new_api_key()
-    await request.app[SERVICES].store.apps.create(app_id, body.name, hash_api_key(key))
-    return json_response(AppOut(id=app_id, name=body.name, api_key=key), status=201)
 
 
 async def create_merchant(request: web.Request) -> web.Response:
@@ -202,17 +194,6 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 ADMIN_ROUTES: list[Route] = [
-    Route(
-        method="POST",
-        path="/v1/admin/apps",
-        handler=create_app,
-        summary="Create an app and its API key (shown once)",
-        auth="admin",
-        body=AppIn,
-        ok_status=201,
-        ok_body=AppOut,
-        operation_id="createApp",
-    ),
     Route(
         method="POST",
         path="/v1/admin/merchants",

@@ -18,12 +18,14 @@ from config import Settings
 from orchestrator.bootstrap import running_services
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES
 from orchestrator.http.admission import Admission
+from orchestrator.http.app_routes import APP_ROUTES
 from orchestrator.http.auth import guarded
 from orchestrator.http.cart_routes import CART_ROUTES
 from orchestrator.http.envelope import envelope_middleware, json_response
 from orchestrator.http.fairness import AddressRates, AppRates, AuthThrottle, InFlightShares
 from orchestrator.http.idempotency import IDEMPOTENCY, Idempotency, idempotent
 from orchestrator.http.intake import Intake
+from orchestrator.http.key_cache import KeyCache
 from orchestrator.http.keys import (
     ADMISSION,
     APP_RATES,
@@ -57,6 +59,7 @@ ROUTES: list[Route] = [
         *LIFECYCLE_ROUTES,
         *CART_ROUTES,
         *SKU_ROUTES,
+        *APP_ROUTES,
         *ADMIN_ROUTES,
         *OUTBOX_ROUTES,
         *OPERATION_ROUTES,
@@ -129,6 +132,7 @@ def create_app(
             finally:
                 for worker in workers:
                     await worker.stop()
+                await app[KEYS_CACHE].drain()  # the keys' last uses being written
 
     app.cleanup_ctx.append(resources)
     return app
@@ -142,7 +146,7 @@ def _add_request_guards(
     app[METRICS] = metrics
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
-    app[KEYS_CACHE] = {}
+    app[KEYS_CACHE] = KeyCache(settings)
     app[ADMISSION] = admission
     app[INTAKE] = Intake(settings, metrics.bodies_reading)
     app[IN_FLIGHT_SHARES] = InFlightShares(settings)
