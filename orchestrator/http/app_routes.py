@@ -19,7 +19,7 @@ from orchestrator.http.admin_routes import decode_sku_cursor, encode_sku_cursor
 from orchestrator.http.cart_routes import CURSOR_SCHEMA, query_cursor
 from orchestrator.http.envelope import json_response, read_model
 from orchestrator.http.fields import checked_id, checked_int
-from orchestrator.http.keys import SERVICES
+from orchestrator.http.keys import KEYS_CACHE, SERVICES
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import AppIn, NextCursor
 from orchestrator.service.secrets import KEY_PREFIX, hash_api_key, new_api_key, new_id
@@ -126,12 +126,15 @@ async def revoke_key(request: web.Request) -> web.Response:
     app_id = checked_id(request.match_info["app_id"], "app_id")
     key_id = checked_id(request.match_info["key_id"], "key_id")
     row = await request.app[SERVICES].store.apps.revoke_key(app_id, key_id)
+    request.app[KEYS_CACHE].forget(app_id, key_id)
     return json_response(_key_out(row))
 
 
 async def disable_app(request: web.Request) -> web.Response:
     app_id = checked_id(request.match_info["app_id"], "app_id")
-    return json_response(_app_out(await request.app[SERVICES].store.apps.disable(app_id)))
+    disabled = await request.app[SERVICES].store.apps.disable(app_id)
+    request.app[KEYS_CACHE].forget(app_id)
+    return json_response(_app_out(disabled))
 
 
 APP_ROUTES: list[Route] = [

@@ -65,6 +65,13 @@ class KeyCache:
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
+    def forget(self, app_id: str, key_id: str | None = None) -> None:
+        """Drop the app's cached keys (only ``key_id`` when given): the process that revokes
+        a key or disables an app refuses it at once, the others within the bound."""
+        for key_hash, (found, _at) in list(self._entries.items()):
+            if found.app_id == app_id and key_id in (None, found.key_id):
+                del self._entries[key_hash]
+
     def _note_use(self, key_id: str, store: AppStore, now: float) -> None:
         """Write the key's use if this process has not in the last ``TOUCH_EVERY``."""
         last = self._touched.get(key_id)

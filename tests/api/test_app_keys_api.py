@@ -209,3 +209,34 @@ async def test_every_admin_token_listed_is_accepted(migrated_database_url: str) 
         await client.close()
     assert admin_token_id(tokens[0]) != admin_token_id(tokens[1])
     assert len(admin_token_id(tokens[0])) == 12 and tokens[0] not in admin_token_id(tokens[0])
+
+
+async def test_a_key_made_again_with_its_idempotency_key_is_the_same_key(client: Client) -> None:
+    made = await new_app(client)
+    path, keyed = f"/v1/admin/apps/{made['id']}/keys", {**ADMIN, "Idempotency-Key": "k-1"}
+    first = await answer(await client.post(path, headers=keyed), 201)
+    again = await client.post(path, headers=keyed)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert (await answer(again, 201)) == first
+    listed = await answer(await client.get("/v1/admin/apps?limit=200", headers=ADMIN), 200)
+    [app] = [a for a in listed["data"] if a["id"] == made["id"]]
+    assert len(app["keys"]) == 2
+
+
+async def test_the_revoking_process_refuses_at_once_with_its_cache_on(
+    migrated_database_url: str,
+) -> None:
+    settings = settings_for(migrated_database_url, key_cache_s=3600)
+    client = TestClient(EnvelopeTestServer(create_app(settings, run_worker=False)))
+    await client.start_server()
+    try:
+        made, kept = await new_app(client), await new_app(client, "kept")
+        assert await carts_status(client, made["api_key"]) == 200  # cached for an hour
+        assert await carts_status(client, kept["api_key"]) == 200
+        path = f"/v1/admin/apps/{made['id']}/keys/{made['key_id']}"
+        await answer(await client.delete(path, headers=ADMIN), 200)
+        assert await carts_status(client, made["api_key"]) == 401
+        await answer(await client.post(f"/v1/admin/apps/{kept['id']}/disable", headers=ADMIN), 200)
+        assert await carts_status(client, kept["api_key"]) == 401
+    finally:
+        await client.close()

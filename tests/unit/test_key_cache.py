@@ -104,3 +104,19 @@ async def test_a_use_is_written_once_a_minute_and_never_awaited() -> None:
     await keys.resolve("h1", apps)  # type: ignore[arg-type]
     await keys.drain()
     assert apps.touched == ["key_1", "key_1"]
+
+
+async def test_the_process_that_revokes_forgets_at_once() -> None:
+    clock, apps = Clock(), FakeApps()
+    keys = cache(clock, key_cache_s=60)
+    apps.live.update(
+        h1=LiveKey("app_1", "key_1"), h2=LiveKey("app_1", "key_2"), h3=LiveKey("app_3", "key_3")
+    )
+    for key_hash in ("h1", "h2", "h3"):
+        await keys.resolve(key_hash, apps)  # type: ignore[arg-type]
+    keys.forget("app_1", "key_1")
+    assert len(keys) == 2
+    keys.forget("app_1")
+    assert len(keys) == 1
+    del apps.live["h3"]
+    assert await keys.resolve("h3", apps) is not None  # type: ignore[arg-type]  # still cached
