@@ -4,6 +4,7 @@ migration 0010 moving each app's existing key into a row of its own (and back)."
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from errors import ApiError, ErrorCode
 from orchestrator.store import Store
 from orchestrator.store.apps import MAX_LIVE_KEYS, TOUCH_EVERY, LiveKey
 from orchestrator.store.migrate import downgrade, upgrade
+from orchestrator.store.tables import app_keys
 from tests.store.factories import T0, count_carts, make_cart, new_id
 
 
@@ -172,3 +174,35 @@ async def test_migration_0010_moves_each_key_into_a_row_and_back(database_url: s
         assert await count_carts(store) == 1
     finally:
         await store.close()
+
+
+async def test_an_add_waits_for_the_app_row_another_transaction_holds(
+    store: Store, migrated_database_url: str
+) -> None:
+    """PostgreSQL: the count and the insert of an add happen under the app's row lock, so an
+    add racing another one waits, then counts both (SQLite's BEGIN IMMEDIATE serializes every
+    write already)."""
+    if store.db.sqlite:
+        pytest.skip("SQLite serializes writes by BEGIN IMMEDIATE")
+    app_id = await make_app(store)
+    other = Store.from_url(migrated_database_url)
+    try:
+        async with store.db.write() as conn:
+            await store.apps._locked_app(conn, app_id)  # as an add does first
+            racing = asyncio.create_task(other.apps.add_key(app_id, "key_race", "hash-race", "mc"))
+            ends = time.monotonic() + 10
+            waiting = 0
+            while not waiting and not racing.done() and time.monotonic() < ends:
+                async with other.db.read(single_statement=True) as probe:
+                    waiting = await probe.scalar(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    )
+            assert waiting and not racing.done()  # the racing add waits for the row
+            await conn.execute(
+                app_keys.insert().values(
+                    id="key_first", app_id=app_id, key_hash="hash-first", created_at=T0
+                )
+            )
+        await _refused(racing, ErrorCode.APP_KEY_LIMIT)  # it then counted both
+    finally:
+        await other.close()
