@@ -195,7 +195,10 @@ async def test_an_add_waits_for_the_app_row_another_transaction_holds(
             while not waiting and not racing.done() and time.monotonic() < ends:
                 async with other.db.read(single_statement=True) as probe:
                     waiting = await probe.scalar(
-                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                        )
                     )
             assert waiting and not racing.done()  # the racing add waits for the row
             await conn.execute(
