@@ -67,7 +67,24 @@ class Settings(FlatPlatformKnobs):
         "above it is closed at once (0: no cap).",
     )
     admin_token: SecretStr = Field(
-        default=SecretStr(""), description="Bearer token of the /v1/admin routes (empty: disabled)."
+        default=SecretStr(""),
+        description="Bearer token of the /v1/admin routes (empty: disabled); a list of one, "
+        "joined to MULTICART_ADMIN_TOKENS when both are set.",
+    )
+    admin_tokens: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer tokens of the /v1/admin routes, comma-separated, each accepted: "
+        "rotate by adding the new one on every process, then removing the old one.",
+    )
+    key_cache_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds a process trusts its cached answer for an app's API key: a "
+        "revoked key or a disabled app is refused by every process within this bound "
+        "(0: every request reads the database).",
+    )
+    key_cache_size: int = Field(
+        default=10_000, ge=1, description="API keys each process's key cache holds."
     )
     metrics_token: SecretStr = Field(
         default=SecretStr(""),
@@ -251,6 +268,13 @@ class Settings(FlatPlatformKnobs):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sections = PlatformSections(settings_cls)
         return init_settings, env_settings, sections, dotenv_settings, file_secret_settings
+
+    def admin_token_list(self) -> list[str]:
+        """Every accepted admin token: MULTICART_ADMIN_TOKEN's and MULTICART_ADMIN_TOKENS'
+        (comma-separated, blanks and spaces ignored), each once, in that order."""
+        listed = [self.admin_token.get_secret_value().strip()]
+        listed += self.admin_tokens.get_secret_value().split(",")
+        return list(dict.fromkeys(token.strip() for token in listed if token.strip()))
 
     @property
     def platform_overrides(self) -> dict[str, PlatformKnobs]:

@@ -138,6 +138,27 @@ class ErrorCode(Enum):
         " Mark it available: false (PUT /v1/admin/skus) so no new line takes it, and delete it"
         " once those carts are gone.",
     )
+    # Apps and their keys (orchestrator/http/app_routes.py).
+    APP_NOT_FOUND = ("app_not_found", 2460, 404, "No such app.")
+    APP_KEY_NOT_FOUND = ("app_key_not_found", 2461, 404, "The app has no such key.")
+    APP_KEY_LIMIT = (
+        "app_key_limit",
+        2462,
+        409,
+        "The app already holds as many live keys as allowed (data.limit, 2); revoke one first.",
+    )
+    APP_KEY_REVOKED = (
+        "app_key_revoked",
+        2463,
+        409,
+        "The key is already revoked (data.revoked_at).",
+    )
+    APP_DISABLED = (
+        "app_disabled",
+        2464,
+        409,
+        "The app is disabled (data.disabled_at): it takes no new key.",
+    )
     EXTERNAL_CART_NOT_FOUND = (
         "external_cart_not_found",
         2430,

@@ -63,8 +63,9 @@ ADMIN_TOKEN_MIN_LENGTH = 24
 ADMIN_TOKEN_MIN_DISTINCT = 8
 
 
-def check_admin_token(token: str) -> None:
+def check_admin_token(token: str, name: str = "MULTICART_ADMIN_TOKEN") -> None:
     """``ConfigError`` for a guessable admin token: ``MULTICART_ADMIN_TOKEN=a`` was accepted.
+    ``name`` says which one in the message (the token itself never is).
 
     Empty stays allowed (admin routes off). 24 characters with 8 distinct ones refuses
     ``a``, ``admin-secret`` and ``aaaa...``; ``secrets.token_urlsafe(32)`` (43) always passes."""
@@ -72,7 +73,7 @@ def check_admin_token(token: str) -> None:
         len(token) < ADMIN_TOKEN_MIN_LENGTH or len(set(token)) < ADMIN_TOKEN_MIN_DISTINCT
     ):
         raise ConfigError(
-            f"MULTICART_ADMIN_TOKEN is too weak: it needs at least {ADMIN_TOKEN_MIN_LENGTH} "
+            f"{name} is too weak: it needs at least {ADMIN_TOKEN_MIN_LENGTH} "
             f"characters, {ADMIN_TOKEN_MIN_DISTINCT} of them distinct (make one with: python -c "
             '"import secrets; print(secrets.token_urlsafe(32))"), or empty to turn admin routes off'
         )
@@ -80,9 +81,18 @@ def check_admin_token(token: str) -> None:
         # A Bearer credential is printable ASCII without spaces (auth.bearer_token): any other
         # token could never be sent, and every admin request would be 401.
         raise ConfigError(
-            "MULTICART_ADMIN_TOKEN must be printable ASCII without spaces (make one with: "
+            f"{name} must be printable ASCII without spaces (make one with: "
             'python -c "import secrets; print(secrets.token_urlsafe(32))")'
         )
+
+
+def check_admin_tokens(settings: Settings) -> None:
+    """Every admin token passes ``check_admin_token``: MULTICART_ADMIN_TOKEN's, and each of
+    MULTICART_ADMIN_TOKENS' by its position (1 for the first)."""
+    check_admin_token(settings.admin_token.get_secret_value())
+    listed = [t.strip() for t in settings.admin_tokens.get_secret_value().split(",")]
+    for at, token in enumerate((t for t in listed if t), start=1):
+        check_admin_token(token, f"MULTICART_ADMIN_TOKENS (token {at})")
 
 
 def check_serving_settings(settings: Settings) -> None:
@@ -91,7 +101,7 @@ def check_serving_settings(settings: Settings) -> None:
     from orchestrator.service.secrets import CredentialBox
     from orchestrator.store.engines import make_engine
 
-    check_admin_token(settings.admin_token.get_secret_value())
+    check_admin_tokens(settings)
     check_platform_sections(settings)
     try:
         CredentialBox.from_settings(settings)

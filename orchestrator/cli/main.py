@@ -23,7 +23,8 @@ from orchestrator.cli.serve import serve as run_serve
 
 SERVE_VARIABLES = (
     "MULTICART_ENCRYPTION_KEY (required; `multicart keygen` makes one), "
-    "MULTICART_ADMIN_TOKEN (24+ characters, 8+ distinct; empty: admin routes off), "
+    "MULTICART_ADMIN_TOKEN or MULTICART_ADMIN_TOKENS (comma-separated, each accepted: "
+    "24+ characters, 8+ distinct; both empty: admin routes off), "
     "MULTICART_DATABASE_URL, "
     "MULTICART_HOST, MULTICART_PORT, MULTICART_OUTBOX_GIVE_UP_AFTER_S (how long a failing "
     "external delete is retried before it is a dead letter; default 129600 = 36 h); every "

@@ -116,7 +116,7 @@ async def _run_server(
     if sock is None:
         await check_schema(settings.database_url)
     log = structlog.get_logger("multicart")
-    if not settings.admin_token.get_secret_value() and not worker:
+    if not settings.admin_token_list() and not worker:
         log.warning("admin_routes_off", reason="MULTICART_ADMIN_TOKEN is empty")
     app = create_app(settings)
     runner = await _listen(app, settings, sock)

@@ -1,8 +1,9 @@
-"""The admin routes of API v1 (``/v1/admin``: apps, merchants, SKUs) and the operators' probes.
+"""The admin routes of API v1 for the catalog (``/v1/admin/skus``) and the operators' probes.
 
-Admin routes take the admin token and manage the tenants and the reference data carts are built
-from; ``/healthz`` and ``/readyz`` are open, for load balancers and orchestration. Handlers
-only translate, as the cart routes do; the merchant routes are ``merchant_routes.py``'s.
+Admin routes take the admin token and manage the reference data carts are built from; the
+merchant routes are ``merchant_routes.py``'s, the apps and their keys ``app_routes.py``'s.
+``/healthz`` and ``/readyz`` are open, for load balancers and orchestration. Handlers only
+translate, as the cart routes do.
 """
 
 from __future__ import annotations
@@ -15,32 +16,22 @@ from pydantic import TypeAdapter, ValidationError
 
 from errors import ApiError, Conflict, ErrorCode, FieldProblem, InvalidRequest, NotFound
 from orchestrator.http.cart_routes import CURSOR_SCHEMA, query_cursor, query_id
-from orchestrator.http.envelope import json_response, read_json, read_model, validation_problems
+from orchestrator.http.envelope import json_response, read_json, validation_problems
 from orchestrator.http.fields import ID_MAX, ID_PATTERN, checked_id, checked_int, id_problem
 from orchestrator.http.keys import METRICS, SERVICES
 from orchestrator.http.merchant_routes import MERCHANT_ROUTES
 from orchestrator.http.openapi import MAX_SKUS_PER_UPSERT
 from orchestrator.http.routes import QueryParam, Route
 from orchestrator.http.schemas import (
-    AppIn,
-    AppOut,
     HealthOut,
     SkuIn,
     SkuListOut,
     UpsertOut,
     sku_json,
 )
-from orchestrator.service.secrets import hash_api_key, new_api_key, new_id
 
 SKU_PAGE_DEFAULT, SKU_PAGE_MAX = 100, 1000
 _SKU_LIST = TypeAdapter(list[SkuIn])
-
-
-async def create_app(request: web.Request) -> web.Response:
-    body = await read_model(request, AppIn)
-    app_id, key = new_id("app"), new_api_key()
-    await request.app[SERVICES].store.apps.create(app_id, body.name, hash_api_key(key))
-    return json_response(AppOut(id=app_id, name=body.name, api_key=key), status=201)
 
 
 async def put_skus(request: web.Request) -> web.Response:
@@ -155,17 +146,6 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 ADMIN_ROUTES: list[Route] = [
-    Route(
-        method="POST",
-        path="/v1/admin/apps",
-        handler=create_app,
-        summary="Create an app and its API key (shown once)",
-        auth="admin",
-        body=AppIn,
-        ok_status=201,
-        ok_body=AppOut,
-        operation_id="createApp",
-    ),
     *MERCHANT_ROUTES,
     Route(
         method="PUT",

@@ -18,6 +18,7 @@ from config import Settings
 from orchestrator.bootstrap import running_services
 from orchestrator.http.admin_routes import ADMIN_ROUTES, OPERATION_ROUTES
 from orchestrator.http.admission import Admission
+from orchestrator.http.app_routes import APP_ROUTES
 from orchestrator.http.audit import AUDIT_ROUTES
 from orchestrator.http.auth import guarded
 from orchestrator.http.cart_routes import CART_ROUTES
@@ -25,6 +26,7 @@ from orchestrator.http.envelope import envelope_middleware, json_response
 from orchestrator.http.fairness import AddressRates, AppRates, AuthThrottle, InFlightShares
 from orchestrator.http.idempotency import IDEMPOTENCY, Idempotency, idempotent
 from orchestrator.http.intake import Intake
+from orchestrator.http.key_cache import KeyCache
 from orchestrator.http.keys import (
     ADMISSION,
     APP_RATES,
@@ -58,6 +60,7 @@ ROUTES: list[Route] = [
         *LIFECYCLE_ROUTES,
         *CART_ROUTES,
         *SKU_ROUTES,
+        *APP_ROUTES,
         *ADMIN_ROUTES,
         *OUTBOX_ROUTES,
         *AUDIT_ROUTES,
@@ -131,6 +134,7 @@ def create_app(
             finally:
                 for worker in workers:
                     await worker.stop()
+                await app[KEYS_CACHE].drain()  # the keys' last uses being written
 
     app.cleanup_ctx.append(resources)
     return app
@@ -144,7 +148,7 @@ def _add_request_guards(
     app[METRICS] = metrics
     app[SETTINGS] = settings
     app[MAX_BODY] = settings.max_body_bytes
-    app[KEYS_CACHE] = {}
+    app[KEYS_CACHE] = KeyCache(settings)
     app[ADMISSION] = admission
     app[INTAKE] = Intake(settings, metrics.bodies_reading)
     app[IN_FLIGHT_SHARES] = InFlightShares(settings)

@@ -1,10 +1,11 @@
 """Who is asking, and in which order a request earns its slot: credentials, share, body, slot.
 
-Apps authenticate by API key, looked up by its SHA-256 hash and cached per process
-(``KEYS_CACHE``), so only a key's first request costs a database read; admins by the admin
-token. ``guarded`` wraps a route's handler with what ``Route.auth`` names, so the route table
-alone says which routes are open, and puts a request through, in order (each step answered
-before the work of the next):
+Apps authenticate by API key, looked up by its SHA-256 hash and cached per process for at
+most ``MULTICART_KEY_CACHE_S`` (``KEYS_CACHE``, ``key_cache.py``: a revoked key is refused by
+every process within that bound); admins by any of the admin tokens (``admin_token_id`` names
+one without showing it). ``guarded`` wraps a route's handler with what ``Route.auth`` names, so
+the route table alone says which routes are open, and puts a request through, in order (each
+step answered before the work of the next):
 
 1. its credentials (401; two ``Authorization`` headers 400; failed ones throttled per client
    address and token prefix, ``fairness.AuthThrottle``);
@@ -77,33 +78,35 @@ async def authenticate_app(request: web.Request) -> str:
     out (every app after a restart: the key cache empty). A wrong one is counted, and answered
     429 instead of 401 past the limit."""
     token = await _token(request)
-    key_hash = hash_api_key(token)
-    cache: dict[str, str] = request.app[KEYS_CACHE]
-    app_id = cache.get(key_hash)
-    if app_id is None:
-        app_id = await request.app[SERVICES].store.apps.id_for_key_hash(key_hash)
-        if app_id is None:
-            await request.app[AUTH_THROTTLE].failed(request.remote or "unknown", token)
-            raise Unauthorized("The API key is not valid.")
-        cache[key_hash] = app_id
-    return app_id
+    found = await request.app[KEYS_CACHE].resolve(
+        hash_api_key(token), request.app[SERVICES].store.apps
+    )
+    if found is None:
+        await request.app[AUTH_THROTTLE].failed(request.remote or "unknown", token)
+        raise Unauthorized("The API key is not valid.")
+    return found.app_id
 
 
-async def authenticate_admin(request: web.Request) -> None:
-    """The admin token, compared only while this address and the token's prefix are under the
-    failed-authentication limit: the token is an operator's choice, so guessable."""
-    expected = request.app[SETTINGS].admin_token.get_secret_value()
-    if not expected:
+async def authenticate_admin(request: web.Request) -> str:
+    """The id (``admin_token_id``) of the admin token the request carries. Compared in
+    constant time with every configured token (MULTICART_ADMIN_TOKEN, MULTICART_ADMIN_TOKENS),
+    each one every time, and only while this address and the token's prefix are under the
+    failed-authentication limit: a token is an operator's choice, so guessable."""
+    accepted = request.app[SETTINGS].admin_token_list()
+    if not accepted:
         raise Unauthorized(
-            "The admin routes are off: MULTICART_ADMIN_TOKEN is not set on the server."
+            "The admin routes are off: neither MULTICART_ADMIN_TOKEN nor MULTICART_ADMIN_TOKENS"
+            " is set on the server."
         )
     token = await _token(request)
     address = request.remote or "unknown"
     throttle = request.app[AUTH_THROTTLE]
     await throttle.check(address, token)
-    if not tokens_equal(token, expected):
+    matched = [tokens_equal(token, expected) for expected in accepted]  # no early exit
+    if not any(matched):
         await throttle.failed(address, token)
         raise Unauthorized("The admin token is not valid.")
+    return admin_token_id(token)
 
 
 async def _admitted(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -122,11 +125,10 @@ def guarded(route: Route) -> Handler:
 
     async def with_auth(request: web.Request) -> web.StreamResponse:
         if route.auth == "admin":
-            await authenticate_admin(request)
+            who = await authenticate_admin(request)
             if not changes_something(request.method):
                 return await _admitted(request, handler)
             # The audit log (audit.py): every admin change, whatever its answer.
-            who = admin_token_id(bearer_token(request))
             return await recorded(request, route.path, who, _admitted(request, handler))
         app_id = request[APP_ID] = await authenticate_app(request)
         await request.app[APP_RATES].hit(app_id)

@@ -57,6 +57,7 @@ def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
 
 
 _EMPTY: dict[str, Any] = {"type": "object"}
+_TIME = {"type": "string", "format": "date-time"}
 DATA: dict[ErrorCode, dict[str, Any]] = {
     ErrorCode.INVALID_REQUEST: _obj(["fields"], fields=_FIELDS),
     ErrorCode.MALFORMED_JSON: _obj([], duplicate_key={"type": "string"}),
@@ -94,6 +95,11 @@ DATA: dict[ErrorCode, dict[str, Any]] = {
         ["sku_id", "live_carts"], sku_id={"type": "string"}, live_carts={"type": "integer"}
     ),
     ErrorCode.OUTBOX_ENTRY_NOT_RETRYABLE: _obj(["state"], state={"enum": ["pending"]}),
+    ErrorCode.APP_NOT_FOUND: _EMPTY,
+    ErrorCode.APP_KEY_NOT_FOUND: _EMPTY,
+    ErrorCode.APP_KEY_LIMIT: _obj(["limit"], limit={"type": "integer"}),
+    ErrorCode.APP_KEY_REVOKED: _obj(["revoked_at"], revoked_at=_TIME),
+    ErrorCode.APP_DISABLED: _obj(["disabled_at"], disabled_at=_TIME),
     ErrorCode.EXTERNAL_CART_NOT_FOUND: _obj(
         ["platform", "merchant_id"], platform={"type": "string"}, merchant_id={"type": "string"}
     ),

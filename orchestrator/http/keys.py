@@ -15,6 +15,7 @@ from orchestrator.bootstrap import Services
 from orchestrator.http.admission import Admission
 from orchestrator.http.fairness import AppRates, AuthThrottle, InFlightShares
 from orchestrator.http.intake import Intake
+from orchestrator.http.key_cache import KeyCache
 from orchestrator.http.metrics import Metrics
 from orchestrator.http.quota import LiveCartQuota
 
@@ -23,7 +24,7 @@ MAX_BODY = web.AppKey("max_body_bytes", int)
 # The use cases and what they share; its platforms are an AdapterRegistry, or a fake in tests.
 SERVICES = web.AppKey("services", Services)
 METRICS = web.AppKey("metrics", Metrics)  # this app's Prometheus registry and instruments
-KEYS_CACHE = web.AppKey("api_key_cache", dict[str, str])  # API key hash -> app id
+KEYS_CACHE = web.AppKey("api_key_cache", KeyCache)  # API key hash -> its key, for a bound
 # fairness.py: per-app bounds, and failed authentications per address and token prefix.
 IN_FLIGHT_SHARES = web.AppKey("in_flight_shares", InFlightShares)
 APP_RATES = web.AppKey("app_rates", AppRates)

@@ -252,12 +252,6 @@ class AppIn(Strict):
     name: ShortText
 
 
-class AppOut(BaseModel):
-    id: str
-    name: str
-    api_key: str = Field(description="Shown this once; only its hash is stored.")
-
-
 class MerchantIn(Strict):
     name: ShortText
     platform: PlatformName

@@ -75,13 +75,29 @@ def _id(name: str, *args: Any, **kw: Any) -> Column[str]:
     return Column(name, String(ID), *args, **kw)
 
 
+# An app and its API keys (migration 0010): an app holds keys, each revocable on its own, and
+# can be disabled whole. A key is kept only as its SHA-256 hash and a visible prefix (NULL for
+# the keys made before 0010, whose prefix no hash gives back).
 apps = Table(
     "apps",
     metadata,
     _id("id", primary_key=True),
     Column("name", Text, nullable=False),
-    Column("key_hash", String(128), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
+app_keys = Table(
+    "app_keys",
+    metadata,
+    _id("id", primary_key=True),
+    _id("app_id", ForeignKey("apps.id"), nullable=False),
+    Column("key_hash", String(128), nullable=False, unique=True),
+    Column("prefix", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Index("ix_app_keys_app_id", "app_id"),
 )
 
 merchants = Table(
@@ -320,5 +336,6 @@ ALL_TABLES: tuple[Table, ...] = (
     carts,
     skus,
     merchants,
+    app_keys,
     apps,
 )

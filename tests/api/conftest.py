@@ -68,6 +68,8 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "app_rate_limit": "",
         "auth_failure_limit": "",
         "anonymous_rate_limit": "",  # tests poll /metrics as fast as they like
+        # /metrics counts what the test just did (test_metrics_door.py turns the cache on).
+        "metrics_cache_s": 0,
     }
     values.update(overrides)
     return Settings(**values)

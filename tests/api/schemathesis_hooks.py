@@ -6,6 +6,8 @@ import schemathesis
 from schemathesis import CheckContext, Response
 from schemathesis.generation.case import Case
 
+import tests.api.schemathesis_spare_app  # noqa: F401  (registers its hook)
+
 
 @schemathesis.check
 def valid_data_is_never_malformed(ctx: CheckContext, response: Response, case: Case) -> None:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from schemathesis import CheckContext, Response
 from schemathesis.generation.case import Case
 
+import tests.api.schemathesis_spare_app  # noqa: F401  (registers its hook)
 from adapters.registry import PLATFORMS
 from orchestrator.http.jsonbody import parse_json
 

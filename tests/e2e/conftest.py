@@ -64,6 +64,7 @@ def stack(db_engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         platform_store_concurrency=str(STORE_CONCURRENCY),
         # Every test polls /metrics and /healthz from this one address, many at once.
         anonymous_rate_limit="",
+        metrics_cache_s="0",  # a test reads /metrics for what it just did
         body_timeout_s="2",  # a slow body's 408 sooner (test_hostile_fairness waits for it)
     )
     try:
