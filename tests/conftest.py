@@ -128,6 +128,13 @@ def db_engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def one_engine() -> str:
+    """For a test of processes rather than of the database (a bound, a restart): PostgreSQL
+    when the tests have one, else SQLite. The store and API tests cover both engines; running
+    such a test on both only doubles its processes (``make test`` stays under 10 minutes)."""
+    return "postgresql" if os.environ.get(PG_URL_ENV) else "sqlite"
+
+
 def new_database(db_engine: str, directory: Path) -> tuple[str, str | None]:
     """(url, PostgreSQL database name or None) of a brand-new empty database."""
     if db_engine == "sqlite":

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import drop_database, new_database
+from tests.conftest import drop_database, new_database, one_engine
 from tests.e2e.conftest import wait_until
 from tests.support.launch import Process, migrate, orchestrator_env, start_orchestrator
 
@@ -75,6 +75,12 @@ class Client:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def db_engine() -> str:
+    """One engine (a rotation is the processes'; ``tests.conftest.one_engine``)."""
+    return one_engine()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import drop_database, new_database
+from tests.conftest import drop_database, new_database, one_engine
 from tests.support.launch import Process, migrate, orchestrator_env, start_orchestrator
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +42,12 @@ class TwoProcesses:
 def carts(process: Process, key: str) -> int:
     headers = {"Authorization": f"Bearer {key}"}
     return httpx.get(f"{process.url}/v1/carts", headers=headers, timeout=10).status_code
+
+
+@pytest.fixture(scope="module")
+def db_engine() -> str:
+    """One engine (the cache bound is each process's; ``tests.conftest.one_engine``)."""
+    return one_engine()
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """The soak's short version, in ``make test``: the same code as ``make soak`` (``bench.soak``),
-about 100 carts per engine (SQLite with one ``multicart serve``; PostgreSQL with two, when
-MULTICART_TEST_DATABASE_URL is set), its phases scaled down (the 503 phase is 3 s, not 30 s).
+about 100 carts on one engine (PostgreSQL with two ``multicart serve`` processes when
+MULTICART_TEST_DATABASE_URL is set, else SQLite with one; ``make soak`` runs both engines),
+its phases scaled down (the 503 phase is 3 s, not 30 s).
 """
 
 from __future__ import annotations
@@ -10,9 +11,15 @@ from pathlib import Path
 import pytest
 
 from bench.soak.run import SHORT, run_engine
-from tests.conftest import drop_database, new_database
+from tests.conftest import drop_database, new_database, one_engine
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def db_engine() -> str:
+    """One engine (``make soak`` runs both; ``tests.conftest.one_engine``)."""
+    return one_engine()
 
 
 @pytest.mark.timeout(240)
