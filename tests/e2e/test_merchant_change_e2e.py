@@ -14,11 +14,21 @@ import httpx
 import pytest
 
 from examples.client import Multicart
+from tests.conftest import one_engine
 from tests.e2e.conftest import Stack
 from tests.e2e.test_catalog_cache_e2e import MARGIN_S, REFRESH_S, on, seen_within
 from tests.support.launch import Process, start_orchestrator
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _one_engine(db_engine: str) -> None:
+    """Bounds across processes, not the database's: one engine (``tests.conftest.one_engine``);
+    the merchant routes' API and store tests run on both."""
+    if db_engine != one_engine():
+        pytest.skip("a process bound: run on one engine (tests.conftest.one_engine)")
+
 
 BOUND_S = REFRESH_S + MARGIN_S
 
